@@ -1,0 +1,40 @@
+//! The three ways a run can fail, each with its exit code (see the README).
+
+use std::fmt;
+
+#[derive(Debug)]
+pub enum Error {
+    /// Bad command line (exit 2).
+    Usage(String),
+    /// The drop is invalid: nothing was changed (exit 2).
+    Invalid(String),
+    /// Applying failed: the drop is kept for the next boot (exit 1).
+    Failed(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Failed(_) => 1,
+            Error::Usage(_) | Error::Invalid(_) => 2,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(m) => write!(f, "usage: {m}"),
+            Error::Invalid(m) => write!(f, "invalid settings: {m}"),
+            Error::Failed(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Failed(e.to_string())
+    }
+}

@@ -1,0 +1,166 @@
+//! Every file osconf reads or writes goes through a [`Root`] (so `--root DIR`
+//! can stand in for `/`), and every write is atomic: temp file in the same
+//! directory, fsync, rename, fsync of the directory. A reader (or a power
+//! cut) sees the old file or the new one, never a torn one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The file system osconf works on: `/` on a live system, a directory in tests
+/// and when an image is prepared offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    base: PathBuf,
+}
+
+impl Root {
+    pub fn new(base: impl Into<PathBuf>) -> Root {
+        Root { base: base.into() }
+    }
+
+    pub fn is_host(&self) -> bool {
+        self.base == Path::new("/")
+    }
+
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// Maps an absolute guest path such as `/etc/shadow` into this root.
+    pub fn path(&self, guest_path: impl AsRef<Path>) -> PathBuf {
+        let relative = guest_path.as_ref().strip_prefix("/").unwrap_or(guest_path.as_ref());
+        self.base.join(relative)
+    }
+
+    /// Reads a text file; `Ok(None)` when it does not exist.
+    pub fn read_optional(&self, guest_path: &str) -> io::Result<Option<String>> {
+        match fs::read_to_string(self.path(guest_path)) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io::Error::new(e.kind(), format!("reading {guest_path}: {e}"))),
+        }
+    }
+
+    pub fn exists(&self, guest_path: &str) -> bool {
+        self.path(guest_path).symlink_metadata().is_ok()
+    }
+}
+
+/// One file to be written, fully computed before anything is written.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileWrite {
+    /// Absolute guest path, e.g. `/etc/hostname`.
+    pub path: String,
+    pub content: Vec<u8>,
+    /// Mode for a new file; an existing file keeps its own mode and owner.
+    pub mode: u32,
+    /// Content must never be shown (e.g. /etc/shadow).
+    pub secret: bool,
+}
+
+impl FileWrite {
+    pub fn new(path: impl Into<String>, content: impl Into<Vec<u8>>, mode: u32) -> FileWrite {
+        FileWrite { path: path.into(), content: content.into(), mode, secret: false }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.content).into_owned()
+    }
+}
+
+impl std::fmt::Debug for FileWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let content = if self.secret { "<secret>".to_string() } else { self.text() };
+        f.debug_struct("FileWrite").field("path", &self.path).field("mode", &format_args!("{:o}", self.mode)).field("content", &content).finish()
+    }
+}
+
+/// Writes `content` to `path` atomically. An existing file keeps its mode,
+/// owner and group; a new one gets `mode`. Parent directories are created.
+pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
+    let context = |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
+    let dir = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
+    fs::create_dir_all(dir).map_err(context)?;
+    let existing = fs::symlink_metadata(path).ok().filter(|m| m.file_type().is_file());
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.osconf-{}", std::process::id()));
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+        file.write_all(content)?;
+        match &existing {
+            Some(meta) => {
+                std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
+                file.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+            }
+            None => file.set_permissions(fs::Permissions::from_mode(mode))?,
+        }
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result.map_err(context)
+}
+
+/// Removes a file if it is there; the directory entry removal is made durable.
+pub fn remove_durably(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
+    }
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("osconf-files-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn root_maps_guest_paths() {
+        let root = Root::new("/tmp/img");
+        assert_eq!(root.path("/etc/shadow"), PathBuf::from("/tmp/img/etc/shadow"));
+        assert_eq!(Root::new("/").path("/etc/shadow"), PathBuf::from("/etc/shadow"));
+    }
+
+    #[test]
+    fn new_file_gets_mode_existing_keeps_its_own() {
+        let dir = temp_dir("mode");
+        let path = dir.join("sub/f");
+        write_atomic(&path, b"one", 0o640).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o640);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&path, b"two", 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o600);
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("f")]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file() {
+        let dir = temp_dir("fail");
+        let path = dir.join("f");
+        write_atomic(&path, b"old", 0o644).unwrap();
+        // The temp name is taken by a directory: create_new fails before the rename.
+        fs::create_dir(dir.join(format!(".f.osconf-{}", std::process::id()))).unwrap();
+        assert!(write_atomic(&path, b"new", 0o644).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,15 @@
+//! osconf: makes a Linux guest match the settings its cloud dropped for it.
+//!
+//! Data flows one way: [`sources`] find and read a drop → [`settings`]
+//! validates it → [`plan`] compares it with the last [`record`] → [`apply`]
+//! makes the changes → [`record`] remembers what was done.
+
+pub mod apply;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod record;
+pub mod settings;
+pub mod sources;
+
+pub use error::Error;

@@ -1,0 +1,242 @@
+//! Validation of single values. Each function returns the typed value or a
+//! message; the caller adds the key and line.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::parse::shorten;
+use super::{Nic, Password, PasswordForm};
+
+/// The kernel's HOST_NAME_MAX: sethostname(2) refuses longer names.
+const HOST_NAME_MAX: usize = 64;
+
+pub fn hostname(value: &str) -> Result<String, String> {
+    let bad = |why: &str| Err(format!("{:?} is not a valid host name: {why}", shorten(value)));
+    if value.is_empty() {
+        return bad("it is empty");
+    }
+    if value.len() > HOST_NAME_MAX {
+        return bad(&format!("longer than {HOST_NAME_MAX} characters"));
+    }
+    for label in value.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return bad("each dot-separated label must be 1 to 63 characters");
+        }
+        // RFC 1123 plus '_': Tencent's own names (VM_10_20_centos) carry it.
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return bad("only letters, digits, '-', '_' and '.' are allowed (RFC 1123)");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return bad("a label may not start or end with '-'");
+        }
+    }
+    Ok(value.to_owned())
+}
+
+/// Never puts the value in the message: it is a secret.
+pub fn password(value: &str, form: PasswordForm) -> Result<Password, String> {
+    match form {
+        PasswordForm::Base64Plain => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .map_err(|_| "is not valid Base64 (value not shown)".to_string())?;
+            let text = String::from_utf8(bytes).map_err(|_| "decodes to bytes that are not UTF-8 text (value not shown)".to_string())?;
+            let text = text.strip_suffix('\n').unwrap_or(&text);
+            if text.is_empty() {
+                return Err("decodes to an empty password".into());
+            }
+            if text.chars().any(|c| c.is_control()) {
+                return Err("decodes to text with a newline or control character (value not shown)".into());
+            }
+            Ok(Password::Plain(text.to_owned()))
+        }
+        PasswordForm::CryptHash => {
+            if is_crypt_hash(value) {
+                Ok(Password::Hash(value.to_owned()))
+            } else {
+                Err("is not a crypt hash of the form $id$salt$hash (value not shown)".into())
+            }
+        }
+    }
+}
+
+/// `$id$[param$]salt$hash` with the crypt alphabet, as /etc/shadow holds it.
+fn is_crypt_hash(value: &str) -> bool {
+    let known_ids = ["1", "5", "6", "y", "gy", "7", "2a", "2b", "2y"];
+    let Some(rest) = value.strip_prefix('$') else { return false };
+    let mut fields = rest.split('$');
+    let id_ok = fields.next().is_some_and(|id| known_ids.contains(&id));
+    let fields: Vec<&str> = fields.collect();
+    let alphabet = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "./=,".contains(c));
+    id_ok && fields.len() >= 2 && fields.iter().all(|f| alphabet(f)) && value.len() <= 512
+}
+
+pub fn nameservers(value: &str) -> Result<Vec<Ipv4Addr>, String> {
+    value.split_whitespace().map(host_address).collect()
+}
+
+/// Splits `eth12_ip_addr` into (12, "ip_addr").
+pub fn nic_key(key: &str) -> Option<(u32, &str)> {
+    let rest = key.strip_prefix("eth")?;
+    let (digits, field) = rest.split_once('_')?;
+    let valid = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+    if !valid || field.is_empty() {
+        return None;
+    }
+    Some((digits.parse().ok()?, field))
+}
+
+pub fn ipv4(value: &str) -> Result<Ipv4Addr, String> {
+    Ipv4Addr::from_str(value).map_err(|_| format!("{:?} is not an IPv4 address", shorten(value)))
+}
+
+/// An address a host or gateway can have: not 0.0.0.0, broadcast, multicast or loopback.
+pub fn host_address(value: &str) -> Result<Ipv4Addr, String> {
+    let address = ipv4(value)?;
+    if address.is_unspecified() || address.is_broadcast() || address.is_multicast() || address.is_loopback() {
+        return Err(format!("{address} cannot be a host's address"));
+    }
+    Ok(address)
+}
+
+/// A dotted netmask, returned as its prefix length; 1s must be contiguous.
+pub fn netmask(value: &str) -> Result<u8, String> {
+    let bits = u32::from(ipv4(value)?);
+    let prefix = bits.leading_ones();
+    if bits.checked_shl(prefix).unwrap_or(0) != 0 {
+        return Err(format!("{value} is not a contiguous netmask"));
+    }
+    if prefix == 0 {
+        return Err(format!("{value} is not a usable netmask"));
+    }
+    Ok(prefix as u8)
+}
+
+pub fn netmask_of(prefix: u8) -> Ipv4Addr {
+    Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0))
+}
+
+pub fn network_of(address: Ipv4Addr, prefix: u8) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(address) & u32::from(netmask_of(prefix)))
+}
+
+/// Gateways must be reachable on the NIC's own subnet, or the kernel refuses the route.
+pub fn check_on_link(nic: &Nic, gateway: Ipv4Addr) -> Result<(), String> {
+    if network_of(gateway, nic.prefix) != nic.network() {
+        return Err(format!("{gateway} is not on eth{}'s subnet {}/{}", nic.index, nic.network(), nic.prefix));
+    }
+    if gateway == nic.address {
+        return Err(format!("{gateway} is eth{}'s own address", nic.index));
+    }
+    Ok(())
+}
+
+/// `DEST/PREFIX GW` entries separated by `;` (empty entries are skipped).
+pub fn routes(value: &str, nic: &Nic) -> Result<Vec<Route>, String> {
+    let mut routes: Vec<Route> = Vec::new();
+    for (n, item) in value.split(';').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+        let which = format!("route {} ({:?})", n + 1, shorten(item));
+        let parts: Vec<&str> = item.split_whitespace().collect();
+        let [dest, via] = parts[..] else {
+            return Err(format!("{which} is not of the form DEST/PREFIX GATEWAY"));
+        };
+        let (dest, prefix) = dest.split_once('/').ok_or_else(|| format!("{which}: destination has no /PREFIX"))?;
+        let dest = ipv4(dest).map_err(|e| format!("{which}: {e}"))?;
+        let prefix: u8 = match prefix.parse() {
+            Ok(p) if p <= 32 && !prefix.starts_with('+') => p,
+            _ => return Err(format!("{which}: prefix {:?} is not 0 to 32", shorten(prefix))),
+        };
+        if network_of(dest, prefix) != dest {
+            return Err(format!("{which}: {dest}/{prefix} has host bits set (did you mean {}/{prefix}?)", network_of(dest, prefix)));
+        }
+        let via = host_address(via).map_err(|e| format!("{which}: {e}"))?;
+        check_on_link(nic, via).map_err(|e| format!("{which}: {e}"))?;
+        let route = Route { dest, prefix, via };
+        if routes.iter().any(|r| r.dest == dest && r.prefix == prefix) {
+            return Err(format!("{which}: {dest}/{prefix} is given twice"));
+        }
+        routes.push(route);
+    }
+    Ok(routes)
+}
+
+pub fn mac(value: &str) -> Result<Mac, String> {
+    let bad = || format!("{:?} is not a MAC address (xx:xx:xx:xx:xx:xx)", shorten(value));
+    let parts: Vec<&str> = value.split(':').collect();
+    if parts.len() != 6 || parts.iter().any(|p| p.len() != 2) {
+        return Err(bad());
+    }
+    let mut bytes = [0u8; 6];
+    for (byte, part) in bytes.iter_mut().zip(&parts) {
+        *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+    }
+    if bytes == [0; 6] || bytes[0] & 1 == 1 {
+        return Err(format!("{value} is not a unicast MAC address"));
+    }
+    Ok(Mac(bytes))
+}
+
+/// A MAC address; shown and stored as lower-case `xx:xx:xx:xx:xx:xx`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+    }
+}
+
+impl fmt::Debug for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Mac {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mac, String> {
+        mac(s)
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Mac, D::Error> {
+        let text = String::deserialize(d)?;
+        mac(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A static route `dest/prefix via gateway`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Route {
+    pub dest: Ipv4Addr,
+    pub prefix: u8,
+    pub via: Ipv4Addr,
+}
+
+impl Route {
+    pub fn default_via(via: Ipv4Addr) -> Route {
+        Route { dest: Ipv4Addr::UNSPECIFIED, prefix: 0, via }
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.prefix == 0
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} via {}", self.dest, self.prefix, self.via)
+    }
+}
