@@ -5,9 +5,12 @@
 //! makes the changes → [`record`] remembers what was done.
 
 pub mod apply;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod lock;
+pub mod plan;
 pub mod record;
 pub mod settings;
 pub mod sources;

@@ -1,1 +1,107 @@
-fn main() {}
+//! Command-line parsing only; the work is in `osconf::commands`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use osconf::commands::{self, Options};
+use osconf::settings::PasswordForm;
+use osconf::Error;
+
+const USAGE: &str = "\
+osconf - applies the settings a cloud dropped for this instance
+
+Usage:
+  osconf plan   [--drop PATH] [--format alibaba|tencent] [--root DIR] [--keep-drop]
+  osconf apply  [--drop PATH] [--format alibaba|tencent] [--root DIR] [--live|--no-live] [--keep-drop]
+  osconf status [--root DIR] [--json]
+  osconf --help | --version
+
+Commands:
+  plan    print every change the drop would make; change nothing
+  apply   apply the drop once, delete it, record what was done
+  status  show what was applied last, when, from which drop, and the files osconf owns
+
+Options:
+  --drop PATH     use this os.conf instead of looking where the cloud puts it
+  --format F      alibaba: Base64 password (default); tencent: crypt-hashed password
+                  (default: tencent when PATH is under qcloud_action/)
+  --root DIR      treat DIR as / for every file (tests, preparing an image offline)
+  --live          set the host name and network in the running kernel (default when --root is /)
+  --no-live       do not touch the running kernel (default when --root is not /)
+  --keep-drop     do not delete the drop after applying it
+  --json          machine-readable output (status)
+
+Exit codes: 0 applied or nothing to do, 1 apply failed (drop kept), 2 invalid drop or usage.
+Logging: OSCONF_LOG=debug|info|warn|error (default info), to standard error.
+";
+
+enum Command {
+    Plan,
+    Apply,
+    Status,
+}
+
+fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
+    let mut options = Options { root: PathBuf::from("/"), drop: None, form: None, live: None, keep_drop: false, json: false };
+    let mut command = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().cloned().ok_or_else(|| Error::Usage(format!("{name} needs a value")));
+        match arg.as_str() {
+            "-h" | "--help" | "help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("osconf {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "--root" => options.root = PathBuf::from(value("--root")?),
+            "--drop" => options.drop = Some(PathBuf::from(value("--drop")?)),
+            "--format" => {
+                options.form = Some(match value("--format")?.as_str() {
+                    "alibaba" => PasswordForm::Base64Plain,
+                    "tencent" => PasswordForm::CryptHash,
+                    other => return Err(Error::Usage(format!("--format {other:?}: expected alibaba or tencent"))),
+                })
+            }
+            "--live" => options.live = Some(true),
+            "--no-live" => options.live = Some(false),
+            "--keep-drop" => options.keep_drop = true,
+            "--json" => options.json = true,
+            "plan" | "apply" | "status" if command.is_none() => {
+                command = Some(match arg.as_str() {
+                    "plan" => Command::Plan,
+                    "apply" => Command::Apply,
+                    _ => Command::Status,
+                })
+            }
+            other => return Err(Error::Usage(format!("unexpected argument {other:?} (see osconf --help)"))),
+        }
+    }
+    let command = command.ok_or_else(|| Error::Usage("no command given (see osconf --help)".into()))?;
+    Ok(Some((command, options)))
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::new().filter_or("OSCONF_LOG", "info"))
+        .format(|out, record| {
+            use std::io::Write;
+            writeln!(out, "osconf: {}: {}", record.level().as_str().to_lowercase(), record.args())
+        })
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse(&args).and_then(|parsed| match parsed {
+        None => Ok(0),
+        Some((Command::Plan, options)) => commands::plan(&options),
+        Some((Command::Apply, options)) => commands::apply(&options),
+        Some((Command::Status, options)) => commands::status(&options),
+    });
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(error) => {
+            log::error!("{error}");
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}

@@ -1,5 +1,61 @@
-//! The effects, one module per concern. Each module turns settings into
-//! file writes (computed before any write) or kernel calls.
+//! Carrying out a [`Plan`]: one module per effect, run in an order that keeps
+//! the system consistent when a step fails (see `run`).
 
+pub mod dns;
+pub mod hostname;
 pub mod network_files;
 pub mod network_live;
+pub mod password;
+pub mod sha512_crypt;
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::files::{remove_durably, write_atomic, Root};
+use crate::plan::{unix_now, Plan, BACKUP_SUFFIX};
+use crate::record::Record;
+
+/// What `run` may touch besides files under the root.
+#[derive(Debug, Clone, Copy)]
+pub struct Effects {
+    /// Kernel effects: sethostname(2) and netlink.
+    pub live: bool,
+    pub nic_wait: Duration,
+}
+
+/// Applies the plan and returns the record it wrote. Order:
+/// 1. live network first: it waits for every NIC, so a missing NIC fails
+///    before any file is touched;
+/// 2. backups, then every file write (each atomic), then removals of files
+///    osconf owned and no longer needs;
+/// 3. the live host name;
+/// 4. the record, last: it is what makes this drop "applied".
+///
+/// The caller deletes the drop only after this returned Ok.
+pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects) -> Result<Record, Error> {
+    if effects.live {
+        let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
+        network_live::apply(&plan.settings.nics, before, effects.nic_wait)?;
+    }
+    for path in &plan.backups {
+        let original = std::fs::read(root.path(path))?;
+        write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, 0o600)?;
+        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+    }
+    for write in &plan.writes {
+        write_atomic(&root.path(&write.path), &write.content, write.mode)?;
+        log::info!("wrote {}", write.path);
+    }
+    for path in &plan.removals {
+        remove_durably(&root.path(path))?;
+        log::info!("removed {path} (no longer needed)");
+    }
+    if effects.live {
+        if let Some(name) = &plan.settings.hostname {
+            hostname::set_live(name)?;
+        }
+    }
+    let record = Record { applied_at: unix_now(), ..plan.record.clone() };
+    record.save(root)?;
+    Ok(record)
+}

@@ -140,12 +140,18 @@ fn nic(index: u32, entries: &[&Entry]) -> Result<Nic, SettingsError> {
             log::warn!("line {}: unknown key {:?} ignored", entry.line, entry.key);
         }
     }
-    let mac_entry = required("mac_addr")?;
-    let addr_entry = required("ip_addr")?;
-    let mask_entry = required("netmask")?;
-    let mac = values::mac(&mac_entry.value).map_err(|m| SettingsError::at(mac_entry, m))?;
-    let address = values::host_address(&addr_entry.value).map_err(|m| SettingsError::at(addr_entry, m))?;
-    let prefix = values::netmask(&mask_entry.value).map_err(|m| SettingsError::at(mask_entry, m))?;
+    // Values first, in file order, so the first error is the first bad line.
+    let value = |field: &str| find(field).map(|e| (e, e.value.as_str()));
+    let check = |field: &str, f: &dyn Fn(&str) -> Result<(), String>| match value(field) {
+        Some((entry, text)) => f(text).map_err(|m| SettingsError::at(entry, m)),
+        None => Ok(()),
+    };
+    check("mac_addr", &|v| values::mac(v).map(drop))?;
+    check("ip_addr", &|v| values::host_address(v).map(drop))?;
+    check("netmask", &|v| values::netmask(v).map(drop))?;
+    let mac = values::mac(&required("mac_addr")?.value).expect("checked above");
+    let address = values::host_address(&required("ip_addr")?.value).expect("checked above");
+    let prefix = values::netmask(&required("netmask")?.value).expect("checked above");
     let mut nic = Nic { index, mac, address, prefix, gateway: None, routes: Vec::new() };
     if let Some(entry) = find("gateway") {
         let gateway = values::host_address(&entry.value).map_err(|m| SettingsError::at(entry, m))?;

@@ -1,0 +1,66 @@
+//! The host name: /etc/hostname, HOSTNAME= in /etc/sysconfig/network where
+//! that file exists (RHEL family), and one managed line in /etc/hosts.
+
+use std::net::Ipv4Addr;
+
+use crate::error::Error;
+use crate::files::{FileWrite, Root};
+
+pub const HOSTS: &str = "/etc/hosts";
+const HOSTS_MARKER: &str = "# managed by osconf";
+const SYSCONFIG_NETWORK: &str = "/etc/sysconfig/network";
+
+/// The files to write for `name`; `address` is what it maps to in /etc/hosts
+/// (the primary NIC's address, or 127.0.1.1 when the drop has no NIC).
+pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<FileWrite>, Error> {
+    let mut writes = vec![FileWrite::new("/etc/hostname", format!("{name}\n"), 0o644)];
+    if let Some(current) = root.read_optional(SYSCONFIG_NETWORK)? {
+        writes.push(FileWrite::new(SYSCONFIG_NETWORK, set_assignment(&current, "HOSTNAME", name), 0o644));
+    }
+    let hosts = root.read_optional(HOSTS)?.unwrap_or_else(|| "127.0.0.1\tlocalhost\n".into());
+    let address = address.unwrap_or(Ipv4Addr::new(127, 0, 1, 1));
+    writes.push(FileWrite::new(HOSTS, with_managed_line(&hosts, address, name), 0o644));
+    Ok(writes)
+}
+
+/// Replaces (or appends) `KEY=value` in a shell-variable file.
+fn set_assignment(text: &str, key: &str, value: &str) -> String {
+    let prefix = format!("{key}=");
+    let mut lines: Vec<String> = text.lines().filter(|l| !l.trim_start().starts_with(&prefix)).map(str::to_owned).collect();
+    lines.push(format!("{key}={value}"));
+    lines.join("\n") + "\n"
+}
+
+/// Drops the previous managed line and adds the new one: re-applying never
+/// duplicates it. A dotted name also gets its short form as an alias.
+fn with_managed_line(hosts: &str, address: Ipv4Addr, name: &str) -> String {
+    let mut out: String = hosts.lines().filter(|l| !l.trim_end().ends_with(HOSTS_MARKER)).map(|l| format!("{l}\n")).collect();
+    let names = match name.split_once('.') {
+        Some((short, _)) => format!("{name} {short}"),
+        None => name.to_owned(),
+    };
+    out.push_str(&format!("{address}\t{names}\t{HOSTS_MARKER}\n"));
+    out
+}
+
+/// sethostname(2): the running kernel's name, without waiting for a reboot.
+pub fn set_live(name: &str) -> Result<(), Error> {
+    nix::unistd::sethostname(name).map_err(|e| Error::Failed(format!("sethostname({name}): {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn managed_hosts_line_is_replaced_not_duplicated() {
+        let first = with_managed_line("127.0.0.1\tlocalhost\n", Ipv4Addr::new(10, 0, 0, 5), "a");
+        let second = with_managed_line(&first, Ipv4Addr::new(10, 0, 0, 6), "b.example.com");
+        assert_eq!(second, "127.0.0.1\tlocalhost\n10.0.0.6\tb.example.com b\t# managed by osconf\n");
+    }
+
+    #[test]
+    fn sysconfig_hostname_is_replaced() {
+        assert_eq!(set_assignment("NETWORKING=yes\nHOSTNAME=old\n", "HOSTNAME", "new"), "NETWORKING=yes\nHOSTNAME=new\n");
+    }
+}

@@ -1,0 +1,136 @@
+//! The subcommands. `main.rs` parses the command line into [`Options`] and
+//! calls one of these; each returns the process exit code or an [`Error`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::apply::{self, Effects};
+use crate::config::Config;
+use crate::error::Error;
+use crate::files::Root;
+use crate::plan::Plan;
+use crate::record::Record;
+use crate::settings::{PasswordForm, Settings};
+use crate::sources::{self, Found};
+
+/// Options shared by the subcommands.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: PathBuf,
+    /// `--drop PATH`: use this file instead of looking for one.
+    pub drop: Option<PathBuf>,
+    /// `--format`: how the password is encoded; guessed from the path when None.
+    pub form: Option<PasswordForm>,
+    /// `--live` / `--no-live`; None: live only when the root is `/`.
+    pub live: Option<bool>,
+    pub keep_drop: bool,
+    pub json: bool,
+}
+
+impl Options {
+    fn root(&self) -> Root {
+        Root::new(&self.root)
+    }
+}
+
+/// How long a second osconf waits for the first one.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// `osconf plan`: prints what `apply` would do and changes nothing.
+pub fn plan(options: &Options) -> Result<i32, Error> {
+    let root = options.root();
+    let config = Config::load(&root)?;
+    let Some(found) = find(options, &root, &config)? else {
+        println!("No settings found: nothing to do.");
+        return Ok(0);
+    };
+    let previous = Record::load(&root)?;
+    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    print!("{plan}");
+    if !plan.already_applied {
+        match &found.delete_after {
+            Some(path) if !options.keep_drop => println!("Then: delete {}", path.display()),
+            _ => println!("Then: keep the drop (read-only medium or --keep-drop)"),
+        }
+    }
+    Ok(0)
+}
+
+/// `osconf apply`: applies the drop once, then deletes it.
+pub fn apply(options: &Options) -> Result<i32, Error> {
+    let root = options.root();
+    let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
+    let config = Config::load(&root)?;
+    let Some(found) = find(options, &root, &config)? else {
+        log::info!("no settings found: nothing to do");
+        return Ok(0);
+    };
+    let previous = Record::load(&root)?;
+    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    if plan.already_applied {
+        log::info!("{} was applied already (sha256 {}): nothing to do", found.description, plan.drop_sha256);
+    } else {
+        let effects = Effects { live: options.live.unwrap_or(root.is_host()), nic_wait: config.nic_wait };
+        apply::run(&plan, previous.as_ref(), &root, effects)
+            .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
+        log::info!("applied {} (sha256 {})", found.description, plan.drop_sha256);
+    }
+    if !options.keep_drop {
+        found.consume()?;
+    }
+    Ok(0)
+}
+
+/// `osconf status`: what was applied last.
+pub fn status(options: &Options) -> Result<i32, Error> {
+    let root = options.root();
+    let record = Record::load(&root)?;
+    match (record, options.json) {
+        (Some(record), true) => print!("{}", record.to_json()),
+        (None, true) => println!("null"),
+        (None, false) => println!("osconf has not applied anything on this system yet."),
+        (Some(r), false) => {
+            println!("Last applied: {} (unix time {})", r.source, r.applied_at);
+            println!("  drop sha256: {}", r.drop_sha256);
+            println!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
+            println!("  root password: {}", if r.password_set { "set" } else { "not set" });
+            let servers: Vec<String> = r.nameservers.iter().map(|a| a.to_string()).collect();
+            println!("  name servers: {}", if servers.is_empty() { "(not set)".into() } else { servers.join(" ") });
+            for nic in &r.nics {
+                let routes: Vec<String> = nic.routes.iter().map(|r| r.to_string()).collect();
+                println!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
+            }
+            println!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
+            println!("  files owned by osconf:");
+            for path in &r.owned_files {
+                println!("    {path}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>, Error> {
+    match &options.drop {
+        Some(path) => {
+            let form = options.form.unwrap_or_else(|| guess_form(path));
+            let found = sources::read_drop_file(path, form)?;
+            found.map(Some).ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))
+        }
+        None => sources::find(root, config),
+    }
+}
+
+/// Tencent's drop lives under `qcloud_action/` and carries a crypt hash.
+fn guess_form(path: &std::path::Path) -> PasswordForm {
+    if path.components().any(|c| c.as_os_str() == "qcloud_action") {
+        PasswordForm::CryptHash
+    } else {
+        PasswordForm::Base64Plain
+    }
+}
+
+fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+    let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
+    Plan::build(settings, found.description.clone(), &found.content, previous, root, config)
+}

@@ -1,0 +1,41 @@
+//! One osconf at a time: an advisory lock held for the whole run.
+
+use std::fs::{File, OpenOptions};
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::error::Error;
+use crate::files::Root;
+
+pub const LOCK_PATH: &str = "/run/osconf.lock";
+
+/// Held while alive; released when dropped (or when the process dies).
+pub struct RunLock {
+    _lock: Flock<File>,
+}
+
+/// Waits up to `timeout` for another osconf to finish, then gives up cleanly.
+pub fn acquire(root: &Root, timeout: Duration) -> Result<RunLock, Error> {
+    let path = root.path(LOCK_PATH);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let deadline = Instant::now() + timeout;
+    let mut told = false;
+    loop {
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)
+            .map_err(|e| Error::Failed(format!("opening {}: {e}", path.display())))?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(RunLock { _lock: lock }),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                if !told {
+                    log::info!("another osconf is running; waiting for it to finish");
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err((_, e)) => return Err(Error::Failed(format!("another osconf is still running after {}s ({e}); giving up", timeout.as_secs()))),
+        }
+    }
+}

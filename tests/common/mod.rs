@@ -1,0 +1,124 @@
+//! Helpers shared by the integration tests: temp trees, running the built
+//! binary, and snapshots of a tree to prove what changed and what did not.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const OSCONF: &str = env!("CARGO_BIN_EXE_osconf");
+
+/// A scratch directory removed on drop.
+pub struct TempTree {
+    pub path: PathBuf,
+}
+
+impl TempTree {
+    pub fn new(name: &str) -> TempTree {
+        let path = std::env::temp_dir().join(format!("osconf-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        TempTree { path }
+    }
+
+    pub fn join(&self, guest_path: &str) -> PathBuf {
+        self.path.join(guest_path.trim_start_matches('/'))
+    }
+
+    pub fn write(&self, guest_path: &str, content: &str, mode: u32) {
+        let path = self.join(guest_path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, content).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    pub fn read(&self, guest_path: &str) -> String {
+        fs::read_to_string(self.join(guest_path)).unwrap_or_else(|e| panic!("{guest_path}: {e}"))
+    }
+
+    pub fn mode(&self, guest_path: &str) -> u32 {
+        fs::metadata(self.join(guest_path)).unwrap().permissions().mode() & 0o7777
+    }
+
+    pub fn exists(&self, guest_path: &str) -> bool {
+        self.join(guest_path).symlink_metadata().is_ok()
+    }
+
+    /// Every file under the tree with its bytes and mode (the run lock excluded).
+    pub fn snapshot(&self) -> BTreeMap<String, (Vec<u8>, u32)> {
+        let mut out = BTreeMap::new();
+        walk(&self.path, &self.path, &mut out);
+        out.remove("run/osconf.lock");
+        out
+    }
+
+    /// Copies a fixture directory into the tree.
+    pub fn copy_from(&self, dir: &Path) {
+        copy_dir(dir, &self.path);
+    }
+}
+
+impl Drop for TempTree {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+        if meta.is_dir() {
+            walk(base, &path, out);
+        } else if meta.file_type().is_symlink() {
+            out.insert(rel, (fs::read_link(&path).unwrap().to_string_lossy().as_bytes().to_vec(), 0o777));
+        } else {
+            out.insert(rel, (fs::read(&path).unwrap(), meta.permissions().mode() & 0o7777));
+        }
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let meta = fs::symlink_metadata(entry.path()).unwrap();
+        if meta.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Runs the built binary; returns (exit code, stdout, stderr).
+pub fn osconf(args: &[&str]) -> (i32, String, String) {
+    let Output { status, stdout, stderr } = Command::new(OSCONF).args(args).env_remove("OSCONF_LOG").output().expect("run osconf");
+    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+}
+
+/// True when libc's crypt would accept `password` for `hash` (checked with
+/// `openssl passwd -6`, which computes the same SHA-512 crypt).
+pub fn crypt_matches(password: &str, hash: &str) -> bool {
+    let salt = hash.split('$').nth(2).expect("a $6$salt$hash");
+    let out = Command::new("openssl").args(["passwd", "-6", "-salt", salt, password]).output().expect("openssl is installed");
+    assert!(out.status.success(), "openssl passwd failed");
+    String::from_utf8_lossy(&out.stdout).trim() == hash
+}
+
+/// A minimal image: shadow, hosts, hostname, resolv.conf.
+pub fn minimal_image(tree: &TempTree) {
+    tree.write("/etc/shadow", "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nalice:$6$abc$def:19000:0:99999:7:::\n", 0o640);
+    tree.write("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n", 0o644);
+    tree.write("/etc/hostname", "old-name\n", 0o644);
+    tree.write("/etc/resolv.conf", "search example.internal\nnameserver 192.0.2.53\noptions timeout:2\n", 0o644);
+}
+
+pub const DROP: &str = "/boot/aliyun_custom_image/os.conf";
