@@ -48,10 +48,7 @@ impl TempTree {
 
     /// Every file under the tree with its bytes and mode (the run lock excluded).
     pub fn snapshot(&self) -> BTreeMap<String, (Vec<u8>, u32)> {
-        let mut out = BTreeMap::new();
-        walk(&self.path, &self.path, &mut out);
-        out.remove("run/osconf.lock");
-        out
+        snapshot(&self.path)
     }
 
     /// Copies a fixture directory into the tree.
@@ -64,6 +61,15 @@ impl Drop for TempTree {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
     }
+}
+
+/// Every file under `dir` (relative path → bytes and mode; a symlink as its
+/// target), the run lock excluded.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out.remove("run/osconf.lock");
+    out
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {

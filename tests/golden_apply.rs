@@ -1,0 +1,90 @@
+//! Golden "what would be written" tests, through the built binary: for each
+//! `tests/golden/<group>/<case>/`, the image in `image/` plus the drop in
+//! `os.conf` must produce exactly the files in `expected/` (byte for byte,
+//! with their modes) and change no other file, except /etc/shadow (random
+//! salt, checked in cli_apply.rs) and the record (a timestamp).
+//!
+//! `OSCONF_BLESS=1 cargo test --test golden_apply` rewrites `expected/`:
+//! review the diff before committing it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+/// Files whose content is not reproducible and is checked elsewhere.
+const DYNAMIC: [&str; 2] = ["etc/shadow", "var/lib/osconf/record.json"];
+
+fn run_case(case: &Path) -> Result<(), String> {
+    let tree = TempTree::new(&format!("golden-{}", case.file_name().unwrap().to_string_lossy()));
+    if case.join("image").is_dir() {
+        tree.copy_from(&case.join("image"));
+    }
+    let drop = fs::read_to_string(case.join("os.conf")).unwrap();
+    tree.write(DROP, &drop, 0o644);
+    let before = tree.snapshot();
+    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
+    if code != 0 {
+        return Err(format!("exit {code}: {out}{err}"));
+    }
+    let after = tree.snapshot();
+    let changed: BTreeMap<&String, &(Vec<u8>, u32)> = after
+        .iter()
+        .filter(|(path, file)| before.get(*path) != Some(*file) && !DYNAMIC.contains(&path.as_str()))
+        .collect();
+    let expected_dir = case.join("expected");
+    if std::env::var_os("OSCONF_BLESS").is_some() {
+        let _ = fs::remove_dir_all(&expected_dir);
+        for (path, (content, mode)) in &changed {
+            let target = expected_dir.join(path);
+            fs::create_dir_all(target.parent().unwrap()).unwrap();
+            fs::write(&target, content).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&target, fs::Permissions::from_mode(*mode)).unwrap();
+        }
+    }
+    let expected = snapshot(&expected_dir);
+    let mut problems = Vec::new();
+    for (path, (content, mode)) in &expected {
+        match changed.get(path) {
+            None => problems.push(format!("{path}: expected to be written, was not")),
+            Some((got, _)) if got != content => problems.push(format!(
+                "{path}: content differs\n--- expected\n{}--- got\n{}",
+                String::from_utf8_lossy(content),
+                String::from_utf8_lossy(got)
+            )),
+            Some((_, got_mode)) if got_mode != mode => problems.push(format!("{path}: mode {got_mode:o}, expected {mode:o}")),
+            Some(_) => {}
+        }
+    }
+    for path in changed.keys() {
+        if !expected.contains_key(*path) {
+            problems.push(format!("{path}: written but not expected"));
+        }
+    }
+    if after.contains_key(DROP.trim_start_matches('/')) {
+        problems.push("the drop was not deleted".into());
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+}
+
+#[test]
+fn every_golden_case_writes_exactly_its_expected_files() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut cases: Vec<_> = fs::read_dir(&golden)
+        .unwrap()
+        .flat_map(|group| fs::read_dir(group.unwrap().path()).unwrap())
+        .map(|case| case.unwrap().path())
+        .filter(|case| case.join("os.conf").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 4, "golden cases missing: {cases:?}");
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| run_case(case).err().map(|e| format!("== {}\n{e}", case.strip_prefix(&golden).unwrap().display())))
+        .collect();
+    assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
