@@ -1,7 +1,19 @@
-//! Live network configuration over rtnetlink (issue 3). STUB: to be written.
+//! Live network configuration over rtnetlink: every NIC found by MAC, its
+//! link up, its address and its routes set in the running kernel, without
+//! restarting any network service and without calling `ip`.
+//!
+//! Reconciling: what osconf set before (the record) and no longer wants is
+//! removed; what osconf never set is left alone. Adds use NLM_F_REPLACE so
+//! that running twice changes nothing and never fails with EEXIST.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use rtnetlink::packet_route::link::LinkAttribute;
+use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::Error;
 use crate::settings::{Mac, Nic, Route};
@@ -9,8 +21,8 @@ use crate::settings::{Mac, Nic, Route};
 /// One change to the running kernel, as `osconf plan` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveChange {
-    AddAddress { label: String, mac: Mac, address: std::net::Ipv4Addr, prefix: u8 },
-    RemoveAddress { label: String, mac: Mac, address: std::net::Ipv4Addr, prefix: u8 },
+    AddAddress { label: String, mac: Mac, address: Ipv4Addr, prefix: u8 },
+    RemoveAddress { label: String, mac: Mac, address: Ipv4Addr, prefix: u8 },
     AddRoute { label: String, mac: Mac, route: Route },
     RemoveRoute { label: String, mac: Mac, route: Route },
 }
@@ -26,17 +38,222 @@ impl fmt::Display for LiveChange {
     }
 }
 
-/// What applying `desired` changes, given what osconf set before (`previous`,
-/// from the record). Pure: used by `osconf plan`.
+/// What applying `desired` changes, given what osconf set before
+/// (`previous`, from the record): removals first, then additions. Pure.
 pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
-    let _ = (desired, previous);
-    Vec::new()
+    let find = |nics: &[Nic], mac: Mac| nics.iter().find(|n| n.mac == mac).cloned();
+    let mut out = Vec::new();
+    for old in previous {
+        let new = find(desired, old.mac);
+        let (label, mac) = (old.label(), old.mac);
+        for &route in &old.routes {
+            if !new.as_ref().is_some_and(|n| n.routes.contains(&route)) {
+                out.push(LiveChange::RemoveRoute { label: label.clone(), mac, route });
+            }
+        }
+        if !new.as_ref().is_some_and(|n| (n.address, n.prefix) == (old.address, old.prefix)) {
+            out.push(LiveChange::RemoveAddress { label, mac, address: old.address, prefix: old.prefix });
+        }
+    }
+    for new in desired {
+        let old = find(previous, new.mac);
+        let (label, mac) = (new.label(), new.mac);
+        if !old.as_ref().is_some_and(|o| (o.address, o.prefix) == (new.address, new.prefix)) {
+            out.push(LiveChange::AddAddress { label: label.clone(), mac, address: new.address, prefix: new.prefix });
+        }
+        for &route in &new.routes {
+            if !old.as_ref().is_some_and(|o| o.routes.contains(&route)) {
+                out.push(LiveChange::AddRoute { label: label.clone(), mac, route });
+            }
+        }
+    }
+    out
 }
 
 /// Makes the kernel match `desired`: links up, addresses, routes; removes what
 /// osconf set before (`previous`) and no longer wants. Waits up to `nic_wait`
-/// for each NIC (by MAC) to appear.
+/// for every NIC (by MAC) to appear, and changes nothing if one never does.
 pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
-    let _ = (desired, previous, nic_wait);
+    if desired.is_empty() && previous.is_empty() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| Error::Failed(format!("starting the netlink runtime: {e}")))?;
+    runtime.block_on(apply_async(desired, previous, nic_wait))
+}
+
+async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
+    let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
+    tokio::spawn(connection);
+
+    let links = wait_for_links(&handle, desired, nic_wait).await?;
+    // NICs osconf configured before may be gone (detached): nothing to remove there.
+    let all_links = link_indexes(&handle).await?;
+
+    // Every desired link up first, so routes can be added right after addresses.
+    for nic in desired {
+        let index = links[&nic.mac];
+        let message = LinkUnspec::new_with_index(index).up().build();
+        handle.link().set(message).execute().await.map_err(|e| failed(nic, "bringing the link up", e))?;
+    }
+    for change in changes(desired, previous) {
+        match change {
+            LiveChange::RemoveRoute { mac, route, .. } => {
+                if let Some(&index) = all_links.get(&mac) {
+                    ignore_missing(handle.route().del(route_message(index, route)).execute().await)
+                        .map_err(|e| Error::Failed(format!("removing route {route} from {mac}: {e}")))?;
+                }
+            }
+            LiveChange::RemoveAddress { mac, address, prefix, .. } => {
+                if let Some(&index) = all_links.get(&mac) {
+                    remove_address(&handle, index, address, prefix)
+                        .await
+                        .map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))?;
+                }
+            }
+            LiveChange::AddAddress { .. } | LiveChange::AddRoute { .. } => {}
+        }
+    }
+    // Additions are all re-asserted (with replace), not only the new ones: a
+    // reboot or another tool may have dropped them since the last run.
+    for nic in desired {
+        let index = links[&nic.mac];
+        handle
+            .address()
+            .add(index, nic.address.into(), nic.prefix)
+            .replace()
+            .execute()
+            .await
+            .map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e))?;
+    }
+    for nic in desired {
+        let index = links[&nic.mac];
+        for &route in &nic.routes {
+            handle.route().add(route_message(index, route)).replace().execute().await.map_err(|e| failed(nic, &format!("setting route {route}"), e))?;
+        }
+    }
     Ok(())
+}
+
+fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
+    Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac))
+}
+
+/// The kernel's index of each desired NIC, waiting for late ones (udev or a
+/// hot-plugged virtio device can be a moment behind osconf at boot).
+async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) -> Result<BTreeMap<Mac, u32>, Error> {
+    let deadline = Instant::now() + nic_wait;
+    loop {
+        let links = link_indexes(handle).await?;
+        let missing: Vec<&Nic> = desired.iter().filter(|n| !links.contains_key(&n.mac)).collect();
+        if missing.is_empty() {
+            return Ok(links);
+        }
+        if Instant::now() >= deadline {
+            let names: Vec<String> = missing.iter().map(|n| format!("{} (MAC {})", n.label(), n.mac)).collect();
+            return Err(Error::Failed(format!("no network interface with the MAC of {} appeared within {} s", names.join(", "), nic_wait.as_secs_f32())));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// MAC → link index for every link. Where links share a MAC (VLANs, bonds),
+/// the lowest index wins: that is the device the MAC was born on.
+async fn link_indexes(handle: &Handle) -> Result<BTreeMap<Mac, u32>, Error> {
+    let mut links = BTreeMap::new();
+    let mut dump = handle.link().get().execute();
+    while let Some(link) = dump.try_next().await.map_err(|e| Error::Failed(format!("listing network interfaces: {e}")))? {
+        for attribute in &link.attributes {
+            if let LinkAttribute::Address(bytes) = attribute {
+                if let Ok(mac) = <[u8; 6]>::try_from(bytes.as_slice()) {
+                    let index = link.header.index;
+                    links.entry(Mac(mac)).and_modify(|i: &mut u32| *i = (*i).min(index)).or_insert(index);
+                }
+            }
+        }
+    }
+    Ok(links)
+}
+
+/// A route in the main table through link `index` (protocol static, scope universe).
+fn route_message(index: u32, route: Route) -> rtnetlink::packet_route::route::RouteMessage {
+    RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(route.dest, route.prefix)
+        .gateway(route.via)
+        .output_interface(index)
+        .build()
+}
+
+async fn remove_address(handle: &Handle, index: u32, address: Ipv4Addr, prefix: u8) -> Result<(), rtnetlink::Error> {
+    let mut dump = handle.address().get().set_link_index_filter(index).set_address_filter(address.into()).set_prefix_length_filter(prefix).execute();
+    while let Some(message) = dump.try_next().await? {
+        ignore_missing(handle.address().del(message).execute().await)?;
+    }
+    Ok(())
+}
+
+/// Removing what is already gone is success: the goal state is reached.
+fn ignore_missing(result: Result<(), rtnetlink::Error>) -> Result<(), rtnetlink::Error> {
+    const ESRCH: i32 = 3;
+    const ENODEV: i32 = 19;
+    const EADDRNOTAVAIL: i32 = 99;
+    match result {
+        Err(rtnetlink::Error::NetlinkError(ref e)) if [ESRCH, ENODEV, EADDRNOTAVAIL].contains(&e.raw_code().abs()) => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nic(index: u32, mac_last: u8, address: &str, routes: &[(&str, u8, &str)]) -> Nic {
+        Nic {
+            index,
+            mac: Mac([0x52, 0x54, 0, 0, 0, mac_last]),
+            address: address.parse().unwrap(),
+            prefix: 24,
+            gateway: None,
+            routes: routes.iter().map(|(d, p, v)| Route { dest: d.parse().unwrap(), prefix: *p, via: v.parse().unwrap() }).collect(),
+        }
+    }
+
+    fn shown(changes: &[LiveChange]) -> Vec<String> {
+        changes.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn first_run_adds_everything() {
+        let desired = [nic(0, 1, "10.0.0.5", &[("0.0.0.0", 0, "10.0.0.1")])];
+        assert_eq!(
+            shown(&changes(&desired, &[])),
+            ["+ address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)", "+ route 0.0.0.0/0 via 10.0.0.1 on eth0 (52:54:00:00:00:01)"]
+        );
+    }
+
+    #[test]
+    fn same_settings_change_nothing() {
+        let desired = [nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]), nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")])];
+        assert_eq!(changes(&desired, &desired), vec![]);
+    }
+
+    #[test]
+    fn classic_to_vpc_removes_eth1_and_moves_the_default_route() {
+        let previous = [nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]), nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")])];
+        let desired = [nic(0, 1, "10.0.0.6", &[("0.0.0.0", 0, "10.0.0.1")])];
+        assert_eq!(
+            shown(&changes(&desired, &previous)),
+            [
+                "- route 10.0.0.0/8 via 10.0.0.1 on eth0 (52:54:00:00:00:01)",
+                "- address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)",
+                "- route 0.0.0.0/0 via 10.0.1.1 on eth1 (52:54:00:00:00:02)",
+                "- address 10.0.1.5/24 on eth1 (52:54:00:00:00:02)",
+                "+ address 10.0.0.6/24 on eth0 (52:54:00:00:00:01)",
+                "+ route 0.0.0.0/0 via 10.0.0.1 on eth0 (52:54:00:00:00:01)",
+            ]
+        );
+    }
 }

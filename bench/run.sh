@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmarks (not a test): apply and plan time in a test network namespace,
+# how cost grows with NICs and routes, binary size and peak RSS. Prints one
+# table, figures side by side with ratios. As root. Usage:
+#   bash bench/run.sh [RUNS]        (default 200 runs per row)
+# The cloud-init comparison boots VMs and lives in tests/vm (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-200}
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root (network namespaces)" >&2; exit 2; }
+command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
+cargo build --release --locked -q
+BIN=$PWD/target/x86_64-unknown-linux-gnu/release/osconf
+W=$(mktemp -d /tmp/osconf-bench.XXXXXX)
+NS=osconf-bench-$$
+cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+ip netns add "$NS"
+
+# drop <nics> <routes-per-nic> <file>: NIC n on 10.<n>.0.0/16, MAC 52:54:00:be:<n>:01
+make_drop() {
+  local nics=$1 routes=$2 out=$3 n r
+  { echo "hostname=bench-host"; echo "password=cXdIcjEyMzQK"; echo 'dns_nameserver="192.0.2.53 192.0.2.54"'
+    for ((n = 0; n < nics; n++)); do
+      printf 'eth%d_ip_addr=10.%d.0.10\neth%d_mac_addr=52:54:00:be:%02x:01\neth%d_netmask=255.255.0.0\neth%d_gateway=10.%d.0.1\n' $n $n $n $n $n $n $n
+      local list=""
+      for ((r = 0; r < routes; r++)); do list+="172.$((16 + r)).$n.0/24 10.$n.0.1;"; done
+      [ "$n" = 0 ] && [ "$nics" = 1 ] && list+="0.0.0.0/0 10.0.0.1"
+      printf 'eth%d_route="%s"\n' $n "$list"
+    done; } > "$out"
+}
+
+# Image tree + NICs inside the namespace (veth pairs with fixed MACs).
+prepare() {
+  local nics=$1 root=$2 n
+  mkdir -p "$root/etc" "$root/boot/aliyun_custom_image"
+  printf 'root:*:19000:0:99999:7:::\n' > "$root/etc/shadow"; printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
+  for ((n = 0; n < nics; n++)); do
+    ip -n "$NS" link show "bn$n" >/dev/null 2>&1 && continue
+    ip -n "$NS" link add "bn$n" type veth peer name "bp$n"
+    ip -n "$NS" link set dev "bn$n" address "52:54:00:be:$(printf %02x $n):01"
+    ip -n "$NS" link set "bp$n" up
+  done
+}
+
+printf '%-26s %12s %12s %10s\n' "case" "median ms" "min ms" "vs VPC"
+base=""
+row() { # row <name> <nics> <routes> <command: plan|apply>
+  local name=$1 nics=$2 routes=$3 cmd=$4 root="$W/root-$1"
+  prepare "$nics" "$root"; make_drop "$nics" "$routes" "$W/$name.conf"
+  # Each run copies the drop in place (apply deletes it) and applies it with
+  # a fresh record, so every run does the full work; --keep-drop for plan.
+  local run="cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf; rm -f $root/var/lib/osconf/record.json; ip netns exec $NS unshare --uts $BIN $cmd --root $root --live"
+  [ "$cmd" = plan ] && run="ip netns exec $NS $BIN plan --root $root --drop $W/$name.conf"
+  hyperfine -N --shell=bash -w 5 -r "$RUNS" --export-json "$W/$name.json" "bash -c '$run'" >/dev/null 2>&1 || hyperfine --shell=bash -w 5 -r "$RUNS" --export-json "$W/$name.json" "$run" >/dev/null
+  local med min
+  med=$(python3 -c "import json;r=json.load(open('$W/$name.json'))['results'][0];print(f\"{r['median']*1000:.2f}\")")
+  min=$(python3 -c "import json;r=json.load(open('$W/$name.json'))['results'][0];print(f\"{r['min']*1000:.2f}\")")
+  [ -z "$base" ] && base=$med
+  printf '%-26s %12s %12s %9.1fx\n' "$name ($cmd)" "$med" "$min" "$(python3 -c "print($med/$base)")"
+}
+row vpc 1 1 apply
+row classic 2 2 apply
+row nics-4x8 4 8 apply
+row nics-16x8 16 8 apply
+row nics-64x8 64 8 apply
+row vpc-plan 1 1 plan
+row nics-64x8-plan 64 8 plan
+echo
+size=$(stat -c %s "$BIN")
+printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"
+cp "$W/vpc.conf" "$W/root-vpc/boot/aliyun_custom_image/os.conf"; rm -f "$W/root-vpc/var/lib/osconf/record.json"
+rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/root-vpc" --live 2>&1 >/dev/null | tail -1)
+printf 'peak RSS of a VPC apply: %s KiB (%.2f MiB)\n' "$rss" "$(python3 -c "print($rss/1024)")"
