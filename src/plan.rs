@@ -59,16 +59,24 @@ impl Plan {
             writes.push(crate::apply::dns::render(root, dns_mode, &settings.nameservers)?);
             owned.extend(dns_mode.owned_path().map(str::to_owned));
         }
+        let mut edited = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
-            let files = network_files::render(stack, &settings, root)?;
-            owned.extend(files.iter().map(|f| f.path.clone()));
-            writes.extend(files);
+            let rendered = network_files::render(stack, &settings, root)?;
+            owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
+            edited.extend(rendered.edited.iter().map(|f| f.path.clone()));
+            writes.extend(rendered.owned);
+            writes.extend(rendered.edited);
         }
 
+        // A file osconf is about to replace but did not write itself keeps its
+        // original beside it (once: a later run must not back up our own edit).
         let previously_owned: BTreeSet<&String> = previous.owned_files.iter().collect();
         let backups = writes
             .iter()
-            .filter(|w| owned.contains(&w.path) && !previously_owned.contains(&w.path))
+            .filter(|w| {
+                let foreign = (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
+                foreign && !root.exists(&format!("{}{BACKUP_SUFFIX}", w.path))
+            })
             .filter(|w| root.path(&w.path).is_file() && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..]))
             .map(|w| w.path.clone())
             .collect();

@@ -2,7 +2,8 @@
 //! `tests/golden/<group>/<case>/`, the image in `image/` plus the drop in
 //! `os.conf` must produce exactly the files in `expected/` (byte for byte,
 //! with their modes) and change no other file, except /etc/shadow (random
-//! salt, checked in cli_apply.rs) and the record (a timestamp).
+//! salt, checked in cli_apply.rs) and the record (a timestamp); the files
+//! listed in `removed` must be deleted, and no others.
 //!
 //! `OSCONF_BLESS=1 cargo test --test golden_apply` rewrites `expected/`:
 //! review the diff before committing it.
@@ -65,7 +66,19 @@ fn run_case(case: &Path) -> Result<(), String> {
             problems.push(format!("{path}: written but not expected"));
         }
     }
-    if after.contains_key(DROP.trim_start_matches('/')) {
+    // `removed` lists the files the case must delete (one guest path a line).
+    let drop_path = DROP.trim_start_matches('/');
+    let removed: Vec<&String> = before.keys().filter(|p| !after.contains_key(*p) && p.as_str() != drop_path).collect();
+    let removed_file = case.join("removed");
+    if std::env::var_os("OSCONF_BLESS").is_some() {
+        let text: String = removed.iter().map(|p| format!("/{p}\n")).collect();
+        if text.is_empty() { let _ = fs::remove_file(&removed_file); } else { fs::write(&removed_file, text).unwrap(); }
+    }
+    let expected_removed: Vec<String> = fs::read_to_string(&removed_file).unwrap_or_default().lines().map(|l| l.trim_start_matches('/').to_owned()).collect();
+    if removed.iter().map(|p| p.as_str()).ne(expected_removed.iter().map(|p| p.as_str())) {
+        problems.push(format!("removed {removed:?}, expected {expected_removed:?}"));
+    }
+    if after.contains_key(drop_path) {
         problems.push("the drop was not deleted".into());
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }

@@ -14,7 +14,9 @@ const SYSCONFIG_NETWORK: &str = "/etc/sysconfig/network";
 /// (the primary NIC's address, or 127.0.1.1 when the drop has no NIC).
 pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<FileWrite>, Error> {
     let mut writes = vec![FileWrite::new("/etc/hostname", format!("{name}\n"), 0o644)];
-    if let Some(current) = root.read_optional(SYSCONFIG_NETWORK)? {
+    // A file on the RHEL family; on SUSE the same path is a directory.
+    if root.path(SYSCONFIG_NETWORK).is_file() {
+        let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
         writes.push(FileWrite::new(SYSCONFIG_NETWORK, set_assignment(&current, "HOSTNAME", name), 0o644));
     }
     let hosts = root.read_optional(HOSTS)?.unwrap_or_else(|| "127.0.0.1\tlocalhost\n".into());

@@ -1,10 +1,23 @@
-//! Persistent network configuration in the image's own stack (issue 4). STUB: to be written.
+//! Persistent network configuration in the image's own stack, so the network
+//! comes back at the next boot even without osconf. One renderer per stack;
+//! every renderer is a pure function of the settings (plus the NIC names the
+//! image has), producing byte-identical files for the same input.
+
+mod detect;
+mod ifcfg;
+mod ifupdown;
+mod netplan;
+mod networkd;
+mod networkmanager;
 
 use std::fmt;
+use std::net::Ipv4Addr;
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::settings::Settings;
+use crate::settings::{Nic, Settings};
+
+pub use detect::{detect, Detection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stack {
@@ -41,22 +54,83 @@ impl fmt::Display for Stack {
     }
 }
 
-/// Which stack the image uses, and why (shown by `osconf plan`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detection {
-    pub stack: Option<Stack>,
-    pub reason: String,
+/// What a renderer produces.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// Files osconf owns: removed when a later drop no longer needs them.
+    pub owned: Vec<FileWrite>,
+    /// The image's own files that must change too (e.g. a conflicting
+    /// stanza in /etc/network/interfaces): their original is kept beside them.
+    pub edited: Vec<FileWrite>,
 }
 
-/// Reads the image to find its network stack; `forced` (from osconf.conf) wins.
-pub fn detect(root: &Root, forced: Option<&str>) -> Result<Detection, Error> {
-    let _ = (root, forced);
-    Ok(Detection { stack: None, reason: "network file rendering is not implemented yet".into() })
+/// The files that make `stack` bring the NICs up as `settings` says.
+pub fn render(stack: Stack, settings: &Settings, root: &Root) -> Result<Rendered, Error> {
+    let names = NicNames::read(root, &settings.nics);
+    Ok(match stack {
+        Stack::Ifupdown => ifupdown::render(settings, &names, root)?,
+        Stack::RhelIfcfg => ifcfg::render_rhel(settings, &names),
+        Stack::SuseIfcfg => ifcfg::render_suse(settings, &names),
+        Stack::Networkd => networkd::render(settings),
+        Stack::NetworkManager => networkmanager::render(settings),
+        Stack::Netplan => netplan::render(settings),
+    })
 }
 
-/// The files that make `stack` bring the NICs up as `settings` says. Every
-/// returned file is owned by osconf. May read the root (e.g. to see existing files).
-pub fn render(stack: Stack, settings: &Settings, root: &Root) -> Result<Vec<FileWrite>, Error> {
-    let _ = (stack, settings, root);
-    Ok(Vec::new())
+/// Kernel names of the NICs, for the formats that cannot match by MAC
+/// (ifupdown, ifcfg): read from `/sys/class/net/*/address` under the root;
+/// a NIC not found there (an image prepared offline) keeps its `ethN` label.
+pub struct NicNames {
+    found: Vec<(crate::settings::Mac, String)>,
+}
+
+impl NicNames {
+    pub fn read(root: &Root, nics: &[Nic]) -> NicNames {
+        let mut found = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(root.path("/sys/class/net")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Ok(text) = std::fs::read_to_string(entry.path().join("address")) else { continue };
+                if let Ok(mac) = text.trim().parse() {
+                    if nics.iter().any(|n| n.mac == mac) {
+                        found.push((mac, name));
+                    }
+                }
+            }
+        }
+        found.sort();
+        NicNames { found }
+    }
+
+    pub fn of(&self, nic: &Nic) -> String {
+        self.found.iter().find(|(mac, _)| *mac == nic.mac).map(|(_, name)| name.clone()).unwrap_or_else(|| nic.label())
+    }
+}
+
+/// The first line of every file osconf writes.
+fn header(comment: &str, what: &str) -> String {
+    format!("{comment} Written by osconf from the instance's os.conf ({what}).\n{comment} osconf owns this file and rewrites or removes it when the settings change.\n")
+}
+
+/// The gateway of the default route, when this NIC carries it.
+fn default_gateway(nic: &Nic) -> Option<Ipv4Addr> {
+    nic.default_route().map(|r| r.via)
+}
+
+/// The NIC's routes other than the default one.
+fn static_routes(nic: &Nic) -> impl Iterator<Item = &crate::settings::Route> {
+    nic.routes.iter().filter(|r| !r.is_default())
+}
+
+/// Name servers go with the first NIC only: one place, no duplicates.
+fn dns_for<'a>(settings: &'a Settings, nic: &Nic) -> &'a [Ipv4Addr] {
+    if settings.nics.first().is_some_and(|first| first.mac == nic.mac) {
+        &settings.nameservers
+    } else {
+        &[]
+    }
+}
+
+fn join<T: ToString>(items: &[T], separator: &str) -> String {
+    items.iter().map(T::to_string).collect::<Vec<_>>().join(separator)
 }

@@ -1,0 +1,103 @@
+//! ifupdown (Debian, Ubuntu before netplan, Alpine's ifupdown-ng): one
+//! stanza file per NIC in /etc/network/interfaces.d/. ENI names interfaces
+//! by kernel name, so the MAC is resolved to a name first (see `NicNames`).
+//! Static routes other than the default have no ENI keyword: they are
+//! `up`/`down` commands, the documented ENI way.
+
+use crate::error::Error;
+use crate::files::{FileWrite, Root};
+use crate::settings::Settings;
+
+use super::{default_gateway, dns_for, header, join, static_routes, NicNames, Rendered};
+
+const INTERFACES: &str = "/etc/network/interfaces";
+
+pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
+    let mut owned = Vec::new();
+    let mut configured = Vec::new();
+    for nic in &settings.nics {
+        let name = names.of(nic);
+        let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
+        text += &format!("auto {name}\niface {name} inet static\n    address {}\n    netmask {}\n", nic.address, nic.netmask());
+        if let Some(gateway) = default_gateway(nic) {
+            text += &format!("    gateway {gateway}\n");
+        }
+        let dns = dns_for(settings, nic);
+        if !dns.is_empty() {
+            text += &format!("    dns-nameservers {}\n", join(dns, " "));
+        }
+        for r in static_routes(nic) {
+            text += &format!("    up ip route replace {}/{} via {} dev {name}\n", r.dest, r.prefix, r.via);
+            text += &format!("    down ip route del {}/{} via {} dev {name} || true\n", r.dest, r.prefix, r.via);
+        }
+        owned.push(FileWrite::new(format!("/etc/network/interfaces.d/osconf-{}", nic.label()), text, 0o644));
+        configured.push(name);
+    }
+    let current = root.read_optional(INTERFACES)?.unwrap_or_else(|| "auto lo\niface lo inet loopback\n".into());
+    let fixed = without_conflicts(&current, &configured);
+    let edited = if fixed != current { vec![FileWrite::new(INTERFACES, fixed, 0o644)] } else { Vec::new() };
+    Ok(Rendered { owned, edited })
+}
+
+/// /etc/network/interfaces must source interfaces.d, and must not configure
+/// the same NICs itself (ifup would bring them up twice, e.g. with DHCP):
+/// such stanzas are commented out, marked, and the original is backed up.
+fn without_conflicts(text: &str, names: &[String]) -> String {
+    let mut out = String::new();
+    let mut in_conflict = false;
+    let mut sources = false;
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let first = words.first().copied().unwrap_or("");
+        let stanza_start = matches!(first, "iface" | "mapping" | "auto" | "source" | "source-directory") || first.starts_with("allow-");
+        if stanza_start {
+            in_conflict = false;
+        }
+        if first == "source" && words.get(1).is_some_and(|p| p.starts_with("/etc/network/interfaces.d") || *p == "interfaces.d/*")
+            || first == "source-directory" && words.get(1).is_some_and(|p| p.contains("interfaces.d"))
+        {
+            sources = true;
+        }
+        let names_ours = |ws: &[&str]| ws.iter().skip(1).any(|w| names.iter().any(|n| n == w));
+        let conflict = match first {
+            "iface" => words.get(1).is_some_and(|w| names.iter().any(|n| n == w)),
+            "auto" => names_ours(&words),
+            f if f.starts_with("allow-") => names_ours(&words),
+            _ => false,
+        };
+        if first == "iface" {
+            in_conflict = conflict;
+        }
+        if conflict || (in_conflict && !stanza_start && !line.trim().is_empty()) {
+            out += &format!("#osconf# {line}\n");
+        } else {
+            out += &format!("{line}\n");
+        }
+    }
+    if !sources {
+        out += "\n# Added by osconf: its per-NIC files live there.\nsource /etc/network/interfaces.d/*\n";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debian_default_needs_no_change() {
+        let debian = "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n";
+        assert_eq!(without_conflicts(debian, &["eth0".into()]), debian);
+    }
+
+    #[test]
+    fn a_dhcp_stanza_for_our_nic_is_commented_out_and_source_added() {
+        let text = "auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n    hostname x\n\nauto eth9\niface eth9 inet dhcp\n";
+        let fixed = without_conflicts(text, &["eth0".into()]);
+        assert_eq!(
+            fixed,
+            "auto lo\niface lo inet loopback\n\n#osconf# allow-hotplug eth0\n#osconf# iface eth0 inet dhcp\n#osconf#     hostname x\n\nauto eth9\niface eth9 inet dhcp\n\
+             \n# Added by osconf: its per-NIC files live there.\nsource /etc/network/interfaces.d/*\n"
+        );
+    }
+}
