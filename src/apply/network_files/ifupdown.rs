@@ -1,14 +1,14 @@
 //! ifupdown (Debian, Ubuntu before netplan, Alpine's ifupdown-ng): one
 //! stanza file per NIC in /etc/network/interfaces.d/. ENI names interfaces
 //! by kernel name, so the MAC is resolved to a name first (see `NicNames`).
-//! Static routes other than the default have no ENI keyword: they are
-//! `up`/`down` commands, the documented ENI way.
+//! Addresses and routes are `up`/`down` commands of a `manual` stanza (see
+//! `render`): idempotent, so they agree with what osconf set live.
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::Settings;
 
-use super::{default_gateway, dns_for, header, join, static_routes, NicNames, Rendered};
+use super::{dns_for, header, join, NicNames, Rendered};
 
 const INTERFACES: &str = "/etc/network/interfaces";
 
@@ -18,18 +18,24 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
     for nic in &settings.nics {
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
-        text += &format!("auto {name}\niface {name} inet static\n    address {}\n    netmask {}\n", nic.address, nic.netmask());
-        if let Some(gateway) = default_gateway(nic) {
-            text += &format!("    gateway {gateway}\n");
-        }
+        // `manual` with `replace` commands, not `static`: osconf has already
+        // set the address live at boot, and `static` runs `ip addr add`,
+        // which fails on an existing address and fails networking.service.
+        text += &format!("auto {name}\niface {name} inet manual\n    up ip link set dev {name} up\n");
+        text += &format!("    up ip addr replace {}/{} broadcast + dev {name}\n", nic.address, nic.prefix);
         let dns = dns_for(settings, nic);
         if !dns.is_empty() {
             text += &format!("    dns-nameservers {}\n", join(dns, " "));
         }
-        for r in static_routes(nic) {
-            text += &format!("    up ip route replace {}/{} via {} dev {name}\n", r.dest, r.prefix, r.via);
-            text += &format!("    down ip route del {}/{} via {} dev {name} || true\n", r.dest, r.prefix, r.via);
+        for r in &nic.routes {
+            let dest = if r.is_default() { "default".to_string() } else { format!("{}/{}", r.dest, r.prefix) };
+            text += &format!("    up ip route replace {dest} via {} dev {name}\n", r.via);
         }
+        for r in nic.routes.iter().rev() {
+            let dest = if r.is_default() { "default".to_string() } else { format!("{}/{}", r.dest, r.prefix) };
+            text += &format!("    down ip route del {dest} via {} dev {name} || true\n", r.via);
+        }
+        text += &format!("    down ip addr del {}/{} dev {name} || true\n", nic.address, nic.prefix);
         owned.push(FileWrite::new(format!("/etc/network/interfaces.d/osconf-{}", nic.label()), text, 0o644));
         configured.push(name);
     }

@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# End-to-end: real Debian images with osconf baked in, booted in QEMU by
+# systemd or SysV init, configured by drops "the cloud" writes onto their
+# first partition between boots. See tests/vm/README.md.
+#
+# usage (as root): tests/vm/run.sh [--osconf BIN] [--deb PKG] [--only IMAGE]
+# Work and cache: $OSCONF_VM_WORK (default /var/tmp/osconf-vm). Everything
+# slow (kernel, debootstrap) is built once and reused.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+W=${OSCONF_VM_WORK:-/var/tmp/osconf-vm}
+BIN="" DEB="" ONLY=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --osconf) BIN=$(realpath "$2"); shift 2 ;;
+    --deb) DEB=$(realpath "$2"); shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "usage: $0 [--osconf BIN] [--deb PKG] [--only IMAGE]" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "tests/vm/run.sh must run as root" >&2; exit 2; }
+mkdir -p "$W" && cd "$W"
+t0=$(date +%s)
+ts() { echo "[vm +$(( $(date +%s) - t0 ))s] $*"; }
+if [ -z "$BIN" ] && [ -z "$DEB" ]; then
+  (cd "$REPO" && cargo build --release --locked -q)
+  BIN=$REPO/target/x86_64-unknown-linux-gnu/release/osconf
+fi
+# The Debian mirror this machine's apt uses (only it is reachable here).
+MIRROR=${MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
+  | grep -E '^(URIs:|deb) ' | grep -oE 'https?://[^ ]+' | grep -E '/debian/?$' | head -n1 || true)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+
+# --- kernel (Debian's package, unpacked, not installed) and initramfs
+if [ ! -d kroot/boot ]; then
+  ts "kernel: download and unpack"
+  KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+  rm -rf kpkg kroot && mkdir -p kpkg && (cd kpkg && apt-get download -qq "$KPKG") && dpkg -x kpkg/"$KPKG"_*.deb kroot
+fi
+KERNEL=$(ls kroot/boot/vmlinuz-*)
+bash "$HERE/build-initramfs.sh" kroot "$HERE/guest/init" initrd.gz >/dev/null
+
+# --- accelerator: KVM only where it works (not under PVM), else TCG
+ACCEL=tcg
+if [ -w /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then ACCEL=kvm; fi
+accel_args() { if [ "$ACCEL" = kvm ]; then echo "-accel kvm -cpu host"; else echo "-accel tcg"; fi; }
+ts "kernel $(basename "$KERNEL"), accelerator $ACCEL"
+
+# --- root file systems, debootstrapped once and cached as tarballs
+rootfs() { # rootfs <name> <debootstrap args...>
+  local name=$1; shift
+  if [ ! -f "rootfs-$name.tar" ]; then
+    ts "debootstrap $name"
+    rm -rf "rootfs-$name"; mkdir -p debcache
+    debootstrap --variant=minbase --cache-dir="$W/debcache" "$@" bookworm "rootfs-$name" "$MIRROR" >"debootstrap-$name.log" 2>&1 \
+      || { tail -n 20 "debootstrap-$name.log"; exit 1; }
+    tar -C "rootfs-$name" -cf "rootfs-$name.tar.tmp" . && mv "rootfs-$name.tar.tmp" "rootfs-$name.tar"
+    rm -rf "rootfs-$name"
+  fi
+}
+rootfs systemd --include=systemd-sysv,udev,iproute2,ifupdown,kmod
+rootfs sysv --exclude=systemd-sysv --include=sysvinit-core,udev,iproute2,ifupdown,kmod
+
+# --- images: <name> <rootfs> <p1 file system> <mount p1 at /boot?> <kernel args>
+PASSWORD='Passw0rd!'
+make_image() {
+  local name=$1 base=$2 fs=$3 mount_boot=$4 R="img-$1"
+  rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "rootfs-$base.tar"
+  echo "vm-$name" > "$R/etc/hostname"
+  printf '/dev/vda2 / ext4 defaults 0 1\n' > "$R/etc/fstab"
+  [ "$mount_boot" = yes ] && printf '/dev/vda1 /boot auto defaults 0 2\n' >> "$R/etc/fstab"
+  printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces" 2>/dev/null || true
+  echo "$PASSWORD" > "$R/etc/osconf-vm-expected-password"
+  install -m 755 "$HERE/guest/osconf-vm-check" "$R/usr/local/sbin/osconf-vm-check"
+  if [ -n "$DEB" ]; then
+    cp "$DEB" "$R/tmp/osconf.deb"; chroot "$R" dpkg -i /tmp/osconf.deb >/dev/null; rm "$R/tmp/osconf.deb"
+  else
+    install -m 755 "$BIN" "$R/usr/sbin/osconf"
+    if [ "$base" = systemd ]; then
+      install -m 644 "$REPO/systemd/osconf.service" "$R/etc/systemd/system/osconf.service"
+      ln -sf ../osconf.service "$R/etc/systemd/system/multi-user.target.wants/osconf.service"
+    else
+      install -m 755 "$REPO/init.d/osconf" "$R/etc/init.d/osconf"
+      chroot "$R" update-rc.d osconf defaults >/dev/null
+    fi
+  fi
+  if [ "$base" = systemd ]; then
+    install -m 644 "$HERE/guest/osconf-vm-check.service" "$R/etc/systemd/system/"
+    ln -sf ../osconf-vm-check.service "$R/etc/systemd/system/multi-user.target.wants/osconf-vm-check.service"
+    # Quiet, quick boots: no getty waiting on a console nobody reads.
+    rm -f "$R/etc/systemd/system/getty.target.wants/"*
+  else
+    install -m 755 "$HERE/guest/osconf-vm-check.init" "$R/etc/init.d/osconf-vm-check"
+    chroot "$R" update-rc.d osconf-vm-check defaults >/dev/null
+    sed -i 's/^\([1-6]\):/#\1:/' "$R/etc/inittab"
+  fi
+  if [ "$name" = networkd ]; then
+    chroot "$R" dpkg --purge ifupdown >/dev/null 2>&1
+    ln -sf /lib/systemd/system/systemd-networkd.service "$R/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+  fi
+  mkdir -p p1-empty/aliyun_custom_image
+  bash "$HERE/mkdisk.sh" "$R" p1-empty "$fs" "disk-$name.img"
+  rm -rf "$R"
+}
+
+# --- the first partition, seen from the host ("the cloud")
+P1_OFFSET=$((1024 * 1024)); P1_SIZE=$((64 * 1024 * 1024))
+with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
+  local loop; loop=$(losetup -f --show -o $P1_OFFSET --sizelimit $P1_SIZE "$1")
+  mkdir -p p1; mount "$loop" p1
+  local rc=0; "${@:2}" || rc=$?
+  umount p1; losetup -d "$loop"; return $rc
+}
+put_drop() { cp "$1" p1/aliyun_custom_image/os.conf; }
+drop_present() { [ -e p1/aliyun_custom_image/os.conf ]; }
+
+boot() { # boot <disk> <log> <kernel args>
+  local s; s=$(date +%s.%N)
+  # shellcheck disable=SC2046
+  timeout "${BOOT_TIMEOUT:-420}" qemu-system-x86_64 $(accel_args) -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
+    -kernel "$KERNEL" -initrd initrd.gz -append "console=ttyS0 panic=-1 root=/dev/vda2 rw quiet $3" \
+    -drive file="$1",format=raw,if=virtio \
+    -netdev hubport,id=n0,hubid=0 -device virtio-net-pci,romfile=,netdev=n0,mac=52:54:00:12:34:56 \
+    -netdev hubport,id=n1,hubid=1 -device virtio-net-pci,romfile=,netdev=n1,mac=52:54:00:12:34:57 \
+    -serial file:"$2" -monitor none -display none 2>&1 | grep -v 'not connected to host network' || true
+  BOOT_SECONDS=$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+}
+
+# --- drops
+M0=52:54:00:12:34:56 M1=52:54:00:12:34:57
+PW64=$(printf '%s\n' "$PASSWORD" | base64)
+mkdir -p drops
+cat > drops/vpc.conf <<EOF
+hostname=vpc-host
+password=$PW64
+eth0_ip_addr=192.168.50.10
+eth0_mac_addr=$M0
+eth0_netmask=255.255.255.0
+eth0_gateway=192.168.50.1
+eth0_route="0.0.0.0/0 192.168.50.1"
+dns_nameserver="192.168.50.2 192.168.50.3"
+EOF
+cat > drops/classic.conf <<EOF
+hostname=classic-host
+password=$PW64
+eth0_ip_addr=10.171.254.123
+eth0_mac_addr=$M0
+eth0_netmask=255.255.255.0
+eth0_gateway=10.171.254.1
+eth0_route="10.0.0.0/8 10.171.254.1;172.16.0.0/12 10.171.254.1"
+eth1_ip_addr=192.0.2.105
+eth1_mac_addr=$M1
+eth1_netmask=255.255.255.0
+eth1_gateway=192.0.2.1
+eth1_route="0.0.0.0/0 192.0.2.1"
+dns_nameserver="198.51.100.53 198.51.100.54"
+EOF
+cat > drops/changed.conf <<EOF
+hostname=changed-host
+eth0_ip_addr=10.171.254.124
+eth0_mac_addr=$M0
+eth0_netmask=255.255.255.0
+eth0_gateway=10.171.254.1
+dns_nameserver="198.51.100.53"
+EOF
+cat > drops/bad.conf <<EOF
+hostname=\$(touch /pwned)
+eth0_ip_addr=10.0.0.300
+eth0_mac_addr=$M0
+eth0_netmask=255.255.255.0
+EOF
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# --- assertions on the guest's report
+PASS=0 FAIL=0 RESULTS=()
+check() { # check <description> <condition...>
+  if "${@:2}"; then return 0; fi
+  echo "    FAIL: $1"; CASE_OK=no
+}
+has() { grep -qxF "OSCONF-CHECK $1" "$LOG"; }
+lacks() { ! grep -qF "OSCONF-CHECK $1" "$LOG"; }
+value() { sed -n "s/^OSCONF-CHECK $1=//p" "$LOG" | tail -n1; }
+
+scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <assert function>
+  local image=$1 disk=$2 args=$3 name=$4 drop=$5 assert=$6
+  LOG="$W/serial-$image-$name.log"; CASE_OK=yes
+  if [ "$drop" != - ]; then with_p1 "$disk" put_drop "$drop"; fi
+  boot "$disk" "$LOG" "$args"
+  tr -d '\r' < "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+  if has done=1; then "$assert"; else echo "    FAIL: the guest never reported (boot failed?)"; tail -n 30 "$LOG" | sed 's/^/    | /'; CASE_OK=no; fi
+  local line; line=$(printf '%-10s %-22s %-5s boot %6ss  osconf %5s ms  (started at %ss)' "$image" "$name" "$CASE_OK" "$BOOT_SECONDS" "$(value osconf_ms)" "$(value osconf_started_s)")
+  RESULTS+=("$line"); echo "$line"
+  if [ "$CASE_OK" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); grep 'OSCONF-CHECK' "$LOG" | sed 's/^/    | /'; fi
+}
+
+common_applied() { # the drop in $DROP was applied and deleted
+  check "osconf succeeded: $(value osconf_result)" [ "$(value osconf_result | grep -o 'exit=[0-9]*')" = exit=0 ]
+  check "record holds the drop's hash" [ "$(value record_sha)" = "$(sha "$DROP")" ]
+  check "drop deleted from the first partition" with_p1 "$DISK" sh -c '! [ -e p1/aliyun_custom_image/os.conf ]'
+  check "no injected command ran" [ -z "$(value pwned)" ]
+}
+assert_vpc() {
+  common_applied
+  check "hostname vpc-host" has hostname=vpc-host
+  check "root password verified with crypt(3)" has password_ok=yes
+  check "password not expired" [ "$(value shadow_lastchg)" -gt 19000 ]
+  check "name servers" has "dns=192.168.50.2 192.168.50.3"
+  check "eth0 address" has "addr_$M0=192.168.50.10/24"
+  check "default route via eth0" has "route=default via 192.168.50.1 mac $M0"
+}
+assert_classic() {
+  common_applied
+  check "hostname classic-host" has hostname=classic-host
+  check "eth0 address (VPC address replaced)" has "addr_$M0=10.171.254.123/24"
+  check "eth1 address" has "addr_$M1=192.0.2.105/24"
+  check "eth0 intranet route 10/8" has "route=10.0.0.0/8 via 10.171.254.1 mac $M0"
+  check "eth0 intranet route 172.16/12" has "route=172.16.0.0/12 via 10.171.254.1 mac $M0"
+  check "default route via eth1" has "route=default via 192.0.2.1 mac $M1"
+  check "no default route via eth0" lacks "route=default via 192.168.50.1"
+}
+assert_reboot() {
+  check "nothing applied: osconf found no drop" grep -q 'no settings found' "$LOG"
+  check "record unchanged" [ "$(value record_sha)" = "$(sha drops/classic.conf)" ]
+  check "hostname kept" has hostname=classic-host
+  check "eth0 address from the persistent files" has "addr_$M0=10.171.254.123/24"
+  check "eth1 address from the persistent files" has "addr_$M1=192.0.2.105/24"
+  check "eth0 intranet route from the persistent files" has "route=10.0.0.0/8 via 10.171.254.1 mac $M0"
+  check "default route via eth1 from the persistent files" has "route=default via 192.0.2.1 mac $M1"
+}
+assert_changed() {
+  common_applied
+  check "hostname changed-host" has hostname=changed-host
+  check "eth0 new address only" has "addr_$M0=10.171.254.124/24"
+  check "eth1 has no address any more" has "addr_$M1="
+  check "default route now via eth0" has "route=default via 10.171.254.1 mac $M0"
+  check "no route via eth1 any more" lacks "mac $M1"
+  check "intranet routes gone" lacks "route=10.0.0.0/8"
+}
+assert_bad() {
+  check "osconf refused the drop (exit 2): $(value osconf_result)" [ "$(value osconf_result | grep -o 'exit=[0-9]*')" = exit=2 ]
+  check "error names the key and line" grep -q 'line 1: hostname' "$LOG"
+  check "boot continued, nothing changed: hostname" has hostname=changed-host
+  check "nothing changed: address" has "addr_$M0=10.171.254.124/24"
+  check "record unchanged" [ "$(value record_sha)" = "$(sha drops/changed.conf)" ]
+  check "drop kept on the first partition" with_p1 "$DISK" sh -c '[ -e p1/aliyun_custom_image/os.conf ]'
+  check "no injected command ran" [ -z "$(value pwned)" ]
+}
+
+run_image() { # run_image <name> <rootfs> <p1 fs> <mount /boot?> <kernel args> <scenarios...>
+  local name=$1 base=$2 fs=$3 mount_boot=$4 args=$5; shift 5
+  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return 0
+  ts "image $name: build"
+  make_image "$name" "$base" "$fs" "$mount_boot"
+  DISK="disk-$name.img"
+  for s in "$@"; do
+    DROP=drops/$s.conf; [ "$s" = reboot ] && DROP=-
+    scenario "$name" "$DISK" "$args" "$s" "$DROP" "assert_$s"
+  done
+  rm -f "$DISK"
+}
+
+ALL="vpc classic reboot changed bad"
+run_image ifupdown systemd ext4 yes "net.ifnames=0" $ALL
+run_image networkd systemd ext4 no "" $ALL
+run_image sysv sysv ext4 no "net.ifnames=0" $ALL
+run_image fat32 systemd vfat no "net.ifnames=0" vpc
+
+echo
+echo "osconf in QEMU ($ACCEL), $(( $(date +%s) - t0 ))s in all:"
+printf '%s\n' "${RESULTS[@]}"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
