@@ -25,6 +25,8 @@ pub struct Options {
     pub live: Option<bool>,
     pub keep_drop: bool,
     pub json: bool,
+    /// `--metadata [URL]`: also ask the metadata endpoint when no drop is found.
+    pub metadata: Option<Option<String>>,
 }
 
 impl Options {
@@ -117,7 +119,16 @@ fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>
             let found = sources::read_drop_file(path, form)?;
             found.map(Some).ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))
         }
-        None => sources::find(root, config),
+        None => {
+            let mut config = config.clone();
+            if let Some(url) = &options.metadata {
+                config.metadata.enabled = true;
+                if let Some(url) = url {
+                    config.metadata.url = url.clone();
+                }
+            }
+            sources::find(root, &config)
+        }
     }
 }
 

@@ -11,8 +11,8 @@ const USAGE: &str = "\
 osconf - applies the settings a cloud dropped for this instance
 
 Usage:
-  osconf plan   [--drop PATH] [--format alibaba|tencent] [--root DIR] [--keep-drop]
-  osconf apply  [--drop PATH] [--format alibaba|tencent] [--root DIR] [--live|--no-live] [--keep-drop]
+  osconf plan   [--drop PATH | --metadata [URL]] [--format alibaba|tencent] [--root DIR] [--keep-drop]
+  osconf apply  [--drop PATH | --metadata [URL]] [--format alibaba|tencent] [--root DIR] [--live|--no-live] [--keep-drop]
   osconf status [--root DIR] [--json]
   osconf --help | --version
 
@@ -23,6 +23,8 @@ Commands:
 
 Options:
   --drop PATH     use this os.conf instead of looking where the cloud puts it
+  --metadata [URL]  when no drop is found, read the Alibaba metadata endpoint
+                  (default URL from osconf.conf, http://100.100.100.200)
   --format F      alibaba: Base64 password (default); tencent: crypt-hashed password
                   (default: tencent when PATH is under qcloud_action/)
   --root DIR      treat DIR as / for every file (tests, preparing an image offline)
@@ -42,9 +44,9 @@ enum Command {
 }
 
 fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
-    let mut options = Options { root: PathBuf::from("/"), drop: None, form: None, live: None, keep_drop: false, json: false };
+    let mut options = Options { root: PathBuf::from("/"), drop: None, form: None, live: None, keep_drop: false, json: false, metadata: None };
     let mut command = None;
-    let mut args = args.iter();
+    let mut args = args.iter().peekable();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().cloned().ok_or_else(|| Error::Usage(format!("{name} needs a value")));
         match arg.as_str() {
@@ -68,6 +70,10 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
             "--live" => options.live = Some(true),
             "--no-live" => options.live = Some(false),
             "--keep-drop" => options.keep_drop = true,
+            "--metadata" => {
+                let url = args.next_if(|next| next.starts_with("http://")).cloned();
+                options.metadata = Some(url);
+            }
             "--json" => options.json = true,
             "plan" | "apply" | "status" if command.is_none() => {
                 command = Some(match arg.as_str() {

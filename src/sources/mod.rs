@@ -1,16 +1,29 @@
-//! Where settings come from (issue 5): the Alibaba drop on the first partition,
-//! the Tencent CD-ROM, the Alibaba metadata endpoint. Each source yields the
-//! drop's bytes in os.conf format, so one parser validates them all.
+//! Where settings come from. Each source yields the drop's bytes in os.conf
+//! format, so one parser validates them all. Precedence (README, "Finding
+//! the settings"): `--drop PATH` > the Alibaba first partition > the Tencent
+//! CD-ROM > the Alibaba metadata endpoint (when enabled) > none.
 
-use std::path::PathBuf;
+pub mod aliyun_disk;
+pub mod aliyun_metadata;
+pub mod mount;
+pub mod tencent_cdrom;
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::files::Root;
+use crate::settings::parse::MAX_DROP_BYTES;
 use crate::settings::PasswordForm;
 
-/// Until partition discovery lands: the drop under /boot.
-pub const FALLBACK_DROP: &str = "/boot/aliyun_custom_image/os.conf";
+use self::mount::Mounted;
+
+/// Under `--root DIR` (not `/`) no device is looked for: the first partition
+/// is taken to be DIR/boot.
+pub const OFFLINE_DROP: &str = "/boot/aliyun_custom_image/os.conf";
 
 /// A drop that was found, and how to consume it after a successful apply.
 #[derive(Debug)]
@@ -22,13 +35,16 @@ pub struct Found {
     pub form: PasswordForm,
     /// The file to delete after success; `None` for read-only media.
     pub delete_after: Option<PathBuf>,
+    /// A medium osconf mounted itself: unmounted when `Found` is dropped.
+    pub mount: Option<Mounted>,
 }
 
 impl Found {
     /// Deletes the drop (keeping its directory) where the medium is writable.
     pub fn consume(&self) -> Result<(), Error> {
         match &self.delete_after {
-            Some(path) => crate::files::remove_durably(path).map_err(Error::from),
+            Some(path) => crate::files::remove_durably(path)
+                .map_err(|e| Error::Failed(format!("the settings were applied, but deleting the drop failed: {e}"))),
             None => Ok(()),
         }
     }
@@ -36,16 +52,57 @@ impl Found {
 
 /// Looks for settings where the platform puts them. `Ok(None)`: none found.
 pub fn find(root: &Root, config: &Config) -> Result<Option<Found>, Error> {
-    let _ = config;
-    let path = root.path(FALLBACK_DROP);
-    read_drop_file(&path, PasswordForm::Base64Plain)
+    let on_disk = if root.is_host() { find_on_devices(config)? } else { read_drop_file(&root.path(OFFLINE_DROP), PasswordForm::Base64Plain)? };
+    if on_disk.is_some() {
+        return Ok(on_disk);
+    }
+    if config.metadata.enabled {
+        return aliyun_metadata::find(&config.metadata);
+    }
+    Ok(None)
 }
 
-/// Reads a drop file named on the command line or found on a medium.
-pub fn read_drop_file(path: &std::path::Path, form: PasswordForm) -> Result<Option<Found>, Error> {
-    match std::fs::read(path) {
-        Ok(content) => Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path.to_owned()) })),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Failed(format!("reading {}: {e}", path.display()))),
+fn find_on_devices(config: &Config) -> Result<Option<Found>, Error> {
+    if let Some(found) = aliyun_disk::find(config)? {
+        return Ok(Some(found));
     }
+    if config.tencent {
+        return tencent_cdrom::find();
+    }
+    Ok(None)
+}
+
+/// Reads a drop file: never through a symlink, never from a FIFO or device
+/// (opened non-blocking, then checked to be a regular file), never more than
+/// the size limit. `Ok(None)` when there is no file.
+pub fn read_drop_file(path: &Path, form: PasswordForm) -> Result<Option<Found>, Error> {
+    let content = match read_regular_file(path)? {
+        Some(content) => content,
+        None => return Ok(None),
+    };
+    Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path.to_owned()), mount: None }))
+}
+
+pub fn read_regular_file(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let refuse = |why: String| Error::Failed(format!("{}: {why}; it is left as it is", path.display()));
+    let file = match File::options().read(true).custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => return Err(refuse("is a symbolic link, not a regular file".into())),
+        Err(e) => return Err(refuse(format!("cannot be opened: {e}"))),
+    };
+    let meta = file.metadata().map_err(|e| refuse(e.to_string()))?;
+    if !meta.file_type().is_file() {
+        let kind = if meta.file_type().is_fifo() { "a FIFO" } else if meta.is_dir() { "a directory" } else { "not a regular file" };
+        return Err(refuse(format!("is {kind}")));
+    }
+    if meta.len() > MAX_DROP_BYTES as u64 {
+        return Err(Error::Invalid(format!("{}: {} bytes, more than the {MAX_DROP_BYTES} allowed for a drop", path.display(), meta.len())));
+    }
+    let mut content = Vec::new();
+    file.take(MAX_DROP_BYTES as u64 + 1).read_to_end(&mut content).map_err(|e| refuse(e.to_string()))?;
+    if content.len() > MAX_DROP_BYTES {
+        return Err(Error::Invalid(format!("{}: more than the {MAX_DROP_BYTES} bytes allowed for a drop", path.display())));
+    }
+    Ok(Some(content))
 }
