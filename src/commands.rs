@@ -145,3 +145,14 @@ fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Co
     let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
     Plan::build(settings, found.description.clone(), &found.content, previous, root, config)
 }
+
+/// `osconf check`: the image-readiness report; exit 1 when something FAILED.
+pub fn check(options: &Options) -> Result<i32, Error> {
+    let report = crate::check::run(&options.root());
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
+    } else {
+        print!("{report}");
+    }
+    Ok(if report.ready { 0 } else { 1 })
+}

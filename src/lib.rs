@@ -5,6 +5,7 @@
 //! makes the changes → [`record`] remembers what was done.
 
 pub mod apply;
+pub mod check;
 pub mod commands;
 pub mod config;
 pub mod error;

@@ -14,12 +14,14 @@ Usage:
   osconf plan   [--drop PATH | --metadata [URL]] [--format alibaba|tencent] [--root DIR] [--keep-drop]
   osconf apply  [--drop PATH | --metadata [URL]] [--format alibaba|tencent] [--root DIR] [--live|--no-live] [--keep-drop]
   osconf status [--root DIR] [--json]
+  osconf check  [--root DIR] [--json]
   osconf --help | --version
 
 Commands:
   plan    print every change the drop would make; change nothing
   apply   apply the drop once, delete it, record what was done
   status  show what was applied last, when, from which drop, and the files osconf owns
+  check   image-readiness report for image builders (exit 1 when something FAILED)
 
 Options:
   --drop PATH     use this os.conf instead of looking where the cloud puts it
@@ -34,6 +36,7 @@ Options:
   --json          machine-readable output (status)
 
 Exit codes: 0 applied or nothing to do, 1 apply failed (drop kept), 2 invalid drop or usage.
+            check: 0 ready, 1 not ready, 2 usage.
 Logging: OSCONF_LOG=debug|info|warn|error (default info), to standard error.
 ";
 
@@ -41,6 +44,7 @@ enum Command {
     Plan,
     Apply,
     Status,
+    Check,
 }
 
 fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
@@ -75,11 +79,12 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
                 options.metadata = Some(url);
             }
             "--json" => options.json = true,
-            "plan" | "apply" | "status" if command.is_none() => {
+            "plan" | "apply" | "status" | "check" if command.is_none() => {
                 command = Some(match arg.as_str() {
                     "plan" => Command::Plan,
                     "apply" => Command::Apply,
-                    _ => Command::Status,
+                    "status" => Command::Status,
+                    _ => Command::Check,
                 })
             }
             other => return Err(Error::Usage(format!("unexpected argument {other:?} (see osconf --help)"))),
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
         Some((Command::Plan, options)) => commands::plan(&options),
         Some((Command::Apply, options)) => commands::apply(&options),
         Some((Command::Status, options)) => commands::status(&options),
+        Some((Command::Check, options)) => commands::check(&options),
     });
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -121,6 +121,7 @@ boot() { # boot <disk> <log> <kernel args>
   timeout "${BOOT_TIMEOUT:-420}" qemu-system-x86_64 $(accel_args) -m 1024 -smp 2 -nographic -no-reboot -nodefaults \
     -kernel "$KERNEL" -initrd initrd.gz -append "console=ttyS0 panic=-1 root=/dev/vda2 rw quiet $3" \
     -drive file="$1",format=raw,if=virtio \
+    ${EXTRA_DRIVE:+-drive file=$EXTRA_DRIVE,format=raw,if=virtio,readonly=on} \
     -netdev hubport,id=n0,hubid=0 -device virtio-net-pci,romfile=,netdev=n0,mac=52:54:00:12:34:56 \
     -netdev hubport,id=n1,hubid=1 -device virtio-net-pci,romfile=,netdev=n1,mac=52:54:00:12:34:57 \
     -serial file:"$2" -monitor none -display none 2>&1 | grep -v 'not connected to host network' || true
@@ -170,6 +171,21 @@ eth0_ip_addr=10.0.0.300
 eth0_mac_addr=$M0
 eth0_netmask=255.255.255.0
 EOF
+# Tencent's drop comes on an ISO 9660 medium labelled config-2 (attached as a
+# second virtio disk: found by its label, as on the real CD-ROM), with a
+# crypt-hashed password.
+rm -rf iso && mkdir -p iso/qcloud_action
+cat > drops/tencent.conf <<EOF
+hostname=VM_10_20_tencent
+password=$(openssl passwd -6 -salt tencentsalt "$PASSWORD")
+eth0_ip_addr=10.104.62.201
+eth0_mac_addr=$M0
+eth0_netmask=255.255.192.0
+eth0_gateway=10.104.0.1
+dns_nameserver="10.138.224.65 10.182.20.26"
+EOF
+cp drops/tencent.conf iso/qcloud_action/os.conf
+genisoimage -quiet -V config-2 -r -J -o tencent.iso iso
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- assertions on the guest's report
@@ -247,6 +263,21 @@ assert_bad() {
   check "no injected command ran" [ -z "$(value pwned)" ]
 }
 
+assert_tencent() {
+  check "osconf succeeded: $(value osconf_result)" [ "$(value osconf_result | grep -o 'exit=[0-9]*')" = exit=0 ]
+  check "read from the CD-ROM" grep -q 'CD-ROM config-2' "$LOG"
+  check "record holds the CD-ROM drop's hash" [ "$(value record_sha)" = "$(sha drops/tencent.conf)" ]
+  check "hostname from the CD-ROM" has hostname=VM_10_20_tencent
+  check "crypt-hashed password written as is, verified" has password_ok=yes
+  check "eth0 address /18" has "addr_$M0=10.104.62.201/18"
+  check "default route from eth0_gateway" has "route=default via 10.104.0.1 mac $M0"
+}
+assert_tencent_again() {
+  check "the same CD-ROM drop is not applied twice" grep -q 'applied already' "$LOG"
+  check "record unchanged" [ "$(value record_sha)" = "$(sha drops/tencent.conf)" ]
+  check "state kept" has "addr_$M0=10.104.62.201/18"
+}
+
 run_image() { # run_image <name> <rootfs> <p1 fs> <mount /boot?> <kernel args> <scenarios...>
   local name=$1 base=$2 fs=$3 mount_boot=$4 args=$5; shift 5
   [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return 0
@@ -254,7 +285,11 @@ run_image() { # run_image <name> <rootfs> <p1 fs> <mount /boot?> <kernel args> <
   make_image "$name" "$base" "$fs" "$mount_boot"
   DISK="disk-$name.img"
   for s in "$@"; do
-    DROP=drops/$s.conf; [ "$s" = reboot ] && DROP=-
+    DROP=drops/$s.conf EXTRA_DRIVE=
+    case $s in
+      reboot) DROP=- ;;
+      tencent|tencent_again) DROP=- EXTRA_DRIVE=$W/tencent.iso ;;
+    esac
     scenario "$name" "$DISK" "$args" "$s" "$DROP" "assert_$s"
   done
   rm -f "$DISK"
@@ -264,7 +299,7 @@ ALL="vpc classic reboot changed bad"
 run_image ifupdown systemd ext4 yes "net.ifnames=0" $ALL
 run_image networkd systemd ext4 no "" $ALL
 run_image sysv sysv ext4 no "net.ifnames=0" $ALL
-run_image fat32 systemd vfat no "net.ifnames=0" vpc
+run_image fat32 systemd vfat no "net.ifnames=0" vpc tencent tencent_again
 
 echo
 echo "osconf in QEMU ($ACCEL), $(( $(date +%s) - t0 ))s in all:"

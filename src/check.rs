@@ -1,0 +1,262 @@
+//! `osconf check`: is this image ready to be uploaded as a custom image?
+//! Each item is OK, WARNING or FAILED, with a one-line fix. Reads only.
+
+use std::fmt;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::apply::network_files;
+use crate::config::Config;
+use crate::files::Root;
+use crate::sources::aliyun_disk;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Ok,
+    Warning,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    /// What to do about it (empty when OK).
+    pub fix: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub ready: bool,
+    pub items: Vec<Item>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in &self.items {
+            let status = match item.status {
+                Status::Ok => "OK",
+                Status::Warning => "WARNING",
+                Status::Failed => "FAILED",
+            };
+            writeln!(f, "{status:<8} {}: {}", item.name, item.detail)?;
+            if !item.fix.is_empty() {
+                writeln!(f, "         fix: {}", item.fix)?;
+            }
+        }
+        writeln!(f, "{}", if self.ready { "The image is ready for osconf." } else { "The image is NOT ready: fix the FAILED items." })
+    }
+}
+
+fn ok(name: &'static str, detail: impl Into<String>) -> Item {
+    Item { name, status: Status::Ok, detail: detail.into(), fix: String::new() }
+}
+
+fn warning(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Item {
+    Item { name, status: Status::Warning, detail: detail.into(), fix: fix.into() }
+}
+
+fn failed(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Item {
+    Item { name, status: Status::Failed, detail: detail.into(), fix: fix.into() }
+}
+
+/// Minimum system disk size the platform accepts.
+const MIN_DISK_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+pub fn run(root: &Root) -> Report {
+    let mut items = first_partition(root);
+    items.push(osconf_enabled(root));
+    items.extend(shadow(root));
+    items.push(root_login(root));
+    items.push(network_stack(root));
+    items.extend(conflicts(root));
+    let ready = items.iter().all(|i| i.status != Status::Failed);
+    Report { ready, items }
+}
+
+/// Where the first partition is mounted (or would be), its file system, writability, and the drop directory.
+fn first_partition(root: &Root) -> Vec<Item> {
+    const NAME: &str = "first partition";
+    let (point, device) = if root.is_host() {
+        let found = nix::sys::stat::stat("/").map_err(|e| e.to_string()).and_then(|st| {
+            aliyun_disk::first_partition_of(Path::new("/sys"), nix::sys::stat::major(st.st_dev), nix::sys::stat::minor(st.st_dev)).map_err(|e| e.to_string())
+        });
+        match found {
+            Ok(partition) => match crate::sources::mount::mount_point_of(&partition.major_minor) {
+                Some(point) => (point, partition.device.display().to_string()),
+                None => {
+                    return vec![warning(
+                        NAME,
+                        format!("{} is not mounted: its file system and aliyun_custom_image/ cannot be checked (osconf mounts it itself at boot)", partition.device.display()),
+                        "mount it (e.g. at /boot) and run osconf check again",
+                    )]
+                }
+            },
+            Err(e) => return vec![failed(NAME, e, "put / on a partitioned disk whose partition 1 is FAT32, ext2/3/4 or UFS")],
+        }
+    } else {
+        (root.path("/boot"), format!("{}/boot (offline image)", root.base().display()))
+    };
+    let mut items = Vec::new();
+    match nix::sys::statfs::statfs(&point) {
+        Ok(fs) => {
+            let kind = fs_name(fs.filesystem_type().0 as i64);
+            let writable = nix::unistd::access(&point, nix::unistd::AccessFlags::W_OK).is_ok() && !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+            match (kind, writable) {
+                (Some(kind), true) => items.push(ok(NAME, format!("{device} at {}: {kind}, writable", point.display()))),
+                (Some(kind), false) => items.push(failed(NAME, format!("{device} at {}: {kind}, read-only", point.display()), "make the first partition writable: the cloud writes os.conf there and osconf deletes it")),
+                (None, _) => items.push(failed(NAME, format!("{device} at {}: file system not one the cloud can write (FAT32, ext2/3/4, UFS)", point.display()), "reformat partition 1 as ext4 or FAT32")),
+            }
+        }
+        Err(e) => items.push(failed(NAME, format!("{}: {e}", point.display()), "create the first partition (often /boot)")),
+    }
+    let dir = point.join("aliyun_custom_image");
+    items.push(if dir.is_dir() {
+        ok("drop directory", format!("{} exists", dir.display()))
+    } else {
+        warning("drop directory", format!("{} is missing (the cloud creates it, but not every tool does)", dir.display()), format!("mkdir {}", dir.display()))
+    });
+    if root.is_host() {
+        items.push(disk_size(&device));
+    }
+    items
+}
+
+/// statfs magic numbers of the file systems the platform can write.
+fn fs_name(magic: i64) -> Option<&'static str> {
+    match magic {
+        0xEF53 => Some("ext2/3/4"),
+        0x4d44 => Some("FAT (vfat)"),
+        0x00011954 | 0x19540119 => Some("UFS"),
+        _ => None,
+    }
+}
+
+fn disk_size(partition: &str) -> Item {
+    const NAME: &str = "system disk size";
+    let name = Path::new(partition).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let disk = std::fs::canonicalize(format!("/sys/class/block/{name}")).ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let bytes = disk.and_then(|d| std::fs::read_to_string(d.join("size")).ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(|sectors| sectors * 512);
+    match bytes {
+        Some(b) if b > MIN_DISK_BYTES => ok(NAME, format!("{:.1} GiB", b as f64 / 1073741824.0)),
+        Some(b) => failed(NAME, format!("{:.1} GiB, the platform requires more than 5 GiB", b as f64 / 1073741824.0), "grow the virtual disk beyond 5 GiB before uploading"),
+        None => warning(NAME, "unknown", "check that the virtual disk is larger than 5 GiB"),
+    }
+}
+
+fn osconf_enabled(root: &Root) -> Item {
+    const NAME: &str = "osconf at boot";
+    let systemd = wants_links(root, "osconf.service");
+    let sysv = ["rcS.d", "rc2.d", "rc3.d"].iter().find_map(|dir| {
+        std::fs::read_dir(root.path(format!("/etc/{dir}"))).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).find(|n| n.starts_with('S') && n.ends_with("osconf")).map(|n| format!("/etc/{dir}/{n}"))
+    });
+    let has_systemd = root.exists("/lib/systemd/systemd") || root.exists("/usr/lib/systemd/systemd");
+    match (systemd, sysv) {
+        (Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
+        (None, Some(link)) if !has_systemd => ok(NAME, format!("enabled for SysV init ({link})")),
+        (None, Some(link)) => warning(NAME, format!("only a SysV link ({link}) on a systemd image"), "systemctl enable osconf.service"),
+        (None, None) if has_systemd => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
+        (None, None) => failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)"),
+    }
+}
+
+fn wants_links(root: &Root, unit: &str) -> Option<String> {
+    let dir = root.path("/etc/systemd/system");
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".wants"))
+        .map(|n| format!("/etc/systemd/system/{n}/{unit}"))
+        .filter(|link| root.exists(link))
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+fn shadow(root: &Root) -> Vec<Item> {
+    const NAME: &str = "/etc/shadow";
+    let path = root.path("/etc/shadow");
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) => return vec![failed(NAME, format!("cannot be read: {e}"), "the image needs /etc/shadow (pwconv creates it)")],
+    };
+    let mut items = Vec::new();
+    let dir_writable = nix::unistd::access(path.parent().unwrap_or(Path::new("/")), nix::unistd::AccessFlags::W_OK).is_ok();
+    items.push(match (is_immutable(&file), dir_writable) {
+        (true, _) => failed(NAME, "is immutable (chattr +i): the password cannot be set", "chattr -i /etc/shadow"),
+        (false, false) => failed(NAME, "its directory is not writable", "make /etc writable at boot"),
+        (false, true) => ok(NAME, "present and writable"),
+    });
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    items.push(match text.lines().find(|l| l.starts_with("root:")) {
+        Some(_) => ok("root account", "present in /etc/shadow"),
+        None => failed("root account", "missing from /etc/shadow", "add root to /etc/passwd and /etc/shadow (pwconv)"),
+    });
+    items
+}
+
+/// FS_IOC_GETFLAGS and the immutable bit, as lsattr shows them.
+fn is_immutable(file: &std::fs::File) -> bool {
+    const FS_IMMUTABLE_FL: nix::libc::c_long = 0x10;
+    nix::ioctl_read!(get_flags, b'f', 1, nix::libc::c_long);
+    let mut flags: nix::libc::c_long = 0;
+    // SAFETY: the fd is open for the call; the kernel writes one long.
+    unsafe { get_flags(file.as_raw_fd(), &mut flags) }.is_ok() && flags & FS_IMMUTABLE_FL != 0
+}
+
+/// No default password or key may ship in a public image.
+fn root_login(root: &Root) -> Item {
+    const NAME: &str = "root login";
+    let shadow = std::fs::read_to_string(root.path("/etc/shadow")).unwrap_or_default();
+    let hash = shadow.lines().find_map(|l| l.strip_prefix("root:")).and_then(|rest| rest.split(':').next()).unwrap_or("");
+    let keys = std::fs::read_to_string(root.path("/root/.ssh/authorized_keys")).unwrap_or_default();
+    if keys.lines().any(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        warning(NAME, "/root/.ssh/authorized_keys holds keys", "remove keys baked into the image: the platform forbids default key pairs")
+    } else if hash.starts_with('$') {
+        warning(NAME, "root has a password in the image", "lock it (passwd -l root): the cloud sets the password through osconf")
+    } else {
+        ok(NAME, "no baked-in password or SSH key")
+    }
+}
+
+fn network_stack(root: &Root) -> Item {
+    const NAME: &str = "network stack";
+    let config = Config::load(root).unwrap_or_default();
+    match network_files::detect(root, config.network_stack.as_deref()) {
+        Ok(detection) => match detection.stack {
+            Some(stack) => ok(NAME, format!("{stack}: {}; osconf writes {}", detection.reason, what_is_written(stack))),
+            None => warning(NAME, detection.reason, "install ifupdown, systemd-networkd, NetworkManager or netplan, or set [network] stack in /etc/osconf/osconf.conf"),
+        },
+        Err(e) => failed(NAME, e.to_string(), "fix [network] stack in /etc/osconf/osconf.conf"),
+    }
+}
+
+fn what_is_written(stack: network_files::Stack) -> &'static str {
+    use network_files::Stack::*;
+    match stack {
+        Ifupdown => "/etc/network/interfaces.d/osconf-ethN",
+        RhelIfcfg => "/etc/sysconfig/network-scripts/ifcfg-NAME and route-NAME",
+        SuseIfcfg => "/etc/sysconfig/network/ifcfg-NAME and ifroute-NAME",
+        Networkd => "/etc/systemd/network/10-osconf-ethN.network",
+        NetworkManager => "/etc/NetworkManager/system-connections/osconf-ethN.nmconnection",
+        Netplan => "/etc/netplan/90-osconf.yaml",
+    }
+}
+
+fn conflicts(root: &Root) -> Vec<Item> {
+    let mut items = Vec::new();
+    let cloud_init: Option<PathBuf> = ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().map(|p| root.path(p)).find(|p| p.exists());
+    items.push(match cloud_init {
+        Some(path) => warning("cloud-init", format!("installed ({})", path.display()), "remove cloud-init, or disable it (touch /etc/cloud/cloud-init.disabled): both would configure the network"),
+        None => ok("cloud-init", "not installed"),
+    });
+    if wants_links(root, "NetworkManager.service").is_some() && wants_links(root, "systemd-networkd.service").is_some() {
+        items.push(warning("network services", "NetworkManager and systemd-networkd are both enabled", "disable one of them"));
+    }
+    items
+}
