@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Every test osconf has, in one command (as root: network namespaces, loop
-# devices and QEMU need it). Unit and integration tests first, then the
-# release build checks and packages, then real images booted in QEMU.
+# devices and QEMU need it):
+#   1. cargo test: unit tests, the binary on temp trees, golden files,
+#      netlink in network namespaces, media on loop devices, metadata on loopback;
+#   2. the release build and the .deb/.rpm packages (tests/release_check.sh);
+#   3. real Debian images booted in QEMU with the .deb installed (tests/vm/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -10,3 +13,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 bash tests/install-deps.sh
 cargo test --locked
+bash tests/release_check.sh
+VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+bash tests/vm/run.sh --deb "target/packages/osconf_${VERSION}_amd64.deb"

@@ -88,8 +88,9 @@ make_image() {
   if [ "$base" = systemd ]; then
     install -m 644 "$HERE/guest/osconf-vm-check.service" "$R/etc/systemd/system/"
     ln -sf ../osconf-vm-check.service "$R/etc/systemd/system/multi-user.target.wants/osconf-vm-check.service"
-    # Quiet, quick boots: no getty waiting on a console nobody reads.
+    # No getty: a serial getty on ttyS0 hangs the line up under the report.
     rm -f "$R/etc/systemd/system/getty.target.wants/"*
+    ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
   else
     install -m 755 "$HERE/guest/osconf-vm-check.init" "$R/etc/init.d/osconf-vm-check"
     chroot "$R" update-rc.d osconf-vm-check defaults >/dev/null
@@ -104,7 +105,9 @@ make_image() {
   rm -rf "$R"
 }
 
-# --- the first partition, seen from the host ("the cloud")
+# --- the first partition, seen from the host ("the cloud"): ext4 through a
+# loop device at p1's offset; FAT32 through mtools (this host's kernel may
+# have no vfat). P1_FS is the file system of the image under test.
 P1_OFFSET=$((1024 * 1024)); P1_SIZE=$((64 * 1024 * 1024))
 with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
   local loop; loop=$(losetup -f --show -o $P1_OFFSET --sizelimit $P1_SIZE "$1")
@@ -112,8 +115,21 @@ with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
   local rc=0; "${@:2}" || rc=$?
   umount p1; losetup -d "$loop"; return $rc
 }
-put_drop() { cp "$1" p1/aliyun_custom_image/os.conf; }
-drop_present() { [ -e p1/aliyun_custom_image/os.conf ]; }
+p1_put_drop() { # p1_put_drop <disk> <file>
+  if [ "$P1_FS" = vfat ]; then
+    MTOOLS_SKIP_CHECK=1 mcopy -o -i "$1@@$P1_OFFSET" "$2" ::/aliyun_custom_image/os.conf
+  else
+    with_p1 "$1" cp "$2" p1/aliyun_custom_image/os.conf
+  fi
+}
+p1_has_drop() { # p1_has_drop <disk>
+  if [ "$P1_FS" = vfat ]; then
+    MTOOLS_SKIP_CHECK=1 mdir -b -i "$1@@$P1_OFFSET" ::/aliyun_custom_image 2>/dev/null | grep -qi 'os.conf'
+  else
+    with_p1 "$1" test -e p1/aliyun_custom_image/os.conf
+  fi
+}
+p1_lacks_drop() { ! p1_has_drop "$1"; }
 
 boot() { # boot <disk> <log> <kernel args>
   local s; s=$(date +%s.%N)
@@ -201,7 +217,7 @@ value() { sed -n "s/^OSCONF-CHECK $1=//p" "$LOG" | tail -n1; }
 scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <assert function>
   local image=$1 disk=$2 args=$3 name=$4 drop=$5 assert=$6
   LOG="$W/serial-$image-$name.log"; CASE_OK=yes
-  if [ "$drop" != - ]; then with_p1 "$disk" put_drop "$drop"; fi
+  if [ "$drop" != - ]; then p1_put_drop "$disk" "$drop"; fi
   boot "$disk" "$LOG" "$args"
   tr -d '\r' < "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"
   if has done=1; then "$assert"; else echo "    FAIL: the guest never reported (boot failed?)"; tail -n 30 "$LOG" | sed 's/^/    | /'; CASE_OK=no; fi
@@ -213,7 +229,7 @@ scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <as
 common_applied() { # the drop in $DROP was applied and deleted
   check "osconf succeeded: $(value osconf_result)" [ "$(value osconf_result | grep -o 'exit=[0-9]*')" = exit=0 ]
   check "record holds the drop's hash" [ "$(value record_sha)" = "$(sha "$DROP")" ]
-  check "drop deleted from the first partition" with_p1 "$DISK" sh -c '! [ -e p1/aliyun_custom_image/os.conf ]'
+  check "drop deleted from the first partition" p1_lacks_drop "$DISK"
   check "no injected command ran" [ -z "$(value pwned)" ]
 }
 assert_vpc() {
@@ -259,7 +275,7 @@ assert_bad() {
   check "boot continued, nothing changed: hostname" has hostname=changed-host
   check "nothing changed: address" has "addr_$M0=10.171.254.124/24"
   check "record unchanged" [ "$(value record_sha)" = "$(sha drops/changed.conf)" ]
-  check "drop kept on the first partition" with_p1 "$DISK" sh -c '[ -e p1/aliyun_custom_image/os.conf ]'
+  check "drop kept on the first partition" p1_has_drop "$DISK"
   check "no injected command ran" [ -z "$(value pwned)" ]
 }
 
@@ -281,6 +297,7 @@ assert_tencent_again() {
 run_image() { # run_image <name> <rootfs> <p1 fs> <mount /boot?> <kernel args> <scenarios...>
   local name=$1 base=$2 fs=$3 mount_boot=$4 args=$5; shift 5
   [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return 0
+  P1_FS=$fs
   ts "image $name: build"
   make_image "$name" "$base" "$fs" "$mount_boot"
   DISK="disk-$name.img"
@@ -295,7 +312,36 @@ run_image() { # run_image <name> <rootfs> <p1 fs> <mount /boot?> <kernel args> <
   rm -f "$DISK"
 }
 
+
+# --- the .deb itself: installing enables osconf, removing disables it and
+# leaves the system's network files alone (in a chroot, no boot needed)
+package_check() {
+  [ -n "$DEB" ] || return 0
+  local R=pkg-root ok=yes base
+  for base in systemd sysv; do
+    rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "rootfs-$base.tar"
+    echo "auto eth0" > "$R/etc/network/interfaces.d/image-own"
+    cp "$DEB" "$R/tmp/osconf.deb"
+    chroot "$R" dpkg -i /tmp/osconf.deb >/dev/null 2>&1 || ok=no
+    if [ "$base" = systemd ]; then
+      [ -L "$R/etc/systemd/system/multi-user.target.wants/osconf.service" ] || { echo "    FAIL: $base: not enabled after install"; ok=no; }
+    else
+      ls "$R"/etc/rcS.d/S*osconf >/dev/null 2>&1 || { echo "    FAIL: $base: no rcS.d link after install"; ok=no; }
+    fi
+    chroot "$R" osconf --version >/dev/null || ok=no
+    chroot "$R" dpkg -r osconf >/dev/null 2>&1 || ok=no
+    [ ! -e "$R/etc/systemd/system/multi-user.target.wants/osconf.service" ] || { echo "    FAIL: $base: still enabled after remove"; ok=no; }
+    ! ls "$R"/etc/rc?.d/*osconf >/dev/null 2>&1 || { echo "    FAIL: $base: rc links left after remove"; ok=no; }
+    [ -f "$R/etc/network/interfaces.d/image-own" ] || { echo "    FAIL: $base: network files touched"; ok=no; }
+    rm -rf "$R"
+  done
+  local line; line=$(printf '%-10s %-22s %-5s' package "install/remove (.deb)" "$ok")
+  RESULTS+=("$line"); echo "$line"
+  if [ "$ok" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); fi
+}
+
 ALL="vpc classic reboot changed bad"
+package_check
 run_image ifupdown systemd ext4 yes "net.ifnames=0" $ALL
 run_image networkd systemd ext4 no "" $ALL
 run_image sysv sysv ext4 no "net.ifnames=0" $ALL
