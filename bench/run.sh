@@ -44,21 +44,27 @@ prepare() {
   done
 }
 
-printf '%-26s %12s %12s %10s\n' "case" "median ms" "min ms" "vs VPC"
+printf '%-30s %12s %12s %10s\n' "case" "median ms" "min ms" "vs VPC"
 base=""
-row() { # row <name> <nics> <routes> <command: plan|apply>
+# Each timed run is one osconf process, inside the test namespace (the
+# whole script re-runs itself there, see the bottom), with the drop copied
+# in place and the record removed beforehand (untimed, --prepare) so every
+# run does the full work.
+row() { # row <name> <nics> <routes> <plan|apply|version>
   local name=$1 nics=$2 routes=$3 cmd=$4 root="$W/root-$1"
   prepare "$nics" "$root"; make_drop "$nics" "$routes" "$W/$name.conf"
-  # Each run copies the drop in place (apply deletes it) and applies it with
-  # a fresh record, so every run does the full work; --keep-drop for plan.
-  local run="cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf; rm -f $root/var/lib/osconf/record.json; ip netns exec $NS unshare --uts $BIN $cmd --root $root --live"
-  [ "$cmd" = plan ] && run="ip netns exec $NS $BIN plan --root $root --drop $W/$name.conf"
-  hyperfine -N --shell=bash -w 5 -r "$RUNS" --export-json "$W/$name.json" "bash -c '$run'" >/dev/null 2>&1 || hyperfine --shell=bash -w 5 -r "$RUNS" --export-json "$W/$name.json" "$run" >/dev/null
+  local run prep="cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf"
+  case $cmd in
+    apply) run="$BIN apply --root $root --live"; prep="sh -c 'rm -f $root/var/lib/osconf/record.json; cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf'" ;;
+    plan) run="$BIN plan --root $root --drop $W/$name.conf" ;;
+    version) run="$BIN --version" ;;
+  esac
+  ip netns exec "$NS" unshare --uts hyperfine -N -w 5 -r "$RUNS" --prepare "$prep" --export-json "$W/$name.json" "$run" >/dev/null 2>&1
   local med min
   med=$(python3 -c "import json;r=json.load(open('$W/$name.json'))['results'][0];print(f\"{r['median']*1000:.2f}\")")
   min=$(python3 -c "import json;r=json.load(open('$W/$name.json'))['results'][0];print(f\"{r['min']*1000:.2f}\")")
   [ -z "$base" ] && base=$med
-  printf '%-26s %12s %12s %9.1fx\n' "$name ($cmd)" "$med" "$min" "$(python3 -c "print($med/$base)")"
+  printf '%-30s %12s %12s %9.2fx\n' "$name ($cmd)" "$med" "$min" "$(python3 -c "print($med/$base)")"
 }
 row vpc 1 1 apply
 row classic 2 2 apply
@@ -67,6 +73,7 @@ row nics-16x8 16 8 apply
 row nics-64x8 64 8 apply
 row vpc-plan 1 1 plan
 row nics-64x8-plan 64 8 plan
+row process-start 1 1 version
 echo
 size=$(stat -c %s "$BIN")
 printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"
