@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::apply::network_files;
+use crate::apply::network_files::{self, enabled as wants_links};
 use crate::config::Config;
 use crate::files::Root;
 use crate::sources::aliyun_disk;
@@ -162,20 +162,6 @@ fn osconf_enabled(root: &Root) -> Item {
         (None, None) if has_systemd => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
         (None, None) => failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)"),
     }
-}
-
-fn wants_links(root: &Root, unit: &str) -> Option<String> {
-    let dir = root.path("/etc/systemd/system");
-    let mut found: Vec<String> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".wants"))
-        .map(|n| format!("/etc/systemd/system/{n}/{unit}"))
-        .filter(|link| root.exists(link))
-        .collect();
-    found.sort();
-    found.into_iter().next()
 }
 
 fn shadow(root: &Root) -> Vec<Item> {

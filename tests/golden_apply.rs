@@ -89,7 +89,9 @@ fn every_golden_case_writes_exactly_its_expected_files() {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut cases: Vec<_> = fs::read_dir(&golden)
         .unwrap()
-        .flat_map(|group| fs::read_dir(group.unwrap().path()).unwrap())
+        .map(|group| group.unwrap().path())
+        .filter(|group| group.is_dir())
+        .flat_map(|group| fs::read_dir(group).unwrap())
         .map(|case| case.unwrap().path())
         .filter(|case| case.join("os.conf").is_file())
         .collect();

@@ -54,7 +54,7 @@ fn found(stack: Stack, reason: String) -> Detection {
 }
 
 /// The wants-link that enables `unit`, if any (`systemctl enable` makes one).
-fn enabled(root: &Root, unit: &str) -> Option<String> {
+pub fn enabled(root: &Root, unit: &str) -> Option<String> {
     let dir = root.path("/etc/systemd/system");
     let entries = std::fs::read_dir(dir).ok()?;
     let mut links: Vec<String> = entries

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Nic, Settings};
 
-pub use detect::{detect, Detection};
+pub use detect::{detect, enabled, Detection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stack {
