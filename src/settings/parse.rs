@@ -77,13 +77,14 @@ fn parse_line(text: &str, line: usize) -> Result<Option<Entry>, ParseError> {
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(error(line, None, format!("{:?} is not a valid key name", shorten(key))));
     }
-    let value = parse_value(rest.trim_start_matches([' ', '\t']))
+    // The password's text never goes into a message (logs are not secret).
+    let value = parse_value(rest.trim_start_matches([' ', '\t']), key == "password")
         .map_err(|message| error(line, Some(key), message))?;
     Ok(Some(Entry { key: key.to_owned(), value, line }))
 }
 
 /// The value after `=`: quoted or bare, then only blanks or a comment.
-fn parse_value(rest: &str) -> Result<String, String> {
+fn parse_value(rest: &str, secret: bool) -> Result<String, String> {
     let (value, tail) = match rest.chars().next() {
         Some(quote @ ('"' | '\'')) => {
             let body = &rest[1..];
@@ -97,7 +98,8 @@ fn parse_value(rest: &str) -> Result<String, String> {
     };
     let tail = tail.trim_start_matches([' ', '\t']);
     if !tail.is_empty() && !tail.starts_with('#') {
-        return Err(format!("unexpected text after the value: {:?} (quote values that contain spaces)", shorten(tail)));
+        let shown = if secret { "(not shown)".to_owned() } else { format!("{:?}", shorten(tail)) };
+        return Err(format!("unexpected text after the value: {shown} (quote values that contain spaces)"));
     }
     if let Some(c) = value.chars().find(|c| matches!(c, '"' | '\'' | '\\' | '`')) {
         return Err(format!("value contains {c:?}, which os.conf values never hold"));
@@ -155,6 +157,14 @@ mod tests {
         assert!(err(b"a=\"open").message.contains("closing"));
         assert!(err(b"a$(id)=1").message.contains("key name"));
         assert!(err(b"=1").message.contains("key name"));
+    }
+
+    #[test]
+    fn never_shows_the_password_in_an_error() {
+        let e = err(b"password=cXdI secret-tail");
+        assert_eq!((e.line, e.key.as_deref()), (1, Some("password")));
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(err(b"hostname=a b").message.contains("\"b\""));
     }
 
     #[test]
