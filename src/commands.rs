@@ -78,6 +78,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
         log::info!("applied {} (sha256 {})", found.description, plan.drop_sha256);
     }
     if !options.keep_drop {
+        apply::fault::step("delete the drop")?;
         found.consume()?;
     }
     Ok(0)

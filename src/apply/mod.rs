@@ -2,6 +2,7 @@
 //! the system consistent when a step fails (see `run`).
 
 pub mod dns;
+pub mod fault;
 pub mod hostname;
 pub mod network_files;
 pub mod network_live;
@@ -34,27 +35,33 @@ pub struct Effects {
 /// The caller deletes the drop only after this returned Ok.
 pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects) -> Result<Record, Error> {
     if effects.live {
+        fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
         network_live::apply(&plan.settings.nics, before, effects.nic_wait)?;
     }
     for path in &plan.backups {
+        fault::step(path)?;
         let original = std::fs::read(root.path(path))?;
         write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, 0o600)?;
         log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
     }
     for write in &plan.writes {
+        fault::step(&write.path)?;
         write_atomic(&root.path(&write.path), &write.content, write.mode)?;
         log::info!("wrote {}", write.path);
     }
     for path in &plan.removals {
+        fault::step(path)?;
         remove_durably(&root.path(path))?;
         log::info!("removed {path} (no longer needed)");
     }
     if effects.live {
         if let Some(name) = &plan.settings.hostname {
+            fault::step("live host name")?;
             hostname::set_live(name)?;
         }
     }
+    fault::step("record")?;
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
     record.save(root)?;
     Ok(record)

@@ -1,0 +1,224 @@
+//! Crash consistency: a failure injected before each step of an apply (the
+//! debug-build hook in src/apply/fault.rs), kill -9 at arbitrary moments, a
+//! full disk, and two osconf at once. After each, every file is either as
+//! it was or as a complete apply makes it — never torn —, the drop is kept
+//! until the record says it was applied, and the next run converges.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const PASSWORD: &str = "qwHr1234";
+const CLASSIC: &str = include_str!("../examples/classic.conf");
+
+/// Classic applied (ifupdown image), then a changed VPC drop waiting: the
+/// apply under test writes, removes eth1's file, records and deletes.
+fn prepared(name: &str) -> TempTree {
+    let tree = TempTree::new(name);
+    minimal_image(&tree);
+    tree.write("/sbin/ifup", "", 0o755);
+    tree.write("/etc/network/interfaces", "source /etc/network/interfaces.d/*\n", 0o644);
+    tree.write(DROP, CLASSIC, 0o644);
+    let (code, _, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    tree.write(DROP, &vpc_drop(), 0o644);
+    tree
+}
+
+fn vpc_drop() -> String {
+    CLASSIC.lines().filter(|l| !l.starts_with("eth1_")).map(|l| {
+        let l = l.replace("iZ23r29djmjZ", "moved").replace("10.171.254.123", "10.171.254.124");
+        if l.starts_with("eth0_route=") { "eth0_route=\"0.0.0.0/0 10.171.254.1\"".to_string() } else { l }
+    }).collect::<Vec<_>>().join("\n") + "\n"
+}
+
+fn run(tree: &TempTree, env: &[(&str, String)]) -> (i32, String) {
+    let mut command = Command::new(OSCONF);
+    command.args(["apply", "--root", tree.path.to_str().unwrap()]).env_remove("OSCONF_LOG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+type Snapshot = BTreeMap<String, (Vec<u8>, u32)>;
+
+/// The record without its timestamp, and shadow without root's salted hash,
+/// so that two complete applies compare equal.
+fn normalised(mut snap: Snapshot) -> Snapshot {
+    if let Some((record, _)) = snap.get_mut("var/lib/osconf/record.json") {
+        let mut json: serde_json::Value = serde_json::from_slice(record).unwrap();
+        json["applied_at"] = 0.into();
+        json["source"] = "".into();
+        *record = serde_json::to_vec(&json).unwrap();
+    }
+    if let Some((shadow, _)) = snap.get_mut("etc/shadow") {
+        let text = String::from_utf8(shadow.clone()).unwrap();
+        *shadow = text.lines().map(|l| if l.starts_with("root:$6$") { "root:<hash>".to_string() } else { l.to_string() }).collect::<Vec<_>>().join("\n").into_bytes();
+    }
+    snap
+}
+
+/// Every file is the old one or the new one, shadow is never torn, no temp file is left.
+fn assert_old_or_new(tree: &TempTree, old: &Snapshot, new: &Snapshot, context: &str) {
+    let now = tree.snapshot();
+    let shadow = tree.read("/etc/shadow");
+    let root_hash = shadow.lines().find(|l| l.starts_with("root:")).unwrap().split(':').nth(1).unwrap().to_string();
+    assert!(
+        old.get("etc/shadow").map(|(b, _)| b.as_slice()) == Some(shadow.as_bytes()) || crypt_matches(PASSWORD, &root_hash),
+        "{context}: /etc/shadow is neither the old file nor a complete new one:\n{shadow}"
+    );
+    assert_eq!(shadow.lines().count(), 3, "{context}: shadow lost lines");
+    let (now_n, old_n, new_n) = (normalised(now.clone()), normalised(old.clone()), normalised(new.clone()));
+    for (path, file) in &now_n {
+        if path == "boot/aliyun_custom_image/os.conf" {
+            continue;
+        }
+        assert!(!path.contains(".osconf-") || path.ends_with(".osconf-orig"), "{context}: temp file left: {path}");
+        assert!(old_n.get(path) == Some(file) || new_n.get(path) == Some(file), "{context}: {path} is neither old nor new:\n{}", String::from_utf8_lossy(&file.0));
+    }
+    for path in old_n.keys().filter(|p| !now_n.contains_key(*p)) {
+        assert!(!new_n.contains_key(path) || path == "boot/aliyun_custom_image/os.conf", "{context}: {path} vanished");
+    }
+}
+
+/// The state a complete, uninterrupted apply reaches.
+fn reference(name: &str) -> (Snapshot, Snapshot) {
+    let tree = prepared(&format!("{name}-reference"));
+    let old = tree.snapshot();
+    let (code, err) = run(&tree, &[]);
+    assert_eq!(code, 0, "{err}");
+    (old, tree.snapshot())
+}
+
+#[test]
+fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges() {
+    let (old, new) = reference("crash-step");
+    let mut step = 1;
+    loop {
+        let tree = prepared("crash-step");
+        let (code, err) = run(&tree, &[("OSCONF_TEST_FAIL_AT", step.to_string())]);
+        if code == 0 {
+            break; // past the last step: nothing was injected
+        }
+        assert_eq!(code, 1, "step {step}: {err}");
+        assert!(err.contains(&format!("injected failure at step {step}")), "{err}");
+        let context = format!("failure at step {step}");
+        assert_old_or_new(&tree, &old, &new, &context);
+        let recorded = tree.read("/var/lib/osconf/record.json") != String::from_utf8_lossy(&old["var/lib/osconf/record.json"].0);
+        assert!(tree.exists(DROP) || recorded, "{context}: the drop was deleted before the record was written");
+        // The next boot, without a fault, ends where an uninterrupted apply does.
+        let (code, err) = run(&tree, &[]);
+        assert_eq!(code, 0, "{context}, rerun: {err}");
+        assert_eq!(normalised(tree.snapshot()), normalised(new.clone()), "{context}: the rerun did not converge");
+        step += 1;
+    }
+    assert!(step >= 8, "only {step} steps were injected: the hook is not reached");
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_old_or_new_files() {
+    let (old, new) = reference("crash-kill");
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..24 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(seed % 180);
+        let tree = prepared("crash-kill");
+        let mut child = Command::new(OSCONF)
+            .args(["apply", "--root", tree.path.to_str().unwrap()])
+            .env("OSCONF_TEST_STEP_DELAY_MS", "20")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let context = format!("kill #{i} after {delay:?}");
+        assert_old_or_new(&tree, &old, &new, &context);
+        let (code, err) = run(&tree, &[]);
+        assert_eq!(code, 0, "{context}, rerun: {err}");
+        assert_eq!(normalised(tree.snapshot()), normalised(new.clone()), "{context}: the rerun did not converge");
+    }
+}
+
+#[test]
+fn a_full_disk_keeps_the_old_files_and_leaves_no_temp_file() {
+    assert!(nix::unistd::geteuid().is_root(), "this test mounts a small tmpfs: run it as root");
+    let tree = TempTree::new("crash-full");
+    let mount_point = tree.join("/fs");
+    std::fs::create_dir_all(&mount_point).unwrap();
+    let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=512k", "tmpfs", mount_point.to_str().unwrap()]).status().unwrap();
+    assert!(ok.success());
+    let root = TempTree { path: mount_point.clone() };
+    minimal_image(&root);
+    root.write(DROP, CLASSIC, 0o644);
+    let before = root.snapshot();
+    // Fill the file system to the last block.
+    let filler = mount_point.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while std::io::Write::write_all(&mut file, &block).is_ok() {}
+    drop(file);
+    let (code, err) = run(&root, &[]);
+    let mut after = root.snapshot();
+    after.remove("filler");
+    std::mem::forget(root);
+    let _ = Command::new("umount").arg(&mount_point).status();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(after, before, "a full disk changed files or left a temp file");
+}
+
+#[test]
+fn two_at_once_apply_once_and_a_held_lock_is_waited_for() {
+    let tree = TempTree::new("crash-two");
+    minimal_image(&tree);
+    tree.write(DROP, CLASSIC, 0o644);
+    let spawn = || {
+        Command::new(OSCONF)
+            .args(["apply", "--root", tree.path.to_str().unwrap()])
+            .env("OSCONF_TEST_STEP_DELAY_MS", "30")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let logs = format!("{}{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    assert_eq!(logs.matches("osconf: info: applied").count(), 1, "{logs}");
+    assert!(logs.contains("waiting for it to finish"), "{logs}");
+    assert!(crypt_matches(PASSWORD, tree.read("/etc/shadow").lines().next().unwrap().split(':').nth(1).unwrap()));
+
+    // A lock held by someone else: osconf waits, then proceeds when it is released.
+    tree.write(DROP, &vpc_drop(), 0o644);
+    let lock_file = std::fs::File::create(tree.join("/run/osconf.lock")).unwrap();
+    let held = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    let mut waiting = spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(waiting.try_wait().unwrap().is_none(), "osconf did not wait for the lock");
+    assert_eq!(tree.read("/etc/hostname"), "iZ23r29djmjZ\n", "changed files while another held the lock");
+    drop(held);
+    assert!(waiting.wait().unwrap().success());
+    assert_eq!(tree.read("/etc/hostname"), "moved\n");
+}
+
+#[test]
+fn shadow_keeps_its_owner_and_mode_and_the_record_is_private() {
+    let tree = TempTree::new("crash-modes");
+    minimal_image(&tree);
+    std::os::unix::fs::chown(tree.join("/etc/shadow"), Some(0), Some(42)).unwrap();
+    tree.write(DROP, CLASSIC, 0o644);
+    assert_eq!(run(&tree, &[]).0, 0);
+    let meta = std::fs::metadata(tree.join("/etc/shadow")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, 42, 0o640));
+    assert_eq!(tree.mode("/var/lib/osconf/record.json"), 0o600);
+}
