@@ -15,6 +15,7 @@ stage() { # stage <dir> <unit dir> <init dir>
   local S=$1
   install -D -m 755 "$BIN" "$S/usr/sbin/osconf"
   install -D -m 644 systemd/osconf.service "$S$2/osconf.service"
+  install -D -m 644 systemd/osconf-metadata.service "$S$2/osconf-metadata.service"
   install -D -m 755 init.d/osconf "$S$3/osconf"
   install -D -m 644 packaging/osconf.conf "$S/etc/osconf/osconf.conf"
   install -D -m 644 README.md "$S/usr/share/doc/osconf/README.md"
