@@ -54,15 +54,18 @@ pub struct FileWrite {
     /// Absolute guest path, e.g. `/etc/hostname`.
     pub path: String,
     pub content: Vec<u8>,
-    /// Mode for a new file; an existing file keeps its own mode and owner.
+    /// Mode for a new file; an existing file keeps its own mode and owner,
+    /// unless `exact_mode` (files osconf owns, whose mode matters: a
+    /// NetworkManager keyfile others can read is ignored).
     pub mode: u32,
+    pub exact_mode: bool,
     /// Content must never be shown (e.g. /etc/shadow).
     pub secret: bool,
 }
 
 impl FileWrite {
     pub fn new(path: impl Into<String>, content: impl Into<Vec<u8>>, mode: u32) -> FileWrite {
-        FileWrite { path: path.into(), content: content.into(), mode, secret: false }
+        FileWrite { path: path.into(), content: content.into(), mode, exact_mode: false, secret: false }
     }
 
     pub fn text(&self) -> String {
@@ -77,9 +80,18 @@ impl std::fmt::Debug for FileWrite {
     }
 }
 
-/// Writes `content` to `path` atomically. An existing file keeps its mode,
-/// owner and group; a new one gets `mode`. Parent directories are created.
-pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
+/// How a write sets the file's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// An existing file keeps its mode, owner and group; a new one gets this.
+    KeepExisting(u32),
+    /// Always this mode (owner and group still kept).
+    Exact(u32),
+}
+
+/// Writes `content` to `path` atomically, with `mode` as the policy says.
+/// Parent directories are created.
+pub fn write_atomic(path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
     let context = |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
     let dir = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
     fs::create_dir_all(dir).map_err(context)?;
@@ -89,13 +101,14 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
     let result = (|| {
         let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
         file.write_all(content)?;
-        match &existing {
-            Some(meta) => {
-                std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
-                file.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-            }
-            None => file.set_permissions(fs::Permissions::from_mode(mode))?,
+        if let Some(meta) = &existing {
+            std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
         }
+        let bits = match (mode, &existing) {
+            (Mode::KeepExisting(_), Some(meta)) => meta.mode() & 0o7777,
+            (Mode::KeepExisting(bits) | Mode::Exact(bits), _) => bits,
+        };
+        file.set_permissions(fs::Permissions::from_mode(bits))?;
         file.sync_all()?;
         fs::rename(&temp, path)?;
         File::open(dir)?.sync_all()
@@ -138,14 +151,17 @@ mod tests {
     }
 
     #[test]
-    fn new_file_gets_mode_existing_keeps_its_own() {
+    fn new_file_gets_mode_existing_keeps_its_own_unless_exact() {
         let dir = temp_dir("mode");
         let path = dir.join("sub/f");
-        write_atomic(&path, b"one", 0o640).unwrap();
+        write_atomic(&path, b"one", Mode::KeepExisting(0o640)).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o640);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        write_atomic(&path, b"two", 0o644).unwrap();
+        write_atomic(&path, b"two", Mode::KeepExisting(0o644)).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o600);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"three", Mode::Exact(0o600)).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o600);
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("f")]);
@@ -156,10 +172,10 @@ mod tests {
     fn a_failed_write_leaves_the_old_file() {
         let dir = temp_dir("fail");
         let path = dir.join("f");
-        write_atomic(&path, b"old", 0o644).unwrap();
+        write_atomic(&path, b"old", Mode::KeepExisting(0o644)).unwrap();
         // The temp name is taken by a directory: create_new fails before the rename.
         fs::create_dir(dir.join(format!(".f.osconf-{}", std::process::id()))).unwrap();
-        assert!(write_atomic(&path, b"new", 0o644).is_err());
+        assert!(write_atomic(&path, b"new", Mode::KeepExisting(0o644)).is_err());
         assert_eq!(fs::read(&path).unwrap(), b"old");
         fs::remove_dir_all(dir).unwrap();
     }

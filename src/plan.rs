@@ -68,6 +68,12 @@ impl Plan {
             writes.extend(rendered.edited);
         }
 
+        // Files osconf owns get exactly the mode it chose (an image or a
+        // person may have changed it; NetworkManager ignores readable keyfiles).
+        for write in writes.iter_mut().filter(|w| owned.contains(&w.path)) {
+            write.exact_mode = true;
+        }
+
         // A file osconf is about to replace but did not write itself keeps its
         // original beside it (once: a later run must not back up our own edit).
         let previously_owned: BTreeSet<&String> = previous.owned_files.iter().collect();

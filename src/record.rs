@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{write_atomic, Root};
+use crate::files::{write_atomic, Mode, Root};
 use crate::settings::Nic;
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
@@ -50,6 +50,6 @@ impl Record {
     }
 
     pub fn save(&self, root: &Root) -> io::Result<()> {
-        write_atomic(&root.path(RECORD_PATH), self.to_json().as_bytes(), 0o600)
+        write_atomic(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 }

@@ -1,7 +1,8 @@
 //! Golden "what would be written" tests, through the built binary: for each
 //! `tests/golden/<group>/<case>/`, the image in `image/` plus the drop in
 //! `os.conf` must produce exactly the files in `expected/` (byte for byte,
-//! with their modes) and change no other file, except /etc/shadow (random
+//! with the modes listed in `modes`, since git keeps no file modes but the
+//! executable bit) and change no other file, except /etc/shadow (random
 //! salt, checked in cli_apply.rs) and the record (a timestamp); the files
 //! listed in `removed` must be deleted, and no others.
 //!
@@ -23,6 +24,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     let tree = TempTree::new(&format!("golden-{}", case.file_name().unwrap().to_string_lossy()));
     if case.join("image").is_dir() {
         tree.copy_from(&case.join("image"));
+        as_git_checks_out(&tree.path);
     }
     let drop = fs::read_to_string(case.join("os.conf")).unwrap();
     tree.write(DROP, &drop, 0o644);
@@ -39,15 +41,28 @@ fn run_case(case: &Path) -> Result<(), String> {
     let expected_dir = case.join("expected");
     if std::env::var_os("OSCONF_BLESS").is_some() {
         let _ = fs::remove_dir_all(&expected_dir);
+        let mut modes = String::new();
         for (path, (content, mode)) in &changed {
             let target = expected_dir.join(path);
             fs::create_dir_all(target.parent().unwrap()).unwrap();
             fs::write(&target, content).unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&target, fs::Permissions::from_mode(*mode)).unwrap();
+            modes += &format!("{mode:o} /{path}\n");
         }
+        fs::write(case.join("modes"), modes).unwrap();
     }
-    let expected = snapshot(&expected_dir);
+    let modes: BTreeMap<String, u32> = fs::read_to_string(case.join("modes"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(mode, path)| (path.trim_start_matches('/').to_owned(), u32::from_str_radix(mode, 8).expect("octal mode")))
+        .collect();
+    let expected: BTreeMap<String, (Vec<u8>, u32)> = snapshot(&expected_dir)
+        .into_iter()
+        .map(|(path, (content, _))| {
+            let mode = *modes.get(&path).unwrap_or_else(|| panic!("{}: no mode listed for {path} in modes", case.display()));
+            (path, (content, mode))
+        })
+        .collect();
     let mut problems = Vec::new();
     for (path, (content, mode)) in &expected {
         match changed.get(path) {
@@ -82,6 +97,22 @@ fn run_case(case: &Path) -> Result<(), String> {
         problems.push("the drop was not deleted".into());
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+}
+
+/// Git keeps only the executable bit: give the image the modes a fresh
+/// clone has (0644 or 0755), whatever this work tree says.
+fn as_git_checks_out(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            as_git_checks_out(&path);
+        } else if meta.is_file() {
+            let mode = if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub mod sha512_crypt;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::files::{remove_durably, write_atomic, Root};
+use crate::files::{remove_durably, write_atomic, Mode, Root};
 use crate::plan::{unix_now, Plan, BACKUP_SUFFIX};
 use crate::record::Record;
 
@@ -42,12 +42,13 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for path in &plan.backups {
         fault::step(path)?;
         let original = std::fs::read(root.path(path))?;
-        write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, 0o600)?;
+        write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
         log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
     }
     for write in &plan.writes {
         fault::step(&write.path)?;
-        write_atomic(&root.path(&write.path), &write.content, write.mode)?;
+        let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
+        write_atomic(&root.path(&write.path), &write.content, mode)?;
         log::info!("wrote {}", write.path);
     }
     for path in &plan.removals {

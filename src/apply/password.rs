@@ -20,7 +20,7 @@ pub fn render(root: &Root, password: &Password, days_since_epoch: u64) -> Result
         Password::Hash(hash) => hash.clone(),
     };
     let content = with_root_hash(&current, &hash, days_since_epoch)?;
-    Ok(FileWrite { path: SHADOW.into(), content: content.into_bytes(), mode: 0o640, secret: true })
+    Ok(FileWrite { secret: true, ..FileWrite::new(SHADOW, content, 0o640) })
 }
 
 /// Replaces root's hash and sets the last-change day to today, so that the
