@@ -24,10 +24,15 @@ pub struct Partition {
 
 pub fn find(config: &Config) -> Result<Option<Found>, Error> {
     let partition = match &config.partition {
-        PartitionChoice::Auto => {
-            let (major, minor) = root_device()?;
-            first_partition_of(Path::new("/sys"), major, minor)?
-        }
+        // Without a first partition (/ on a whole disk, a container) there
+        // is simply no Alibaba drop: the other sources are still tried.
+        PartitionChoice::Auto => match root_device().and_then(|(major, minor)| first_partition_of(Path::new("/sys"), major, minor)) {
+            Ok(partition) => partition,
+            Err(e) => {
+                log::warn!("{e}: no Alibaba drop can be read (osconf check explains)");
+                return Ok(None);
+            }
+        },
         PartitionChoice::Device(path) => partition_from_device(path)?,
     };
     log::debug!("first partition: {} ({})", partition.device.display(), partition.major_minor);
