@@ -229,7 +229,9 @@ impl SettingsError {
 impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.key.is_empty()) {
-            (Some(0) | None, _) => write!(f, "{}: {}", self.key, self.message),
+            // Whole-file errors (size) have neither line nor key.
+            (Some(0) | None, true) => f.write_str(&self.message),
+            (Some(0) | None, false) => write!(f, "{}: {}", self.key, self.message),
             (Some(line), true) => write!(f, "line {}: {}", line, self.message),
             (Some(line), false) => write!(f, "line {}: {}: {}", line, self.key, self.message),
         }

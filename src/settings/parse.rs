@@ -27,6 +27,7 @@ pub struct ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.key {
+            _ if self.line == 0 => f.write_str(&self.message),
             Some(key) => write!(f, "line {}: {}: {}", self.line, key, self.message),
             None => write!(f, "line {}: {}", self.line, self.message),
         }
@@ -185,6 +186,10 @@ mod tests {
     fn rejects_oversized_input() {
         let big = vec![b'a'; MAX_DROP_BYTES + 1];
         assert!(err(&big).message.contains("more than"));
+        // A whole-file error: no "line 0", no empty key in front.
+        assert_eq!(err(&big).to_string(), format!("file is {} bytes, more than the {MAX_DROP_BYTES} allowed", MAX_DROP_BYTES + 1));
+        let e = crate::settings::SettingsError::from(err(&big));
+        assert_eq!(e.to_string(), err(&big).to_string());
     }
 
     #[test]

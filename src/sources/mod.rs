@@ -84,23 +84,25 @@ pub fn read_drop_file(path: &Path, form: PasswordForm) -> Result<Option<Found>, 
 }
 
 pub fn read_regular_file(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    let refuse = |why: String| Error::Failed(format!("{}: {why}; it is left as it is", path.display()));
+    // A drop that is not a plain file is a bad drop (exit 2): retrying cannot help.
+    let refuse = |why: String| Error::Invalid(format!("{}: {why}; it is left as it is", path.display()));
+    let io_error = |why: String| Error::Failed(format!("{}: {why}", path.display()));
     let file = match File::options().read(true).custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => return Err(refuse("is a symbolic link, not a regular file".into())),
-        Err(e) => return Err(refuse(format!("cannot be opened: {e}"))),
+        Err(e) => return Err(io_error(format!("cannot be opened: {e}"))),
     };
-    let meta = file.metadata().map_err(|e| refuse(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| io_error(e.to_string()))?;
     if !meta.file_type().is_file() {
-        let kind = if meta.file_type().is_fifo() { "a FIFO" } else if meta.is_dir() { "a directory" } else { "not a regular file" };
-        return Err(refuse(format!("is {kind}")));
+        let kind = if meta.file_type().is_fifo() { "a FIFO, " } else if meta.is_dir() { "a directory, " } else { "" };
+        return Err(refuse(format!("is {kind}not a regular file")));
     }
     if meta.len() > MAX_DROP_BYTES as u64 {
         return Err(Error::Invalid(format!("{}: {} bytes, more than the {MAX_DROP_BYTES} allowed for a drop", path.display(), meta.len())));
     }
     let mut content = Vec::new();
-    file.take(MAX_DROP_BYTES as u64 + 1).read_to_end(&mut content).map_err(|e| refuse(e.to_string()))?;
+    file.take(MAX_DROP_BYTES as u64 + 1).read_to_end(&mut content).map_err(|e| io_error(e.to_string()))?;
     if content.len() > MAX_DROP_BYTES {
         return Err(Error::Invalid(format!("{}: more than the {MAX_DROP_BYTES} bytes allowed for a drop", path.display())));
     }

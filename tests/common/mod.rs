@@ -82,6 +82,9 @@ fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {
             walk(base, &path, out);
         } else if meta.file_type().is_symlink() {
             out.insert(rel, (fs::read_link(&path).unwrap().to_string_lossy().as_bytes().to_vec(), 0o777));
+        } else if !meta.is_file() {
+            // A FIFO or device node: reading it would block or never end.
+            out.insert(rel, (format!("<special {:o}>", meta.permissions().mode()).into_bytes(), meta.permissions().mode() & 0o7777));
         } else {
             out.insert(rel, (fs::read(&path).unwrap(), meta.permissions().mode() & 0o7777));
         }
