@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::Settings;
 
-use super::{dns_for, header, join, NicNames, Rendered};
+use super::{destination, dns_for, header, join, NicNames, Rendered};
 
 const INTERFACES: &str = "/etc/network/interfaces";
 
@@ -28,12 +28,10 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
             text += &format!("    dns-nameservers {}\n", join(dns, " "));
         }
         for r in &nic.routes {
-            let dest = if r.is_default() { "default".to_string() } else { format!("{}/{}", r.dest, r.prefix) };
-            text += &format!("    up ip route replace {dest} via {} dev {name}\n", r.via);
+            text += &format!("    up ip route replace {} via {} dev {name}\n", destination(r), r.via);
         }
         for r in nic.routes.iter().rev() {
-            let dest = if r.is_default() { "default".to_string() } else { format!("{}/{}", r.dest, r.prefix) };
-            text += &format!("    down ip route del {dest} via {} dev {name} || true\n", r.via);
+            text += &format!("    down ip route del {} via {} dev {name} || true\n", destination(r), r.via);
         }
         text += &format!("    down ip addr del {}/{} dev {name} || true\n", nic.address, nic.prefix);
         owned.push(FileWrite::new(format!("/etc/network/interfaces.d/osconf-{}", nic.label()), text, 0o644));

@@ -117,6 +117,11 @@ fn default_gateway(nic: &Nic) -> Option<Ipv4Addr> {
     nic.default_route().map(|r| r.via)
 }
 
+/// A route's destination as `ip route` and netplan write it: `default` or `DEST/PREFIX`.
+fn destination(route: &crate::settings::Route) -> String {
+    if route.is_default() { "default".to_string() } else { format!("{}/{}", route.dest, route.prefix) }
+}
+
 /// The NIC's routes other than the default one.
 fn static_routes(nic: &Nic) -> impl Iterator<Item = &crate::settings::Route> {
     nic.routes.iter().filter(|r| !r.is_default())

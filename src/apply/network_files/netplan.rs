@@ -5,7 +5,7 @@
 use crate::files::FileWrite;
 use crate::settings::Settings;
 
-use super::{dns_for, header, join, Rendered};
+use super::{destination, dns_for, header, join, Rendered};
 
 pub fn render(settings: &Settings) -> Rendered {
     let mut text = header("#", "all NICs");
@@ -16,8 +16,7 @@ pub fn render(settings: &Settings) -> Rendered {
         if !nic.routes.is_empty() {
             text += "      routes:\n";
             for route in &nic.routes {
-                let to = if route.is_default() { "default".to_string() } else { format!("{}/{}", route.dest, route.prefix) };
-                text += &format!("        - to: \"{to}\"\n          via: \"{}\"\n", route.via);
+                text += &format!("        - to: \"{}\"\n          via: \"{}\"\n", destination(route), route.via);
             }
         }
         let dns = dns_for(settings, nic);
