@@ -97,7 +97,9 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
     fs::create_dir_all(dir).map_err(context)?;
     let existing = fs::symlink_metadata(path).ok().filter(|m| m.file_type().is_file());
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temp = dir.join(format!(".{name}.osconf-{}", std::process::id()));
+    let temp_prefix = format!(".{name}.osconf-");
+    remove_stale_temps(dir, &temp_prefix);
+    let temp = dir.join(format!("{temp_prefix}{}", std::process::id()));
     let result = (|| {
         let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
         file.write_all(content)?;
@@ -117,6 +119,19 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
         let _ = fs::remove_file(&temp);
     }
     result.map_err(context)
+}
+
+/// A process killed between creating its temp file and the rename leaves the
+/// temp behind; the next write of the same file (under the run lock, so no
+/// other osconf is writing) removes it.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let is_ours = entry.file_name().to_str().is_some_and(|n| n.strip_prefix(prefix).is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit())));
+        if is_ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Removes a file if it is there; the directory entry removal is made durable.
@@ -165,6 +180,19 @@ mod tests {
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o600);
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("f")]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_temp_file_left_by_a_killed_run_is_removed_by_the_next_write() {
+        let dir = temp_dir("stale");
+        let path = dir.join("f");
+        fs::write(dir.join(".f.osconf-999999"), b"half").unwrap();
+        fs::write(dir.join(".g.osconf-999999"), b"another file's").unwrap();
+        write_atomic(&path, b"new", Mode::KeepExisting(0o644)).unwrap();
+        let mut left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, [".g.osconf-999999", "f"]);
         fs::remove_dir_all(dir).unwrap();
     }
 
