@@ -55,7 +55,9 @@ row() { # row <name> <nics> <routes> <plan|apply|version>
   prepare "$nics" "$root"; make_drop "$nics" "$routes" "$W/$name.conf"
   local run prep="cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf"
   case $cmd in
-    apply) run="$BIN apply --root $root --live"; prep="sh -c 'rm -f $root/var/lib/osconf/record.json; cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf'" ;;
+    apply|apply-no-live)
+      run="$BIN apply --root $root --live"; [ "$cmd" = apply-no-live ] && run="$BIN apply --root $root --no-live"
+      prep="sh -c 'rm -f $root/var/lib/osconf/record.json; cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf'" ;;
     plan) run="$BIN plan --root $root --drop $W/$name.conf" ;;
     version) run="$BIN --version" ;;
   esac
@@ -65,8 +67,11 @@ row() { # row <name> <nics> <routes> <plan|apply|version>
   min=$(python3 -c "import json;r=json.load(open('$W/$name.json'))['results'][0];print(f\"{r['min']*1000:.2f}\")")
   [ -z "$base" ] && base=$med
   printf '%-30s %12s %12s %9.2fx\n' "$name ($cmd)" "$med" "$min" "$(python3 -c "print($med/$base)")"
+  MEDIAN[$name]=$med
 }
+declare -A MEDIAN
 row vpc 1 1 apply
+row vpc-no-live 1 1 apply-no-live
 row classic 2 2 apply
 row nics-4x8 4 8 apply
 row nics-16x8 16 8 apply
@@ -74,6 +79,12 @@ row nics-64x8 64 8 apply
 row vpc-plan 1 1 plan
 row nics-64x8-plan 64 8 plan
 row process-start 1 1 version
+echo
+# The issue-17 targets, as ratios of medians from this one run.
+ratio() { python3 -c "print(f'{${MEDIAN[$1]}/${MEDIAN[$2]}:.2f}')"; }
+printf 'VPC apply / plan: %sx (target <= 2)\n' "$(ratio vpc vpc-plan)"
+printf 'VPC apply --no-live / plan: %sx (target <= 1.5)\n' "$(ratio vpc-no-live vpc-plan)"
+printf '64 NICs x 8 routes apply / VPC apply: %sx (target <= 1.5)\n' "$(ratio nics-64x8 vpc)"
 echo
 size=$(stat -c %s "$BIN")
 printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"

@@ -15,5 +15,6 @@ pub mod plan;
 pub mod record;
 pub mod settings;
 pub mod sources;
+pub mod timing;
 
 pub use error::Error;

@@ -12,9 +12,10 @@ pub mod sha512_crypt;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::files::{remove_durably, write_atomic, Mode, Root};
+use crate::files::{Mode, Root, WriteBatch};
 use crate::plan::{unix_now, Plan, BACKUP_SUFFIX};
 use crate::record::Record;
+use crate::timing::Stopwatch;
 
 /// What `run` may touch besides files under the root.
 #[derive(Debug, Clone, Copy)]
@@ -26,44 +27,56 @@ pub struct Effects {
 
 /// Applies the plan and returns the record it wrote. Order:
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
-///    before any file is touched;
-/// 2. backups, then every file write (each atomic), then removals of files
-///    osconf owned and no longer needs;
-/// 3. the live host name;
-/// 4. the record, last: it is what makes this drop "applied".
+///    before any file is touched; then the live host name;
+/// 2. backups, durable before any file they keep is replaced;
+/// 3. every file write, the removals of files osconf owned and no longer
+///    needs, and the record, in one [`WriteBatch`]: the record is renamed
+///    last, once everything else is durable — it is what makes this drop
+///    "applied".
 ///
 /// The caller deletes the drop only after this returned Ok.
 pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects) -> Result<Record, Error> {
+    let mut stopwatch = Stopwatch::start();
     if effects.live {
         fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
         network_live::apply(&plan.settings.nics, before, effects.nic_wait)?;
-    }
-    for path in &plan.backups {
-        fault::step(path)?;
-        let original = std::fs::read(root.path(path))?;
-        write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
-        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
-    }
-    for write in &plan.writes {
-        fault::step(&write.path)?;
-        let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
-        write_atomic(&root.path(&write.path), &write.content, mode)?;
-        log::info!("wrote {}", write.path);
-    }
-    for path in &plan.removals {
-        fault::step(path)?;
-        remove_durably(&root.path(path))?;
-        log::info!("removed {path} (no longer needed)");
-    }
-    if effects.live {
         if let Some(name) = &plan.settings.hostname {
             fault::step("live host name")?;
             hostname::set_live(name)?;
         }
+        stopwatch.lap("netlink and host name");
     }
-    fault::step("record")?;
+    let step = |path: &std::path::Path| fault::step(&path.display().to_string()).map_err(std::io::Error::other);
+    let mut backups = WriteBatch::new();
+    for path in &plan.backups {
+        fault::step(path)?;
+        let original = std::fs::read(root.path(path))?;
+        backups.write(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
+    }
+    backups.commit(step)?;
+    for path in &plan.backups {
+        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+    }
+    let mut batch = WriteBatch::new();
+    for write in &plan.writes {
+        fault::step(&write.path)?;
+        let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
+        batch.write(&root.path(&write.path), &write.content, mode)?;
+    }
+    for path in &plan.removals {
+        batch.remove(&root.path(path));
+    }
+    stopwatch.lap("writes");
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
-    record.save(root)?;
+    record.stage(root, &mut batch)?;
+    stopwatch.lap("record");
+    batch.commit(step)?;
+    for write in &plan.writes {
+        log::info!("wrote {}", write.path);
+    }
+    for path in &plan.removals {
+        log::info!("removed {path} (no longer needed)");
+    }
     Ok(record)
 }
