@@ -10,13 +10,24 @@ RUNS=${1:-200}
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root (network namespaces)" >&2; exit 2; }
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-cargo build --release --locked -q
-BIN=$PWD/target/x86_64-unknown-linux-gnu/release/osconf
+# OSCONF_BIN=path measures another build (e.g. main's, for a before/after).
+if [ -n "${OSCONF_BIN:-}" ]; then BIN=$(realpath "$OSCONF_BIN"); else
+  cargo build --release --locked -q
+  BIN=$PWD/target/x86_64-unknown-linux-gnu/release/osconf
+fi
 W=$(mktemp -d /tmp/osconf-bench.XXXXXX)
 NS=osconf-bench-$$
-cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$W"; }
+cleanup() { ip netns del "$NS" 2>/dev/null || true; umount "$W/fs" 2>/dev/null || true; rm -rf "$W" "${BACKING:-}"; }
 trap cleanup EXIT
 ip netns add "$NS"
+# The image trees live on their own small ext4 (a loop device), like a
+# guest's root disk: syncs then cost osconf's own writes and journal
+# commits, not whatever else on this machine's disk happens to be dirty.
+# Its backing file is in memory by default, so the host disk's flush
+# latency (shared with everything else here) stays out of the figures;
+# OSCONF_BENCH_BACKING=/var/tmp puts it on the disk instead.
+BACKING=$(mktemp -p "${OSCONF_BENCH_BACKING:-/dev/shm}" osconf-bench-fs.XXXXXX)
+truncate -s 256M "$BACKING" && mkfs.ext4 -q -F "$BACKING" && mkdir "$W/fs" && mount -o loop "$BACKING" "$W/fs"
 
 # drop <nics> <routes-per-nic> <file>: NIC n on 10.<n>.0.0/16, MAC 52:54:00:be:<n>:01
 make_drop() {
@@ -51,7 +62,7 @@ base=""
 # in place and the record removed beforehand (untimed, --prepare) so every
 # run does the full work.
 row() { # row <name> <nics> <routes> <plan|apply|version>
-  local name=$1 nics=$2 routes=$3 cmd=$4 root="$W/root-$1"
+  local name=$1 nics=$2 routes=$3 cmd=$4 root="$W/fs/root-$1"
   prepare "$nics" "$root"; make_drop "$nics" "$routes" "$W/$name.conf"
   local run prep="cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf"
   case $cmd in
@@ -88,6 +99,6 @@ printf '64 NICs x 8 routes apply / VPC apply: %sx (target <= 1.5)\n' "$(ratio ni
 echo
 size=$(stat -c %s "$BIN")
 printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"
-cp "$W/vpc.conf" "$W/root-vpc/boot/aliyun_custom_image/os.conf"; rm -f "$W/root-vpc/var/lib/osconf/record.json"
-rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/root-vpc" --live 2>&1 >/dev/null | tail -1)
+cp "$W/vpc.conf" "$W/fs/root-vpc/boot/aliyun_custom_image/os.conf"; rm -f "$W/fs/root-vpc/var/lib/osconf/record.json"
+rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/fs/root-vpc" --live 2>&1 >/dev/null | tail -1)
 printf 'peak RSS of a VPC apply: %s KiB (%.2f MiB)\n' "$rss" "$(python3 -c "print($rss/1024)")"

@@ -82,6 +82,8 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
         log::info!("applied {} (sha256 {})", found.description, plan.drop_sha256);
     }
+    // apply::run timed its own steps.
+    let mut stopwatch = Stopwatch::start();
     if !options.keep_drop {
         apply::fault::step("delete the drop")?;
         found.consume()?;

@@ -362,4 +362,85 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"old");
         fs::remove_dir_all(dir).unwrap();
     }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
+
+    /// Files in two directories, a removal and a last file: renamed in the
+    /// order staged, the last one after everything else.
+    fn batch(dir: &Path) -> WriteBatch {
+        let mut batch = WriteBatch::new();
+        batch.write(&dir.join("a/one"), b"one new", Mode::KeepExisting(0o644)).unwrap();
+        batch.write(&dir.join("b/two"), b"two new", Mode::Exact(0o600)).unwrap();
+        batch.remove(&dir.join("a/gone"));
+        batch.write_last(&dir.join("c/record"), b"record new", Mode::Exact(0o600)).unwrap();
+        batch
+    }
+
+    fn old_tree(name: &str) -> PathBuf {
+        let dir = temp_dir(name);
+        for (path, content) in [("a/one", "one old"), ("b/two", "two old"), ("a/gone", "gone"), ("c/record", "record old")] {
+            fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+            fs::write(dir.join(path), content).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_batch_renames_in_order_and_the_last_file_after_everything_else() {
+        let dir = old_tree("batch");
+        let staged = batch(&dir);
+        // Before the commit nothing visible has changed; the temps are there.
+        assert_eq!(fs::read(dir.join("a/one")).unwrap(), b"one old");
+        assert_eq!(names(&dir.join("a")), [format!(".one.osconf-{}", std::process::id()), "gone".into(), "one".into()]);
+        let mut order = Vec::new();
+        staged
+            .commit(|path| {
+                order.push(path.strip_prefix(&dir).unwrap().to_str().unwrap().to_owned());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(order, ["a/one", "b/two", "a/gone", "c/record"]);
+        assert_eq!(fs::read(dir.join("a/one")).unwrap(), b"one new");
+        assert_eq!(fs::read(dir.join("b/two")).unwrap(), b"two new");
+        assert_eq!(fs::read(dir.join("c/record")).unwrap(), b"record new");
+        assert_eq!((names(&dir.join("a")), names(&dir.join("b")), names(&dir.join("c"))), (vec!["one".into()], vec!["two".into()], vec!["record".into()]));
+        assert_eq!(fs::metadata(dir.join("b/two")).unwrap().mode() & 0o7777, 0o600);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_failure_between_two_renames_leaves_every_file_whole_and_no_temp() {
+        for failing in 1..=4 {
+            let dir = old_tree("batch-fail");
+            let mut n = 0;
+            let result = batch(&dir).commit(|_| {
+                n += 1;
+                if n == failing { Err(io::Error::other("injected")) } else { Ok(()) }
+            });
+            assert!(result.is_err());
+            // (file, its step, new content): what comes before the failing step is new, the rest old.
+            let expected: [(&str, usize, &[u8]); 3] = [("a/one", 1, b"one new"), ("b/two", 2, b"two new"), ("c/record", 4, b"record new")];
+            for (path, step, new) in expected {
+                let now = fs::read(dir.join(path)).unwrap();
+                assert_eq!(now == new, step < failing, "failure at step {failing}: {path} is {:?}", String::from_utf8_lossy(&now));
+            }
+            assert_eq!(dir.join("a/gone").exists(), failing <= 3);
+            let temps: Vec<String> = ["a", "b", "c"].iter().flat_map(|d| names(&dir.join(d))).filter(|n| n.contains(".osconf-")).collect();
+            assert!(temps.is_empty(), "failure at step {failing}: temps left: {temps:?}");
+            fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_batch_dropped_before_its_commit_changes_nothing() {
+        let dir = old_tree("batch-drop");
+        drop(batch(&dir));
+        assert_eq!(names(&dir.join("a")), ["gone", "one"]);
+        assert_eq!(fs::read(dir.join("c/record")).unwrap(), b"record old");
+        fs::remove_dir_all(dir).unwrap();
+    }
 }

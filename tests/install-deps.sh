@@ -2,7 +2,7 @@
 # Installs what the tests need (Debian/Ubuntu, as root). Quick when all is there.
 set -euo pipefail
 packages=(
-  openssl iproute2 util-linux file            # crypt checks, netns, unshare/losetup, static check
+  openssl iproute2 util-linux file strace     # crypt checks, netns, unshare/losetup, static check, sync counts
   e2fsprogs dosfstools fdisk mtools genisoimage xorriso  # disk and ISO images for the source tests
   dpkg-dev rpm                                # .deb and .rpm packaging
   qemu-system-x86 debootstrap busybox-static cpio kmod gzip perl  # the QEMU suite
