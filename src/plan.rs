@@ -10,6 +10,7 @@ use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
 use crate::apply::{hostname, password};
 use crate::config::Config;
+use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::record::{Record, RECORD_PATH};
@@ -20,11 +21,15 @@ pub const BACKUP_SUFFIX: &str = ".osconf-orig";
 
 #[derive(Debug)]
 pub struct Plan {
-    /// Where the drop came from, and its SHA-256.
+    /// Where the drop came from.
     pub source: String,
-    pub drop_sha256: String,
+    /// The host's key for the record's digest of the drop (new: saved with the record).
+    pub key: DropKey,
     /// The same drop was applied before: nothing is to be done.
     pub already_applied: bool,
+    /// When already applied from a version-1 record: that record with its
+    /// plain hash replaced by the keyed digest, to be saved.
+    pub migrated_record: Option<Record>,
     pub settings: Settings,
     pub network: Detection,
     pub dns_mode: DnsMode,
@@ -40,8 +45,16 @@ pub struct Plan {
 
 impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
-        let drop_sha256 = sha256_hex(content);
-        let already_applied = previous.is_some_and(|r| r.drop_sha256 == drop_sha256);
+        let key = DropKey::load_or_new(root)?;
+        let drop_hmac = key.digest(content);
+        let already_applied = previous.is_some_and(|r| r.is_for_drop(&drop_hmac, content));
+        let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
+            version: Record::VERSION,
+            sequence: r.sequence.max(1),
+            drop_hmac: drop_hmac.clone(),
+            legacy_drop_sha256: None,
+            ..r.clone()
+        });
         let network = network_files::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
@@ -94,7 +107,9 @@ impl Plan {
             version: Record::VERSION,
             applied_at: 0,
             source: source.clone(),
-            drop_sha256: drop_sha256.clone(),
+            sequence: previous.sequence.saturating_add(1),
+            drop_hmac,
+            legacy_drop_sha256: None,
             hostname: settings.hostname.clone(),
             password_set: settings.password.is_some(),
             nameservers: settings.nameservers.clone(),
@@ -102,14 +117,15 @@ impl Plan {
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
         };
-        Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, live, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, live, record })
     }
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Settings from {} (sha256 {})", self.source, self.drop_sha256)?;
+        let state = if self.already_applied { "applied already" } else { "new" };
+        writeln!(f, "Settings from {} ({}, {state})", self.source, self.drop_id())?;
         if self.already_applied {
             return writeln!(f, "This drop was applied already: nothing to do.");
         }
@@ -145,6 +161,9 @@ impl fmt::Display for Plan {
             }
         }
         writeln!(f, "Files:")?;
+        if self.key.is_new() {
+            writeln!(f, "  write {} (new random key for the record's digest of the drop)", crate::drop_key::KEY_PATH)?;
+        }
         for path in &self.backups {
             writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
         }
@@ -158,9 +177,13 @@ impl fmt::Display for Plan {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+impl Plan {
+    /// The drop's display id: its apply sequence number, never a digest.
+    pub fn drop_id(&self) -> String {
+        // Already applied: the previous record's number (a version-1 record has none: #1).
+        let number = if self.already_applied { self.record.sequence.saturating_sub(1).max(1) } else { self.record.sequence };
+        format!("drop #{number}")
+    }
 }
 
 pub fn unix_now() -> u64 {

@@ -63,6 +63,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         }
     }
     fault::step("record")?;
+    plan.key.save_if_new(root)?;
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
     record.save(root)?;
     Ok(record)
