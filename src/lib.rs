@@ -12,6 +12,7 @@ pub mod drop_key;
 pub mod error;
 pub mod files;
 pub mod lock;
+pub mod output;
 pub mod plan;
 pub mod record;
 pub mod settings;
