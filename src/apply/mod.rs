@@ -7,6 +7,7 @@ pub mod hostname;
 pub mod network_files;
 pub mod network_live;
 pub mod password;
+pub mod pwd_lock;
 pub mod sha512_crypt;
 
 use std::time::Duration;
@@ -48,7 +49,14 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for write in &plan.writes {
         fault::step(&write.path)?;
         let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
-        write_atomic(&root.path(&write.path), &write.content, mode)?;
+        if write.path == password::SHADOW {
+            // Read-modify-write under the password-file lock, as every other writer of shadow does.
+            let _pwd_lock = pwd_lock::acquire(root)?;
+            let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
+            write_atomic(&root.path(&write.path), &password::rebase(&current, &write.content)?, mode)?;
+        } else {
+            write_atomic(&root.path(&write.path), &write.content, mode)?;
+        }
         log::info!("wrote {}", write.path);
     }
     for path in &plan.removals {
