@@ -8,7 +8,7 @@ use std::fmt;
 use crate::apply::dns::DnsMode;
 use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
-use crate::apply::{hostname, password};
+use crate::apply::{hostname, originals, password};
 use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
@@ -38,6 +38,13 @@ pub struct Plan {
     pub backups: Vec<String>,
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
+    /// Files whose image original is kept (under `originals::DIR`) before
+    /// osconf first sets the value they hold.
+    pub originals: Vec<String>,
+    /// What goes back to the image's own because this drop no longer sets it.
+    pub restored: Vec<&'static str>,
+    /// The image's own host name, for the kernel, when it is restored.
+    pub restored_hostname: Option<String>,
     pub live: Vec<LiveChange>,
     /// The record to write once everything succeeded (`applied_at` set then).
     pub record: Record,
@@ -71,6 +78,30 @@ impl Plan {
         if !settings.nameservers.is_empty() {
             writes.push(crate::apply::dns::render(root, dns_mode, &settings.nameservers)?);
             owned.extend(dns_mode.owned_path().map(str::to_owned));
+        }
+        // Reconcile: what osconf set before and this drop no longer sets goes
+        // back to the image's own (network files: through owned_files below).
+        let mut restored = Vec::new();
+        let mut restored_hostname = None;
+        if settings.hostname.is_none() && previous.hostname.is_some() {
+            let (files, name) = hostname::restore(root)?;
+            writes.extend(files);
+            restored_hostname = name;
+            restored.push("host name");
+        }
+        if settings.nameservers.is_empty() && !previous.nameservers.is_empty() {
+            writes.extend(crate::apply::dns::restore(root, dns_mode)?);
+            restored.push("name servers");
+        }
+        let mut originals: Vec<String> = Vec::new();
+        if settings.hostname.is_some() {
+            originals.extend(hostname::KEPT_ORIGINALS.iter().filter(|p| writes.iter().any(|w| w.path == **p)).map(|p| p.to_string()));
+            originals.retain(|p| originals::needs_keeping(root, p, previous.hostname.is_some()));
+        }
+        if let (false, Some(path)) = (settings.nameservers.is_empty(), dns_mode.edited_path()) {
+            if originals::needs_keeping(root, path, !previous.nameservers.is_empty()) {
+                originals.push(path.to_owned());
+            }
         }
         let mut edited = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
@@ -117,7 +148,7 @@ impl Plan {
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
         };
-        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, live, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, originals, restored, restored_hostname, live, record })
     }
 }
 
@@ -150,6 +181,9 @@ impl fmt::Display for Plan {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
         }
+        for what in &self.restored {
+            writeln!(f, "  {what}: back to the image's own (this drop no longer sets it)")?;
+        }
         match self.network.stack {
             Some(stack) => writeln!(f, "Network stack: {stack} ({})", self.network.reason)?,
             None => writeln!(f, "Network stack: none, no persistent network files ({})", self.network.reason)?,
@@ -166,6 +200,9 @@ impl fmt::Display for Plan {
         }
         for path in &self.backups {
             writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
+        }
+        for path in &self.originals {
+            writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
         }
         for w in &self.writes {
             writeln!(f, "  write {}", w.path)?;

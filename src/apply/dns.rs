@@ -2,6 +2,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::originals;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 
@@ -40,6 +41,16 @@ impl DnsMode {
         }
     }
 
+    /// The image's file osconf edits in this mode (its original is kept),
+    /// if it edits one rather than owning a file of its own.
+    pub fn edited_path(self) -> Option<&'static str> {
+        match self {
+            DnsMode::Plain => Some(RESOLV_CONF),
+            DnsMode::Resolvconf => Some(RESOLVCONF_BASE),
+            DnsMode::Resolved => None,
+        }
+    }
+
     /// Files that are osconf's own (removed if a later drop has no name servers).
     pub fn owned_path(self) -> Option<&'static str> {
         match self {
@@ -49,6 +60,36 @@ impl DnsMode {
     }
 }
 
+/// For a drop that no longer sets name servers: the image's own
+/// `nameserver` lines back from the kept original (lines others added since
+/// stay). Resolved mode needs nothing: osconf's drop-in is removed.
+pub fn restore(root: &Root, mode: DnsMode) -> Result<Option<FileWrite>, Error> {
+    let Some(path) = mode.edited_path() else { return Ok(None) };
+    let Some(original) = originals::read(root, path)? else {
+        log::warn!("no original {path} was kept (set by an older osconf): it keeps the last name servers set");
+        return Ok(None);
+    };
+    let current = current_text(root, mode)?;
+    // Nothing else changed since: the original as it was, its line order too.
+    if keep_other_lines(&current) == keep_other_lines(&original) {
+        return Ok(Some(FileWrite::new(path, original, 0o644)));
+    }
+    let servers: String = original.lines().filter(|l| l.split_whitespace().next() == Some("nameserver")).map(|l| format!("{l}\n")).collect();
+    Ok(Some(FileWrite::new(path, keep_other_lines(&current) + &servers, 0o644)))
+}
+
+/// The file's text as osconf edits it (a symlinked resolv.conf in plain
+/// mode is replaced by a file: nothing of the link's target is kept).
+fn current_text(root: &Root, mode: DnsMode) -> Result<String, Error> {
+    let path = mode.edited_path().unwrap_or(RESOLV_CONF);
+    if let Ok(meta) = std::fs::symlink_metadata(root.path(path)) {
+        if meta.file_type().is_symlink() && mode == DnsMode::Plain {
+            return Ok(String::new());
+        }
+    }
+    Ok(root.read_optional(path)?.unwrap_or_default())
+}
+
 pub fn render(root: &Root, mode: DnsMode, servers: &[Ipv4Addr]) -> Result<FileWrite, Error> {
     let lines = |prefix: &str| servers.iter().map(|s| format!("{prefix}{s}\n")).collect::<String>();
     Ok(match mode {
@@ -56,16 +97,9 @@ pub fn render(root: &Root, mode: DnsMode, servers: &[Ipv4Addr]) -> Result<FileWr
             let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
             FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from dns_nameserver.\n[Resolve]\nDNS={}\n", list.join(" ")), 0o644)
         }
-        DnsMode::Resolvconf => {
-            let current = root.read_optional(RESOLVCONF_BASE)?.unwrap_or_default();
-            FileWrite::new(RESOLVCONF_BASE, keep_other_lines(&current) + &lines("nameserver "), 0o644)
-        }
-        DnsMode::Plain => {
-            let current = match std::fs::symlink_metadata(root.path(RESOLV_CONF)) {
-                Ok(meta) if meta.file_type().is_symlink() => String::new(),
-                _ => root.read_optional(RESOLV_CONF)?.unwrap_or_default(),
-            };
-            FileWrite::new(RESOLV_CONF, keep_other_lines(&current) + &lines("nameserver "), 0o644)
+        DnsMode::Resolvconf | DnsMode::Plain => {
+            let path = mode.edited_path().expect("these modes edit a file");
+            FileWrite::new(path, keep_other_lines(&current_text(root, mode)?) + &lines("nameserver "), 0o644)
         }
     })
 }

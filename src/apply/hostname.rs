@@ -3,17 +3,22 @@
 
 use std::net::Ipv4Addr;
 
+use super::originals;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 
 pub const HOSTS: &str = "/etc/hosts";
+const HOSTNAME: &str = "/etc/hostname";
 const HOSTS_MARKER: &str = "# managed by osconf";
 const SYSCONFIG_NETWORK: &str = "/etc/sysconfig/network";
+/// Files whose image original is kept before osconf first sets a name
+/// (/etc/hosts needs none: osconf's line is marked).
+pub const KEPT_ORIGINALS: [&str; 2] = [HOSTNAME, SYSCONFIG_NETWORK];
 
 /// The files to write for `name`; `address` is what it maps to in /etc/hosts
 /// (the primary NIC's address, or 127.0.1.1 when the drop has no NIC).
 pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<FileWrite>, Error> {
-    let mut writes = vec![FileWrite::new("/etc/hostname", format!("{name}\n"), 0o644)];
+    let mut writes = vec![FileWrite::new(HOSTNAME, format!("{name}\n"), 0o644)];
     // A file on the RHEL family; on SUSE the same path is a directory.
     if root.path(SYSCONFIG_NETWORK).is_file() {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
@@ -25,18 +30,61 @@ pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<
     Ok(writes)
 }
 
+/// For a drop that no longer sets a host name: /etc/hostname and HOSTNAME=
+/// as the image had them (from the kept originals), no managed line in
+/// /etc/hosts. Also returns the image's name, for the running kernel.
+pub fn restore(root: &Root) -> Result<(Vec<FileWrite>, Option<String>), Error> {
+    let mut writes = Vec::new();
+    let mut name = None;
+    match originals::read(root, HOSTNAME)? {
+        Some(original) => {
+            // For the kernel only if valid, as systemd would take it at boot.
+            let first = original.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
+            name = first.and_then(|n| crate::settings::values::hostname(n).ok());
+            writes.push(FileWrite::new(HOSTNAME, original, 0o644));
+        }
+        None => log::warn!("no original {HOSTNAME} was kept (set by an older osconf): it keeps the last name set"),
+    }
+    if root.path(SYSCONFIG_NETWORK).is_file() {
+        let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
+        let original = originals::read(root, SYSCONFIG_NETWORK)?.unwrap_or_default();
+        let prefix = "HOSTNAME=";
+        let restored = match original.lines().rev().find(|l| l.trim_start().starts_with(prefix)) {
+            Some(line) => set_assignment(&current, "HOSTNAME", &line.trim_start()[prefix.len()..]),
+            None => without_assignment(&current, "HOSTNAME"),
+        };
+        if restored != current {
+            writes.push(FileWrite::new(SYSCONFIG_NETWORK, restored, 0o644));
+        }
+    }
+    if let Some(hosts) = root.read_optional(HOSTS)? {
+        let restored = without_managed_line(&hosts);
+        if restored != hosts {
+            writes.push(FileWrite::new(HOSTS, restored, 0o644));
+        }
+    }
+    Ok((writes, name))
+}
+
+/// Every line but `KEY=...`.
+fn without_assignment(text: &str, key: &str) -> String {
+    let prefix = format!("{key}=");
+    text.lines().filter(|l| !l.trim_start().starts_with(&prefix)).map(|l| format!("{l}\n")).collect()
+}
+
 /// Replaces (or appends) `KEY=value` in a shell-variable file.
 fn set_assignment(text: &str, key: &str, value: &str) -> String {
-    let prefix = format!("{key}=");
-    let mut lines: Vec<String> = text.lines().filter(|l| !l.trim_start().starts_with(&prefix)).map(str::to_owned).collect();
-    lines.push(format!("{key}={value}"));
-    lines.join("\n") + "\n"
+    without_assignment(text, key) + &format!("{key}={value}\n")
+}
+
+fn without_managed_line(hosts: &str) -> String {
+    hosts.lines().filter(|l| !l.trim_end().ends_with(HOSTS_MARKER)).map(|l| format!("{l}\n")).collect()
 }
 
 /// Drops the previous managed line and adds the new one: re-applying never
 /// duplicates it. A dotted name also gets its short form as an alias.
 fn with_managed_line(hosts: &str, address: Ipv4Addr, name: &str) -> String {
-    let mut out: String = hosts.lines().filter(|l| !l.trim_end().ends_with(HOSTS_MARKER)).map(|l| format!("{l}\n")).collect();
+    let mut out = without_managed_line(hosts);
     let names = match name.split_once('.') {
         Some((short, _)) => format!("{name} {short}"),
         None => name.to_owned(),

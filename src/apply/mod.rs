@@ -6,6 +6,7 @@ pub mod fault;
 pub mod hostname;
 pub mod network_files;
 pub mod network_live;
+pub mod originals;
 pub mod password;
 pub mod pwd_lock;
 pub mod sha512_crypt;
@@ -46,6 +47,12 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
         log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
     }
+    for path in &plan.originals {
+        fault::step(path)?;
+        let original = std::fs::read(root.path(path))?;
+        write_atomic(&root.path(originals::path_of(path)), &original, Mode::Exact(0o600))?;
+        log::info!("kept the image's {path} as {}", originals::path_of(path));
+    }
     for write in &plan.writes {
         fault::step(&write.path)?;
         let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
@@ -65,7 +72,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         log::info!("removed {path} (no longer needed)");
     }
     if effects.live {
-        if let Some(name) = &plan.settings.hostname {
+        if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
             fault::step("live host name")?;
             hostname::set_live(name)?;
         }
