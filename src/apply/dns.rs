@@ -1,14 +1,25 @@
-//! Name servers, written the way the image manages resolv.conf.
+//! Name servers, written the way the image manages resolv.conf. Where
+//! resolv.conf is a link to a manager's file (systemd-resolved,
+//! NetworkManager, SUSE netconfig), the servers go to that manager, which
+//! writes its file: replacing the link with a plain file would take
+//! resolv.conf away from it for good.
 
 use std::net::Ipv4Addr;
 
-use super::originals;
+use super::{originals, shell_vars};
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const RESOLVED_DROPIN: &str = "/etc/systemd/resolved.conf.d/osconf.conf";
 const RESOLVCONF_BASE: &str = "/etc/resolvconf/resolv.conf.d/base";
+/// NetworkManager's global DNS: it overrides every connection's servers,
+/// so it reaches NM whichever stack osconf rendered the NICs for and
+/// whether or not the drop has NICs (see NetworkManager.conf(5)).
+const NM_DNS_CONF: &str = "/etc/NetworkManager/conf.d/90-osconf-dns.conf";
+/// SUSE netconfig's settings; it is sourced by the `netconfig` shell script.
+const NETCONFIG: &str = "/etc/sysconfig/network/config";
+const NETCONFIG_KEY: &str = "NETCONFIG_DNS_STATIC_SERVERS";
 
 /// How the image manages /etc/resolv.conf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +30,10 @@ pub enum DnsMode {
     Resolved,
     /// The resolvconf package: its `base` file feeds every regeneration.
     Resolvconf,
+    /// A link to NetworkManager's file: NM's global DNS, in a conf.d file.
+    NetworkManager,
+    /// A link to netconfig's file (SUSE): its static servers setting.
+    Netconfig,
 }
 
 impl DnsMode {
@@ -28,6 +43,10 @@ impl DnsMode {
             DnsMode::Resolved
         } else if target.contains("resolvconf") && root.exists("/etc/resolvconf/resolv.conf.d") {
             DnsMode::Resolvconf
+        } else if target.contains("NetworkManager/") {
+            DnsMode::NetworkManager
+        } else if target.contains("netconfig/") && root.path(NETCONFIG).is_file() {
+            DnsMode::Netconfig
         } else {
             DnsMode::Plain
         }
@@ -38,6 +57,8 @@ impl DnsMode {
             DnsMode::Plain => "/etc/resolv.conf",
             DnsMode::Resolved => "a systemd-resolved drop-in (resolv.conf is resolved's stub)",
             DnsMode::Resolvconf => "resolvconf's base file",
+            DnsMode::NetworkManager => "NetworkManager's global DNS (resolv.conf is NetworkManager's)",
+            DnsMode::Netconfig => "netconfig's NETCONFIG_DNS_STATIC_SERVERS (resolv.conf is netconfig's)",
         }
     }
 
@@ -47,7 +68,8 @@ impl DnsMode {
         match self {
             DnsMode::Plain => Some(RESOLV_CONF),
             DnsMode::Resolvconf => Some(RESOLVCONF_BASE),
-            DnsMode::Resolved => None,
+            DnsMode::Netconfig => Some(NETCONFIG),
+            DnsMode::Resolved | DnsMode::NetworkManager => None,
         }
     }
 
@@ -55,6 +77,7 @@ impl DnsMode {
     pub fn owned_path(self) -> Option<&'static str> {
         match self {
             DnsMode::Resolved => Some(RESOLVED_DROPIN),
+            DnsMode::NetworkManager => Some(NM_DNS_CONF),
             _ => None,
         }
     }
@@ -62,7 +85,8 @@ impl DnsMode {
 
 /// For a drop that no longer sets name servers: the image's own
 /// `nameserver` lines back from the kept original (lines others added since
-/// stay). Resolved mode needs nothing: osconf's drop-in is removed.
+/// stay). Resolved and NetworkManager modes need nothing: osconf's own file
+/// is removed.
 pub fn restore(root: &Root, mode: DnsMode) -> Result<Option<FileWrite>, Error> {
     let Some(path) = mode.edited_path() else { return Ok(None) };
     let Some(original) = originals::read(root, path)? else {
@@ -70,6 +94,9 @@ pub fn restore(root: &Root, mode: DnsMode) -> Result<Option<FileWrite>, Error> {
         return Ok(None);
     };
     let current = current_text(root, mode)?;
+    if mode == DnsMode::Netconfig {
+        return Ok(Some(FileWrite::new(path, shell_vars::restore(&current, &original, NETCONFIG_KEY), 0o644)));
+    }
     // Nothing else changed since: the original as it was, its line order too.
     if keep_other_lines(&current) == keep_other_lines(&original) {
         return Ok(Some(FileWrite::new(path, original, 0o644)));
@@ -96,6 +123,14 @@ pub fn render(root: &Root, mode: DnsMode, servers: &[Ipv4Addr]) -> Result<FileWr
         DnsMode::Resolved => {
             let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
             FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from dns_nameserver.\n[Resolve]\nDNS={}\n", list.join(" ")), 0o644)
+        }
+        DnsMode::NetworkManager => {
+            let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
+            FileWrite::new(NM_DNS_CONF, format!("# Written by osconf from dns_nameserver.\n[global-dns-domain-*]\nservers={}\n", list.join(",")), 0o644)
+        }
+        DnsMode::Netconfig => {
+            let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
+            FileWrite::new(NETCONFIG, shell_vars::set(&current_text(root, mode)?, NETCONFIG_KEY, &format!("\"{}\"", list.join(" "))), 0o644)
         }
         DnsMode::Resolvconf | DnsMode::Plain => {
             let path = mode.edited_path().expect("these modes edit a file");

@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::originals;
+use super::{originals, shell_vars};
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 
@@ -22,7 +22,7 @@ pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<
     // A file on the RHEL family; on SUSE the same path is a directory.
     if root.path(SYSCONFIG_NETWORK).is_file() {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
-        writes.push(FileWrite::new(SYSCONFIG_NETWORK, set_assignment(&current, "HOSTNAME", name), 0o644));
+        writes.push(FileWrite::new(SYSCONFIG_NETWORK, shell_vars::set(&current, "HOSTNAME", name), 0o644));
     }
     let hosts = root.read_optional(HOSTS)?.unwrap_or_else(|| "127.0.0.1\tlocalhost\n".into());
     let address = address.unwrap_or(Ipv4Addr::new(127, 0, 1, 1));
@@ -48,11 +48,7 @@ pub fn restore(root: &Root) -> Result<(Vec<FileWrite>, Option<String>), Error> {
     if root.path(SYSCONFIG_NETWORK).is_file() {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
         let original = originals::read(root, SYSCONFIG_NETWORK)?.unwrap_or_default();
-        let prefix = "HOSTNAME=";
-        let restored = match original.lines().rev().find(|l| l.trim_start().starts_with(prefix)) {
-            Some(line) => set_assignment(&current, "HOSTNAME", &line.trim_start()[prefix.len()..]),
-            None => without_assignment(&current, "HOSTNAME"),
-        };
+        let restored = shell_vars::restore(&current, &original, "HOSTNAME");
         if restored != current {
             writes.push(FileWrite::new(SYSCONFIG_NETWORK, restored, 0o644));
         }
@@ -64,17 +60,6 @@ pub fn restore(root: &Root) -> Result<(Vec<FileWrite>, Option<String>), Error> {
         }
     }
     Ok((writes, name))
-}
-
-/// Every line but `KEY=...`.
-fn without_assignment(text: &str, key: &str) -> String {
-    let prefix = format!("{key}=");
-    text.lines().filter(|l| !l.trim_start().starts_with(&prefix)).map(|l| format!("{l}\n")).collect()
-}
-
-/// Replaces (or appends) `KEY=value` in a shell-variable file.
-fn set_assignment(text: &str, key: &str, value: &str) -> String {
-    without_assignment(text, key) + &format!("{key}={value}\n")
 }
 
 fn without_managed_line(hosts: &str) -> String {
@@ -107,10 +92,5 @@ mod tests {
         let first = with_managed_line("127.0.0.1\tlocalhost\n", Ipv4Addr::new(10, 0, 0, 5), "a");
         let second = with_managed_line(&first, Ipv4Addr::new(10, 0, 0, 6), "b.example.com");
         assert_eq!(second, "127.0.0.1\tlocalhost\n10.0.0.6\tb.example.com b\t# managed by osconf\n");
-    }
-
-    #[test]
-    fn sysconfig_hostname_is_replaced() {
-        assert_eq!(set_assignment("NETWORKING=yes\nHOSTNAME=old\n", "HOSTNAME", "new"), "NETWORKING=yes\nHOSTNAME=new\n");
     }
 }

@@ -10,6 +10,7 @@ pub mod originals;
 pub mod password;
 pub mod pwd_lock;
 pub mod sha512_crypt;
+pub mod shell_vars;
 
 use std::time::Duration;
 
