@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::apply::network_files::{self, enabled as wants_links};
 use crate::config::Config;
 use crate::files::Root;
-use crate::sources::aliyun_disk;
+use crate::sources::aliyun_disk::{self, root_device::KernelPaths};
+use crate::sources::probe::{probe, Content, CLOUD_WRITABLE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -82,21 +83,12 @@ pub fn run(root: &Root) -> Report {
 fn first_partition(root: &Root) -> Vec<Item> {
     const NAME: &str = "first partition";
     let (point, device) = if root.is_host() {
-        let found = nix::sys::stat::stat("/").map_err(|e| e.to_string()).and_then(|st| {
-            aliyun_disk::first_partition_of(Path::new("/sys"), nix::sys::stat::major(st.st_dev), nix::sys::stat::minor(st.st_dev)).map_err(|e| e.to_string())
-        });
-        match found {
+        match aliyun_disk::first_partition_of_root(&KernelPaths::host()) {
             Ok(partition) => match crate::sources::mount::mount_point_of(&partition.major_minor) {
                 Some(point) => (point, partition.device.display().to_string()),
-                None => {
-                    return vec![warning(
-                        NAME,
-                        format!("{} is not mounted: its file system and aliyun_custom_image/ cannot be checked (osconf mounts it itself at boot)", partition.device.display()),
-                        "mount it (e.g. at /boot) and run osconf check again",
-                    )]
-                }
+                None => return vec![unmounted_partition(&partition.device, probe(&partition.device))],
             },
-            Err(e) => return vec![failed(NAME, e, "put / on a partitioned disk whose partition 1 is FAT32, ext2/3/4 or UFS")],
+            Err(e) => return vec![failed(NAME, e.to_string(), "put / on a partitioned disk whose partition 1 is FAT32, ext2/3/4 or UFS")],
         }
     } else {
         (root.path("/boot"), format!("{}/boot (offline image)", root.base().display()))
@@ -109,7 +101,7 @@ fn first_partition(root: &Root) -> Vec<Item> {
             match (kind, writable) {
                 (Some(kind), true) => items.push(ok(NAME, format!("{device} at {}: {kind}, writable", point.display()))),
                 (Some(kind), false) => items.push(failed(NAME, format!("{device} at {}: {kind}, read-only", point.display()), "make the first partition writable: the cloud writes os.conf there and osconf deletes it")),
-                (None, _) => items.push(failed(NAME, format!("{device} at {}: file system not one the cloud can write (FAT32, ext2/3/4, UFS)", point.display()), "reformat partition 1 as ext4 or FAT32")),
+                (None, _) => items.push(failed(NAME, format!("{device} at {}: file system not one the cloud can write ({CLOUD_WRITABLE})", point.display()), NOT_WRITABLE_FIX)),
             }
         }
         Err(e) => items.push(failed(NAME, format!("{}: {e}", point.display()), "create the first partition (often /boot)")),
@@ -124,6 +116,22 @@ fn first_partition(root: &Root) -> Vec<Item> {
         items.push(disk_size(&device));
     }
     items
+}
+
+const NOT_WRITABLE_FIX: &str = "make partition 1 of the system disk FAT32 or ext4 (for example the EFI system partition, or /boot as ext4): the cloud writes os.conf only there";
+
+/// A first partition nothing mounted: what its superblock says it holds.
+pub fn unmounted_partition(device: &Path, content: std::io::Result<Content>) -> Item {
+    const NAME: &str = "first partition";
+    match content {
+        Ok(content) if content.cloud_writable => warning(
+            NAME,
+            format!("{} ({}) is not mounted: aliyun_custom_image/ cannot be checked (osconf mounts it itself at boot)", device.display(), content.name),
+            "mount it (e.g. at /boot) and run osconf check again",
+        ),
+        Ok(content) => failed(NAME, format!("{} holds {}, not a file system the cloud can write ({CLOUD_WRITABLE}): no Alibaba drop can arrive", device.display(), content.name), NOT_WRITABLE_FIX),
+        Err(e) => warning(NAME, format!("{} cannot be read: {e}", device.display()), "run osconf check as root"),
+    }
 }
 
 /// statfs magic numbers of the file systems the platform can write.
