@@ -163,12 +163,28 @@ fn osconf_enabled(root: &Root) -> Item {
         std::fs::read_dir(root.path(format!("/etc/{dir}"))).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).find(|n| n.starts_with('S') && n.ends_with("osconf")).map(|n| format!("/etc/{dir}/{n}"))
     });
     let has_systemd = root.exists("/lib/systemd/systemd") || root.exists("/usr/lib/systemd/systemd");
+    if root.exists("/sbin/openrc-run") && !has_systemd {
+        return openrc_enabled(root);
+    }
     match (systemd, sysv) {
         (Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
         (None, Some(link)) if !has_systemd => ok(NAME, format!("enabled for SysV init ({link})")),
         (None, Some(link)) => warning(NAME, format!("only a SysV link ({link}) on a systemd image"), "systemctl enable osconf.service"),
         (None, None) if has_systemd => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
         (None, None) => failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)"),
+    }
+}
+
+/// OpenRC (Alpine, Gentoo, Debian's openrc): the OpenRC script in a runlevel.
+fn openrc_enabled(root: &Root) -> Item {
+    const NAME: &str = "osconf at boot";
+    const FIX: &str = "install openrc/osconf as /etc/init.d/osconf and rc-update add osconf boot";
+    let script = root.read_optional("/etc/init.d/osconf").ok().flatten().unwrap_or_default();
+    let link = ["boot", "sysinit", "default"].iter().map(|level| format!("/etc/runlevels/{level}/osconf")).find(|link| root.exists(link));
+    match (script.starts_with("#!/sbin/openrc-run"), link) {
+        (false, _) => failed(NAME, "/etc/init.d/osconf is not the OpenRC script (#!/sbin/openrc-run)", FIX),
+        (true, Some(link)) => ok(NAME, format!("enabled for OpenRC ({link})")),
+        (true, None) => failed(NAME, "/etc/init.d/osconf is in no OpenRC runlevel", "rc-update add osconf boot"),
     }
 }
 
@@ -223,6 +239,9 @@ fn network_stack(root: &Root) -> Item {
     let config = Config::load(root).unwrap_or_default();
     match network_files::detect(root, config.network_stack.as_deref()) {
         Ok(detection) => match detection.stack {
+            Some(network_files::Stack::Ifupdown) if network_files::ifupdown_busybox::detect(root).is_some() => {
+                ok(NAME, format!("ifupdown: {}; busybox's ifup cannot source interfaces.d: osconf writes a marked block in /etc/network/interfaces", detection.reason))
+            }
             Some(stack) => ok(NAME, format!("{stack}: {}; osconf writes {}", detection.reason, what_is_written(stack))),
             None => warning(NAME, detection.reason, "install ifupdown, systemd-networkd, NetworkManager or netplan, or set [network] stack in /etc/osconf/osconf.conf"),
         },
