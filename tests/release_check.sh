@@ -20,8 +20,8 @@ for f in ./usr/sbin/osconf ./lib/systemd/system/osconf.service ./lib/systemd/sys
 done
 ok ".deb marks osconf.conf as a conffile" sh -c "dpkg-deb -I '$DEB' conffiles | grep -qx /etc/osconf/osconf.conf"
 ok ".deb postinst enables the service" sh -c "dpkg-deb -I '$DEB' postinst | grep -q 'update-rc.d osconf defaults'"
-ok ".deb postinst enables the OpenRC script where OpenRC is the rc system" sh -c "dpkg-deb -I '$DEB' postinst | grep -q 'rc-update add osconf boot'"
-ok "the OpenRC script runs under openrc-run, before the network" sh -c "head -1 openrc/osconf | grep -qx '#!/sbin/openrc-run' && grep -q 'before net' openrc/osconf && grep -q 'need localmount' openrc/osconf"
+ok ".deb postinst enables the OpenRC script where OpenRC is the rc system" sh -c "dpkg-deb -I '$DEB' postinst | grep -q 'rc-update add osconf'"
+ok "the OpenRC script runs under openrc-run, before the network" sh -c "head -1 openrc/osconf | grep -qx '#!/sbin/openrc-run' && grep -q 'before net' openrc/osconf && grep -q 'localmount' openrc/osconf"
 rpm_files=$(rpm -qlp "$RPM" 2>/dev/null)
 for f in /usr/sbin/osconf /usr/lib/systemd/system/osconf.service /usr/lib/systemd/system/osconf-metadata.service /etc/rc.d/init.d/osconf /usr/lib/osconf/openrc/osconf /etc/osconf/osconf.conf; do
   ok ".rpm holds $f" grep -qxF "$f" <<<"$rpm_files"
