@@ -7,8 +7,9 @@ PASSWORD='Passw0rd!'
 M0=52:54:00:12:34:56 M1=52:54:00:12:34:57
 
 # --- the first partition, seen from the host ("the cloud"): ext4 through a
-# loop device at p1's offset; FAT32 through mtools (this host's kernel may
-# have no vfat). P1_FS and P1_OFFSET describe the image under test.
+# loop device at p1's offset; FAT32 (vfat, esp) through mtools (this host's
+# kernel may have no vfat); a BIOS boot partition never holds a drop.
+# P1_FS and P1_OFFSET describe the image under test.
 P1_SIZE=$((64 * 1024 * 1024))
 with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
   local loop; loop=$(losetup -f --show -o "$P1_OFFSET" --sizelimit $P1_SIZE "$1")
@@ -17,7 +18,7 @@ with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
   umount p1; losetup -d "$loop"; return $rc
 }
 p1_put_drop() { # p1_put_drop <disk> <file>
-  if [ "$P1_FS" = vfat ]; then
+  if [ "$P1_FS" = vfat ] || [ "$P1_FS" = esp ]; then
     MTOOLS_SKIP_CHECK=1 mcopy -o -i "$1@@$P1_OFFSET" "$2" ::/aliyun_custom_image/os.conf
   else
     with_p1 "$1" cp "$2" p1/aliyun_custom_image/os.conf
@@ -25,7 +26,7 @@ p1_put_drop() { # p1_put_drop <disk> <file>
 }
 p1_has_drop() { # p1_has_drop <disk>
   case $P1_FS in
-    vfat) MTOOLS_SKIP_CHECK=1 mdir -b -i "$1@@$P1_OFFSET" ::/aliyun_custom_image 2>/dev/null | grep -qi 'os.conf' ;;
+    vfat|esp) MTOOLS_SKIP_CHECK=1 mdir -b -i "$1@@$P1_OFFSET" ::/aliyun_custom_image 2>/dev/null | grep -qi 'os.conf' ;;
     ext4) with_p1 "$1" test -e p1/aliyun_custom_image/os.conf ;;
     *) return 1 ;; # no first partition the cloud can write: never a drop there
   esac
@@ -150,9 +151,14 @@ assert_bad() {
 }
 assert_tencent() {
   check "osconf succeeded: $(value osconf_result)" [ "$(osconf_exit)" = exit=0 ]
+  if [ "$P1_FS" = bios ]; then
+    check "warned that partition 1 holds no file system the cloud writes" grep -q 'first partition /dev/vda1: holds no file system.*FAT32, ext2/3/4 or UFS' "$LOG"
+  fi
   check "read from the CD-ROM" grep -q 'CD-ROM config-2' "$LOG"
   check "record holds the CD-ROM drop's hash" record_is drops/tencent.conf
-  check "hostname from the CD-ROM" has hostname=VM_10_20_tencent
+  check "hostname from the CD-ROM, '_' as '-' in the kernel" has hostname=VM-10-20-tencent
+  check "the same name in /etc/hostname" has etc_hostname=VM-10-20-tencent
+  check "the same name in /etc/hosts" has "hosts=10.104.62.201	VM-10-20-tencent	# managed by osconf"
   check "crypt-hashed password written as is, verified" has password_ok=yes
   check "eth0 address /18" has "addr_$M0=10.104.62.201/18"
   check "default route from eth0_gateway" has "route=default via 10.104.0.1 mac $M0"
@@ -221,6 +227,9 @@ install_osconf() {
     sysv)
       install -m 755 "$REPO/init.d/osconf" "$R/etc/init.d/osconf"
       chroot "$R" update-rc.d osconf defaults >/dev/null ;;
+    openrc) # as the .deb's postinst does on Debian: networking is in sysinit
+      install -m 755 "$REPO/openrc/osconf" "$R/etc/init.d/osconf"
+      chroot "$R" rc-update add osconf sysinit >/dev/null ;;
   esac
 }
 # install_checker <tree> <init>: the guest's reporter, run once boot is done.
@@ -238,15 +247,23 @@ install_checker() {
       install -m 755 "$HERE/guest/osconf-vm-check.init" "$R/etc/init.d/osconf-vm-check"
       chroot "$R" update-rc.d osconf-vm-check defaults >/dev/null
       sed -i 's/^\([1-6]\):/#\1:/' "$R/etc/inittab" ;;
+    openrc) # last of all, as OpenRC orders it
+      printf '#!/sbin/openrc-run\ndepend() { after *; }\nstart() { /usr/local/sbin/osconf-vm-check; }\n' > "$R/etc/init.d/osconf-vm-check"
+      chmod 755 "$R/etc/init.d/osconf-vm-check"
+      chroot "$R" rc-update add osconf-vm-check default >/dev/null
+      sed -i 's/^\([1-6]\):/#\1:/' "$R/etc/inittab" ;;
   esac
 }
 
 # image <name> [options]: builds the image from a cached root file system,
 # then runs its scenarios, one boot each, chained on the same disk.
 #   --rootfs NAME      a root file system declared with `rootfs` (required)
-#   --init systemd|sysv  (default systemd)
-#   --p1 ext4|vfat     the first partition's file system (default ext4)
+#   --init systemd|sysv|openrc  (default systemd)
+#   --p1 ext4|vfat|esp|bios  the first partition (default ext4; esp and
+#                      bios make a GPT disk, see mkdisk.sh)
+#   --root-fs ext4|btrfs  the file system of / (default ext4)
 #   --mount-boot       fstab mounts the first partition at /boot
+#   --mount-p1 DIR     fstab mounts the first partition at DIR (e.g. /boot/efi)
 #   --args "..."       kernel command line additions
 #   --scenarios "..."  (default: vpc reboot classic reboot changed bad)
 # A function customize_<name> <tree>, if defined, changes the tree before
@@ -254,13 +271,15 @@ install_checker() {
 # network definitions). Skipped unless --only names it (or no --only).
 image() {
   local name=$1; shift
-  local base="" init=systemd fs=ext4 mount_boot=no args="" scenarios="vpc reboot classic reboot changed bad"
+  local base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
   while [ $# -gt 0 ]; do
     case $1 in
       --rootfs) base=$2; shift 2 ;;
       --init) init=$2; shift 2 ;;
       --p1) fs=$2; shift 2 ;;
-      --mount-boot) mount_boot=yes; shift ;;
+      --root-fs) root_fs=$2; shift 2 ;;
+      --mount-boot) mount_p1=/boot; shift ;;
+      --mount-p1) mount_p1=$2; shift 2 ;;
       --args) args=$2; shift 2 ;;
       --scenarios) scenarios=$2; shift 2 ;;
       *) echo "image $name: unknown option $1" >&2; exit 2 ;;
@@ -271,8 +290,11 @@ image() {
   local R="img-$name"
   rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "$(rootfs_tar "$base")"
   echo "vm-$name" > "$R/etc/hostname"
-  printf '/dev/vda2 / ext4 defaults 0 1\n' > "$R/etc/fstab"
-  [ "$mount_boot" = yes ] && printf '/dev/vda1 /boot auto defaults 0 2\n' >> "$R/etc/fstab"
+  printf '/dev/vda2 / %s defaults 0 %s\n' "$root_fs" "$([ "$root_fs" = ext4 ] && echo 1 || echo 0)" > "$R/etc/fstab"
+  if [ -n "$mount_p1" ]; then
+    mkdir -p "$R$mount_p1"
+    printf '/dev/vda1 %s auto defaults 0 %s\n' "$mount_p1" "$([ "$fs" = ext4 ] && echo 2 || echo 0)" >> "$R/etc/fstab"
+  fi
   if [ -d "$R/etc/network" ]; then
     printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces"
   fi
@@ -281,7 +303,7 @@ image() {
   install_checker "$R" "$init"
   if declare -F "customize_$name" >/dev/null; then "customize_$name" "$R"; fi
   mkdir -p p1-empty/aliyun_custom_image
-  bash "$HERE/mkdisk.sh" "$R" p1-empty "$fs" "disk-$name.img"
+  bash "$HERE/mkdisk.sh" "$R" p1-empty "$fs" "disk-$name.img" "$root_fs"
   rm -rf "$R"
   P1_FS=$fs P1_OFFSET=$((1024 * 1024)) DISK="disk-$name.img" LAST_APPLY_LOG="" LAST_DROP=""
   local s
