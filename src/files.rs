@@ -170,7 +170,7 @@ impl WriteBatch {
         for path in std::mem::take(&mut self.removals) {
             step(&path)?;
             remove_file(&path)?;
-            dirs.extend(path.parent().map(Path::to_path_buf));
+            dirs.insert(directory_of(&path).to_path_buf());
         }
         let renamed = Instant::now();
         dirs.iter().try_for_each(|dir| sync_dir(dir))?;
@@ -198,7 +198,7 @@ impl WriteBatch {
 
 impl Temp {
     fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("/"))
+        directory_of(&self.path)
     }
 
     fn rename(mut self) -> io::Result<()> {
@@ -218,12 +218,13 @@ impl Drop for Temp {
     }
 }
 
-/// Creates `path`'s temp file beside it with `content`, the owner and group
-/// of the file it replaces, and the mode `mode` says. Nothing visible changes.
-/// The one place where a replaced file's attributes are carried over to the
-/// new content (the rename then swaps whole inodes).
+/// Creates `path`'s temp file beside it with `content`, the owner, group and
+/// `security.*` attributes of the file it replaces, and the mode `mode` says.
+/// Nothing visible changes. The one place where a replaced file's
+/// attributes are carried over to the new content (the rename then swaps
+/// whole inodes).
 fn prepare_temp(path: &Path, content: &[u8], mode: Mode) -> io::Result<Temp> {
-    let dir = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
+    let dir = directory_of(path);
     fs::create_dir_all(dir).map_err(|e| with_path(path, e))?;
     let existing = fs::symlink_metadata(path).ok().filter(|m| m.file_type().is_file());
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -242,7 +243,12 @@ fn prepare_temp(path: &Path, content: &[u8], mode: Mode) -> io::Result<Temp> {
             (Mode::KeepExisting(_), Some(meta)) => meta.mode() & 0o7777,
             (Mode::KeepExisting(bits) | Mode::Exact(bits), _) => bits,
         };
-        staged.file.set_permissions(fs::Permissions::from_mode(bits))
+        staged.file.set_permissions(fs::Permissions::from_mode(bits))?;
+        // After the chown: it would clear a carried security.capability.
+        if existing.is_some() {
+            copy_security_xattrs(path, &staged.file)?;
+        }
+        Ok(())
     })();
     result.map_err(|e| with_path(path, e))?;
     Ok(staged)
@@ -282,6 +288,62 @@ fn remove_file(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Gives the temp file the replaced file's `security.*` extended attributes
+/// (the SELinux label `security.selinux`, also IMA/EVM, SMACK, capabilities):
+/// without this, /etc/shadow renamed over from a temp file would carry the
+/// temp's label (`etc_t`, not `shadow_t`) and an enforcing system would
+/// refuse logins. A file that fails to get its label is not renamed in.
+///
+/// A new file gets nothing here: the temp was created in the same directory,
+/// so the kernel gave it that directory's default context, which is what the
+/// file would get if created under its own name (restorecon may still apply
+/// a name-based rule of the policy; osconf's new files sit in directories
+/// whose default matches their file_contexts entry: network-scripts,
+/// system-connections, resolved.conf.d).
+fn copy_security_xattrs(from: &Path, to: &File) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::AsRawFd;
+    let c_path = std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    // Names, then values: each call sized by a first call with an empty buffer.
+    let read = |call: &dyn Fn(*mut libc::c_void, usize) -> isize| -> io::Result<Vec<u8>> {
+        loop {
+            let size = call(std::ptr::null_mut(), 0);
+            if size < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut buf = vec![0u8; size as usize];
+            let got = call(buf.as_mut_ptr().cast(), buf.len());
+            if got >= 0 {
+                buf.truncate(got as usize);
+                return Ok(buf);
+            }
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ERANGE) {
+                return Err(e); // ERANGE: it grew in between, ask again
+            }
+        }
+    };
+    // SAFETY (both calls): `c_path` is a NUL-terminated path, and `buf`/`len` a buffer of that size or null/0.
+    let names = match read(&|buf, len| unsafe { libc::llistxattr(c_path.as_ptr(), buf.cast(), len) }) {
+        Ok(names) => names,
+        // A file system without extended attributes has no labels to keep.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTSUP)) => return Ok(()),
+        Err(e) => return Err(io::Error::new(e.kind(), format!("listing the extended attributes of the old file: {e}"))),
+    };
+    for name in names.split(|&b| b == 0).filter(|n| n.starts_with(b"security.")) {
+        let c_name = std::ffi::CString::new(name).expect("split at NUL");
+        let shown = String::from_utf8_lossy(name);
+        let value = read(&|buf, len| unsafe { libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), buf, len) })
+            .map_err(|e| io::Error::new(e.kind(), format!("reading {shown} of the old file: {e}")))?;
+        // SAFETY: a valid descriptor, NUL-terminated name, and `value` as the buffer.
+        if unsafe { libc::fsetxattr(to.as_raw_fd(), c_name.as_ptr(), value.as_ptr().cast(), value.len(), 0) } != 0 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(e.kind(), format!("carrying {shown} over to the new file: {e}")));
+        }
+    }
+    Ok(())
+}
+
 /// A process killed between creating its temp file and the rename leaves the
 /// temp behind; the next write of the same file (under the run lock, so no
 /// other osconf is writing) removes it.
@@ -300,6 +362,14 @@ pub fn remove_durably(path: &Path) -> io::Result<()> {
     let mut batch = WriteBatch::new();
     batch.remove(path);
     batch.commit(|_| Ok(()))
+}
+
+/// The directory holding `path`: "." for a bare file name, whose parent is "".
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]

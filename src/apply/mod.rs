@@ -6,8 +6,11 @@ pub mod fault;
 pub mod hostname;
 pub mod network_files;
 pub mod network_live;
+pub mod originals;
 pub mod password;
+pub mod pwd_lock;
 pub mod sha512_crypt;
+pub mod shell_vars;
 
 use std::time::Duration;
 
@@ -28,7 +31,9 @@ pub struct Effects {
 /// Applies the plan and returns the record it wrote. Order:
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
 ///    before any file is touched; then the live host name;
-/// 2. backups, durable before any file they keep is replaced;
+/// 2. the copies of files osconf replaces (`NAME.osconf-orig` and the
+///    image's originals under /var/lib/osconf/backup/), durable before any
+///    file they keep is replaced;
 /// 3. every file write, the removals of files osconf owned and no longer
 ///    needs, and the record, in one [`WriteBatch`]: the record is renamed
 ///    last, once everything else is durable — it is what makes this drop
@@ -41,35 +46,47 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
         network_live::apply(&plan.settings.nics, before, effects.nic_wait)?;
-        if let Some(name) = &plan.settings.hostname {
+        if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
             fault::step("live host name")?;
             hostname::set_live(name)?;
         }
         stopwatch.lap("netlink and host name");
     }
     let step = |path: &std::path::Path| fault::step(&path.display().to_string()).map_err(std::io::Error::other);
-    let mut backups = WriteBatch::new();
-    for path in &plan.backups {
+    let mut copies = WriteBatch::new();
+    let kept: Vec<(&String, String)> = plan.backups.iter().map(|path| (path, format!("{path}{BACKUP_SUFFIX}")))
+        .chain(plan.originals.iter().map(|path| (path, originals::path_of(path))))
+        .collect();
+    for (path, copy) in &kept {
         fault::step(path)?;
-        let original = std::fs::read(root.path(path))?;
-        backups.write(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
+        copies.write(&root.path(copy), &std::fs::read(root.path(path))?, Mode::Exact(0o600))?;
     }
-    backups.commit(step)?;
-    for path in &plan.backups {
-        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+    copies.commit(step)?;
+    for (path, copy) in &kept {
+        log::info!("kept the original {path} as {copy}");
     }
     let mut batch = WriteBatch::new();
+    // Shadow is read-modify-written under the password-file lock, as every
+    // other writer of shadow does: held from the read to the rename.
+    let mut _pwd_lock = None;
     for write in &plan.writes {
         fault::step(&write.path)?;
         let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
-        batch.write(&root.path(&write.path), &write.content, mode)?;
+        if write.path == password::SHADOW {
+            _pwd_lock = Some(pwd_lock::acquire(root)?);
+            let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
+            batch.write(&root.path(&write.path), &password::rebase(&current, &write.content)?, mode)?;
+        } else {
+            batch.write(&root.path(&write.path), &write.content, mode)?;
+        }
     }
     for path in &plan.removals {
         batch.remove(&root.path(path));
     }
     stopwatch.lap("writes");
+    fault::step("record")?;
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
-    record.stage(root, &mut batch)?;
+    record.stage(root, &plan.key, &mut batch)?;
     stopwatch.lap("record");
     batch.commit(step)?;
     for write in &plan.writes {
