@@ -456,7 +456,8 @@ fn generated_valid_drops_are_accepted_as_written() {
     );
     let mut runner = runner();
     let result = runner.run(&strategy, |(hostname, password, dns, nics)| {
-        let mut s = Settings { hostname: Some(hostname), password: Some(Password::Plain(password)), ..Settings::default() };
+        // '_' is written as '-' (systemd drops '_' from a host name at boot).
+        let mut s = Settings { hostname: Some(hostname.replace('_', "-")), password: Some(Password::Plain(password)), ..Settings::default() };
         s.nameservers = dns.iter().map(|o| Ipv4Addr::from(*o)).map(|a| if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() { Ipv4Addr::new(192, 0, 2, 53) } else { a }).collect();
         for (n, (prefix, seed, mac_tail, routes, gateway, default)) in nics.into_iter().enumerate() {
             // Each NIC in its own 10.n.0.0/16-or-smaller block: distinct addresses.
