@@ -78,7 +78,8 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     if plan.already_applied {
         log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
         if let Some(record) = &plan.migrated_record {
-            record.save(&root, &plan.key)?;
+            plan.key.save_if_new(&root)?;
+            record.save(&root)?;
             log::info!("replaced the old record's plain hash of the drop with a keyed digest");
         }
     } else {

@@ -17,7 +17,7 @@ use std::io;
 
 use sha2::{Digest, Sha256};
 
-use crate::files::{Mode, Root, WriteBatch};
+use crate::files::{write_atomic, Mode, Root, WriteBatch};
 
 pub const KEY_PATH: &str = "/var/lib/osconf/drop.key";
 const KEY_LEN: usize = 32;
@@ -61,7 +61,7 @@ pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
 /// The per-host key. Never printed (no `Debug` of the bytes).
 pub struct DropKey {
     bytes: [u8; KEY_LEN],
-    /// Not on disk yet: `stage_if_new` writes it (with the record, never from `plan`).
+    /// Not on disk yet: `save_if_new` writes it (with the record, never from `plan`).
     new: bool,
 }
 
@@ -103,8 +103,16 @@ impl DropKey {
         hmac_sha256(&self.bytes, &message).iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Stages a new key (0600) in the batch that writes the record depending
-    /// on it (the record is that batch's last file).
+    /// Writes a new key (0600) before the record that depends on it.
+    pub fn save_if_new(&self, root: &Root) -> io::Result<()> {
+        if self.new {
+            write_atomic(&root.path(KEY_PATH), &self.bytes, Mode::Exact(0o600))?;
+        }
+        Ok(())
+    }
+
+    /// Stages a new key in the apply's batch: renamed before the record
+    /// (the batch's last file), made durable by the same syncs.
     pub fn stage_if_new(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
         if self.new {
             batch.write(&root.path(KEY_PATH), &self.bytes, Mode::Exact(0o600))?;
@@ -140,9 +148,7 @@ mod tests {
         assert!(a.is_new() && a.bytes != b.bytes);
         assert_ne!(a.digest(b"x"), b.digest(b"x"));
         assert_eq!(a.digest(b"x"), a.digest(b"x"));
-        let mut batch = WriteBatch::new();
-        a.stage_if_new(&root, &mut batch).unwrap();
-        batch.commit(|_| Ok(())).unwrap();
+        a.save_if_new(&root).unwrap();
         let again = DropKey::load_or_new(&root).unwrap();
         assert!(!again.is_new() && again.bytes == a.bytes);
         std::fs::remove_dir_all(root.base()).unwrap();

@@ -7,8 +7,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::drop_key::DropKey;
-use crate::files::{Mode, Root, WriteBatch};
+use crate::files::{write_atomic, Mode, Root, WriteBatch};
 use crate::settings::Nic;
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
@@ -77,18 +76,14 @@ impl Record {
             || self.legacy_drop_sha256.as_deref().is_some_and(|old| old == legacy_sha256_hex(content))
     }
 
-    /// Stages the record as the batch's last file, after the key its digest
-    /// depends on: it appears only once everything else is durable.
-    pub fn stage(&self, root: &Root, key: &DropKey, batch: &mut WriteBatch) -> io::Result<()> {
-        key.stage_if_new(root, batch)?;
-        batch.write_last(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
+    pub fn save(&self, root: &Root) -> io::Result<()> {
+        write_atomic(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 
-    /// The record (and a new key) alone, durably.
-    pub fn save(&self, root: &Root, key: &DropKey) -> io::Result<()> {
-        let mut batch = WriteBatch::new();
-        self.stage(root, key, &mut batch)?;
-        batch.commit(|_| Ok(()))
+    /// Stages the record as the batch's last file: it appears only once
+    /// everything else the batch writes is durable.
+    pub fn stage(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
+        batch.write_last(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 }
 

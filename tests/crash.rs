@@ -173,9 +173,10 @@ fn an_apply_syncs_the_same_number_of_times_whatever_the_number_of_files() {
     };
     let (few, many) = (syncs(3), syncs(12));
     assert_eq!(few, many, "3 NICs: {few} syncs, 12 NICs: {many}");
-    // The image's originals kept first (a syncfs, their directory), then one
-    // syncfs, /etc, /etc/network/interfaces.d, /var/lib/osconf before and after
-    // the record's rename, the drop's directory.
+    // A first apply: the image's originals kept first (one syncfs, the
+    // backup directory); then one syncfs, /etc, /etc/network/interfaces.d,
+    // /var/lib/osconf (the new drop key), the record's rename there, the
+    // drop's directory.
     assert!(many <= 8, "{many} syncs");
 }
 

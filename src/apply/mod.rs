@@ -31,9 +31,7 @@ pub struct Effects {
 /// Applies the plan and returns the record it wrote. Order:
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
 ///    before any file is touched; then the live host name;
-/// 2. the copies of files osconf replaces (`NAME.osconf-orig` and the
-///    image's originals under /var/lib/osconf/backup/), durable before any
-///    file they keep is replaced;
+/// 2. backups, durable before any file they keep is replaced;
 /// 3. every file write, the removals of files osconf owned and no longer
 ///    needs, and the record, in one [`WriteBatch`]: the record is renamed
 ///    last, once everything else is durable — it is what makes this drop
@@ -53,27 +51,33 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         stopwatch.lap("netlink and host name");
     }
     let step = |path: &std::path::Path| fault::step(&path.display().to_string()).map_err(std::io::Error::other);
-    let mut copies = WriteBatch::new();
-    let kept: Vec<(&String, String)> = plan.backups.iter().map(|path| (path, format!("{path}{BACKUP_SUFFIX}")))
-        .chain(plan.originals.iter().map(|path| (path, originals::path_of(path))))
-        .collect();
-    for (path, copy) in &kept {
+    let mut kept = WriteBatch::new();
+    for path in &plan.backups {
         fault::step(path)?;
-        copies.write(&root.path(copy), &std::fs::read(root.path(path))?, Mode::Exact(0o600))?;
+        let original = std::fs::read(root.path(path))?;
+        kept.write(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
     }
-    copies.commit(step)?;
-    for (path, copy) in &kept {
-        log::info!("kept the original {path} as {copy}");
+    for path in &plan.originals {
+        fault::step(path)?;
+        let original = std::fs::read(root.path(path))?;
+        kept.write(&root.path(originals::path_of(path)), &original, Mode::Exact(0o600))?;
+    }
+    kept.commit(step)?;
+    for path in &plan.backups {
+        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+    }
+    for path in &plan.originals {
+        log::info!("kept the image's {path} as {}", originals::path_of(path));
     }
     let mut batch = WriteBatch::new();
-    // Shadow is read-modify-written under the password-file lock, as every
-    // other writer of shadow does: held from the read to the rename.
-    let mut _pwd_lock = None;
+    let mut pwd_lock = None;
     for write in &plan.writes {
         fault::step(&write.path)?;
         let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
         if write.path == password::SHADOW {
-            _pwd_lock = Some(pwd_lock::acquire(root)?);
+            // Read-modify-write under the password-file lock, as every other
+            // writer of shadow does; the lock is held until the rename.
+            pwd_lock = Some(pwd_lock::acquire(root)?);
             let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
             batch.write(&root.path(&write.path), &password::rebase(&current, &write.content)?, mode)?;
         } else {
@@ -85,10 +89,12 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     }
     stopwatch.lap("writes");
     fault::step("record")?;
+    plan.key.stage_if_new(root, &mut batch)?;
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
-    record.stage(root, &plan.key, &mut batch)?;
+    record.stage(root, &mut batch)?;
     stopwatch.lap("record");
     batch.commit(step)?;
+    drop(pwd_lock);
     for write in &plan.writes {
         log::info!("wrote {}", write.path);
     }
