@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -264,10 +265,21 @@ fn sync_contents<'a>(temps: impl Iterator<Item = &'a Temp>) -> io::Result<usize>
         return Ok(1);
     }
     let mut devices = BTreeSet::new();
-    for temp in temps {
+    for temp in &temps {
         let device = temp.file.metadata().map_err(|e| with_path(&temp.path, e))?.dev();
         if devices.insert(device) {
             nix::unistd::syncfs(&temp.file).map_err(|e| with_path(&temp.path, e.into()))?;
+        }
+    }
+    // syncfs reports writeback errors only since Linux 5.8: on older kernels
+    // (RHEL 8's 4.18, Alibaba Cloud Linux 2's 4.19) an I/O error would pass
+    // silently. Waiting on each temp's pages, already written (no I/O, no
+    // device flush), reports it on every kernel.
+    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    for temp in temps {
+        // SAFETY: a descriptor this Temp owns; offset 0 and length 0 mean the whole file.
+        if unsafe { libc::sync_file_range(temp.file.as_raw_fd(), 0, 0, flags) } != 0 {
+            return Err(with_path(&temp.path, io::Error::last_os_error()));
         }
     }
     Ok(devices.len())
