@@ -11,23 +11,24 @@ M0=52:54:00:12:34:56 M1=52:54:00:12:34:57
 # kernel may have no vfat); a BIOS boot partition never holds a drop.
 # P1_FS and P1_OFFSET describe the image under test.
 P1_SIZE=$((64 * 1024 * 1024))
-with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
-  local loop; loop=$(losetup -f --show -o "$P1_OFFSET" --sizelimit $P1_SIZE "$1")
-  mkdir -p p1; mount "$loop" p1
-  local rc=0; "${@:2}" || rc=$?
-  umount p1; losetup -d "$loop"; return $rc
+with_p1() { # with_p1 <disk> <command...>: p1 mounted for the command, "{p1}" in its words is the mount point
+  local loop mnt; loop=$(losetup -f --show -o "$P1_OFFSET" --sizelimit $P1_SIZE "$1")
+  mnt=$(mktemp -d "$W/p1.XXXXXX"); mount "$loop" "$mnt"
+  local words=("${@:2}"); words=("${words[@]//\{p1\}/$mnt}")
+  local rc=0; "${words[@]}" || rc=$?
+  umount "$mnt"; rmdir "$mnt"; losetup -d "$loop"; return $rc
 }
 p1_put_drop() { # p1_put_drop <disk> <file>
   if [ "$P1_FS" = vfat ] || [ "$P1_FS" = esp ]; then
     MTOOLS_SKIP_CHECK=1 mcopy -o -i "$1@@$P1_OFFSET" "$2" ::/aliyun_custom_image/os.conf
   else
-    with_p1 "$1" cp "$2" p1/aliyun_custom_image/os.conf
+    with_p1 "$1" cp "$2" "{p1}/aliyun_custom_image/os.conf"
   fi
 }
 p1_has_drop() { # p1_has_drop <disk>
   case $P1_FS in
     vfat|esp) MTOOLS_SKIP_CHECK=1 mdir -b -i "$1@@$P1_OFFSET" ::/aliyun_custom_image 2>/dev/null | grep -qi 'os.conf' ;;
-    ext4) with_p1 "$1" test -e p1/aliyun_custom_image/os.conf ;;
+    ext4) with_p1 "$1" test -e "{p1}/aliyun_custom_image/os.conf" ;;
     *) return 1 ;; # no first partition the cloud can write: never a drop there
   esac
 }
