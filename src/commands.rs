@@ -68,11 +68,18 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
         return Ok(0);
     };
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    let live = options.live.unwrap_or(root.is_host());
+    let settings = settings_of(&found)?;
+    if live && previous.as_ref().map_or(true, |r| r.drop_sha256 != crate::plan::sha256_hex(&found.content)) {
+        // The plan resolves NIC names (ifupdown, ifcfg): udev must be done renaming first.
+        crate::apply::network_live::wait_until_ready(&root, &settings.nics, config.nic_wait)
+            .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
+    }
+    let plan = Plan::build(settings, found.description.clone(), &found.content, previous.as_ref(), &root, &config)?;
     if plan.already_applied {
         log::info!("{} was applied already (sha256 {}): nothing to do", found.description, plan.drop_sha256);
     } else {
-        let effects = Effects { live: options.live.unwrap_or(root.is_host()), nic_wait: config.nic_wait };
+        let effects = Effects { live, nic_wait: config.nic_wait };
         apply::run(&plan, previous.as_ref(), &root, effects)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
         log::info!("applied {} (sha256 {})", found.description, plan.drop_sha256);
@@ -142,9 +149,12 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
     }
 }
 
+fn settings_of(found: &Found) -> Result<Settings, Error> {
+    Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))
+}
+
 fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
-    let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
-    Plan::build(settings, found.description.clone(), &found.content, previous, root, config)
+    Plan::build(settings_of(found)?, found.description.clone(), &found.content, previous, root, config)
 }
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.

@@ -15,8 +15,16 @@ use crate::files::{FileWrite, Root};
 use crate::record::{Record, RECORD_PATH};
 use crate::settings::Settings;
 
-/// Suffix of the copy kept of a file osconf replaces but did not write itself.
-pub const BACKUP_SUFFIX: &str = ".osconf-orig";
+/// Where the copy of a file osconf replaces or removes but did not write
+/// itself is kept: `/etc/x` → `/var/lib/osconf/backup/etc/x`. Never beside the
+/// original: every stack scans its own directory (initscripts and NetworkManager
+/// load every `ifcfg-*` except a few suffixes, netplan every `*.yaml`).
+pub const BACKUP_DIR: &str = "/var/lib/osconf/backup";
+
+/// The backup path of `path` (an absolute guest path).
+pub fn backup_path(path: &str) -> String {
+    format!("{BACKUP_DIR}{path}")
+}
 
 #[derive(Debug)]
 pub struct Plan {
@@ -29,10 +37,14 @@ pub struct Plan {
     pub network: Detection,
     pub dns_mode: DnsMode,
     pub writes: Vec<FileWrite>,
-    /// Files osconf does not own that it will overwrite: copied first to `path + BACKUP_SUFFIX`.
+    /// Files osconf does not own that it will overwrite or disable: copied
+    /// first to [`backup_path`] (once: the first original is the one kept).
     pub backups: Vec<String>,
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
+    /// The image's own files that configure a NIC of the drop in a way the
+    /// stack would apply instead of (or besides) osconf's: backed up, then removed.
+    pub disables: Vec<String>,
     pub live: Vec<LiveChange>,
     /// The record to write once everything succeeded (`applied_at` set then).
     pub record: Record,
@@ -60,12 +72,14 @@ impl Plan {
             owned.extend(dns_mode.owned_path().map(str::to_owned));
         }
         let mut edited = Vec::new();
+        let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
-            let rendered = network_files::render(stack, &settings, root)?;
+            let rendered = network_files::render(stack, &settings, root, &previous.nics)?;
             owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             edited.extend(rendered.edited.iter().map(|f| f.path.clone()));
             writes.extend(rendered.owned);
             writes.extend(rendered.edited);
+            disables = rendered.disabled;
         }
 
         // Files osconf owns get exactly the mode it chose (an image or a
@@ -77,15 +91,18 @@ impl Plan {
         // A file osconf is about to replace but did not write itself keeps its
         // original beside it (once: a later run must not back up our own edit).
         let previously_owned: BTreeSet<&String> = previous.owned_files.iter().collect();
-        let backups = writes
+        let mut backups: Vec<String> = writes
             .iter()
             .filter(|w| {
                 let foreign = (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
-                foreign && !root.exists(&format!("{}{BACKUP_SUFFIX}", w.path))
+                foreign && !root.exists(&backup_path(&w.path))
             })
             .filter(|w| root.path(&w.path).is_file() && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..]))
             .map(|w| w.path.clone())
             .collect();
+        backups.extend(disables.iter().filter(|p| !previously_owned.contains(p) && !root.exists(&backup_path(p))).cloned());
+        // A file osconf owned is removed as its own, never backed up as the image's.
+        disables.retain(|p| !previously_owned.contains(p));
         let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
         let live = network_live::changes(&settings.nics, &previous.nics);
 
@@ -102,7 +119,7 @@ impl Plan {
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
         };
-        Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, live, record })
+        Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, disables, live, record })
     }
 }
 
@@ -146,13 +163,16 @@ impl fmt::Display for Plan {
         }
         writeln!(f, "Files:")?;
         for path in &self.backups {
-            writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
+            writeln!(f, "  back up {path} to {}", backup_path(path))?;
         }
         for w in &self.writes {
             writeln!(f, "  write {}", w.path)?;
         }
         for path in &self.removals {
             writeln!(f, "  remove {path} (written by osconf before, no longer needed)")?;
+        }
+        for path in &self.disables {
+            writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
         }
         writeln!(f, "  write {RECORD_PATH}")
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::files::{remove_durably, write_atomic, Mode, Root};
-use crate::plan::{unix_now, Plan, BACKUP_SUFFIX};
+use crate::plan::{backup_path, unix_now, Plan};
 use crate::record::Record;
 
 /// What `run` may touch besides files under the root.
@@ -28,8 +28,9 @@ pub struct Effects {
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
 ///    before any file is touched;
 /// 2. backups, then every file write (each atomic), then removals of files
-///    osconf owned and no longer needs;
-/// 3. the live host name;
+///    osconf owned and no longer needs, then of the image's own conflicting
+///    definitions (backed up first);
+/// 3. the stack made to read the new files in this boot (netplan), the live host name;
 /// 4. the record, last: it is what makes this drop "applied".
 ///
 /// The caller deletes the drop only after this returned Ok.
@@ -37,13 +38,17 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     if effects.live {
         fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
-        network_live::apply(&plan.settings.nics, before, effects.nic_wait)?;
+        let configure = match plan.network.stack {
+            Some(network_files::Stack::NetworkManager) => network_live::Configure::ByStack,
+            _ => network_live::Configure::Now,
+        };
+        network_live::apply(&plan.settings.nics, before, effects.nic_wait, configure)?;
     }
     for path in &plan.backups {
         fault::step(path)?;
         let original = std::fs::read(root.path(path))?;
-        write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
-        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+        write_atomic(&root.path(backup_path(path)), &original, Mode::Exact(0o600))?;
+        log::info!("kept the original {path} as {}", backup_path(path));
     }
     for write in &plan.writes {
         fault::step(&write.path)?;
@@ -55,6 +60,14 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         fault::step(path)?;
         remove_durably(&root.path(path))?;
         log::info!("removed {path} (no longer needed)");
+    }
+    for path in &plan.disables {
+        fault::step(path)?;
+        remove_durably(&root.path(path))?;
+        log::info!("removed {path}: the image's own definition of a NIC osconf configures (kept as {})", backup_path(path));
+    }
+    if let (true, Some(stack)) = (effects.live, plan.network.stack) {
+        network_files::take_effect::now(stack, root);
     }
     if effects.live {
         if let Some(name) = &plan.settings.hostname {

@@ -22,5 +22,5 @@ pub fn render(settings: &Settings) -> Rendered {
             FileWrite::new(format!("/etc/systemd/network/10-osconf-{}.network", nic.label()), text, 0o644)
         })
         .collect();
-    Rendered { owned, edited: Vec::new() }
+    Rendered { owned, edited: Vec::new(), disabled: Vec::new() }
 }

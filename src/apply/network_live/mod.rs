@@ -6,6 +6,10 @@
 //! removed; what osconf never set is left alone. Adds use NLM_F_REPLACE so
 //! that running twice changes nothing and never fails with EEXIST.
 
+mod ready;
+
+pub use ready::wait_until_ready;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -70,10 +74,23 @@ pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
     out
 }
 
-/// Makes the kernel match `desired`: links up, addresses, routes; removes what
-/// osconf set before (`previous`) and no longer wants. Waits up to `nic_wait`
-/// for every NIC (by MAC) to appear, and changes nothing if one never does.
-pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
+/// Who configures the desired NICs in the running kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Configure {
+    /// osconf: links up, addresses, routes, as the stack will at the next boot.
+    Now,
+    /// The stack, when it starts after osconf (NetworkManager: a NIC that
+    /// already has addresses when it starts becomes "connected (externally)"
+    /// with an in-memory profile, and osconf's profile is not activated).
+    /// osconf only removes what it set before and no longer wants.
+    ByStack,
+}
+
+/// Makes the kernel match `desired`: links up, addresses, routes (unless
+/// `configure` leaves that to the stack); removes what osconf set before
+/// (`previous`) and no longer wants. Waits up to `nic_wait` for every NIC
+/// (by MAC) to appear, and changes nothing if one never does.
+pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
     if desired.is_empty() && previous.is_empty() {
         return Ok(());
     }
@@ -82,10 +99,10 @@ pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<()
         .enable_time()
         .build()
         .map_err(|e| Error::Failed(format!("starting the netlink runtime: {e}")))?;
-    runtime.block_on(apply_async(desired, previous, nic_wait))
+    runtime.block_on(apply_async(desired, previous, nic_wait, configure))
 }
 
-async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
+async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
     let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
     tokio::spawn(connection);
 
@@ -93,8 +110,9 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
     // NICs osconf configured before may be gone (detached): nothing to remove there.
     let all_links = link_indexes(&handle).await?;
 
+    let configured = if configure == Configure::Now { desired } else { &[] };
     // Every desired link up first, so routes can be added right after addresses.
-    for nic in desired {
+    for nic in configured {
         let index = links[&nic.mac];
         let message = LinkUnspec::new_with_index(index).up().build();
         handle.link().set(message).execute().await.map_err(|e| failed(nic, "bringing the link up", e))?;
@@ -119,7 +137,7 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
     }
     // Additions are all re-asserted (with replace), not only the new ones: a
     // reboot or another tool may have dropped them since the last run.
-    for nic in desired {
+    for nic in configured {
         let index = links[&nic.mac];
         handle
             .address()
@@ -129,7 +147,7 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
             .await
             .map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e))?;
     }
-    for nic in desired {
+    for nic in configured {
         let index = links[&nic.mac];
         for &route in &nic.routes {
             handle.route().add(route_message(index, route)).replace().execute().await.map_err(|e| failed(nic, &format!("setting route {route}"), e))?;
