@@ -99,6 +99,8 @@ fn networkd_winner(tree: &TempTree, mac: &str, name: &str) -> Option<(String, St
 
 fn netplan_case(case: &str, others: &[(&str, &str)]) {
     let (tree, nics) = applied(case);
+    // netplan before 0.103 (Ubuntu 20.04 before .4) rejects `to: default`.
+    assert!(!tree.read("/etc/netplan/90-osconf.yaml").contains("default"), "{case}: `to: default` in 90-osconf.yaml");
     run("netplan", &["generate", "--root-dir", tree.path.to_str().unwrap()], None);
     for nic in &nics {
         let name = name_of(&tree, nic);

@@ -52,6 +52,7 @@ done
 conflict() { G=tests/golden/$1/$2; rm -rf $G; mkdir -p $G; base $G/image; stack_markers $G/image $1; cp examples/classic.conf $G/os.conf; }
 nics() { for pair in "$@"; do mkdir -p $G/image/sys/class/net/${pair%=*}; echo ${pair#*=} > $G/image/sys/class/net/${pair%=*}/address; done; }
 conflict netplan conflict-cloud-init
+nics ens3=00:8c:fa:5e:14:23 ens4=00:8c:fa:5e:14:24
 cat > $G/image/etc/netplan/50-cloud-init.yaml <<'YAML'
 # This file is generated from information provided by the datasource.  Changes
 # to it will not persist across an instance reboot.  To disable cloud-init's
