@@ -46,7 +46,7 @@ fn state(root: &Root, mac: Mac, udev: bool) -> State {
 /// udev has not finished with by then is a warning, and osconf goes on.
 pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(), Error> {
     let udev = root.exists("/run/udev/control");
-    let deadline = Instant::now() + wait;
+    let deadline = Instant::now().checked_add(wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", wait.as_secs())))?;
     loop {
         let states: Vec<(&Nic, State)> = nics.iter().map(|n| (n, state(root, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
         if states.is_empty() {
