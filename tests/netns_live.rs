@@ -193,3 +193,21 @@ fn a_late_nic_is_waited_for() {
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
 }
 
+
+#[test]
+fn left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before() {
+    if !isolated("left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before") {
+        return;
+    }
+    two_nics();
+    // NetworkManager adopts a NIC only if it finds it unconfigured: osconf
+    // leaves the link down and without addresses.
+    apply(&settings(VPC).nics, &[], WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
+    assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
+    // What osconf set live before (an older osconf, or another stack) still goes.
+    let classic = settings(CLASSIC);
+    apply(&classic.nics, &[], WAIT, Configure::Now).unwrap();
+    apply(&settings(VPC).nics, &classic.nics, WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
+}
