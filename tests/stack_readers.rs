@@ -296,3 +296,18 @@ fn networkmanager_autoconnects_osconf_profiles_and_creates_no_default_profile() 
         }
     }
 }
+
+// ---- systemd-networkd -----------------------------------------------------------
+
+#[test]
+fn networkd_uses_osconf_files_for_the_drop_nics_and_the_image_s_for_others() {
+    let (tree, nics) = applied("networkd/conflict");
+    for nic in &nics {
+        let name = name_of(&tree, nic);
+        let (file, text) = networkd_winner(&tree, &nic.mac.to_string(), &name).unwrap();
+        assert_eq!(file, format!("10-osconf-{}.network", nic.label()), "networkd would use {file} for {name}:\n{text}");
+    }
+    let (file, _) = networkd_winner(&tree, "52:54:00:00:09:01", "eth9").unwrap();
+    assert_eq!(file, "20-eth9.network");
+    assert!(tree.read("/var/lib/osconf/backup/etc/systemd/network/05-ens3.network").contains("DHCP=yes"));
+}

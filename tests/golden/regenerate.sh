@@ -105,3 +105,9 @@ printf '[connection]\nid=office\nuuid=9a1f4e1c-1111-4c1e-8d1a-000000000009\ntype
 chmod 600 $G/image/etc/NetworkManager/system-connections/*
 mkdir -p $G/image/etc/sysconfig/network-scripts
 printf 'TYPE=Ethernet\nBOOTPROTO=dhcp\nNAME="System eth1"\nDEVICE=eth1\nONBOOT=yes\n' > $G/image/etc/sysconfig/network-scripts/ifcfg-eth1
+conflict networkd conflict
+N=$G/image/etc/systemd/network; mkdir -p $N
+printf '[Match]\nMACAddress=00:8c:fa:5e:14:23\n\n[Network]\nDHCP=yes\n' > $N/05-ens3.network
+printf '[Match]\nName=eth1\n\n[Network]\nDHCP=yes\n' > $N/10-eth1.network
+printf '[Match]\nName=eth9\n\n[Network]\nDHCP=yes\n' > $N/20-eth9.network
+printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' > $N/99-dhcp.network

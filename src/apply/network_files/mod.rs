@@ -80,7 +80,7 @@ pub fn render(stack: Stack, settings: &Settings, root: &Root, previous: &[Nic]) 
         Stack::Ifupdown => ifupdown::render(settings, &names, root)?,
         Stack::RhelIfcfg => ifcfg::render_rhel(settings, &names, root)?,
         Stack::SuseIfcfg => ifcfg::render_suse(settings, &names),
-        Stack::Networkd => networkd::render(settings),
+        Stack::Networkd => networkd::render(settings, &names, root)?,
         Stack::NetworkManager => networkmanager::render(settings, &names, root, previous)?,
         Stack::Netplan => netplan::render(settings, &names, root)?,
     })
