@@ -32,6 +32,14 @@ const FORMS: [PasswordForm; 2] = [PasswordForm::Base64Plain, PasswordForm::Crypt
 /// Longest time one input may take to judge (debug build, loaded CI machine).
 const PER_INPUT: Duration = Duration::from_millis(500);
 
+/// A time bound, stretched under an emulator: tests/aarch64.sh runs these
+/// tests in qemu-aarch64-static (OSCONF_TEST_RUNNER set), a CPU emulated in
+/// software, several times slower. The bounds catch hangs and quadratic
+/// blow-ups, which stay orders of magnitude beyond that.
+fn bound(native: Duration) -> Duration {
+    if std::env::var_os("OSCONF_TEST_RUNNER").is_some() { native * 10 } else { native }
+}
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
 }
@@ -46,8 +54,9 @@ fn watchdog() {
     static START: Once = Once::new();
     START.call_once(|| {
         std::thread::spawn(|| {
-            std::thread::sleep(Duration::from_secs(120));
-            eprintln!("proptest_parser: still running after 120 s: a parser hang? aborting");
+            let limit = bound(Duration::from_secs(120));
+            std::thread::sleep(limit);
+            eprintln!("proptest_parser: still running after {limit:?}: a parser hang? aborting");
             std::process::abort();
         });
     });
@@ -127,7 +136,7 @@ fn judge(bytes: &[u8]) -> Result<Vec<Settings>, String> {
             }
         }
     }
-    if started.elapsed() > PER_INPUT {
+    if started.elapsed() > bound(PER_INPUT) {
         return Err(format!("took {:?} for {} bytes", started.elapsed(), bytes.len()));
     }
     Ok(accepted)
@@ -503,7 +512,7 @@ fn size_limit_boundaries() {
     }
     let started = Instant::now();
     assert!(parse(many.as_bytes()).is_ok());
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?} for {} entries", started.elapsed(), many.lines().count());
+    assert!(started.elapsed() < bound(Duration::from_secs(5)), "{:?} for {} entries", started.elapsed(), many.lines().count());
 }
 
 /// Every file in tests/corpus/ is judged like a random input; `ok-*` files
