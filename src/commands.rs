@@ -7,11 +7,13 @@ use std::time::Duration;
 use crate::apply::{self, Effects};
 use crate::config::Config;
 use crate::error::Error;
+use crate::{out, outln};
 use crate::files::Root;
 use crate::plan::Plan;
 use crate::record::Record;
 use crate::settings::{PasswordForm, Settings};
-use crate::sources::{self, Found};
+use crate::sources::{self, Access, Found};
+use crate::timing::Stopwatch;
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -42,17 +44,17 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 pub fn plan(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let config = Config::load(&root)?;
-    let Some(found) = find(options, &root, &config)? else {
-        println!("No settings found: nothing to do.");
+    let Some(found) = find(options, &root, &config, Access::ReadOnly)? else {
+        outln!("No settings found: nothing to do.");
         return Ok(0);
     };
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
-    print!("{plan}");
+    let plan = build_plan(&found, previous.as_ref(), &root, &config, &mut Stopwatch::start())?;
+    out!("{plan}");
     if !plan.already_applied {
         match &found.delete_after {
-            Some(path) if !options.keep_drop => println!("Then: delete {}", path.display()),
-            _ => println!("Then: keep the drop (read-only medium or --keep-drop)"),
+            Some(path) if !options.keep_drop => outln!("Then: delete {}", path.display()),
+            _ => outln!("Then: keep the drop (read-only medium or --keep-drop)"),
         }
     }
     Ok(0)
@@ -60,27 +62,40 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
 
 /// `osconf apply`: applies the drop once, then deletes it.
 pub fn apply(options: &Options) -> Result<i32, Error> {
+    let started = std::time::Instant::now();
+    let mut stopwatch = Stopwatch::start();
     let root = options.root();
     let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
     let config = Config::load(&root)?;
-    let Some(found) = find(options, &root, &config)? else {
+    stopwatch.lap("lock and configuration");
+    let Some(found) = find(options, &root, &config, Access::ReadWrite)? else {
         log::info!("no settings found: nothing to do");
         return Ok(0);
     };
+    stopwatch.lap("find");
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    let plan = build_plan(&found, previous.as_ref(), &root, &config, &mut stopwatch)?;
     if plan.already_applied {
-        log::info!("{} was applied already (sha256 {}): nothing to do", found.description, plan.drop_sha256);
+        log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
+        if let Some(record) = &plan.migrated_record {
+            plan.key.save_if_new(&root)?;
+            record.save(&root)?;
+            log::info!("replaced the old record's plain hash of the drop with a keyed digest");
+        }
     } else {
         let effects = Effects { live: options.live.unwrap_or(root.is_host()), nic_wait: config.nic_wait };
         apply::run(&plan, previous.as_ref(), &root, effects)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
-        log::info!("applied {} (sha256 {})", found.description, plan.drop_sha256);
+        log::info!("applied {} ({})", found.description, plan.drop_id());
     }
+    // apply::run timed its own steps.
+    let mut stopwatch = Stopwatch::start();
     if !options.keep_drop {
         apply::fault::step("delete the drop")?;
         found.consume()?;
+        stopwatch.lap("delete the drop");
     }
+    log::debug!("time: apply {:.3} ms in all (after the process started)", started.elapsed().as_secs_f64() * 1e3);
     Ok(0)
 }
 
@@ -89,31 +104,30 @@ pub fn status(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let record = Record::load(&root)?;
     match (record, options.json) {
-        (Some(record), true) => print!("{}", record.to_json()),
-        (None, true) => println!("null"),
-        (None, false) => println!("osconf has not applied anything on this system yet."),
+        (Some(record), true) => out!("{}", record.to_display_json()),
+        (None, true) => outln!("null"),
+        (None, false) => outln!("osconf has not applied anything on this system yet."),
         (Some(r), false) => {
-            println!("Last applied: {} (unix time {})", r.source, r.applied_at);
-            println!("  drop sha256: {}", r.drop_sha256);
-            println!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
-            println!("  root password: {}", if r.password_set { "set" } else { "not set" });
+            outln!("Last applied: {} (drop #{}, unix time {})", r.source, r.sequence.max(1), r.applied_at);
+            outln!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
+            outln!("  root password: {}", if r.password_set { "set" } else { "not set" });
             let servers: Vec<String> = r.nameservers.iter().map(|a| a.to_string()).collect();
-            println!("  name servers: {}", if servers.is_empty() { "(not set)".into() } else { servers.join(" ") });
+            outln!("  name servers: {}", if servers.is_empty() { "(not set)".into() } else { servers.join(" ") });
             for nic in &r.nics {
                 let routes: Vec<String> = nic.routes.iter().map(|r| r.to_string()).collect();
-                println!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
+                outln!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
             }
-            println!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
-            println!("  files owned by osconf:");
+            outln!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
+            outln!("  files owned by osconf:");
             for path in &r.owned_files {
-                println!("    {path}");
+                outln!("    {path}");
             }
         }
     }
     Ok(0)
 }
 
-fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>, Error> {
+fn find(options: &Options, root: &Root, config: &Config, access: Access) -> Result<Option<Found>, Error> {
     match &options.drop {
         Some(path) => {
             let form = options.form.unwrap_or_else(|| guess_form(path));
@@ -128,7 +142,7 @@ fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>
                     config.metadata.url = url.clone();
                 }
             }
-            sources::find(root, &config)
+            sources::find(root, &config, access)
         }
     }
 }
@@ -142,18 +156,21 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
     }
 }
 
-fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
     let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
-    Plan::build(settings, found.description.clone(), &found.content, previous, root, config)
+    stopwatch.lap("parse");
+    let plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
+    stopwatch.lap("plan (hash, render)");
+    Ok(plan)
 }
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.
 pub fn check(options: &Options) -> Result<i32, Error> {
     let report = crate::check::run(&options.root());
     if options.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
+        outln!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
     } else {
-        print!("{report}");
+        out!("{report}");
     }
     Ok(if report.ready { 0 } else { 1 })
 }

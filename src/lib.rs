@@ -8,12 +8,15 @@ pub mod apply;
 pub mod check;
 pub mod commands;
 pub mod config;
+pub mod drop_key;
 pub mod error;
 pub mod files;
 pub mod lock;
+pub mod output;
 pub mod plan;
 pub mod record;
 pub mod settings;
 pub mod sources;
+pub mod timing;
 
 pub use error::Error;
