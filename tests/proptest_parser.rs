@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use osconf::settings::parse::MAX_DROP_BYTES;
@@ -29,17 +29,6 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
 
 const FORMS: [PasswordForm; 2] = [PasswordForm::Base64Plain, PasswordForm::CryptHash];
-
-/// Longest time one input may take to judge (debug build, loaded CI machine).
-const PER_INPUT: Duration = Duration::from_millis(500);
-
-/// A time bound, stretched under an emulator: tests/aarch64.sh runs these
-/// tests in qemu-aarch64-static (OSCONF_TEST_RUNNER set), a CPU emulated in
-/// software, several times slower. The bounds catch hangs and quadratic
-/// blow-ups, which stay orders of magnitude beyond that.
-fn bound(native: Duration) -> Duration {
-    if std::env::var_os("OSCONF_TEST_RUNNER").is_some() { native * 10 } else { native }
-}
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
@@ -55,9 +44,8 @@ fn watchdog() {
     static START: Once = Once::new();
     START.call_once(|| {
         std::thread::spawn(|| {
-            let limit = bound(Duration::from_secs(120));
-            std::thread::sleep(limit);
-            eprintln!("proptest_parser: still running after {limit:?}: a parser hang? aborting");
+            std::thread::sleep(Duration::from_secs(120));
+            eprintln!("proptest_parser: still running after 120 s: a parser hang? aborting");
             std::process::abort();
         });
     });
@@ -96,7 +84,6 @@ fn check_message(shown: &str, bytes: &[u8], line: usize) -> Result<(), String> {
 /// The properties, for one input. `Err` describes the violation.
 fn judge(bytes: &[u8]) -> Result<Vec<Settings>, String> {
     let lines = line_count(bytes);
-    let started = Instant::now();
     let parsed = std::panic::catch_unwind(|| parse(bytes)).map_err(|_| "parse panicked".to_string())?;
     match &parsed {
         Err(e) if bytes.len() > MAX_DROP_BYTES => {
@@ -136,9 +123,6 @@ fn judge(bytes: &[u8]) -> Result<Vec<Settings>, String> {
                 accepted.push(settings);
             }
         }
-    }
-    if started.elapsed() > bound(PER_INPUT) {
-        return Err(format!("took {:?} for {} bytes", started.elapsed(), bytes.len()));
     }
     Ok(accepted)
 }
@@ -527,7 +511,8 @@ fn size_limit_boundaries() {
             judge(&bytes).unwrap_or_else(|p| panic!("{len} x {:?}: {p}", filler as char));
         }
     }
-    // The most entries a drop can hold, all distinct: still fast.
+    // The most entries a drop can hold, all distinct: accepted (a hang is
+    // caught by the watchdog; speed is for bench/, not for tests).
     let mut many = String::new();
     for i in 0.. {
         let line = format!("k{i:x}=\n");
@@ -536,9 +521,7 @@ fn size_limit_boundaries() {
         }
         many += &line;
     }
-    let started = Instant::now();
     assert!(parse(many.as_bytes()).is_ok());
-    assert!(started.elapsed() < bound(Duration::from_secs(5)), "{:?} for {} entries", started.elapsed(), many.lines().count());
 }
 
 /// Every file in tests/corpus/ is judged like a random input; `ok-*` files
