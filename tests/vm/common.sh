@@ -249,7 +249,8 @@ install_checker() {
       ln -sf ../osconf-vm-check.service "$R/etc/systemd/system/multi-user.target.wants/osconf-vm-check.service"
       # No getty: a serial getty on ttyS0 hangs the line up under the report.
       rm -f "$R/etc/systemd/system/getty.target.wants/"*
-      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service" ;;
+      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
+      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyAMA0.service" ;; # arm64's console
     sysv)
       install -m 755 "$HERE/guest/osconf-vm-check.init" "$R/etc/init.d/osconf-vm-check"
       chroot "$R" update-rc.d osconf-vm-check defaults >/dev/null
@@ -265,6 +266,8 @@ install_checker() {
 # image <name> [options]: builds the image from a cached root file system,
 # then runs its scenarios, one boot each, chained on the same disk.
 #   --rootfs NAME      a root file system declared with `rootfs` (required)
+#   --arch amd64|arm64 (default amd64; arm64: qemu-system-aarch64 -M virt
+#                      under TCG, the arm64 .deb or binary, see arm64_setup)
 #   --init systemd|sysv|openrc  (default systemd)
 #   --p1 ext4|vfat|esp|bios  the first partition (default ext4; esp and
 #                      bios make a GPT disk, see mkdisk.sh)
@@ -278,9 +281,10 @@ install_checker() {
 # network definitions). Skipped unless --only names it (or no --only).
 image() {
   local name=$1; shift
-  local base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
+  local arch=amd64 base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
   while [ $# -gt 0 ]; do
     case $1 in
+      --arch) arch=$2; shift 2 ;;
       --rootfs) base=$2; shift 2 ;;
       --init) init=$2; shift 2 ;;
       --p1) fs=$2; shift 2 ;;
@@ -293,6 +297,8 @@ image() {
     esac
   done
   if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
+  VM_ARCH=$arch
+  if [ "$arch" = arm64 ]; then arm64_setup; fi
   ts "image $name: build"
   local R="img-$name"
   rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "$(rootfs_tar "$base")"
@@ -306,7 +312,7 @@ image() {
     printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces"
   fi
   echo "$PASSWORD" > "$R/etc/osconf-vm-expected-password"
-  install_osconf "$R" "$init"
+  if [ "$arch" = arm64 ]; then DEB=$DEB_ARM64 BIN=$BIN_ARM64 install_osconf "$R" "$init"; else install_osconf "$R" "$init"; fi
   install_checker "$R" "$init"
   if declare -F "customize_$name" >/dev/null; then "customize_$name" "$R"; fi
   mkdir -p p1-empty/aliyun_custom_image
