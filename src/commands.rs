@@ -105,6 +105,10 @@ pub fn status(options: &Options) -> Result<i32, Error> {
                 outln!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
             }
             outln!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
+            outln!("  SSH keys for root (osconf's block): {}", if r.ssh_keys.is_empty() { "none".into() } else { r.ssh_keys.len().to_string() });
+            for key in &r.ssh_keys {
+                outln!("    {}", key.summary());
+            }
             outln!("  files owned by osconf:");
             for path in &r.owned_files {
                 outln!("    {path}");

@@ -8,6 +8,7 @@ use std::fmt;
 use crate::apply::dns::DnsMode;
 use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
+use crate::apply::ssh_keys::{self, KeysPlan};
 use crate::apply::{hostname, password};
 use crate::config::Config;
 use crate::error::Error;
@@ -34,6 +35,9 @@ pub struct Plan {
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
     pub live: Vec<LiveChange>,
+    /// root's `authorized_keys`, when the settings speak for SSH keys
+    /// (its write, if any, is among `writes`).
+    pub ssh_keys: Option<KeysPlan>,
     /// The record to write once everything succeeded (`applied_at` set then).
     pub record: Record,
 }
@@ -59,6 +63,8 @@ impl Plan {
             writes.push(crate::apply::dns::render(root, dns_mode, &settings.nameservers)?);
             owned.extend(dns_mode.owned_path().map(str::to_owned));
         }
+        let keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
+        writes.extend(keys.as_ref().and_then(|k| k.write.clone()));
         let mut edited = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
             let rendered = network_files::render(stack, &settings, root)?;
@@ -101,8 +107,13 @@ impl Plan {
             nics: settings.nics.clone(),
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
+            // Keys a source does not speak for stay installed (and listed).
+            ssh_keys: match &keys {
+                Some(k) if k.installs() => k.keys.clone(),
+                _ => previous.ssh_keys.clone(),
+            },
         };
-        Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, live, record })
+        Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, live, ssh_keys: keys, record })
     }
 }
 
@@ -134,6 +145,15 @@ impl fmt::Display for Plan {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
         }
+        if let Some(keys) = &self.ssh_keys {
+            match &keys.skipped {
+                Some(why) => writeln!(f, "  SSH keys for root: {} asked for, not installed: {why}", keys.keys.len())?,
+                None => writeln!(f, "  SSH keys for root: {} (osconf's block in {})", keys.keys.len(), keys.path)?,
+            }
+            for key in &keys.keys {
+                writeln!(f, "      key {}", key.summary())?;
+            }
+        }
         match self.network.stack {
             Some(stack) => writeln!(f, "Network stack: {stack} ({})", self.network.reason)?,
             None => writeln!(f, "Network stack: none, no persistent network files ({})", self.network.reason)?,
@@ -147,6 +167,9 @@ impl fmt::Display for Plan {
         writeln!(f, "Files:")?;
         for path in &self.backups {
             writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
+        }
+        if let Some(keys) = self.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
+            writeln!(f, "  make {} a 0700 directory", keys.dir)?;
         }
         for w in &self.writes {
             writeln!(f, "  write {}", w.path)?;

@@ -8,6 +8,7 @@ pub mod network_files;
 pub mod network_live;
 pub mod password;
 pub mod sha512_crypt;
+pub mod ssh_keys;
 
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub struct Effects {
 /// Applies the plan and returns the record it wrote. Order:
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
 ///    before any file is touched;
-/// 2. backups, then every file write (each atomic), then removals of files
+/// 2. backups, root's `~/.ssh` directory, then every file write (each atomic), then removals of files
 ///    osconf owned and no longer needs;
 /// 3. the live host name;
 /// 4. the record, last: it is what makes this drop "applied".
@@ -44,6 +45,10 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         let original = std::fs::read(root.path(path))?;
         write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
         log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+    }
+    if let Some(keys) = plan.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
+        fault::step(&keys.dir)?;
+        ssh_keys::prepare_dir(root, keys)?;
     }
     for write in &plan.writes {
         fault::step(&write.path)?;

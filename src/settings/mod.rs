@@ -2,6 +2,7 @@
 //! CD-ROM, metadata endpoint) ends here; nothing invalid gets past this module.
 
 pub mod parse;
+pub mod ssh_key;
 mod values;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 pub use parse::{parse, Entry, ParseError};
+pub use ssh_key::SshKey;
 pub use values::{Mac, Route};
 
 /// What the settings want. NICs are sorted by their `ethN` index.
@@ -20,6 +22,12 @@ pub struct Settings {
     pub password: Option<Password>,
     pub nameservers: Vec<Ipv4Addr>,
     pub nics: Vec<Nic>,
+    /// root's SSH public keys: the source's complete list, each validated
+    /// by [`SshKey::parse`] (a bad one was left out with a warning).
+    /// `None`: the source says nothing about keys (os.conf carries none),
+    /// so `authorized_keys` is left as it is; `Some(empty)`: no key, so the
+    /// keys osconf installed before are removed.
+    pub ssh_keys: Option<Vec<SshKey>>,
 }
 
 /// The root password: plain text (Alibaba, Base64 in the drop) to be hashed
