@@ -144,6 +144,9 @@ impl fmt::Display for Plan {
             for route in &nic.routes {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
+            for extra in nic.extras() {
+                writeln!(f, "      {extra}")?;
+            }
         }
         if let Some(keys) = &self.ssh_keys {
             match &keys.skipped {

@@ -6,9 +6,11 @@
 //! removed; what osconf never set is left alone. Adds use NLM_F_REPLACE so
 //! that running twice changes nothing and never fails with EEXIST.
 
+mod extra;
+
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
@@ -16,6 +18,7 @@ use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::Error;
+use crate::settings::extra::Policy;
 use crate::settings::{Mac, Nic, Route};
 
 /// One change to the running kernel, as `osconf plan` shows it.
@@ -25,6 +28,14 @@ pub enum LiveChange {
     RemoveAddress { label: String, mac: Mac, address: Ipv4Addr, prefix: u8 },
     AddRoute { label: String, mac: Mac, route: Route },
     RemoveRoute { label: String, mac: Mac, route: Route },
+    /// Secondary IPv4 and IPv6 addresses, the IPv6 default route and per-NIC
+    /// routing (see `extra`).
+    AddExtraAddress { label: String, mac: Mac, address: IpAddr, prefix: u8 },
+    RemoveExtraAddress { label: String, mac: Mac, address: IpAddr, prefix: u8 },
+    AddRoute6 { label: String, mac: Mac, via: Ipv6Addr },
+    RemoveRoute6 { label: String, mac: Mac, via: Ipv6Addr },
+    AddPolicy { label: String, mac: Mac, policy: Policy },
+    RemovePolicy { label: String, mac: Mac, policy: Policy },
 }
 
 impl fmt::Display for LiveChange {
@@ -34,8 +45,20 @@ impl fmt::Display for LiveChange {
             LiveChange::RemoveAddress { label, mac, address, prefix } => write!(f, "- address {address}/{prefix} on {label} ({mac})"),
             LiveChange::AddRoute { label, mac, route } => write!(f, "+ route {route} on {label} ({mac})"),
             LiveChange::RemoveRoute { label, mac, route } => write!(f, "- route {route} on {label} ({mac})"),
+            LiveChange::AddExtraAddress { label, mac, address, prefix } => write!(f, "+ address {address}/{prefix} on {label} ({mac})"),
+            LiveChange::RemoveExtraAddress { label, mac, address, prefix } => write!(f, "- address {address}/{prefix} on {label} ({mac})"),
+            LiveChange::AddRoute6 { label, mac, via } => write!(f, "+ route ::/0 via {via} on {label} ({mac})"),
+            LiveChange::RemoveRoute6 { label, mac, via } => write!(f, "- route ::/0 via {via} on {label} ({mac})"),
+            LiveChange::AddPolicy { label, mac, policy } => write!(f, "+ {} on {label} ({mac})", describe(policy)),
+            LiveChange::RemovePolicy { label, mac, policy } => write!(f, "- {} on {label} ({mac})", describe(policy)),
         }
     }
+}
+
+/// Per-NIC routing in words: its table's routes and its rules.
+fn describe(p: &Policy) -> String {
+    let sources: Vec<String> = p.sources.iter().map(|s| format!("from {s}")).collect();
+    format!("table {} ({}/{} on the link, default via {}), rules {} lookup {}", p.table, p.network, p.prefix, p.gateway, sources.join(", "), p.table)
 }
 
 /// What applying `desired` changes, given what osconf set before
@@ -67,6 +90,7 @@ pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
             }
         }
     }
+    extra::changes(desired, previous, &mut out);
     out
 }
 
@@ -109,12 +133,13 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
             }
             LiveChange::RemoveAddress { mac, address, prefix, .. } => {
                 if let Some(&index) = all_links.get(&mac) {
-                    remove_address(&handle, index, address, prefix)
+                    remove_address(&handle, index, address.into(), prefix)
                         .await
                         .map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))?;
                 }
             }
             LiveChange::AddAddress { .. } | LiveChange::AddRoute { .. } => {}
+            other => extra::remove(&handle, extra::index_of(&all_links, &other), &other).await?,
         }
     }
     // Additions are all re-asserted (with replace), not only the new ones: a
@@ -134,6 +159,7 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
         for &route in &nic.routes {
             handle.route().add(route_message(index, route)).replace().execute().await.map_err(|e| failed(nic, &format!("setting route {route}"), e))?;
         }
+        extra::assert(&handle, index, nic).await?;
     }
     Ok(())
 }
@@ -187,8 +213,8 @@ fn route_message(index: u32, route: Route) -> rtnetlink::packet_route::route::Ro
         .build()
 }
 
-async fn remove_address(handle: &Handle, index: u32, address: Ipv4Addr, prefix: u8) -> Result<(), rtnetlink::Error> {
-    let mut dump = handle.address().get().set_link_index_filter(index).set_address_filter(address.into()).set_prefix_length_filter(prefix).execute();
+async fn remove_address(handle: &Handle, index: u32, address: IpAddr, prefix: u8) -> Result<(), rtnetlink::Error> {
+    let mut dump = handle.address().get().set_link_index_filter(index).set_address_filter(address).set_prefix_length_filter(prefix).execute();
     while let Some(message) = dump.try_next().await? {
         ignore_missing(handle.address().del(message).execute().await)?;
     }
@@ -212,12 +238,8 @@ mod tests {
 
     fn nic(index: u32, mac_last: u8, address: &str, routes: &[(&str, u8, &str)]) -> Nic {
         Nic {
-            index,
-            mac: Mac([0x52, 0x54, 0, 0, 0, mac_last]),
-            address: address.parse().unwrap(),
-            prefix: 24,
-            gateway: None,
             routes: routes.iter().map(|(d, p, v)| Route { dest: d.parse().unwrap(), prefix: *p, via: v.parse().unwrap() }).collect(),
+            ..Nic::new(index, Mac([0x52, 0x54, 0, 0, 0, mac_last]), address.parse().unwrap(), 24)
         }
     }
 
