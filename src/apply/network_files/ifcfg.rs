@@ -5,7 +5,7 @@
 use crate::files::FileWrite;
 use crate::settings::Settings;
 
-use super::{default_gateway, dns_for, header, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, extra, header, static_routes, NicNames, Rendered};
 
 pub fn render_rhel(settings: &Settings, names: &NicNames) -> Rendered {
     let mut owned = Vec::new();
@@ -21,11 +21,17 @@ pub fn render_rhel(settings: &Settings, names: &NicNames) -> Rendered {
         for (n, server) in dns_for(settings, nic).iter().enumerate() {
             text += &format!("DNS{}={server}\n", n + 1);
         }
-        text += "PEERDNS=no\nIPV6INIT=no\n";
+        text += "PEERDNS=no\n";
+        text += &extra::rhel_ifcfg(nic);
         owned.push(FileWrite::new(format!("/etc/sysconfig/network-scripts/ifcfg-{name}"), text, 0o644));
         let routes: String = static_routes(nic).map(|r| format!("{}/{} via {} dev {name}\n", r.dest, r.prefix, r.via)).collect();
+        let routes = routes + &extra::rhel_policy_routes(nic, &name);
         if !routes.is_empty() {
             owned.push(FileWrite::new(format!("/etc/sysconfig/network-scripts/route-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
+        }
+        let rules = extra::rhel_rules(nic);
+        if !rules.is_empty() {
+            owned.push(FileWrite::new(format!("/etc/sysconfig/network-scripts/rule-{name}"), header("#", &format!("{} routing rules", nic.label())) + &rules, 0o644));
         }
     }
     Rendered { owned, edited: Vec::new() }
@@ -37,6 +43,7 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
         text += &format!("BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='{}/{}'\n", nic.address, nic.prefix);
+        text += &extra::suse_ifcfg(nic);
         owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifcfg-{name}"), text, 0o644));
         let routes: String = nic
             .routes
@@ -46,6 +53,7 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
                 false => format!("{}/{} {} - {name}\n", r.dest, r.prefix, r.via),
             })
             .collect();
+        let routes = routes + &extra::suse_routes(nic, &name);
         if !routes.is_empty() {
             owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifroute-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
         }

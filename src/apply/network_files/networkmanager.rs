@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use crate::files::FileWrite;
 use crate::settings::{Mac, Settings};
 
-use super::{default_gateway, dns_for, header, join, static_routes, Rendered};
+use super::{default_gateway, dns_for, extra, header, join, static_routes, Rendered};
 
 pub fn render(settings: &Settings) -> Rendered {
     let owned = settings
@@ -24,11 +24,12 @@ pub fn render(settings: &Settings) -> Rendered {
             for (n, route) in static_routes(nic).enumerate() {
                 text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);
             }
+            text += &extra::networkmanager_ipv4(nic, static_routes(nic).count());
             let dns = dns_for(settings, nic);
             if !dns.is_empty() {
                 text += &format!("dns={};\nignore-auto-dns=true\n", join(dns, ";"));
             }
-            text += "\n[ipv6]\nmethod=ignore\n";
+            text += &extra::networkmanager_ipv6(nic);
             FileWrite::new(format!("/etc/NetworkManager/system-connections/{id}.nmconnection"), text, 0o600)
         })
         .collect();
