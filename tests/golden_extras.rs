@@ -143,3 +143,49 @@ fn ifquery_reads_the_ifupdown_stanza() {
         assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
     }
 }
+
+#[test]
+fn plan_and_status_show_them_and_a_later_settings_removes_them() {
+    use osconf::apply::{self, Effects};
+    use osconf::config::Config;
+    use osconf::plan::Plan;
+    use osconf::record::Record;
+
+    let tree = TempTree::new("extras-plan");
+    minimal_image(&tree);
+    tree.write("/etc/osconf/osconf.conf", "[network]\nstack = networkd\n", 0o644);
+    let root = Root::new(&tree.path);
+    let config = Config::load(&root).unwrap();
+    let plan = Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap().to_string();
+    for line in [
+        "      secondary address 10.0.1.6/24",
+        "      IPv6 address 2001:db8:1::5/64",
+        "      IPv6 gateway 2001:db8:50::1 (default route)",
+        "      own routing: replies from its addresses leave by it (table 1001, default via 10.0.1.1)",
+        "  + address 10.0.1.7/24 on eth1 (52:54:00:12:34:57)",
+        "  + route ::/0 via 2001:db8:50::1 on eth0 (52:54:00:12:34:56)",
+        "  + table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6, from 10.0.1.7 lookup 1001 on eth1 (52:54:00:12:34:57)",
+    ] {
+        assert!(plan.lines().any(|l| l == line), "{line} missing:\n{plan}");
+    }
+    let plan = Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap();
+    apply::run(&plan, None, &root, Effects { live: false, nic_wait: std::time::Duration::ZERO }).unwrap();
+    let (code, status, err) = osconf(&["status", "--root", tree.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(status.contains("  eth1 (MAC 52:54:00:12:34:57): 10.0.1.5/24; routes: none\n      secondary address 10.0.1.6/24\n      secondary address 10.0.1.7/24\n"), "{status}");
+    assert!(status.contains("      own routing: replies from its addresses leave by it (table 1001"), "{status}");
+
+    // The next settings no longer list them: the plan removes what osconf added.
+    let previous = Record::load(&root).unwrap();
+    let mut later = settings();
+    later.nics[1] = osconf::settings::Nic { secondary: Vec::new(), ipv6: Vec::new(), table: None, ..later.nics[1].clone() };
+    let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap().to_string();
+    for line in [
+        "  - table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6, from 10.0.1.7 lookup 1001 on eth1 (52:54:00:12:34:57)",
+        "  - address 10.0.1.6/24 on eth1 (52:54:00:12:34:57)",
+        "  - address 2001:db8:1::5/64 on eth1 (52:54:00:12:34:57)",
+    ] {
+        assert!(plan.lines().any(|l| l == line), "{line} missing:\n{plan}");
+    }
+    assert!(!plan.contains("route ::/0 via 2001:db8:50::1"), "eth0's IPv6 route stays:\n{plan}");
+}
