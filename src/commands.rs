@@ -12,7 +12,7 @@ use crate::files::Root;
 use crate::plan::Plan;
 use crate::record::Record;
 use crate::settings::{PasswordForm, Settings};
-use crate::sources::{self, Found};
+use crate::sources::{self, Access, Found};
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 pub fn plan(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let config = Config::load(&root)?;
-    let Some(found) = find(options, &root, &config)? else {
+    let Some(found) = find(options, &root, &config, Access::ReadOnly)? else {
         outln!("No settings found: nothing to do.");
         return Ok(0);
     };
@@ -64,19 +64,24 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
     let config = Config::load(&root)?;
-    let Some(found) = find(options, &root, &config)? else {
+    let Some(found) = find(options, &root, &config, Access::ReadWrite)? else {
         log::info!("no settings found: nothing to do");
         return Ok(0);
     };
     let previous = Record::load(&root)?;
     let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
     if plan.already_applied {
-        log::info!("{} was applied already (sha256 {}): nothing to do", found.description, plan.drop_sha256);
+        log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
+        if let Some(record) = &plan.migrated_record {
+            plan.key.save_if_new(&root)?;
+            record.save(&root)?;
+            log::info!("replaced the old record's plain hash of the drop with a keyed digest");
+        }
     } else {
         let effects = Effects { live: options.live.unwrap_or(root.is_host()), nic_wait: config.nic_wait };
         apply::run(&plan, previous.as_ref(), &root, effects)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
-        log::info!("applied {} (sha256 {})", found.description, plan.drop_sha256);
+        log::info!("applied {} ({})", found.description, plan.drop_id());
     }
     if !options.keep_drop {
         apply::fault::step("delete the drop")?;
@@ -90,12 +95,11 @@ pub fn status(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let record = Record::load(&root)?;
     match (record, options.json) {
-        (Some(record), true) => out!("{}", record.to_json()),
+        (Some(record), true) => out!("{}", record.to_display_json()),
         (None, true) => outln!("null"),
         (None, false) => outln!("osconf has not applied anything on this system yet."),
         (Some(r), false) => {
-            outln!("Last applied: {} (unix time {})", r.source, r.applied_at);
-            outln!("  drop sha256: {}", r.drop_sha256);
+            outln!("Last applied: {} (drop #{}, unix time {})", r.source, r.sequence.max(1), r.applied_at);
             outln!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
             outln!("  root password: {}", if r.password_set { "set" } else { "not set" });
             let servers: Vec<String> = r.nameservers.iter().map(|a| a.to_string()).collect();
@@ -121,7 +125,7 @@ pub fn status(options: &Options) -> Result<i32, Error> {
     Ok(0)
 }
 
-fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>, Error> {
+fn find(options: &Options, root: &Root, config: &Config, access: Access) -> Result<Option<Found>, Error> {
     match &options.drop {
         Some(path) => {
             let form = options.form.unwrap_or_else(|| guess_form(path));
@@ -136,7 +140,7 @@ fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>
                     config.metadata.url = url.clone();
                 }
             }
-            sources::find(root, &config)
+            sources::find(root, &config, access)
         }
     }
 }

@@ -111,6 +111,10 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
             (Mode::KeepExisting(bits) | Mode::Exact(bits), _) => bits,
         };
         file.set_permissions(fs::Permissions::from_mode(bits))?;
+        // After the chown: it would clear a carried security.capability.
+        if existing.is_some() {
+            copy_security_xattrs(path, &file)?;
+        }
         file.sync_all()?;
         fs::rename(&temp, path)?;
         File::open(dir)?.sync_all()
@@ -119,6 +123,62 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
         let _ = fs::remove_file(&temp);
     }
     result.map_err(context)
+}
+
+/// Gives the temp file the replaced file's `security.*` extended attributes
+/// (the SELinux label `security.selinux`, also IMA/EVM, SMACK, capabilities):
+/// without this, /etc/shadow renamed over from a temp file would carry the
+/// temp's label (`etc_t`, not `shadow_t`) and an enforcing system would
+/// refuse logins. A file that fails to get its label is not renamed in.
+///
+/// A new file gets nothing here: the temp was created in the same directory,
+/// so the kernel gave it that directory's default context, which is what the
+/// file would get if created under its own name (restorecon may still apply
+/// a name-based rule of the policy; osconf's new files sit in directories
+/// whose default matches their file_contexts entry: network-scripts,
+/// system-connections, resolved.conf.d).
+fn copy_security_xattrs(from: &Path, to: &File) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::AsRawFd;
+    let c_path = std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    // Names, then values: each call sized by a first call with an empty buffer.
+    let read = |call: &dyn Fn(*mut libc::c_void, usize) -> isize| -> io::Result<Vec<u8>> {
+        loop {
+            let size = call(std::ptr::null_mut(), 0);
+            if size < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut buf = vec![0u8; size as usize];
+            let got = call(buf.as_mut_ptr().cast(), buf.len());
+            if got >= 0 {
+                buf.truncate(got as usize);
+                return Ok(buf);
+            }
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ERANGE) {
+                return Err(e); // ERANGE: it grew in between, ask again
+            }
+        }
+    };
+    // SAFETY (both calls): `c_path` is a NUL-terminated path, and `buf`/`len` a buffer of that size or null/0.
+    let names = match read(&|buf, len| unsafe { libc::llistxattr(c_path.as_ptr(), buf.cast(), len) }) {
+        Ok(names) => names,
+        // A file system without extended attributes has no labels to keep.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTSUP)) => return Ok(()),
+        Err(e) => return Err(io::Error::new(e.kind(), format!("listing the extended attributes of the old file: {e}"))),
+    };
+    for name in names.split(|&b| b == 0).filter(|n| n.starts_with(b"security.")) {
+        let c_name = std::ffi::CString::new(name).expect("split at NUL");
+        let shown = String::from_utf8_lossy(name);
+        let value = read(&|buf, len| unsafe { libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), buf, len) })
+            .map_err(|e| io::Error::new(e.kind(), format!("reading {shown} of the old file: {e}")))?;
+        // SAFETY: a valid descriptor, NUL-terminated name, and `value` as the buffer.
+        if unsafe { libc::fsetxattr(to.as_raw_fd(), c_name.as_ptr(), value.as_ptr().cast(), value.len(), 0) } != 0 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(e.kind(), format!("carrying {shown} over to the new file: {e}")));
+        }
+    }
+    Ok(())
 }
 
 /// A process killed between creating its temp file and the rename leaves the
@@ -141,10 +201,15 @@ pub fn remove_durably(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
     }
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
+    File::open(directory_of(path))?.sync_all()
+}
+
+/// The directory holding `path`: "." for a bare file name, whose parent is "".
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod check;
 pub mod commands;
 pub mod config;
+pub mod drop_key;
 pub mod error;
 pub mod files;
 pub mod lock;

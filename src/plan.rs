@@ -9,8 +9,9 @@ use crate::apply::dns::DnsMode;
 use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
 use crate::apply::ssh_keys::{self, KeysPlan};
-use crate::apply::{hostname, password};
+use crate::apply::{hostname, originals, password};
 use crate::config::Config;
+use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::record::{Record, RECORD_PATH};
@@ -21,11 +22,15 @@ pub const BACKUP_SUFFIX: &str = ".osconf-orig";
 
 #[derive(Debug)]
 pub struct Plan {
-    /// Where the drop came from, and its SHA-256.
+    /// Where the drop came from.
     pub source: String,
-    pub drop_sha256: String,
+    /// The host's key for the record's digest of the drop (new: saved with the record).
+    pub key: DropKey,
     /// The same drop was applied before: nothing is to be done.
     pub already_applied: bool,
+    /// When already applied from a version-1 record: that record with its
+    /// plain hash replaced by the keyed digest, to be saved.
+    pub migrated_record: Option<Record>,
     pub settings: Settings,
     pub network: Detection,
     pub dns_mode: DnsMode,
@@ -34,6 +39,13 @@ pub struct Plan {
     pub backups: Vec<String>,
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
+    /// Files whose image original is kept (under `originals::DIR`) before
+    /// osconf first sets the value they hold.
+    pub originals: Vec<String>,
+    /// What goes back to the image's own because this drop no longer sets it.
+    pub restored: Vec<&'static str>,
+    /// The image's own host name, for the kernel, when it is restored.
+    pub restored_hostname: Option<String>,
     pub live: Vec<LiveChange>,
     /// root's `authorized_keys`, when the settings speak for SSH keys
     /// (its write, if any, is among `writes`).
@@ -44,8 +56,16 @@ pub struct Plan {
 
 impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
-        let drop_sha256 = sha256_hex(content);
-        let already_applied = previous.is_some_and(|r| r.drop_sha256 == drop_sha256);
+        let key = DropKey::load_or_new(root)?;
+        let drop_hmac = key.digest(content);
+        let already_applied = previous.is_some_and(|r| r.is_for_drop(&drop_hmac, content));
+        let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
+            version: Record::VERSION,
+            sequence: r.sequence.max(1),
+            drop_hmac: drop_hmac.clone(),
+            legacy_drop_sha256: None,
+            ..r.clone()
+        });
         let network = network_files::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
@@ -62,6 +82,30 @@ impl Plan {
         if !settings.nameservers.is_empty() {
             writes.push(crate::apply::dns::render(root, dns_mode, &settings.nameservers)?);
             owned.extend(dns_mode.owned_path().map(str::to_owned));
+        }
+        // Reconcile: what osconf set before and this drop no longer sets goes
+        // back to the image's own (network files: through owned_files below).
+        let mut restored = Vec::new();
+        let mut restored_hostname = None;
+        if settings.hostname.is_none() && previous.hostname.is_some() {
+            let (files, name) = hostname::restore(root)?;
+            writes.extend(files);
+            restored_hostname = name;
+            restored.push("host name");
+        }
+        if settings.nameservers.is_empty() && !previous.nameservers.is_empty() {
+            writes.extend(crate::apply::dns::restore(root, dns_mode)?);
+            restored.push("name servers");
+        }
+        let mut originals: Vec<String> = Vec::new();
+        if settings.hostname.is_some() {
+            originals.extend(hostname::KEPT_ORIGINALS.iter().filter(|p| writes.iter().any(|w| w.path == **p)).map(|p| p.to_string()));
+            originals.retain(|p| originals::needs_keeping(root, p, previous.hostname.is_some()));
+        }
+        if let (false, Some(path)) = (settings.nameservers.is_empty(), dns_mode.edited_path()) {
+            if originals::needs_keeping(root, path, !previous.nameservers.is_empty()) {
+                originals.push(path.to_owned());
+            }
         }
         let keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
         writes.extend(keys.as_ref().and_then(|k| k.write.clone()));
@@ -100,7 +144,9 @@ impl Plan {
             version: Record::VERSION,
             applied_at: 0,
             source: source.clone(),
-            drop_sha256: drop_sha256.clone(),
+            sequence: previous.sequence.saturating_add(1),
+            drop_hmac,
+            legacy_drop_sha256: None,
             hostname: settings.hostname.clone(),
             password_set: settings.password.is_some(),
             nameservers: settings.nameservers.clone(),
@@ -113,14 +159,15 @@ impl Plan {
                 _ => previous.ssh_keys.clone(),
             },
         };
-        Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, live, ssh_keys: keys, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, originals, restored, restored_hostname, live, ssh_keys: keys, record })
     }
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Settings from {} (sha256 {})", self.source, self.drop_sha256)?;
+        let state = if self.already_applied { "applied already" } else { "new" };
+        writeln!(f, "Settings from {} ({}, {state})", self.source, self.drop_id())?;
         if self.already_applied {
             return writeln!(f, "This drop was applied already: nothing to do.");
         }
@@ -157,6 +204,9 @@ impl fmt::Display for Plan {
                 writeln!(f, "      key {}", key.summary())?;
             }
         }
+        for what in &self.restored {
+            writeln!(f, "  {what}: back to the image's own (this drop no longer sets it)")?;
+        }
         match self.network.stack {
             Some(stack) => writeln!(f, "Network stack: {stack} ({})", self.network.reason)?,
             None => writeln!(f, "Network stack: none, no persistent network files ({})", self.network.reason)?,
@@ -168,8 +218,14 @@ impl fmt::Display for Plan {
             }
         }
         writeln!(f, "Files:")?;
+        if self.key.is_new() {
+            writeln!(f, "  write {} (new random key for the record's digest of the drop)", crate::drop_key::KEY_PATH)?;
+        }
         for path in &self.backups {
             writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
+        }
+        for path in &self.originals {
+            writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
         }
         if let Some(keys) = self.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
             writeln!(f, "  make {} a 0700 directory", keys.dir)?;
@@ -184,9 +240,13 @@ impl fmt::Display for Plan {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+impl Plan {
+    /// The drop's display id: its apply sequence number, never a digest.
+    pub fn drop_id(&self) -> String {
+        // Already applied: the previous record's number (a version-1 record has none: #1).
+        let number = if self.already_applied { self.record.sequence.saturating_sub(1).max(1) } else { self.record.sequence };
+        format!("drop #{number}")
+    }
 }
 
 pub fn unix_now() -> u64 {

@@ -48,14 +48,19 @@ fn run(tree: &TempTree, env: &[(&str, String)]) -> (i32, String) {
 
 type Snapshot = BTreeMap<String, (Vec<u8>, u32)>;
 
-/// The record without its timestamp, and shadow without root's salted hash,
+/// The record without its timestamp and digest, the random key's bytes, and shadow without root's salted hash,
 /// so that two complete applies compare equal.
 fn normalised(mut snap: Snapshot) -> Snapshot {
     if let Some((record, _)) = snap.get_mut("var/lib/osconf/record.json") {
         let mut json: serde_json::Value = serde_json::from_slice(record).unwrap();
         json["applied_at"] = 0.into();
         json["source"] = "".into();
+        json["drop_hmac"] = "".into();
         *record = serde_json::to_vec(&json).unwrap();
+    }
+    // The per-host key is random: only its presence and mode compare.
+    if let Some((key, _)) = snap.get_mut("var/lib/osconf/drop.key") {
+        key.clear();
     }
     if let Some((shadow, _)) = snap.get_mut("etc/shadow") {
         let text = String::from_utf8(shadow.clone()).unwrap();

@@ -1,5 +1,6 @@
 //! Property tests of the os.conf parser and validator (issue 8), on arbitrary
-//! bytes and on mutated valid drops, plus a replay of `tests/corpus/`:
+//! bytes, on mutated valid drops and on extreme numbers (issue 13), plus a
+//! replay of `tests/corpus/`:
 //!
 //! - nothing panics or hangs (a watchdog aborts the test binary after 120 s,
 //!   and every input must be judged in well under a second);
@@ -404,6 +405,30 @@ fn arbitrary_bytes() {
     ];
     let (accepted, total) = run(&mut runner(), bytes);
     eprintln!("arbitrary bytes: {accepted} of {total} accepted");
+}
+
+/// Numbers the platform never sends, in every numeric position of a drop
+/// (NIC index, address octets, netmask octets, route prefix): beyond u8,
+/// u32, u64, signed, with leading zeros or other bases (issue 13, point 7).
+#[test]
+fn extreme_numbers_in_every_numeric_position() {
+    const EXTREMES: [&str; 16] = [
+        "0", "1", "32", "33", "255", "256", "65536", "4294967295", "4294967296", "18446744073709551615", "18446744073709551616",
+        "340282366920938463463374607431768211456", "-1", "+1", "007", "0x20",
+    ];
+    let slot = || prop_oneof![Just(None), prop::sample::select(EXTREMES.to_vec()).prop_map(Some)];
+    let strategy = prop::collection::vec(slot(), 7).prop_map(|slots| {
+        let pick = |i: usize, normal: &'static str| slots[i].unwrap_or(normal);
+        let n = pick(0, "0");
+        format!(
+            "eth{n}_ip_addr=10.{}.0.5\neth{n}_mac_addr=52:54:00:00:00:01\neth{n}_netmask=255.{}.{}.0\neth{n}_gateway=10.0.0.{}\neth{n}_route=\"10.{}.0.0/{} 10.0.0.1\"\ndns_nameserver=\"{}.8.8.8\"\n",
+            pick(1, "0"), pick(2, "255"), pick(3, "255"), pick(4, "1"), pick(5, "1"), pick(6, "16"), pick(1, "8")
+        )
+        .into_bytes()
+    });
+    let (accepted, total) = run(&mut runner(), strategy);
+    eprintln!("extreme numbers: {accepted} of {total} accepted");
+    assert!(accepted > 0, "the unchanged template must be accepted: the slots are not exercised otherwise");
 }
 
 #[test]

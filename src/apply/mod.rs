@@ -6,8 +6,11 @@ pub mod fault;
 pub mod hostname;
 pub mod network_files;
 pub mod network_live;
+pub mod originals;
 pub mod password;
+pub mod pwd_lock;
 pub mod sha512_crypt;
+pub mod shell_vars;
 pub mod ssh_keys;
 
 use std::time::Duration;
@@ -46,6 +49,12 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
         log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
     }
+    for path in &plan.originals {
+        fault::step(path)?;
+        let original = std::fs::read(root.path(path))?;
+        write_atomic(&root.path(originals::path_of(path)), &original, Mode::Exact(0o600))?;
+        log::info!("kept the image's {path} as {}", originals::path_of(path));
+    }
     if let Some(keys) = plan.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
         fault::step(&keys.dir)?;
         ssh_keys::prepare_dir(root, keys)?;
@@ -53,7 +62,14 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for write in &plan.writes {
         fault::step(&write.path)?;
         let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
-        write_atomic(&root.path(&write.path), &write.content, mode)?;
+        if write.path == password::SHADOW {
+            // Read-modify-write under the password-file lock, as every other writer of shadow does.
+            let _pwd_lock = pwd_lock::acquire(root)?;
+            let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
+            write_atomic(&root.path(&write.path), &password::rebase(&current, &write.content)?, mode)?;
+        } else {
+            write_atomic(&root.path(&write.path), &write.content, mode)?;
+        }
         log::info!("wrote {}", write.path);
     }
     for path in &plan.removals {
@@ -62,12 +78,13 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         log::info!("removed {path} (no longer needed)");
     }
     if effects.live {
-        if let Some(name) = &plan.settings.hostname {
+        if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
             fault::step("live host name")?;
             hostname::set_live(name)?;
         }
     }
     fault::step("record")?;
+    plan.key.save_if_new(root)?;
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
     record.save(root)?;
     Ok(record)

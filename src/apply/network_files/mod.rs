@@ -7,6 +7,7 @@ mod detect;
 mod extra;
 mod ifcfg;
 mod ifupdown;
+pub(crate) mod ifupdown_busybox;
 mod netplan;
 mod networkd;
 mod networkmanager;

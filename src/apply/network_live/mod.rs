@@ -171,7 +171,7 @@ fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
 /// The kernel's index of each desired NIC, waiting for late ones (udev or a
 /// hot-plugged virtio device can be a moment behind osconf at boot).
 async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) -> Result<BTreeMap<Mac, u32>, Error> {
-    let deadline = Instant::now() + nic_wait;
+    let deadline = Instant::now().checked_add(nic_wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", nic_wait.as_secs())))?;
     loop {
         let links = link_indexes(handle).await?;
         let missing: Vec<&Nic> = desired.iter().filter(|n| !links.contains_key(&n.mac)).collect();
