@@ -78,6 +78,15 @@ pub fn render(root: &Root, keys: &[SshKey]) -> KeysPlan {
 
 /// The new file; `None` when there is nothing to do (no keys, no block).
 fn planned_content(root: &Root, plan: &KeysPlan) -> Result<Option<String>, String> {
+    // Under --root an absolute symlink (e.g. /root -> /var/roothome on
+    // ostree systems) would lead out of the tree: not followed there.
+    if !root.is_host() {
+        for ancestor in Path::new(&plan.dir).ancestors().filter(|a| a.parent().is_some()) {
+            if fs::symlink_metadata(root.path(ancestor)).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(format!("{} is a symbolic link, not followed under --root", ancestor.display()));
+            }
+        }
+    }
     for (guest, want_dir) in [(&plan.dir, true), (&plan.path, false)] {
         // Never through a symlink: it could point anywhere (outside --root too).
         if let Ok(meta) = fs::symlink_metadata(root.path(guest)) {
@@ -275,6 +284,11 @@ mod tests {
         let linked = render(&root, &keys(&[ALICE]));
         assert!(linked.write.is_none() && !linked.installs());
         assert!(linked.skipped.unwrap().contains("not a regular file"));
+        // A symlinked home is not followed out of the tree.
+        fs::remove_dir_all(root.path("/root")).unwrap();
+        std::os::unix::fs::symlink("/var/roothome", root.path("/root")).unwrap();
+        let escaped = render(&root, &keys(&[ALICE]));
+        assert_eq!(escaped.skipped.as_deref(), Some("/root is a symbolic link, not followed under --root"));
         fs::remove_dir_all(root.base()).unwrap();
     }
 
