@@ -283,3 +283,61 @@ fn extras_no_longer_wanted_are_removed() {
     assert!(lines(&["ip", "-6", "addr", "show", "scope", "global"]).is_empty());
     assert_eq!(leaves_by("10.0.1.5"), "ens3");
 }
+
+/// The kernel's state in words, without the routes' `proto` (ifup's `ip`
+/// writes "boot", netlink "static": the same route to every reader).
+fn kernel_state() -> Vec<Vec<String>> {
+    let strip = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "proto");
+                words.iter().enumerate().filter(|(i, _)| at.is_none_or(|p| *i != p && *i != p + 1)).map(|(_, w)| *w).collect::<Vec<_>>().join(" ")
+            })
+            .collect()
+    };
+    // A table that was never filled does not exist yet: no routes.
+    let table = Command::new("ip").args(["route", "show", "table", "1001"]).output().unwrap();
+    let table: Vec<String> = String::from_utf8_lossy(&table.stdout).lines().map(str::to_owned).collect();
+    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().skip(1).take(3).collect::<Vec<_>>().join(" ")).collect();
+    vec![
+        addresses(),
+        v6,
+        strip(routes()),
+        strip(table),
+        strip(lines(&["ip", "-6", "route", "show", "default"])),
+        lines(&["ip", "rule"]),
+    ]
+}
+
+#[test]
+fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
+    use osconf::apply::network_files::{render, Stack};
+    if !isolated("ifupdown_files_bring_up_what_netlink_sets_and_take_it_down") {
+        return;
+    }
+    veth("eth0", "52:54:00:12:34:56");
+    veth("eth1", "52:54:00:12:34:57");
+    let bare = kernel_state();
+    let s = with_extras();
+    let dir = std::env::temp_dir().join(format!("osconf-ifup-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let rendered = render(Stack::Ifupdown, &s, &osconf::files::Root::new(&dir)).unwrap();
+    let stanzas: String = rendered.owned.iter().map(|w| w.text()).collect();
+    std::fs::write(dir.join("interfaces"), stanzas).unwrap();
+    // ifupdown itself runs osconf's stanzas (no hook scripts: nothing outside this namespace).
+    let ifupdown = |command: &str| {
+        let (file, state) = (dir.join("interfaces"), dir.join("state"));
+        sh(&[command, "--no-scripts", "--state-dir", state.to_str().unwrap(), "-i", file.to_str().unwrap(), "eth0", "eth1"]);
+    };
+    ifupdown("ifup");
+    let by_files = kernel_state();
+    ifupdown("ifdown");
+    assert_eq!(kernel_state(), bare, "ifdown takes down all that ifup set");
+    apply(&s.nics, &[], WAIT).unwrap();
+    let by_netlink = kernel_state();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(by_files, by_netlink);
+    assert!(by_netlink[5].iter().any(|r| r == "1001:\tfrom 10.0.1.6 lookup 1001"), "{by_netlink:#?}");
+}
