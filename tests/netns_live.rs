@@ -341,3 +341,17 @@ fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
     assert_eq!(by_files, by_netlink);
     assert!(by_netlink[5].iter().any(|r| r == "1001:\tfrom 10.0.1.6 lookup 1001"), "{by_netlink:#?}");
 }
+
+#[test]
+fn a_link_without_ipv6_gets_the_rest() {
+    if !isolated("a_link_without_ipv6_gets_the_rest") {
+        return;
+    }
+    two_nics();
+    sh(&["sysctl", "-qw", "net.ipv6.conf.enp0s4.disable_ipv6=1"]);
+    let s = with_extras();
+    apply(&s.nics, &[], WAIT).unwrap();
+    assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
+    assert!(lines(&["ip", "-6", "addr", "show", "scope", "global"]).is_empty());
+    assert_eq!(leaves_by("10.0.1.6"), "enp0s4");
+}

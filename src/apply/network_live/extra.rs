@@ -70,11 +70,23 @@ pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveCha
 /// Re-asserts a NIC's extra addresses, IPv6 default route and own routing.
 pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(), Error> {
     let failed = |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac));
-    for (address, prefix) in extra_addresses(nic) {
-        handle.address().add(index, address, prefix).replace().execute().await.map_err(|e| failed(format!("setting address {address}/{prefix}"), e))?;
+    for (address, prefix) in &nic.secondary {
+        let request = handle.address().add(index, IpAddr::V4(*address), *prefix).replace().execute();
+        request.await.map_err(|e| failed(format!("setting address {address}/{prefix}"), e))?;
+    }
+    // IPv6 is optional to a boot: a kernel or link without it (ipv6.disable,
+    // disable_ipv6) gets a warning, and the IPv4 settings still apply.
+    let mut ipv6 = Vec::new();
+    for &(address, prefix) in &nic.ipv6 {
+        ipv6.push((format!("address {address}/{prefix}"), handle.address().add(index, IpAddr::V6(address), prefix).replace().execute().await));
     }
     if let Some(via) = nic.ipv6_gateway {
-        handle.route().add(default_route6(index, via)).replace().execute().await.map_err(|e| failed(format!("setting route ::/0 via {via}"), e))?;
+        ipv6.push((format!("route ::/0 via {via}"), handle.route().add(default_route6(index, via)).replace().execute().await));
+    }
+    for (what, result) in ipv6 {
+        if let Err(e) = result {
+            log::warn!("{} (MAC {}): IPv6 {what} not set: {e}", nic.label(), nic.mac);
+        }
     }
     if let Some(policy) = nic.policy() {
         for route in table_routes(index, &policy) {
