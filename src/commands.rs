@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::apply::{self, Effects};
 use crate::config::Config;
+use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::{out, outln};
 use crate::files::Root;
@@ -74,7 +75,16 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     };
     stopwatch.lap("find");
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config, &mut stopwatch)?;
+    let live = options.live.unwrap_or(root.is_host());
+    let settings = parse_settings(&found, &mut stopwatch)?;
+    if live && !crate::plan::applied_before(previous.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {
+        // The plan resolves NIC names (ifupdown, ifcfg): udev must be done
+        // renaming the NICs first.
+        crate::apply::network_live::wait_until_ready(&root, &settings.nics, config.nic_wait)
+            .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
+        stopwatch.lap("udev");
+    }
+    let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
     if plan.already_applied {
         log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
         if let Some(record) = &plan.migrated_record {
@@ -83,7 +93,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
             log::info!("replaced the old record's plain hash of the drop with a keyed digest");
         }
     } else {
-        let effects = Effects { live: options.live.unwrap_or(root.is_host()), nic_wait: config.nic_wait };
+        let effects = Effects { live, nic_wait: config.nic_wait };
         apply::run(&plan, previous.as_ref(), &root, effects)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
         log::info!("applied {} ({})", found.description, plan.drop_id());
@@ -164,8 +174,17 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
 }
 
 fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
+    let settings = parse_settings(found, stopwatch)?;
+    plan_for(settings, found, previous, root, config, stopwatch)
+}
+
+fn parse_settings(found: &Found, stopwatch: &mut Stopwatch) -> Result<Settings, Error> {
     let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
     stopwatch.lap("parse");
+    Ok(settings)
+}
+
+fn plan_for(settings: Settings, found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
     let plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
     stopwatch.lap("plan (hash, render)");
     Ok(plan)

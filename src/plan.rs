@@ -17,8 +17,12 @@ use crate::files::{FileWrite, Root};
 use crate::record::{Record, RECORD_PATH};
 use crate::settings::Settings;
 
-/// Suffix of the copy kept of a file osconf replaces but did not write itself.
-pub const BACKUP_SUFFIX: &str = ".osconf-orig";
+/// Where the copy of a file osconf replaces or removes but did not write
+/// itself is kept: `/etc/x` → `/var/lib/osconf/backup/etc/x`, with the
+/// originals of the host name and DNS files. Never beside the original: every
+/// stack scans its own directory (initscripts and NetworkManager load every
+/// `ifcfg-*` except a few suffixes, netplan every `*.yaml`).
+pub use crate::apply::originals::path_of as backup_path;
 
 #[derive(Debug)]
 pub struct Plan {
@@ -35,10 +39,14 @@ pub struct Plan {
     pub network: Detection,
     pub dns_mode: DnsMode,
     pub writes: Vec<FileWrite>,
-    /// Files osconf does not own that it will overwrite: copied first to `path + BACKUP_SUFFIX`.
+    /// Files osconf does not own that it will overwrite or disable: copied
+    /// first to [`backup_path`] (once: the first original is the one kept).
     pub backups: Vec<String>,
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
+    /// The image's own files that configure a NIC of the drop in a way the
+    /// stack would apply instead of (or besides) osconf's: backed up, then removed.
+    pub disables: Vec<String>,
     /// Files whose image original is kept (under `originals::DIR`) before
     /// osconf first sets the value they hold.
     pub originals: Vec<String>,
@@ -58,7 +66,7 @@ impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(content);
-        let already_applied = previous.is_some_and(|r| r.is_for_drop(&drop_hmac, content));
+        let already_applied = applied_before(previous, &key, content);
         let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
             version: Record::VERSION,
             sequence: r.sequence.max(1),
@@ -110,12 +118,14 @@ impl Plan {
         let keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
         writes.extend(keys.as_ref().and_then(|k| k.write.clone()));
         let mut edited = Vec::new();
+        let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
-            let rendered = network_files::render(stack, &settings, root)?;
+            let rendered = network_files::render(stack, &settings, root, &previous.nics)?;
             owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             edited.extend(rendered.edited.iter().map(|f| f.path.clone()));
             writes.extend(rendered.owned);
             writes.extend(rendered.edited);
+            disables = rendered.disabled;
         }
 
         // Files osconf owns get exactly the mode it chose (an image or a
@@ -127,15 +137,18 @@ impl Plan {
         // A file osconf is about to replace but did not write itself keeps its
         // original beside it (once: a later run must not back up our own edit).
         let previously_owned: BTreeSet<&String> = previous.owned_files.iter().collect();
-        let backups = writes
+        let mut backups: Vec<String> = writes
             .iter()
             .filter(|w| {
                 let foreign = (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
-                foreign && !root.exists(&format!("{}{BACKUP_SUFFIX}", w.path))
+                foreign && !root.exists(&backup_path(&w.path))
             })
             .filter(|w| root.path(&w.path).is_file() && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..]))
             .map(|w| w.path.clone())
             .collect();
+        backups.extend(disables.iter().filter(|p| !previously_owned.contains(p) && !root.exists(&backup_path(p))).cloned());
+        // A file osconf owned is removed as its own, never backed up as the image's.
+        disables.retain(|p| !previously_owned.contains(p));
         let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
         let live = network_live::changes(&settings.nics, &previous.nics);
 
@@ -159,8 +172,14 @@ impl Plan {
                 _ => previous.ssh_keys.clone(),
             },
         };
-        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, originals, restored, restored_hostname, live, ssh_keys: keys, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, ssh_keys: keys, record })
     }
+}
+/// Whether `previous` was written for the drop with these bytes (keyed
+/// digest; see `drop_key`). Cheap: `osconf apply` asks it before the plan,
+/// to wait for udev only when there is something to apply.
+pub fn applied_before(previous: Option<&Record>, key: &DropKey, content: &[u8]) -> bool {
+    previous.is_some_and(|r| r.is_for_drop(&key.digest(content), content))
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.
@@ -222,7 +241,7 @@ impl fmt::Display for Plan {
             writeln!(f, "  write {} (new random key for the record's digest of the drop)", crate::drop_key::KEY_PATH)?;
         }
         for path in &self.backups {
-            writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
+            writeln!(f, "  back up {path} to {}", backup_path(path))?;
         }
         for path in &self.originals {
             writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
@@ -235,6 +254,9 @@ impl fmt::Display for Plan {
         }
         for path in &self.removals {
             writeln!(f, "  remove {path} (written by osconf before, no longer needed)")?;
+        }
+        for path in &self.disables {
+            writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
         }
         writeln!(f, "  write {RECORD_PATH}")
     }

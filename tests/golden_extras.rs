@@ -40,7 +40,7 @@ fn settings() -> Settings {
 
 fn rendered(stack: Stack) -> BTreeMap<String, (String, u32)> {
     let tree = TempTree::new(&format!("extras-{stack}"));
-    let out = render(stack, &settings(), &Root::new(&tree.path)).unwrap();
+    let out = render(stack, &settings(), &Root::new(&tree.path), &[]).unwrap();
     out.owned.into_iter().chain(out.edited).map(|w| (w.path.trim_start_matches('/').to_owned(), (w.text(), w.mode))).collect()
 }
 

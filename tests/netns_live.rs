@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use osconf::apply::network_live::{apply, changes};
+use osconf::apply::network_live::{apply, changes, Configure};
 use osconf::settings::{PasswordForm, Settings};
 
 const CHILD: &str = "OSCONF_NETNS_CHILD";
@@ -90,7 +90,7 @@ fn vpc_sets_address_and_default_route() {
     }
     two_nics();
     let s = settings(VPC);
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
     assert_eq!(routes(), ["192.168.50.0/24 dev ens3 proto kernel scope link src 192.168.50.10", "default via 192.168.50.1 dev ens3 proto static"]);
     assert!(sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
@@ -102,7 +102,7 @@ fn classic_sets_intranet_routes_on_eth0_and_default_on_eth1() {
         return;
     }
     two_nics();
-    apply(&settings(CLASSIC).nics, &[], WAIT).unwrap();
+    apply(&settings(CLASSIC).nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 192.0.2.105/24", "ens3 10.171.254.123/24"]);
     assert_eq!(
         routes(),
@@ -129,7 +129,7 @@ fn many_nics_with_many_routes_and_reapply_is_a_no_op() {
         drop += &format!("eth{n}_ip_addr=10.{n}.0.5\neth{n}_mac_addr=52:54:00:aa:00:{n:02x}\neth{n}_netmask=255.255.0.0\neth{n}_gateway=10.{n}.0.1\neth{n}_route=\"{}\"\n", routes.join(";"));
     }
     let s = settings(&drop);
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     let (addrs, table) = (addresses(), routes());
     assert_eq!(addrs.len(), 10);
     assert_eq!(table.len(), 10 + 10 * 8 + 1, "{table:#?}");
@@ -138,7 +138,7 @@ fn many_nics_with_many_routes_and_reapply_is_a_no_op() {
     assert_eq!(table.iter().filter(|r| r.starts_with("default")).collect::<Vec<_>>(), ["default via 10.1.0.1 dev nic1 proto static"]);
     // Again, with the record saying we set it: nothing changes, no EEXIST.
     assert_eq!(changes(&s.nics, &s.nics), vec![]);
-    apply(&s.nics, &s.nics, WAIT).unwrap();
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
     assert_eq!((addresses(), routes()), (addrs, table));
 }
 
@@ -152,10 +152,10 @@ fn a_changed_drop_reconciles_and_leaves_foreign_settings_alone() {
     sh(&["ip", "link", "set", "enp0s4", "up"]);
     sh(&["ip", "addr", "add", "198.51.100.7/24", "dev", "enp0s4"]);
     let classic = settings(CLASSIC);
-    apply(&classic.nics, &[], WAIT).unwrap();
+    apply(&classic.nics, &[], WAIT, Configure::Now).unwrap();
     // Classic → VPC with a new address on eth0.
     let vpc = settings(&VPC.replace("192.168.50", "10.171.254").replace(".10\n", ".124\n"));
-    apply(&vpc.nics, &classic.nics, WAIT).unwrap();
+    apply(&vpc.nics, &classic.nics, WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 198.51.100.7/24", "ens3 10.171.254.124/24"]);
     assert_eq!(
         routes(),
@@ -174,7 +174,7 @@ fn a_missing_nic_fails_naming_its_mac_and_changes_nothing() {
     }
     veth("ens3", "52:54:00:12:34:56");
     let before = (addresses(), routes());
-    let error = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300)).unwrap_err();
+    let error = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300), Configure::Now).unwrap_err();
     assert!(error.to_string().contains("eth1 (MAC 52:54:00:12:34:57)"), "{error}");
     assert_eq!((addresses(), routes()), before);
     assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
@@ -189,7 +189,7 @@ fn a_late_nic_is_waited_for() {
         std::thread::sleep(Duration::from_millis(300));
         veth("ens3", "52:54:00:12:34:56");
     });
-    apply(&settings(VPC).nics, &[], WAIT).unwrap();
+    apply(&settings(VPC).nics, &[], WAIT, Configure::Now).unwrap();
     late.join().unwrap();
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
 }
@@ -233,7 +233,7 @@ fn secondary_addresses_ipv6_and_per_nic_routing() {
     }
     two_nics();
     let s = with_extras();
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
     let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).collect();
     assert_eq!(v6, [format!("{} enp0s4 inet6 2001:db8:1::5/64", v6[0].split_whitespace().next().unwrap())]);
@@ -246,7 +246,7 @@ fn secondary_addresses_ipv6_and_per_nic_routing() {
     let state = || (addresses(), routes(), lines(&["ip", "rule"]), lines(&["ip", "route", "show", "table", "1001"]), lines(&["ip", "-6", "route"]));
     let before = state();
     assert_eq!(changes(&s.nics, &s.nics), vec![]);
-    apply(&s.nics, &s.nics, WAIT).unwrap();
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
     assert_eq!(state(), before);
 }
 
@@ -258,7 +258,7 @@ fn extras_no_longer_wanted_are_removed() {
     two_nics();
     let rules_before = lines(&["ip", "rule"]);
     let old = with_extras();
-    apply(&old.nics, &[], WAIT).unwrap();
+    apply(&old.nics, &[], WAIT, Configure::Now).unwrap();
     let mut new = old.clone();
     let eth1 = &mut new.nics[1];
     eth1.secondary.clear();
@@ -275,7 +275,7 @@ fn extras_no_longer_wanted_are_removed() {
             "- address 2001:db8:1::5/64 on eth1 (52:54:00:12:34:57)",
         ]
     );
-    apply(&new.nics, &old.nics, WAIT).unwrap();
+    apply(&new.nics, &old.nics, WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "ens3 192.168.50.10/24"]);
     assert_eq!(lines(&["ip", "rule"]), rules_before);
     assert_eq!(lines(&["ip", "route", "show", "table", "1001"]), Vec::<String>::new());
@@ -323,7 +323,7 @@ fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
     let s = with_extras();
     let dir = std::env::temp_dir().join(format!("osconf-ifup-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("state")).unwrap();
-    let rendered = render(Stack::Ifupdown, &s, &osconf::files::Root::new(&dir)).unwrap();
+    let rendered = render(Stack::Ifupdown, &s, &osconf::files::Root::new(&dir), &[]).unwrap();
     let stanzas: String = rendered.owned.iter().map(|w| w.text()).collect();
     std::fs::write(dir.join("interfaces"), stanzas).unwrap();
     // ifupdown itself runs osconf's stanzas (no hook scripts: nothing outside this namespace).
@@ -335,7 +335,7 @@ fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
     let by_files = kernel_state();
     ifupdown("ifdown");
     assert_eq!(kernel_state(), bare, "ifdown takes down all that ifup set");
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     let by_netlink = kernel_state();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(by_files, by_netlink);
@@ -350,8 +350,26 @@ fn a_link_without_ipv6_gets_the_rest() {
     two_nics();
     sh(&["sysctl", "-qw", "net.ipv6.conf.enp0s4.disable_ipv6=1"]);
     let s = with_extras();
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
     assert!(lines(&["ip", "-6", "addr", "show", "scope", "global"]).is_empty());
     assert_eq!(leaves_by("10.0.1.6"), "enp0s4");
+}
+
+#[test]
+fn left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before() {
+    if !isolated("left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before") {
+        return;
+    }
+    two_nics();
+    // NetworkManager adopts a NIC only if it finds it unconfigured: osconf
+    // leaves the link down and without addresses.
+    apply(&settings(VPC).nics, &[], WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
+    assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
+    // What osconf set live before (an older osconf, or another stack) still goes.
+    let classic = settings(CLASSIC);
+    apply(&classic.nics, &[], WAIT, Configure::Now).unwrap();
+    apply(&settings(VPC).nics, &classic.nics, WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
 }

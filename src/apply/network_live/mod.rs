@@ -7,6 +7,9 @@
 //! that running twice changes nothing and never fails with EEXIST.
 
 mod extra;
+mod ready;
+
+pub use ready::wait_until_ready;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -96,10 +99,23 @@ pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
     out
 }
 
-/// Makes the kernel match `desired`: links up, addresses, routes; removes what
-/// osconf set before (`previous`) and no longer wants. Waits up to `nic_wait`
-/// for every NIC (by MAC) to appear, and changes nothing if one never does.
-pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
+/// Who configures the desired NICs in the running kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Configure {
+    /// osconf: links up, addresses, routes, as the stack will at the next boot.
+    Now,
+    /// The stack, when it starts after osconf (NetworkManager: a NIC that
+    /// already has addresses when it starts becomes "connected (externally)"
+    /// with an in-memory profile, and osconf's profile is not activated).
+    /// osconf only removes what it set before and no longer wants.
+    ByStack,
+}
+
+/// Makes the kernel match `desired`: links up, addresses, routes (unless
+/// `configure` leaves that to the stack); removes what osconf set before
+/// (`previous`) and no longer wants. Waits up to `nic_wait` for every NIC
+/// (by MAC) to appear, and changes nothing if one never does.
+pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
     if desired.is_empty() && previous.is_empty() {
         return Ok(());
     }
@@ -108,7 +124,7 @@ pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<()
         .enable_time()
         .build()
         .map_err(|e| Error::Failed(format!("starting the netlink runtime: {e}")))?;
-    runtime.block_on(apply_async(desired, previous, nic_wait))
+    runtime.block_on(apply_async(desired, previous, nic_wait, configure))
 }
 
 /// Requests in flight at once. Pipelining saves a round trip per change
@@ -121,7 +137,7 @@ async fn all<F: Future<Output = Result<(), Error>>>(requests: impl IntoIterator<
     futures::stream::iter(requests).buffer_unordered(IN_FLIGHT).try_collect().await
 }
 
-async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
+async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
     let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
     tokio::spawn(connection);
 
@@ -129,9 +145,12 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
     // may be gone (detached): nothing to remove there.
     let links = wait_for_links(&handle, desired, nic_wait).await?;
 
+    // A stack that configures its NICs itself (NetworkManager) is left to
+    // do so; what osconf set before is still removed.
+    let configured = if configure == Configure::Now { desired } else { &[] };
     // Each phase depends on the one before (routes need their NIC's address
     // and link up); requests within a phase are independent.
-    all(desired.iter().map(|nic| {
+    all(configured.iter().map(|nic| {
         let message = LinkUnspec::new_with_index(links[&nic.mac]).up().build();
         let request = handle.link().set(message).execute();
         async move { request.await.map_err(|e| failed(nic, "bringing the link up", e)) }
@@ -163,19 +182,19 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
     }
     // Additions are all re-asserted (with replace), not only the new ones: a
     // reboot or another tool may have dropped them since the last run.
-    all(desired.iter().map(|nic| {
+    all(configured.iter().map(|nic| {
         let request = handle.address().add(links[&nic.mac], nic.address.into(), nic.prefix).replace().execute();
         async move { request.await.map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e)) }
     }))
     .await?;
-    all(desired.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {
+    all(configured.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {
         let request = handle.route().add(route_message(links[&nic.mac], route)).replace().execute();
         async move { request.await.map_err(|e| failed(nic, &format!("setting route {route}"), e)) }
     }))
     .await?;
     // Secondary and IPv6 addresses, the IPv6 route, per-NIC tables and rules:
     // after the primary addresses (kept primary) and the main table's routes.
-    all(desired.iter().map(|nic| extra::assert(&handle, links[&nic.mac], nic))).await
+    all(configured.iter().map(|nic| extra::assert(&handle, links[&nic.mac], nic))).await
 }
 
 fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
