@@ -4,7 +4,8 @@
 //! through a drop). `tests/golden/extras/<stack>/` holds exactly the files
 //! written; `OSCONF_BLESS=1 cargo test --test golden_extras` rewrites them.
 //! Then each distribution's own reader takes what it can: `netplan
-//! generate`, NetworkManager's keyfile writer (`nmcli --offline`), `ifquery`.
+//! generate`, NetworkManager's keyfile writer and reader (`nmcli --offline`),
+//! `ifquery`.
 
 mod common;
 
@@ -119,6 +120,17 @@ fn networkmanager_writes_the_same_keys_itself() {
     assert_eq!(keys(ours, "ipv4"), keys(&theirs, "ipv4"), "{ours}\n{theirs}");
     assert!(keys(ours, "ipv4").iter().filter(|l| l.starts_with("routing-rule")).count() == 3, "{ours}");
     assert_eq!(keys(ours, "ipv6"), keys(&theirs, "ipv6"), "{ours}\n{theirs}");
+    // NetworkManager's keyfile reader (`nmcli --offline connection modify`
+    // normalises a keyfile from stdin) keeps every one of those keys.
+    let mut reader = Command::new("nmcli").args(["--offline", "connection", "modify"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut reader.stdin.take().unwrap(), ours.as_bytes()).unwrap();
+    let read = reader.wait_with_output().unwrap();
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    let read = String::from_utf8(read.stdout).unwrap();
+    for section in ["ipv4", "ipv6"] {
+        let (kept, written) = (keys(&read, section), keys(ours, section));
+        assert!(written.iter().all(|k| kept.contains(k)), "[{section}] {written:?} not all kept by NetworkManager's reader:\n{read}");
+    }
     // eth0's IPv6 gateway goes with its first address, as nmcli writes ipv6.gateway.
     let eth0 = &files["etc/NetworkManager/system-connections/osconf-eth0.nmconnection"].0;
     assert!(eth0.contains("[ipv6]\nmethod=manual\naddress1=2001:db8:50::10/64,2001:db8:50::1\n"), "{eth0}");
