@@ -37,7 +37,7 @@ fn vpc_drop() -> String {
 }
 
 fn run(tree: &TempTree, env: &[(&str, String)]) -> (i32, String) {
-    let mut command = Command::new(OSCONF);
+    let mut command = osconf_command();
     command.args(["apply", "--root", tree.path.to_str().unwrap()]).env_remove("OSCONF_LOG");
     for (k, v) in env {
         command.env(k, v);
@@ -190,7 +190,7 @@ fn kill_9_at_any_moment_leaves_old_or_new_files() {
         seed ^= seed << 17;
         let delay = Duration::from_millis(seed % 180);
         let tree = prepared("crash-kill");
-        let mut child = Command::new(OSCONF)
+        let mut child = osconf_command()
             .args(["apply", "--root", tree.path.to_str().unwrap()])
             .env("OSCONF_TEST_STEP_DELAY_MS", "20")
             .stderr(Stdio::null())
@@ -241,7 +241,7 @@ fn two_at_once_apply_once_and_a_held_lock_is_waited_for() {
     minimal_image(&tree);
     tree.write(DROP, CLASSIC, 0o644);
     let spawn = || {
-        Command::new(OSCONF)
+        osconf_command()
             .args(["apply", "--root", tree.path.to_str().unwrap()])
             .env("OSCONF_TEST_STEP_DELAY_MS", "30")
             .stderr(Stdio::piped())
