@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
-use crate::settings::Nic;
+use crate::settings::{Nic, SshKey};
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
 
@@ -42,6 +42,9 @@ pub struct Record {
     pub network_stack: Option<String>,
     /// Files osconf wrote and owns: removed when a later drop no longer needs them.
     pub owned_files: Vec<String>,
+    /// The keys in osconf's block of root's `authorized_keys`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_keys: Vec<SshKey>,
 }
 
 impl Record {
