@@ -2,7 +2,7 @@
 //! servers, turned into os.conf text so the one validator checks them. It
 //! never serves the password. Used only when enabled in osconf.conf.
 
-mod http;
+pub mod http;
 
 use crate::config::MetadataConfig;
 use crate::error::Error;
