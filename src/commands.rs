@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::files::Root;
 use crate::plan::Plan;
 use crate::record::Record;
-use crate::settings::{PasswordForm, Settings};
+use crate::settings::PasswordForm;
 use crate::sources::{self, Found};
 
 /// Options shared by the subcommands.
@@ -95,6 +95,9 @@ pub fn status(options: &Options) -> Result<i32, Error> {
         (Some(r), false) => {
             println!("Last applied: {} (unix time {})", r.source, r.applied_at);
             println!("  drop sha256: {}", r.drop_sha256);
+            if let Some(id) = &r.instance_id {
+                println!("  instance id: {id}");
+            }
             println!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
             println!("  root password: {}", if r.password_set { "set" } else { "not set" });
             let servers: Vec<String> = r.nameservers.iter().map(|a| a.to_string()).collect();
@@ -142,9 +145,17 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
     }
 }
 
+/// The plan against what osconf set last (from any source); apply-once
+/// judged by the found source's own record.
 fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
-    let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
-    Plan::build(settings, found.description.clone(), &found.content, previous, root, config)
+    let settings = found.settings().map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
+    let mut plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
+    let kind = found.record_kind();
+    plan.record.kind = kind;
+    plan.record.instance_id = found.typed.as_ref().and_then(|t| t.instance_id.clone());
+    let own = if previous.is_some_and(|r| r.kind == kind) { previous.cloned() } else { Record::load_kind(root, kind)? };
+    plan.judge_applied(own.as_ref());
+    Ok(plan)
 }
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.

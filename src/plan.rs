@@ -12,7 +12,7 @@ use crate::apply::{hostname, password};
 use crate::config::Config;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::record::{Record, RECORD_PATH};
+use crate::record::Record;
 use crate::settings::Settings;
 
 /// Suffix of the copy kept of a file osconf replaces but did not write itself.
@@ -101,8 +101,17 @@ impl Plan {
             nics: settings.nics.clone(),
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
+            ..Record::default()
         };
         Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, live, record })
+    }
+}
+
+impl Plan {
+    /// Apply-once is judged per kind of source, against that source's own
+    /// record (`previous` above is what osconf set last, from any source).
+    pub fn judge_applied(&mut self, own: Option<&Record>) {
+        self.already_applied = own.is_some_and(|r| r.drop_sha256 == self.drop_sha256);
     }
 }
 
@@ -154,7 +163,7 @@ impl fmt::Display for Plan {
         for path in &self.removals {
             writeln!(f, "  remove {path} (written by osconf before, no longer needed)")?;
         }
-        writeln!(f, "  write {RECORD_PATH}")
+        writeln!(f, "  write {}", self.record.kind.path())
     }
 }
 
