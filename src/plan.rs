@@ -40,6 +40,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+        let settings = keep_the_default_route(settings, previous);
         let drop_sha256 = sha256_hex(content);
         let already_applied = previous.is_some_and(|r| r.drop_sha256 == drop_sha256);
         let network = network_files::detect(root, config.network_stack.as_deref())?;
@@ -113,6 +114,25 @@ impl Plan {
     pub fn judge_applied(&mut self, own: Option<&Record>) {
         self.already_applied = own.is_some_and(|r| r.drop_sha256 == self.drop_sha256);
     }
+}
+
+/// Settings in which no NIC carries a default route would take away the
+/// instance's: every stack's files take a NIC over from the image's own
+/// configuration (a DHCP stanza commented out, an earlier `.network` file,
+/// a replaced ifcfg), and osconf would remove a default route it set before.
+/// Such settings leave the network as it is — the NICs osconf set before
+/// (the record), or none (the image's own configuration) — with a warning;
+/// host name, name servers and password still apply.
+fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>) -> Settings {
+    if settings.nics.is_empty() || settings.nics.iter().any(|n| n.default_route().is_some()) {
+        return settings;
+    }
+    let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
+    let labels: Vec<String> = settings.nics.iter().map(|n| format!("{} ({})", n.label(), n.mac)).collect();
+    let now = if kept.is_empty() { "as the image configures it" } else { "as osconf set it before" };
+    log::warn!("no NIC carries a default route in these settings ({}): the network is left {now}, so that a working default route is not taken away", labels.join(", "));
+    settings.nics = kept;
+    settings
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.

@@ -512,3 +512,24 @@ fn a_drop_and_the_metadata_each_keep_their_own_record() {
     assert_eq!(code, 0);
     assert!(out.contains("metadata endpoint"), "{out}");
 }
+
+/// Metadata without `gateway` on a DHCP image: the image's DHCP (and so its
+/// default route) stays, the rest applies (issue 15, point 4).
+#[test]
+fn metadata_without_a_gateway_keeps_the_images_default_route() {
+    let tree = TempTree::new("metadata-no-gateway");
+    minimal_image(&tree);
+    let interfaces = "auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n";
+    tree.write("/sbin/ifup", "#!/bin/sh\n", 0o755);
+    tree.write("/etc/network/interfaces", interfaces, 0o644);
+    let (url, _) = Mock::new(Auth::Token)
+        .remove("network/interfaces/macs/00:16:3e:00:00:01/gateway")
+        .remove("network/interfaces/macs/00:16:3e:00:00:02/gateway")
+        .serve();
+    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("no NIC carries a default route"), "{err}");
+    assert_eq!(tree.read("/etc/network/interfaces"), interfaces);
+    assert!(!tree.exists("/etc/network/interfaces.d/osconf-eth0"));
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
+}
