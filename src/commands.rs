@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::apply::{self, Effects};
 use crate::config::Config;
 use crate::error::Error;
+use crate::{out, outln};
 use crate::files::Root;
 use crate::plan::Plan;
 use crate::record::Record;
@@ -43,16 +44,16 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let config = Config::load(&root)?;
     let Some(found) = find(options, &root, &config)? else {
-        println!("No settings found: nothing to do.");
+        outln!("No settings found: nothing to do.");
         return Ok(0);
     };
     let previous = Record::load(&root)?;
     let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
-    print!("{plan}");
+    out!("{plan}");
     if !plan.already_applied {
         match &found.delete_after {
-            Some(path) if !options.keep_drop => println!("Then: delete {}", path.display()),
-            _ => println!("Then: keep the drop (read-only medium or --keep-drop)"),
+            Some(path) if !options.keep_drop => outln!("Then: delete {}", path.display()),
+            _ => outln!("Then: keep the drop (read-only medium or --keep-drop)"),
         }
     }
     Ok(0)
@@ -89,27 +90,27 @@ pub fn status(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let record = Record::load(&root)?;
     match (record, options.json) {
-        (Some(record), true) => print!("{}", record.to_json()),
-        (None, true) => println!("null"),
-        (None, false) => println!("osconf has not applied anything on this system yet."),
+        (Some(record), true) => out!("{}", record.to_json()),
+        (None, true) => outln!("null"),
+        (None, false) => outln!("osconf has not applied anything on this system yet."),
         (Some(r), false) => {
-            println!("Last applied: {} (unix time {})", r.source, r.applied_at);
-            println!("  drop sha256: {}", r.drop_sha256);
+            outln!("Last applied: {} (unix time {})", r.source, r.applied_at);
+            outln!("  drop sha256: {}", r.drop_sha256);
             if let Some(id) = &r.instance_id {
-                println!("  instance id: {id}");
+                outln!("  instance id: {id}");
             }
-            println!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
-            println!("  root password: {}", if r.password_set { "set" } else { "not set" });
+            outln!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
+            outln!("  root password: {}", if r.password_set { "set" } else { "not set" });
             let servers: Vec<String> = r.nameservers.iter().map(|a| a.to_string()).collect();
-            println!("  name servers: {}", if servers.is_empty() { "(not set)".into() } else { servers.join(" ") });
+            outln!("  name servers: {}", if servers.is_empty() { "(not set)".into() } else { servers.join(" ") });
             for nic in &r.nics {
                 let routes: Vec<String> = nic.routes.iter().map(|r| r.to_string()).collect();
-                println!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
+                outln!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
             }
-            println!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
-            println!("  files owned by osconf:");
+            outln!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
+            outln!("  files owned by osconf:");
             for path in &r.owned_files {
-                println!("    {path}");
+                outln!("    {path}");
             }
         }
     }
@@ -162,9 +163,9 @@ fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Co
 pub fn check(options: &Options) -> Result<i32, Error> {
     let report = crate::check::run(&options.root());
     if options.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
+        outln!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
     } else {
-        print!("{report}");
+        out!("{report}");
     }
     Ok(if report.ready { 0 } else { 1 })
 }

@@ -10,11 +10,15 @@ pub enum Error {
     Invalid(String),
     /// Applying failed: the drop is kept for the next boot (exit 1).
     Failed(String),
+    /// Standard output was closed by its reader (`osconf status | head -n1`):
+    /// the command ends quietly (exit 0).
+    OutputClosed,
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::OutputClosed => 0,
             Error::Failed(_) => 1,
             Error::Usage(_) | Error::Invalid(_) => 2,
         }
@@ -27,6 +31,7 @@ impl fmt::Display for Error {
             Error::Usage(m) => write!(f, "usage: {m}"),
             Error::Invalid(m) => write!(f, "invalid settings: {m}"),
             Error::Failed(m) => write!(f, "{m}"),
+            Error::OutputClosed => f.write_str("standard output was closed"),
         }
     }
 }

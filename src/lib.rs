@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod lock;
+pub mod output;
 pub mod plan;
 pub mod record;
 pub mod settings;

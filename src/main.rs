@@ -55,11 +55,11 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
         let mut value = |name: &str| args.next().cloned().ok_or_else(|| Error::Usage(format!("{name} needs a value")));
         match arg.as_str() {
             "-h" | "--help" | "help" => {
-                print!("{USAGE}");
+                osconf::output::write(format_args!("{USAGE}"))?;
                 return Ok(None);
             }
             "-V" | "--version" => {
-                println!("osconf {}", env!("CARGO_PKG_VERSION"));
+                osconf::output::write(format_args!("osconf {}\n", env!("CARGO_PKG_VERSION")))?;
                 return Ok(None);
             }
             "--root" => options.root = PathBuf::from(value("--root")?),
@@ -111,6 +111,7 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => ExitCode::from(code as u8),
+        Err(Error::OutputClosed) => ExitCode::SUCCESS,
         Err(error) => {
             log::error!("{error}");
             ExitCode::from(error.exit_code() as u8)
