@@ -120,15 +120,19 @@ impl Plan {
 /// instance's: every stack's files take a NIC over from the image's own
 /// configuration (a DHCP stanza commented out, an earlier `.network` file,
 /// a replaced ifcfg), and osconf would remove a default route it set before.
-/// Such settings leave the network as it is — the NICs osconf set before
+/// Such settings (also settings without any NIC, when osconf set a default
+/// route before) leave the network as it is — the NICs osconf set before
 /// (the record), or none (the image's own configuration) — with a warning;
 /// host name, name servers and password still apply.
 fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>) -> Settings {
-    if settings.nics.is_empty() || settings.nics.iter().any(|n| n.default_route().is_some()) {
+    let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
+    // No NICs at all only takes something away when osconf set a default route before.
+    let had_default = kept.iter().any(|n| n.default_route().is_some());
+    if settings.nics.iter().any(|n| n.default_route().is_some()) || (settings.nics.is_empty() && !had_default) {
         return settings;
     }
-    let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
     let labels: Vec<String> = settings.nics.iter().map(|n| format!("{} ({})", n.label(), n.mac)).collect();
+    let labels = if labels.is_empty() { vec!["no NIC".to_string()] } else { labels };
     let now = if kept.is_empty() { "as the image configures it" } else { "as osconf set it before" };
     log::warn!("no NIC carries a default route in these settings ({}): the network is left {now}, so that a working default route is not taken away", labels.join(", "));
     settings.nics = kept;

@@ -84,3 +84,21 @@ fn a_drop_with_a_default_route_still_takes_the_nic_over() {
     assert_eq!(hotplug(&tree), "", "the image's DHCP stanza for eth0 is commented out");
     assert!(tree.exists("/etc/network/interfaces.d/osconf-eth0"));
 }
+
+#[test]
+fn settings_without_any_nic_keep_the_default_route_osconf_set() {
+    let tree = ifupdown_image("noroute-nonic");
+    tree.write(DROP, WITH_GATEWAY, 0o644);
+    let (code, _, err) = apply(&tree);
+    assert_eq!(code, 0, "{err}");
+    let stanza = tree.read("/etc/network/interfaces.d/osconf-eth0");
+    tree.write(DROP, "hostname=only-a-name\n", 0o644);
+    let (code, out, err) = osconf(&["plan", "--root", tree.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("- route") && !out.contains("remove /etc/network"), "{out}");
+    let (code, _, err) = apply(&tree);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no NIC carries a default route"), "{err}");
+    assert_eq!(tree.read("/etc/network/interfaces.d/osconf-eth0"), stanza);
+    assert_eq!(tree.read("/etc/hostname"), "only-a-name\n");
+}

@@ -397,7 +397,8 @@ fn without_primary_ip_address_the_top_level_and_private_ipv4s_give_the_addresses
 
 #[test]
 fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
-    let cases: Vec<(Mock, &str, Box<dyn Fn(&mut Settings)>)> = vec![
+    type Case = (Mock, &'static str, Box<dyn Fn(&mut Settings)>);
+    let cases: Vec<Case> = vec![
         (Mock::new(Auth::Plain).set("hostname", ""), "hostname: empty", Box::new(|s| s.hostname = None)),
         (Mock::new(Auth::Plain).status("hostname", 500), "hostname: HTTP status 500", Box::new(|s| s.hostname = None)),
         (Mock::new(Auth::Plain).set("hostname", "bad name!"), "hostname: \"bad name!\" is not a valid host name", Box::new(|s| s.hostname = None)),

@@ -5,14 +5,20 @@ QEMU runs this once per TCP connection the guest opens to
 100.100.100.200:80 (user-mode networking, `guestfwd=...-cmd:`), with the
 connection on stdin/stdout: nothing listens on the host, and only that VM
 can reach it. Serves the flat item tree of TREE (JSON: {"token": bool,
-"all": bool, "items": {"item": "body", ...}}), directories listed from the
-items, keep-alive until the client asks to close; appends each request line
-to LOG.
+"all": bool, "keep_alive": bool, "chunked": bool, "slow_first_ms": N,
+"items": {"item": "body", ...}}), directories listed from the items;
+appends each request line to LOG. Replies carry a Content-Length, or are
+chunked; the connection is closed when the client asks, unless keep_alive
+(then only when the client closes it, as servers that keep connections
+open do). The first connection of a LOG (an empty LOG) is answered only
+after slow_first_ms, as an endpoint right after boot may be.
 
 usage: metadata-server.py TREE LOG
 """
 import json
+import os
 import sys
+import time
 
 TOKEN = "AQAEAGh0dHBzOi8vdm0tdGVzdA=="
 
@@ -67,6 +73,7 @@ def main():
     with open(tree_path) as f:
         tree = json.load(f)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    first = not os.path.exists(log_path) or os.path.getsize(log_path) == 0
     while True:
         head = b""
         while not head.endswith(b"\r\n\r\n"):
@@ -83,11 +90,23 @@ def main():
                 headers[name.strip().lower()] = value.strip()
         with open(log_path, "a") as log:
             log.write(lines[0] + "\n")
+        if first and tree.get("slow_first_ms"):
+            time.sleep(tree["slow_first_ms"] / 1000)
+        first = False
         status, body = answer(tree, method, path, headers)
         data = body.encode()
-        stdout.write(b"HTTP/1.1 %d %s\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % (status, b"OK" if status == 200 else b"Error", len(data)) + data)
-        stdout.flush()
-        if headers.get("connection", "").lower() == "close":
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n" % (status, b"OK" if status == 200 else b"Error")
+        if tree.get("chunked"):
+            chunks = b"".join(b"%x\r\n%s\r\n" % (len(data[i:i + 7]), data[i:i + 7]) for i in range(0, len(data), 7))
+            reply = head + b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+        else:
+            reply = head + b"Content-Length: %d\r\n\r\n" % len(data) + data
+        try:
+            stdout.write(reply)
+            stdout.flush()
+        except BrokenPipeError:
+            return
+        if headers.get("connection", "").lower() == "close" and not tree.get("keep_alive"):
             return
 
 

@@ -9,12 +9,13 @@
 #
 # Chain: the endpoint's settings applied (token flow, the one-request
 # meta-data/all document); a reboot (nothing re-applied, same state); the
-# settings changed (plain reads, item by item); a reboot.
+# settings changed (plain reads, item by item, from a server that is slow
+# at first, keeps connections open and sends chunks); a reboot.
 MD_TREE=$W/metadata-tree.json MD_REQUESTS=$W/metadata-requests.log
 MD_NET=100.100.0.0/16 MD_GATEWAY=100.100.1.253
-metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname> <eth1 address>
+metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname> <eth1 address> [more server options]
   cat > "$MD_TREE" <<EOF
-{"token": $1, "all": $2, "items": {
+{"token": $1, "all": $2, ${5:-} "items": {
   "hostname": "$3", "instance-id": "i-vmtest0001", "mac": "$M0", "private-ipv4": "100.100.1.10",
   "network/interfaces/macs/$M1/primary-ip-address": "$4",
   "network/interfaces/macs/$M1/netmask": "255.255.255.0",
@@ -30,7 +31,9 @@ EOF
   : > "$MD_REQUESTS"
 }
 prepare_metadata() { metadata_tree true true meta-vm-host 192.168.77.20; }
-prepare_metadata_changed() { metadata_tree false false meta-vm-changed 192.168.77.21; }
+# A server as real ones may be: slow to answer right after boot, keeping
+# connections open, chunked replies.
+prepare_metadata_changed() { metadata_tree false false meta-vm-changed 192.168.77.21 '"keep_alive": true, "chunked": true, "slow_first_ms": 2500,'; }
 prepare_metadata_again() { : > "$MD_REQUESTS"; }
 
 customize_metadata() {
@@ -71,6 +74,7 @@ assert_metadata_changed() {
   check "host name changed" has hostname=meta-vm-changed
   check "eth1 new address only" has "addr_$M1=192.168.77.21/24"
   check "read item by item" grep -qx 'GET /latest/meta-data/network/interfaces/macs/ HTTP/1.1' "$MD_REQUESTS"
+  check "the slow first reply was asked for again" [ "$(grep -c '^PUT /latest/api/token' "$MD_REQUESTS")" -ge 2 ]
   check "record changed" [ "$(value metadata_record_sha)" != "$MD_LAST_SHA" ]
   MD_LAST_SHA=$(value metadata_record_sha)
 }
