@@ -3,7 +3,7 @@
 
 pub mod build;
 pub mod parse;
-pub mod values;
+pub(crate) mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -98,7 +98,13 @@ impl Settings {
         for entry in entries {
             let at = |message: String| SettingsError::at(entry, message);
             match entry.key.as_str() {
-                "hostname" => builder.hostname(values::hostname(&entry.value).map_err(at)?),
+                "hostname" => {
+                    let name = values::hostname(&entry.value).map_err(at)?;
+                    if name != entry.value {
+                        log::info!("line {}: hostname {}: '_' is not allowed in a host name (systemd drops it at boot): using {name}", entry.line, entry.value);
+                    }
+                    builder.hostname(name);
+                }
                 "password" => builder.password(values::password(&entry.value, form).map_err(at)?),
                 "dns_nameserver" => builder.nameservers(values::nameservers(&entry.value).map_err(at)?),
                 key => match values::nic_key(key) {
@@ -118,9 +124,15 @@ impl Settings {
         for (index, entries) in nic_entries {
             builder.nic(nic(index, &entries)?).map_err(conflict)?;
         }
-        // The internet-facing NIC carries the default route: eth1 on
-        // classic networks, eth0 on VPC (PLATFORM.md, "Network types").
-        let carrier = if builder.has_nic(1) { 1 } else { 0 };
+        // A gateway gives the default route on the NIC the cloud's contract
+        // names (PLATFORM.md): Alibaba's internet-facing NIC — eth1 on
+        // classic networks, eth0 on VPC — and Tencent's eth0, whatever other
+        // NICs the drop lists. The password's form tells the clouds apart:
+        // only Tencent sends a crypt hash.
+        let carrier = match form {
+            PasswordForm::Base64Plain if builder.has_nic(1) => 1,
+            PasswordForm::Base64Plain | PasswordForm::CryptHash => 0,
+        };
         builder.build(Some(carrier)).map_err(conflict)
     }
 

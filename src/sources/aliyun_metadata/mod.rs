@@ -57,6 +57,7 @@ pub fn find(config: &MetadataConfig) -> Result<Option<Found>, Error> {
         content: mapped.canonical.into_bytes(),
         form: PasswordForm::Base64Plain,
         delete_after: None,
+        drop_dir: None,
         mount: None,
         typed: Some(typed),
     }))

@@ -66,7 +66,7 @@ assert_metadata() {
   check "eth1 address" has "addr_$M1=192.168.77.20/24"
   check "token flow, then the one-request document: $(tr '\n' '|' < "$MD_REQUESTS")" \
     [ "$(tr '\n' '|' < "$MD_REQUESTS")" = "PUT /latest/api/token HTTP/1.1|GET /latest/meta-data/all HTTP/1.1|" ]
-  MD_LAST_SHA=$(value metadata_record_sha)
+  MD_LAST_SHA=$(value metadata_record_hmac)
 }
 assert_metadata_changed() {
   metadata_common
@@ -75,13 +75,13 @@ assert_metadata_changed() {
   check "eth1 new address only" has "addr_$M1=192.168.77.21/24"
   check "read item by item" grep -qx 'GET /latest/meta-data/network/interfaces/macs/ HTTP/1.1' "$MD_REQUESTS"
   check "the slow first reply was asked for again" [ "$(grep -c '^PUT /latest/api/token' "$MD_REQUESTS")" -ge 2 ]
-  check "record changed" [ "$(value metadata_record_sha)" != "$MD_LAST_SHA" ]
-  MD_LAST_SHA=$(value metadata_record_sha)
+  check "record changed" [ "$(value metadata_record_hmac)" != "$MD_LAST_SHA" ]
+  MD_LAST_SHA=$(value metadata_record_hmac)
 }
 assert_metadata_again() {
   metadata_common
   check "not applied again" grep -q 'OSCONF-CHECK mlog=.*was applied already' "$LOG"
-  check "record unchanged" [ "$(value metadata_record_sha)" = "$MD_LAST_SHA" ]
+  check "record unchanged" [ "$(value metadata_record_hmac)" = "$MD_LAST_SHA" ]
 }
 NEXT_BOOT_SCENARIOS+=" metadata_again "
 
