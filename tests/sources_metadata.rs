@@ -536,3 +536,23 @@ fn metadata_without_a_gateway_keeps_the_images_default_route() {
     assert!(!tree.exists("/etc/network/interfaces.d/osconf-eth0"));
     assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
 }
+
+/// A host name or name servers the endpoint fails to serve this time (a
+/// warning) stay as osconf set them; they are not given back to the image.
+#[test]
+fn an_item_missing_this_time_keeps_what_osconf_set() {
+    let tree = TempTree::new("metadata-keep");
+    minimal_image(&tree);
+    let root = tree.path.to_str().unwrap();
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    let resolv = tree.read("/etc/resolv.conf");
+    let (url, _) = Mock::new(Auth::Token).status("hostname", 500).remove("dns-conf/nameservers").set("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address", "172.16.2.30").serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("hostname: HTTP status 500: ignored"), "{err}");
+    assert!(err.contains("applied metadata endpoint"), "the changed address applies: {err}");
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
+    assert_eq!(tree.read("/etc/resolv.conf"), resolv);
+}
