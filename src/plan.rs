@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::record::{Record, RECORD_PATH};
+use crate::record::Record;
 use crate::settings::Settings;
 
 /// Where the copy of a file osconf replaces or removes but did not write
@@ -64,16 +64,11 @@ pub struct Plan {
 
 impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+        let settings = keep_the_default_route(settings, previous);
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(content);
         let already_applied = applied_before(previous, &key, content);
-        let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
-            version: Record::VERSION,
-            sequence: r.sequence.max(1),
-            drop_hmac: drop_hmac.clone(),
-            legacy_drop_sha256: None,
-            ..r.clone()
-        });
+        let migrated_record = migrated(previous, already_applied, &drop_hmac);
         let network = network_files::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
@@ -171,6 +166,7 @@ impl Plan {
                 Some(k) if k.installs() => k.keys.clone(),
                 _ => previous.ssh_keys.clone(),
             },
+            ..Record::default()
         };
         Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, ssh_keys: keys, record })
     }
@@ -180,6 +176,50 @@ impl Plan {
 /// to wait for udev only when there is something to apply.
 pub fn applied_before(previous: Option<&Record>, key: &DropKey, content: &[u8]) -> bool {
     previous.is_some_and(|r| r.is_for_drop(&key.digest(content), content))
+}
+
+impl Plan {
+    /// Apply-once is judged per kind of source, against that source's own
+    /// record (`previous` in `build` is what osconf set last, from any source).
+    pub fn judge_applied(&mut self, own: Option<&Record>, content: &[u8]) {
+        self.already_applied = applied_before(own, &self.key, content);
+        self.migrated_record = migrated(own, self.already_applied, &self.record.drop_hmac);
+    }
+}
+
+/// When applied already from a version-1 record: that record with its plain
+/// hash replaced by the keyed digest, to be saved.
+fn migrated(previous: Option<&Record>, already_applied: bool, drop_hmac: &str) -> Option<Record> {
+    previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
+        version: Record::VERSION,
+        sequence: r.sequence.max(1),
+        drop_hmac: drop_hmac.to_owned(),
+        legacy_drop_sha256: None,
+        ..r.clone()
+    })
+}
+
+/// Settings in which no NIC carries a default route would take away the
+/// instance's: every stack's files take a NIC over from the image's own
+/// configuration (a DHCP stanza commented out, an earlier `.network` file,
+/// a replaced ifcfg), and osconf would remove a default route it set before.
+/// Such settings (also settings without any NIC, when osconf set a default
+/// route before) leave the network as it is — the NICs osconf set before
+/// (the record), or none (the image's own configuration) — with a warning;
+/// host name, name servers and password still apply.
+fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>) -> Settings {
+    let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
+    // No NICs at all only takes something away when osconf set a default route before.
+    let had_default = kept.iter().any(|n| n.default_route().is_some());
+    if settings.nics.iter().any(|n| n.default_route().is_some()) || (settings.nics.is_empty() && !had_default) {
+        return settings;
+    }
+    let labels: Vec<String> = settings.nics.iter().map(|n| format!("{} ({})", n.label(), n.mac)).collect();
+    let labels = if labels.is_empty() { vec!["no NIC".to_string()] } else { labels };
+    let now = if kept.is_empty() { "as the image configures it" } else { "as osconf set it before" };
+    log::warn!("no NIC carries a default route in these settings ({}): the network is left {now}, so that a working default route is not taken away", labels.join(", "));
+    settings.nics = kept;
+    settings
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.
@@ -258,7 +298,7 @@ impl fmt::Display for Plan {
         for path in &self.disables {
             writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
         }
-        writeln!(f, "  write {RECORD_PATH}")
+        writeln!(f, "  write {}", self.record.kind.path())
     }
 }
 

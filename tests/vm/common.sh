@@ -322,6 +322,8 @@ image() {
   local s
   for s in $scenarios; do
     DROP=drops/$s.conf EXTRA_DRIVE=
+    [ -f "$DROP" ] || DROP=- # a scenario without a drop (e.g. the metadata endpoint's)
+    if declare -F "prepare_$s" >/dev/null; then "prepare_$s"; fi
     case $s in
       reboot) DROP=- ;;
       tencent|tencent_again) DROP=- EXTRA_DRIVE=$W/tencent.iso ;;
