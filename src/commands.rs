@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::apply::{self, Effects};
 use crate::config::Config;
+use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::{out, outln};
 use crate::files::Root;
@@ -75,15 +76,15 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     stopwatch.lap("find");
     let previous = Record::load(&root)?;
     let live = options.live.unwrap_or(root.is_host());
-    let mut plan = build_plan(&found, previous.as_ref(), &root, &config, &mut stopwatch)?;
-    if live && !plan.already_applied {
+    let settings = parse_settings(&found, &mut stopwatch)?;
+    if live && !crate::plan::applied_before(previous.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {
         // The plan resolves NIC names (ifupdown, ifcfg): udev must be done
-        // renaming the NICs first; then the plan is made again with their names.
-        crate::apply::network_live::wait_until_ready(&root, &plan.settings.nics, config.nic_wait)
+        // renaming the NICs first.
+        crate::apply::network_live::wait_until_ready(&root, &settings.nics, config.nic_wait)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
-        stopwatch.lap("wait for udev");
-        plan = build_plan(&found, previous.as_ref(), &root, &config, &mut stopwatch)?;
+        stopwatch.lap("udev");
     }
+    let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
     if plan.already_applied {
         log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
         if let Some(record) = &plan.migrated_record {
@@ -166,8 +167,17 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
 }
 
 fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
+    let settings = parse_settings(found, stopwatch)?;
+    plan_for(settings, found, previous, root, config, stopwatch)
+}
+
+fn parse_settings(found: &Found, stopwatch: &mut Stopwatch) -> Result<Settings, Error> {
     let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
     stopwatch.lap("parse");
+    Ok(settings)
+}
+
+fn plan_for(settings: Settings, found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
     let plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
     stopwatch.lap("plan (hash, render)");
     Ok(plan)

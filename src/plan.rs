@@ -62,7 +62,7 @@ impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(content);
-        let already_applied = previous.is_some_and(|r| r.is_for_drop(&drop_hmac, content));
+        let already_applied = applied_before(previous, &key, content);
         let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
             version: Record::VERSION,
             sequence: r.sequence.max(1),
@@ -163,6 +163,12 @@ impl Plan {
         };
         Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, record })
     }
+}
+/// Whether `previous` was written for the drop with these bytes (keyed
+/// digest; see `drop_key`). Cheap: `osconf apply` asks it before the plan,
+/// to wait for udev only when there is something to apply.
+pub fn applied_before(previous: Option<&Record>, key: &DropKey, content: &[u8]) -> bool {
+    previous.is_some_and(|r| r.is_for_drop(&key.digest(content), content))
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.

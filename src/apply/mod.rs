@@ -31,12 +31,16 @@ pub struct Effects {
 /// Applies the plan and returns the record it wrote. Order:
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
 ///    before any file is touched; then the live host name;
-/// 2. backups, durable before any file they keep is replaced;
+/// 2. backups (of files osconf replaces or disables) and the image's
+///    originals, under /var/lib/osconf, durable before any file they keep
+///    is replaced;
 /// 3. every file write, the removals of files osconf owned and no longer
-///    needs and of the image's own conflicting definitions (backed up in 2),
-///    and the record, in one [`WriteBatch`]: the record is renamed last, once
-///    everything else is durable — it is what makes this drop "applied";
-/// 4. the stack made to read the new files in this boot (netplan's generator).
+///    needs, and the record, in one [`WriteBatch`]: the record is renamed
+///    last, once everything else is durable — it is what makes this drop
+///    "applied". The image's own conflicting definitions are removed in the
+///    same batch (backed up in step 2);
+/// 4. the stack made to read the new files in this boot (netplan's
+///    generator ran before any unit).
 ///
 /// The caller deletes the drop only after this returned Ok.
 pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects) -> Result<Record, Error> {
