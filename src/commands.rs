@@ -130,8 +130,15 @@ pub fn status(options: &Options) -> Result<i32, Error> {
             for nic in &r.nics {
                 let routes: Vec<String> = nic.routes.iter().map(|r| r.to_string()).collect();
                 outln!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
+                for extra in nic.extras() {
+                    outln!("      {extra}");
+                }
             }
             outln!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
+            outln!("  SSH keys for root (osconf's block): {}", if r.ssh_keys.is_empty() { "none".into() } else { r.ssh_keys.len().to_string() });
+            for key in &r.ssh_keys {
+                outln!("    {}", key.summary());
+            }
             outln!("  files owned by osconf:");
             for path in &r.owned_files {
                 outln!("    {path}");

@@ -8,6 +8,7 @@ use std::fmt;
 use crate::apply::dns::DnsMode;
 use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
+use crate::apply::ssh_keys::{self, KeysPlan};
 use crate::apply::{hostname, originals, password};
 use crate::config::Config;
 use crate::drop_key::DropKey;
@@ -54,6 +55,9 @@ pub struct Plan {
     /// The image's own host name, for the kernel, when it is restored.
     pub restored_hostname: Option<String>,
     pub live: Vec<LiveChange>,
+    /// root's `authorized_keys`, when the settings speak for SSH keys
+    /// (its write, if any, is among `writes`).
+    pub ssh_keys: Option<KeysPlan>,
     /// The record to write once everything succeeded (`applied_at` set then).
     pub record: Record,
 }
@@ -106,6 +110,8 @@ impl Plan {
                 originals.push(path.to_owned());
             }
         }
+        let keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
+        writes.extend(keys.as_ref().and_then(|k| k.write.clone()));
         let mut edited = Vec::new();
         let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
@@ -155,9 +161,14 @@ impl Plan {
             nics: settings.nics.clone(),
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
+            // Keys a source does not speak for stay installed (and listed).
+            ssh_keys: match &keys {
+                Some(k) if k.installs() => k.keys.clone(),
+                _ => previous.ssh_keys.clone(),
+            },
             ..Record::default()
         };
-        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, ssh_keys: keys, record })
     }
 }
 /// Whether `previous` was written for the drop with these bytes (keyed
@@ -239,6 +250,18 @@ impl fmt::Display for Plan {
             for route in &nic.routes {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
+            for extra in nic.extras() {
+                writeln!(f, "      {extra}")?;
+            }
+        }
+        if let Some(keys) = &self.ssh_keys {
+            match &keys.skipped {
+                Some(why) => writeln!(f, "  SSH keys for root: {} asked for, not installed: {why}", keys.keys.len())?,
+                None => writeln!(f, "  SSH keys for root: {} (osconf's block in {})", keys.keys.len(), keys.path)?,
+            }
+            for key in &keys.keys {
+                writeln!(f, "      key {}", key.summary())?;
+            }
         }
         for what in &self.restored {
             writeln!(f, "  {what}: back to the image's own (this drop no longer sets it)")?;
@@ -262,6 +285,9 @@ impl fmt::Display for Plan {
         }
         for path in &self.originals {
             writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
+        }
+        if let Some(keys) = self.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
+            writeln!(f, "  make {} a 0700 directory", keys.dir)?;
         }
         for w in &self.writes {
             writeln!(f, "  write {}", w.path)?;

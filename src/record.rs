@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
-use crate::settings::Nic;
+use crate::settings::{Nic, SshKey};
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
 pub const METADATA_RECORD_PATH: &str = "/var/lib/osconf/metadata-record.json";
@@ -69,6 +69,9 @@ pub struct Record {
     pub network_stack: Option<String>,
     /// Files osconf wrote and owns: removed when a later drop no longer needs them.
     pub owned_files: Vec<String>,
+    /// The keys in osconf's block of root's `authorized_keys`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_keys: Vec<SshKey>,
     /// Which source's record this is; absent in drop records (older ones too).
     #[serde(default, skip_serializing_if = "RecordKind::is_drop")]
     pub kind: RecordKind,

@@ -261,21 +261,16 @@ fn route(dest: &str, prefix: u8, via: &str) -> Route {
 
 /// What the documented tree means.
 fn expected() -> Settings {
+    let mut eth0 = Nic::new(0, "00:16:3e:00:00:01".parse().unwrap(), ip("172.16.1.10"), 20);
+    eth0.gateway = Some(ip("172.16.15.253"));
+    eth0.routes = vec![route("0.0.0.0", 0, "172.16.15.253"), route("172.16.0.0", 12, "172.16.15.253")];
+    let mut eth1 = Nic::new(1, "00:16:3e:00:00:02".parse().unwrap(), ip("172.16.2.20"), 24);
+    eth1.gateway = Some(ip("172.16.2.253"));
     Settings {
         hostname: Some("iZbp1meta".into()),
-        password: None,
         nameservers: vec![ip("100.100.2.136"), ip("100.100.2.138")],
-        nics: vec![
-            Nic {
-                index: 0,
-                mac: "00:16:3e:00:00:01".parse().unwrap(),
-                address: ip("172.16.1.10"),
-                prefix: 20,
-                gateway: Some(ip("172.16.15.253")),
-                routes: vec![route("0.0.0.0", 0, "172.16.15.253"), route("172.16.0.0", 12, "172.16.15.253")],
-            },
-            Nic { index: 1, mac: "00:16:3e:00:00:02".parse().unwrap(), address: ip("172.16.2.20"), prefix: 24, gateway: Some(ip("172.16.2.253")), routes: vec![] },
-        ],
+        nics: vec![eth0, eth1],
+        ..Settings::default()
     }
 }
 

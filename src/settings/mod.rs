@@ -2,17 +2,20 @@
 //! CD-ROM, metadata endpoint) ends here; nothing invalid gets past this module.
 
 pub mod build;
+pub mod extra;
 pub mod parse;
+pub mod ssh_key;
 pub(crate) mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
 pub use build::{Conflict, NicField, SettingsBuilder};
 pub use parse::{parse, Entry, ParseError};
+pub use ssh_key::SshKey;
 pub use values::{Mac, Route};
 
 /// What the settings want. NICs are sorted by their `ethN` index.
@@ -22,6 +25,12 @@ pub struct Settings {
     pub password: Option<Password>,
     pub nameservers: Vec<Ipv4Addr>,
     pub nics: Vec<Nic>,
+    /// root's SSH public keys: the source's complete list, each validated
+    /// by [`SshKey::parse`] (a bad one was left out with a warning).
+    /// `None`: the source says nothing about keys (os.conf carries none),
+    /// so `authorized_keys` is left as it is; `Some(empty)`: no key, so the
+    /// keys osconf installed before are removed.
+    pub ssh_keys: Option<Vec<SshKey>>,
 }
 
 /// The root password: plain text (Alibaba, Base64 in the drop) to be hashed
@@ -61,9 +70,28 @@ pub struct Nic {
     pub prefix: u8,
     pub gateway: Option<Ipv4Addr>,
     pub routes: Vec<Route>,
+    /// What only the metadata endpoint carries (see `extra`): secondary
+    /// IPv4 addresses (`private-ipv4s` besides the primary), IPv6 addresses
+    /// and gateway, and whether the NIC routes its own replies through a
+    /// table of its own. Absent from os.conf drops and from older records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secondary: Vec<(Ipv4Addr, u8)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6: Vec<(Ipv6Addr, u8)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_gateway: Option<Ipv6Addr>,
+    /// The routing table of per-NIC routing (`extra::policy_table`), set for
+    /// secondary NICs with a gateway: see [`Nic::policy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
 }
 
 impl Nic {
+    /// A NIC with only its primary address.
+    pub fn new(index: u32, mac: Mac, address: Ipv4Addr, prefix: u8) -> Nic {
+        Nic { index, mac, address, prefix, gateway: None, routes: Vec::new(), secondary: Vec::new(), ipv6: Vec::new(), ipv6_gateway: None, table: None }
+    }
+
     pub fn label(&self) -> String {
         format!("eth{}", self.index)
     }
@@ -176,7 +204,7 @@ fn nic(index: u32, entries: &[&Entry]) -> Result<Nic, SettingsError> {
     let mac = values::mac(&required("mac_addr")?.value).expect("checked above");
     let address = values::host_address(&required("ip_addr")?.value).expect("checked above");
     let prefix = values::netmask(&required("netmask")?.value).expect("checked above");
-    let mut nic = build::nic(index, mac, address, prefix);
+    let mut nic = Nic::new(index, mac, address, prefix);
     if let Some(entry) = find("gateway") {
         let gateway = values::host_address(&entry.value).map_err(|m| SettingsError::at(entry, m))?;
         build::set_gateway(&mut nic, gateway).map_err(|m| SettingsError::at(entry, m))?;

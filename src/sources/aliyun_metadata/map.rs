@@ -185,7 +185,7 @@ impl Reading<'_> {
                 }
             },
         };
-        let mut nic = build::nic(index, mac, address, prefix);
+        let mut nic = Nic::new(index, mac, address, prefix);
         if let Some(gateway) = self.typed(&item("gateway"), values::host_address)? {
             if let Err(e) = build::set_gateway(&mut nic, gateway) {
                 self.warn(format!("{}: {e}: ignored", item("gateway")));
