@@ -261,22 +261,16 @@ fn route(dest: &str, prefix: u8, via: &str) -> Route {
 
 /// What the documented tree means.
 fn expected() -> Settings {
-    let mac0 = "00:16:3e:00:00:01".parse().unwrap();
-    let mac1 = "00:16:3e:00:00:02".parse().unwrap();
+    let mut eth0 = Nic::new(0, "00:16:3e:00:00:01".parse().unwrap(), ip("172.16.1.10"), 20);
+    eth0.gateway = Some(ip("172.16.15.253"));
+    eth0.routes = vec![route("0.0.0.0", 0, "172.16.15.253"), route("172.16.0.0", 12, "172.16.15.253")];
+    let mut eth1 = Nic::new(1, "00:16:3e:00:00:02".parse().unwrap(), ip("172.16.2.20"), 24);
+    eth1.gateway = Some(ip("172.16.2.253"));
     Settings {
         hostname: Some("iZbp1meta".into()),
-        password: None,
         nameservers: vec![ip("100.100.2.136"), ip("100.100.2.138")],
-        nics: vec![
-            Nic {
-                gateway: Some(ip("172.16.15.253")),
-                routes: vec![route("0.0.0.0", 0, "172.16.15.253"), route("172.16.0.0", 12, "172.16.15.253")],
-                ..Nic::new(0, mac0, ip("172.16.1.10"), 20)
-            },
-            Nic { gateway: Some(ip("172.16.2.253")), ..Nic::new(1, mac1, ip("172.16.2.20"), 24) },
-        ],
-        // The keys are not read yet: the source says nothing of them.
-        ssh_keys: None,
+        nics: vec![eth0, eth1],
+        ..Settings::default()
     }
 }
 

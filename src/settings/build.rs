@@ -3,6 +3,8 @@
 //! `settings::from_entries`, metadata items in `sources::aliyun_metadata`)
 //! and hands them to a [`SettingsBuilder`], which checks what only the whole
 //! can show (NICs distinct, one default route) and yields the [`Settings`].
+//! A NIC is built with `Nic::new`, then `set_gateway` and `add_route`, each
+//! checked against what the NIC already has.
 //! No source goes through another source's text format.
 
 use std::net::Ipv4Addr;
@@ -91,7 +93,6 @@ impl SettingsBuilder {
         Ok(self.settings)
     }
 }
-
 
 /// The gateway must be on the NIC's subnet, and not its own address.
 pub fn set_gateway(nic: &mut Nic, gateway: Ipv4Addr) -> Result<(), String> {

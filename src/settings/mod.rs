@@ -1,8 +1,8 @@
 //! The validated model of what the cloud asked for. Every source (drop file,
 //! CD-ROM, metadata endpoint) ends here; nothing invalid gets past this module.
 
-pub mod extra;
 pub mod build;
+pub mod extra;
 pub mod parse;
 pub mod ssh_key;
 pub(crate) mod values;
