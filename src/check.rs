@@ -148,7 +148,7 @@ fn disk_size(partition: &str) -> Item {
     const NAME: &str = "system disk size";
     let name = Path::new(partition).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let disk = std::fs::canonicalize(format!("/sys/class/block/{name}")).ok().and_then(|p| p.parent().map(Path::to_path_buf));
-    let bytes = disk.and_then(|d| std::fs::read_to_string(d.join("size")).ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(|sectors| sectors * 512);
+    let bytes = disk.and_then(|d| std::fs::read_to_string(d.join("size")).ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(|sectors| sectors.saturating_mul(512));
     match bytes {
         Some(b) if b > MIN_DISK_BYTES => ok(NAME, format!("{:.1} GiB", b as f64 / 1073741824.0)),
         Some(b) => failed(NAME, format!("{:.1} GiB, the platform requires more than 5 GiB", b as f64 / 1073741824.0), "grow the virtual disk beyond 5 GiB before uploading"),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::apply::{self, Effects};
 use crate::config::Config;
+use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::{out, outln};
 use crate::files::Root;
@@ -13,6 +14,7 @@ use crate::plan::Plan;
 use crate::record::Record;
 use crate::settings::{PasswordForm, Settings};
 use crate::sources::{self, Access, Found};
+use crate::timing::Stopwatch;
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -48,7 +50,7 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
         return Ok(0);
     };
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    let plan = build_plan(&found, previous.as_ref(), &root, &config, &mut Stopwatch::start())?;
     out!("{plan}");
     if !plan.already_applied {
         match &found.delete_after {
@@ -61,27 +63,49 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
 
 /// `osconf apply`: applies the drop once, then deletes it.
 pub fn apply(options: &Options) -> Result<i32, Error> {
+    let started = std::time::Instant::now();
+    let mut stopwatch = Stopwatch::start();
     let root = options.root();
     let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
     let config = Config::load(&root)?;
+    stopwatch.lap("lock and configuration");
     let Some(found) = find(options, &root, &config, Access::ReadWrite)? else {
         log::info!("no settings found: nothing to do");
         return Ok(0);
     };
+    stopwatch.lap("find");
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    let live = options.live.unwrap_or(root.is_host());
+    let settings = parse_settings(&found, &mut stopwatch)?;
+    if live && !crate::plan::applied_before(previous.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {
+        // The plan resolves NIC names (ifupdown, ifcfg): udev must be done
+        // renaming the NICs first.
+        crate::apply::network_live::wait_until_ready(&root, &settings.nics, config.nic_wait)
+            .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
+        stopwatch.lap("udev");
+    }
+    let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
     if plan.already_applied {
-        log::info!("{} was applied already (sha256 {}): nothing to do", found.description, plan.drop_sha256);
+        log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
+        if let Some(record) = &plan.migrated_record {
+            plan.key.save_if_new(&root)?;
+            record.save(&root)?;
+            log::info!("replaced the old record's plain hash of the drop with a keyed digest");
+        }
     } else {
-        let effects = Effects { live: options.live.unwrap_or(root.is_host()), nic_wait: config.nic_wait };
+        let effects = Effects { live, nic_wait: config.nic_wait };
         apply::run(&plan, previous.as_ref(), &root, effects)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
-        log::info!("applied {} (sha256 {})", found.description, plan.drop_sha256);
+        log::info!("applied {} ({})", found.description, plan.drop_id());
     }
+    // apply::run timed its own steps.
+    let mut stopwatch = Stopwatch::start();
     if !options.keep_drop {
         apply::fault::step("delete the drop")?;
         found.consume()?;
+        stopwatch.lap("delete the drop");
     }
+    log::debug!("time: apply {:.3} ms in all (after the process started)", started.elapsed().as_secs_f64() * 1e3);
     Ok(0)
 }
 
@@ -90,12 +114,11 @@ pub fn status(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let record = Record::load(&root)?;
     match (record, options.json) {
-        (Some(record), true) => out!("{}", record.to_json()),
+        (Some(record), true) => out!("{}", record.to_display_json()),
         (None, true) => outln!("null"),
         (None, false) => outln!("osconf has not applied anything on this system yet."),
         (Some(r), false) => {
-            outln!("Last applied: {} (unix time {})", r.source, r.applied_at);
-            outln!("  drop sha256: {}", r.drop_sha256);
+            outln!("Last applied: {} (drop #{}, unix time {})", r.source, r.sequence.max(1), r.applied_at);
             outln!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
             outln!("  root password: {}", if r.password_set { "set" } else { "not set" });
             let servers: Vec<String> = r.nameservers.iter().map(|a| a.to_string()).collect();
@@ -143,9 +166,21 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
     }
 }
 
-fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
+    let settings = parse_settings(found, stopwatch)?;
+    plan_for(settings, found, previous, root, config, stopwatch)
+}
+
+fn parse_settings(found: &Found, stopwatch: &mut Stopwatch) -> Result<Settings, Error> {
     let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
-    Plan::build(settings, found.description.clone(), &found.content, previous, root, config)
+    stopwatch.lap("parse");
+    Ok(settings)
+}
+
+fn plan_for(settings: Settings, found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
+    let plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
+    stopwatch.lap("plan (hash, render)");
+    Ok(plan)
 }
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.

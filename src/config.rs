@@ -9,6 +9,10 @@ use std::time::Duration;
 use crate::files::Root;
 
 pub const CONFIG_PATH: &str = "/etc/osconf/osconf.conf";
+/// Largest `nic_wait_seconds`: a boot waiting longer for a NIC is broken anyway.
+pub const MAX_NIC_WAIT_SECONDS: u64 = 3600;
+/// Largest metadata `timeout_ms` and `total_timeout_ms`.
+pub const MAX_TIMEOUT_MS: u64 = 600_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -76,16 +80,21 @@ impl Config {
                     "false" | "no" | "0" => Ok(false),
                     _ => Err(bad("true or false")),
                 };
-                let number = || value.parse::<u64>().map_err(|_| bad("a whole number"));
+                // Capped: the values become deadlines (Instant + Duration), which must not overflow.
+                let number = |max: u64, unit: &str| match value.parse::<u64>() {
+                    Ok(n) if n <= max => Ok(n),
+                    Ok(_) => Err(bad(&format!("at most {max} ({unit})"))),
+                    Err(_) => Err(bad("a whole number")),
+                };
                 match (section, key) {
                     ("source", "partition") => config.partition = partition_choice(value).ok_or_else(|| bad("auto, UUID=…, LABEL=… or /dev/…"))?,
                     ("source", "tencent") => config.tencent = boolean()?,
                     ("network", "stack") => config.network_stack = (value != "auto").then(|| value.to_owned()),
-                    ("network", "nic_wait_seconds") => config.nic_wait = Duration::from_secs(number()?),
+                    ("network", "nic_wait_seconds") => config.nic_wait = Duration::from_secs(number(MAX_NIC_WAIT_SECONDS, "one hour")?),
                     ("metadata", "enabled") => config.metadata.enabled = boolean()?,
                     ("metadata", "url") => config.metadata.url = value.to_owned(),
-                    ("metadata", "timeout_ms") => config.metadata.request_timeout = Duration::from_millis(number()?),
-                    ("metadata", "total_timeout_ms") => config.metadata.total_timeout = Duration::from_millis(number()?),
+                    ("metadata", "timeout_ms") => config.metadata.request_timeout = Duration::from_millis(number(MAX_TIMEOUT_MS, "ten minutes")?),
+                    ("metadata", "total_timeout_ms") => config.metadata.total_timeout = Duration::from_millis(number(MAX_TIMEOUT_MS, "ten minutes")?),
                     _ => log::warn!("{CONFIG_PATH}: unknown key [{section}] {key} ignored"),
                 }
             }
@@ -136,5 +145,9 @@ mod tests {
         assert!(Config::parse("[source]\npartition = vda1\n").unwrap_err().contains("[source] partition"));
         assert!(Config::parse("[metadata]\nenabled = maybe\n").unwrap_err().contains("true or false"));
         assert!(Config::parse("[network]\nnic_wait_seconds = -1\n").unwrap_err().contains("whole number"));
+        let e = Config::parse("[network]\nnic_wait_seconds = 18446744073709551615\n").unwrap_err();
+        assert!(e.contains("[network] nic_wait_seconds") && e.contains("at most 3600"), "{e}");
+        assert!(Config::parse("[metadata]\ntotal_timeout_ms = 600001\n").unwrap_err().contains("[metadata] total_timeout_ms"));
+        assert_eq!(Config::parse("[network]\nnic_wait_seconds = 3600\n").unwrap().nic_wait, Duration::from_secs(3600));
     }
 }

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod check;
 pub mod commands;
 pub mod config;
+pub mod drop_key;
 pub mod error;
 pub mod files;
 pub mod lock;
@@ -16,5 +17,6 @@ pub mod plan;
 pub mod record;
 pub mod settings;
 pub mod sources;
+pub mod timing;
 
 pub use error::Error;

@@ -21,7 +21,7 @@ pub fn acquire(root: &Root, timeout: Duration) -> Result<RunLock, Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout).ok_or_else(|| Error::Failed("lock wait too long".into()))?;
     let mut told = false;
     loop {
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)

@@ -8,31 +8,51 @@ use std::fmt;
 use crate::apply::dns::DnsMode;
 use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
-use crate::apply::{hostname, password};
+use crate::apply::{hostname, originals, password};
 use crate::config::Config;
+use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::record::{Record, RECORD_PATH};
 use crate::settings::Settings;
 
-/// Suffix of the copy kept of a file osconf replaces but did not write itself.
-pub const BACKUP_SUFFIX: &str = ".osconf-orig";
+/// Where the copy of a file osconf replaces or removes but did not write
+/// itself is kept: `/etc/x` → `/var/lib/osconf/backup/etc/x`, with the
+/// originals of the host name and DNS files. Never beside the original: every
+/// stack scans its own directory (initscripts and NetworkManager load every
+/// `ifcfg-*` except a few suffixes, netplan every `*.yaml`).
+pub use crate::apply::originals::path_of as backup_path;
 
 #[derive(Debug)]
 pub struct Plan {
-    /// Where the drop came from, and its SHA-256.
+    /// Where the drop came from.
     pub source: String,
-    pub drop_sha256: String,
+    /// The host's key for the record's digest of the drop (new: saved with the record).
+    pub key: DropKey,
     /// The same drop was applied before: nothing is to be done.
     pub already_applied: bool,
+    /// When already applied from a version-1 record: that record with its
+    /// plain hash replaced by the keyed digest, to be saved.
+    pub migrated_record: Option<Record>,
     pub settings: Settings,
     pub network: Detection,
     pub dns_mode: DnsMode,
     pub writes: Vec<FileWrite>,
-    /// Files osconf does not own that it will overwrite: copied first to `path + BACKUP_SUFFIX`.
+    /// Files osconf does not own that it will overwrite or disable: copied
+    /// first to [`backup_path`] (once: the first original is the one kept).
     pub backups: Vec<String>,
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
+    /// The image's own files that configure a NIC of the drop in a way the
+    /// stack would apply instead of (or besides) osconf's: backed up, then removed.
+    pub disables: Vec<String>,
+    /// Files whose image original is kept (under `originals::DIR`) before
+    /// osconf first sets the value they hold.
+    pub originals: Vec<String>,
+    /// What goes back to the image's own because this drop no longer sets it.
+    pub restored: Vec<&'static str>,
+    /// The image's own host name, for the kernel, when it is restored.
+    pub restored_hostname: Option<String>,
     pub live: Vec<LiveChange>,
     /// The record to write once everything succeeded (`applied_at` set then).
     pub record: Record,
@@ -40,8 +60,16 @@ pub struct Plan {
 
 impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
-        let drop_sha256 = sha256_hex(content);
-        let already_applied = previous.is_some_and(|r| r.drop_sha256 == drop_sha256);
+        let key = DropKey::load_or_new(root)?;
+        let drop_hmac = key.digest(content);
+        let already_applied = applied_before(previous, &key, content);
+        let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
+            version: Record::VERSION,
+            sequence: r.sequence.max(1),
+            drop_hmac: drop_hmac.clone(),
+            legacy_drop_sha256: None,
+            ..r.clone()
+        });
         let network = network_files::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
@@ -59,13 +87,39 @@ impl Plan {
             writes.push(crate::apply::dns::render(root, dns_mode, &settings.nameservers)?);
             owned.extend(dns_mode.owned_path().map(str::to_owned));
         }
+        // Reconcile: what osconf set before and this drop no longer sets goes
+        // back to the image's own (network files: through owned_files below).
+        let mut restored = Vec::new();
+        let mut restored_hostname = None;
+        if settings.hostname.is_none() && previous.hostname.is_some() {
+            let (files, name) = hostname::restore(root)?;
+            writes.extend(files);
+            restored_hostname = name;
+            restored.push("host name");
+        }
+        if settings.nameservers.is_empty() && !previous.nameservers.is_empty() {
+            writes.extend(crate::apply::dns::restore(root, dns_mode)?);
+            restored.push("name servers");
+        }
+        let mut originals: Vec<String> = Vec::new();
+        if settings.hostname.is_some() {
+            originals.extend(hostname::KEPT_ORIGINALS.iter().filter(|p| writes.iter().any(|w| w.path == **p)).map(|p| p.to_string()));
+            originals.retain(|p| originals::needs_keeping(root, p, previous.hostname.is_some()));
+        }
+        if let (false, Some(path)) = (settings.nameservers.is_empty(), dns_mode.edited_path()) {
+            if originals::needs_keeping(root, path, !previous.nameservers.is_empty()) {
+                originals.push(path.to_owned());
+            }
+        }
         let mut edited = Vec::new();
+        let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
-            let rendered = network_files::render(stack, &settings, root)?;
+            let rendered = network_files::render(stack, &settings, root, &previous.nics)?;
             owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             edited.extend(rendered.edited.iter().map(|f| f.path.clone()));
             writes.extend(rendered.owned);
             writes.extend(rendered.edited);
+            disables = rendered.disabled;
         }
 
         // Files osconf owns get exactly the mode it chose (an image or a
@@ -77,15 +131,18 @@ impl Plan {
         // A file osconf is about to replace but did not write itself keeps its
         // original beside it (once: a later run must not back up our own edit).
         let previously_owned: BTreeSet<&String> = previous.owned_files.iter().collect();
-        let backups = writes
+        let mut backups: Vec<String> = writes
             .iter()
             .filter(|w| {
                 let foreign = (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
-                foreign && !root.exists(&format!("{}{BACKUP_SUFFIX}", w.path))
+                foreign && !root.exists(&backup_path(&w.path))
             })
             .filter(|w| root.path(&w.path).is_file() && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..]))
             .map(|w| w.path.clone())
             .collect();
+        backups.extend(disables.iter().filter(|p| !previously_owned.contains(p) && !root.exists(&backup_path(p))).cloned());
+        // A file osconf owned is removed as its own, never backed up as the image's.
+        disables.retain(|p| !previously_owned.contains(p));
         let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
         let live = network_live::changes(&settings.nics, &previous.nics);
 
@@ -94,7 +151,9 @@ impl Plan {
             version: Record::VERSION,
             applied_at: 0,
             source: source.clone(),
-            drop_sha256: drop_sha256.clone(),
+            sequence: previous.sequence.saturating_add(1),
+            drop_hmac,
+            legacy_drop_sha256: None,
             hostname: settings.hostname.clone(),
             password_set: settings.password.is_some(),
             nameservers: settings.nameservers.clone(),
@@ -102,14 +161,21 @@ impl Plan {
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
         };
-        Ok(Plan { source, drop_sha256, already_applied, settings, network, dns_mode, writes, backups, removals, live, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, record })
     }
+}
+/// Whether `previous` was written for the drop with these bytes (keyed
+/// digest; see `drop_key`). Cheap: `osconf apply` asks it before the plan,
+/// to wait for udev only when there is something to apply.
+pub fn applied_before(previous: Option<&Record>, key: &DropKey, content: &[u8]) -> bool {
+    previous.is_some_and(|r| r.is_for_drop(&key.digest(content), content))
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Settings from {} (sha256 {})", self.source, self.drop_sha256)?;
+        let state = if self.already_applied { "applied already" } else { "new" };
+        writeln!(f, "Settings from {} ({}, {state})", self.source, self.drop_id())?;
         if self.already_applied {
             return writeln!(f, "This drop was applied already: nothing to do.");
         }
@@ -134,6 +200,9 @@ impl fmt::Display for Plan {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
         }
+        for what in &self.restored {
+            writeln!(f, "  {what}: back to the image's own (this drop no longer sets it)")?;
+        }
         match self.network.stack {
             Some(stack) => writeln!(f, "Network stack: {stack} ({})", self.network.reason)?,
             None => writeln!(f, "Network stack: none, no persistent network files ({})", self.network.reason)?,
@@ -145,8 +214,14 @@ impl fmt::Display for Plan {
             }
         }
         writeln!(f, "Files:")?;
+        if self.key.is_new() {
+            writeln!(f, "  write {} (new random key for the record's digest of the drop)", crate::drop_key::KEY_PATH)?;
+        }
         for path in &self.backups {
-            writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
+            writeln!(f, "  back up {path} to {}", backup_path(path))?;
+        }
+        for path in &self.originals {
+            writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
         }
         for w in &self.writes {
             writeln!(f, "  write {}", w.path)?;
@@ -154,13 +229,20 @@ impl fmt::Display for Plan {
         for path in &self.removals {
             writeln!(f, "  remove {path} (written by osconf before, no longer needed)")?;
         }
+        for path in &self.disables {
+            writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
+        }
         writeln!(f, "  write {RECORD_PATH}")
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+impl Plan {
+    /// The drop's display id: its apply sequence number, never a digest.
+    pub fn drop_id(&self) -> String {
+        // Already applied: the previous record's number (a version-1 record has none: #1).
+        let number = if self.already_applied { self.record.sequence.saturating_sub(1).max(1) } else { self.record.sequence };
+        format!("drop #{number}")
+    }
 }
 
 pub fn unix_now() -> u64 {

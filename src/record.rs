@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{write_atomic, Mode, Root};
+use crate::files::{write_atomic, Mode, Root, WriteBatch};
 use crate::settings::Nic;
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
@@ -20,8 +20,18 @@ pub struct Record {
     pub applied_at: u64,
     /// Where the settings came from, in words.
     pub source: String,
-    /// SHA-256 (hex) of the drop's bytes: the same drop is never applied twice.
-    pub drop_sha256: String,
+    /// Counts applies on this host (1, 2, ...): the drop's display id in
+    /// logs and `status`, revealing nothing about the drop.
+    #[serde(default)]
+    pub sequence: u64,
+    /// HMAC-SHA256 (hex) of the drop's bytes under the host's key
+    /// (`drop_key`): the same drop is never applied twice. Never printed.
+    #[serde(default)]
+    pub drop_hmac: String,
+    /// A version-1 record's plain SHA-256 of the drop: read to recognise that
+    /// drop once more, then replaced by `drop_hmac`, never written again.
+    #[serde(default, rename = "drop_sha256", skip_serializing)]
+    pub legacy_drop_sha256: Option<String>,
     pub hostname: Option<String>,
     /// Only whether it was set: the password itself is never recorded.
     pub password_set: bool,
@@ -35,7 +45,8 @@ pub struct Record {
 }
 
 impl Record {
-    pub const VERSION: u32 = 1;
+    /// 2: `drop_sha256` replaced by `drop_hmac` and `sequence`.
+    pub const VERSION: u32 = 2;
 
     /// The last record, or `None` on a system osconf never configured.
     pub fn load(root: &Root) -> io::Result<Option<Record>> {
@@ -49,7 +60,35 @@ impl Record {
         serde_json::to_string_pretty(self).expect("a record always serialises") + "\n"
     }
 
+    /// What `status --json` shows: the record without its digest.
+    pub fn to_display_json(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("a record always serialises");
+        if let Some(map) = value.as_object_mut() {
+            map.remove("drop_hmac");
+        }
+        serde_json::to_string_pretty(&value).expect("a record always serialises") + "\n"
+    }
+
+    /// Whether this record was written for the drop with these bytes: by its
+    /// keyed digest, or (a version-1 record) by the plain hash it kept.
+    pub fn is_for_drop(&self, keyed_digest: &str, content: &[u8]) -> bool {
+        (!self.drop_hmac.is_empty() && self.drop_hmac == keyed_digest)
+            || self.legacy_drop_sha256.as_deref().is_some_and(|old| old == legacy_sha256_hex(content))
+    }
+
     pub fn save(&self, root: &Root) -> io::Result<()> {
         write_atomic(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
+
+    /// Stages the record as the batch's last file: it appears only once
+    /// everything else the batch writes is durable.
+    pub fn stage(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
+        batch.write_last(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
+    }
+}
+
+/// The version-1 digest, computed only to compare with an old record.
+fn legacy_sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

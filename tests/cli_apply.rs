@@ -46,7 +46,12 @@ fn apply_sets_everything_records_it_and_deletes_the_drop() {
     assert!(tree.exists("/boot/aliyun_custom_image"));
     assert_eq!(tree.mode("/var/lib/osconf/record.json"), 0o600);
     let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
-    assert_eq!(record["drop_sha256"], sha256(CLASSIC.as_bytes()));
+    let digest = record["drop_hmac"].as_str().unwrap();
+    assert!(digest.len() == 64 && digest != sha256(CLASSIC.as_bytes()), "a keyed digest, not the plain hash: {digest}");
+    assert!(record.get("drop_sha256").is_none());
+    assert_eq!(record["sequence"], 1);
+    assert_eq!(tree.mode("/var/lib/osconf/drop.key"), 0o600);
+    assert_eq!(std::fs::read(tree.join("/var/lib/osconf/drop.key")).unwrap().len(), 32);
     assert_eq!(record["hostname"], "iZ23r29djmjZ");
     assert_eq!(record["password_set"], true);
     assert_eq!(record["nameservers"], serde_json::json!(["7.7.7.7", "8.8.8.8"]));
@@ -159,9 +164,72 @@ fn status_shows_the_record() {
     assert_eq!(apply(&tree).0, 0);
     let (code, json, _) = osconf(&["status", "--root", root, "--json"]);
     assert_eq!(code, 0);
-    assert_eq!(json, tree.read("/var/lib/osconf/record.json"));
+    let mut record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    record.as_object_mut().unwrap().remove("drop_hmac");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap(), record, "status --json is the record without its digest");
     let (_, text, _) = osconf(&["status", "--root", root]);
-    assert!(text.contains(&sha256(CLASSIC.as_bytes())) && text.contains("host name: iZ23r29djmjZ") && text.contains("root password: set"), "{text}");
+    assert!(text.contains("(drop #1, unix time ") && text.contains("host name: iZ23r29djmjZ") && text.contains("root password: set"), "{text}");
+}
+
+/// Issue 13 point 1: a plain (fast, unkeyed) digest of the drop lets anyone
+/// who reads it test password guesses offline. None may be printed, logged,
+/// or left in any file, and no digest at all is printed.
+#[test]
+fn no_digest_of_the_drop_is_printed_or_left_anywhere() {
+    let tree = TempTree::new("nodigest");
+    minimal_image(&tree);
+    let root = tree.path.to_str().unwrap();
+    tree.write(DROP, CLASSIC, 0o644);
+    let mut printed = vec![osconf(&["plan", "--root", root])];
+    printed.push(osconf(&["apply", "--root", root]));
+    tree.write(DROP, CLASSIC, 0o644);
+    printed.push(osconf(&["plan", "--root", root]));
+    printed.push(osconf(&["apply", "--root", root]));
+    printed.push(osconf(&["status", "--root", root]));
+    printed.push(osconf(&["status", "--root", root, "--json"]));
+    let plain = sha256(CLASSIC.as_bytes());
+    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    let keyed = record["drop_hmac"].as_str().unwrap().to_owned();
+    for (code, out, err) in &printed {
+        assert_eq!(*code, 0, "{out}{err}");
+        for digest in [&plain, &keyed] {
+            // Any 12 hex digits of either digest would already be a usable filter.
+            assert!(!digest.as_bytes().chunks(12).any(|c| out.contains(std::str::from_utf8(c).unwrap()) || err.contains(std::str::from_utf8(c).unwrap())), "{out}{err}");
+        }
+        assert!(!out.contains("sha256") && !err.contains("sha256"), "{out}{err}");
+    }
+    assert!(printed[3].2.contains("applied already (drop #1)"), "{}", printed[3].2);
+    for (path, (content, _)) in tree.snapshot() {
+        assert!(!String::from_utf8_lossy(&content).contains(&plain), "{path} holds the drop's plain SHA-256");
+    }
+}
+
+/// A version-1 record kept the plain SHA-256: its drop is recognised once
+/// (not applied again: a Tencent CD-ROM stays attached), and the record's
+/// hash is then replaced by the keyed digest.
+#[test]
+fn an_old_records_plain_hash_is_honoured_once_then_replaced() {
+    let tree = TempTree::new("migrate");
+    minimal_image(&tree);
+    let old = format!(
+        "{{\n  \"version\": 1,\n  \"applied_at\": 1790000000,\n  \"source\": \"x\",\n  \"drop_sha256\": \"{}\",\n  \"hostname\": \"iZ23r29djmjZ\",\n  \"password_set\": true,\n  \"nameservers\": [],\n  \"nics\": [],\n  \"network_stack\": null,\n  \"owned_files\": []\n}}\n",
+        sha256(CLASSIC.as_bytes())
+    );
+    tree.write("/var/lib/osconf/record.json", &old, 0o600);
+    tree.write(DROP, CLASSIC, 0o644);
+    let shadow = tree.read("/etc/shadow");
+    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--keep-drop"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("applied already"), "{err}");
+    assert_eq!(tree.read("/etc/shadow"), shadow, "the old drop's password must not be set again");
+    let record = tree.read("/var/lib/osconf/record.json");
+    assert!(!record.contains("drop_sha256") && !record.contains(&sha256(CLASSIC.as_bytes())), "{record}");
+    assert!(record.contains("\"drop_hmac\"") && record.contains("\"version\": 2"), "{record}");
+    // Recognised again through the keyed digest alone.
+    let (code, _, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--keep-drop"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("applied already"), "{err}");
+    assert_eq!(tree.read("/etc/shadow"), shadow);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! `os.conf` must produce exactly the files in `expected/` (byte for byte,
 //! with the modes listed in `modes`, since git keeps no file modes but the
 //! executable bit) and change no other file, except /etc/shadow (random
-//! salt, checked in cli_apply.rs) and the record (a timestamp); the files
+//! salt, checked in cli_apply.rs), the record (a timestamp) and the host's
+//! random drop key; the files
 //! listed in `removed` must be deleted, and no others.
 //!
 //! `OSCONF_BLESS=1 cargo test --test golden_apply` rewrites `expected/`:
@@ -18,7 +19,7 @@ use std::path::Path;
 use common::*;
 
 /// Files whose content is not reproducible and is checked elsewhere.
-const DYNAMIC: [&str; 2] = ["etc/shadow", "var/lib/osconf/record.json"];
+const DYNAMIC: [&str; 3] = ["etc/shadow", "var/lib/osconf/record.json", "var/lib/osconf/drop.key"];
 
 fn run_case(case: &Path) -> Result<(), String> {
     let tree = TempTree::new(&format!("golden-{}", case.file_name().unwrap().to_string_lossy()));

@@ -2,7 +2,10 @@
 # Installs what the tests need (Debian/Ubuntu, as root). Quick when all is there.
 set -euo pipefail
 packages=(
-  openssl iproute2 util-linux file            # crypt checks, netns, unshare/losetup, static check
+  openssl iproute2 util-linux file strace     # crypt checks, netns, unshare/losetup, static check, sync counts
+  attr                                        # setfattr/getfattr: security labels kept
+  network-manager                             # NetworkManager --print-config reads osconf's DNS file; nmcli --offline reads its keyfiles
+  netplan.io ifupdown                         # netplan generate --root-dir and ifquery on what osconf wrote (tests/stack_readers.rs)
   e2fsprogs dosfstools fdisk mtools genisoimage xorriso btrfs-progs xfsprogs  # disk and ISO images for the source tests (btrfs: a QEMU image; xfs: the probe test)
   dpkg-dev rpm                                # .deb and .rpm packaging
   qemu-system-x86 debootstrap busybox-static cpio kmod gzip perl  # the QEMU suite
@@ -15,6 +18,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Only their programs are needed: no network service of theirs may start
+  # on this machine (invoke-rc.d asks policy-rc.d), nor at its next boot.
+  guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=yes
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  for p in "${missing[@]}"; do
+    case $p in
+      network-manager) systemctl disable --quiet NetworkManager.service NetworkManager-wait-online.service 2>/dev/null || true ;;
+      ifupdown) systemctl disable --quiet networking.service 2>/dev/null || true ;;
+    esac
+  done
 fi
 command -v cargo >/dev/null || { echo "cargo (Rust toolchain) is required" >&2; exit 1; }

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use osconf::apply::network_live::{apply, changes};
+use osconf::apply::network_live::{apply, changes, Configure};
 use osconf::settings::{PasswordForm, Settings};
 
 const CHILD: &str = "OSCONF_NETNS_CHILD";
@@ -90,7 +90,7 @@ fn vpc_sets_address_and_default_route() {
     }
     two_nics();
     let s = settings(VPC);
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
     assert_eq!(routes(), ["192.168.50.0/24 dev ens3 proto kernel scope link src 192.168.50.10", "default via 192.168.50.1 dev ens3 proto static"]);
     assert!(sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
@@ -102,7 +102,7 @@ fn classic_sets_intranet_routes_on_eth0_and_default_on_eth1() {
         return;
     }
     two_nics();
-    apply(&settings(CLASSIC).nics, &[], WAIT).unwrap();
+    apply(&settings(CLASSIC).nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 192.0.2.105/24", "ens3 10.171.254.123/24"]);
     assert_eq!(
         routes(),
@@ -121,23 +121,24 @@ fn many_nics_with_many_routes_and_reapply_is_a_no_op() {
     if !isolated("many_nics_with_many_routes_and_reapply_is_a_no_op") {
         return;
     }
+    // More routes (10 x 8) than requests in flight at once (32): the pipeline refills.
     let mut drop = String::new();
-    for n in 0..6u32 {
+    for n in 0..10u32 {
         veth(&format!("nic{n}"), &format!("52:54:00:aa:00:{n:02x}"));
-        let routes: Vec<String> = (0..4).map(|r| format!("172.{}.{n}.0/24 10.{n}.0.1", 16 + r)).collect();
+        let routes: Vec<String> = (0..8).map(|r| format!("172.{}.{n}.0/24 10.{n}.0.1", 16 + r)).collect();
         drop += &format!("eth{n}_ip_addr=10.{n}.0.5\neth{n}_mac_addr=52:54:00:aa:00:{n:02x}\neth{n}_netmask=255.255.0.0\neth{n}_gateway=10.{n}.0.1\neth{n}_route=\"{}\"\n", routes.join(";"));
     }
     let s = settings(&drop);
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     let (addrs, table) = (addresses(), routes());
-    assert_eq!(addrs.len(), 6);
-    assert_eq!(table.len(), 6 + 6 * 4 + 1, "{table:#?}");
-    assert!(table.iter().any(|r| r == "172.19.5.0/24 via 10.5.0.1 dev nic5 proto static"));
+    assert_eq!(addrs.len(), 10);
+    assert_eq!(table.len(), 10 + 10 * 8 + 1, "{table:#?}");
+    assert!(table.iter().any(|r| r == "172.23.9.0/24 via 10.9.0.1 dev nic9 proto static"));
     // eth1 is present (a "classic" layout) and its gateway gives the default route.
     assert_eq!(table.iter().filter(|r| r.starts_with("default")).collect::<Vec<_>>(), ["default via 10.1.0.1 dev nic1 proto static"]);
     // Again, with the record saying we set it: nothing changes, no EEXIST.
     assert_eq!(changes(&s.nics, &s.nics), vec![]);
-    apply(&s.nics, &s.nics, WAIT).unwrap();
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
     assert_eq!((addresses(), routes()), (addrs, table));
 }
 
@@ -151,10 +152,10 @@ fn a_changed_drop_reconciles_and_leaves_foreign_settings_alone() {
     sh(&["ip", "link", "set", "enp0s4", "up"]);
     sh(&["ip", "addr", "add", "198.51.100.7/24", "dev", "enp0s4"]);
     let classic = settings(CLASSIC);
-    apply(&classic.nics, &[], WAIT).unwrap();
+    apply(&classic.nics, &[], WAIT, Configure::Now).unwrap();
     // Classic → VPC with a new address on eth0.
     let vpc = settings(&VPC.replace("192.168.50", "10.171.254").replace(".10\n", ".124\n"));
-    apply(&vpc.nics, &classic.nics, WAIT).unwrap();
+    apply(&vpc.nics, &classic.nics, WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 198.51.100.7/24", "ens3 10.171.254.124/24"]);
     assert_eq!(
         routes(),
@@ -173,7 +174,7 @@ fn a_missing_nic_fails_naming_its_mac_and_changes_nothing() {
     }
     veth("ens3", "52:54:00:12:34:56");
     let before = (addresses(), routes());
-    let error = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300)).unwrap_err();
+    let error = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300), Configure::Now).unwrap_err();
     assert!(error.to_string().contains("eth1 (MAC 52:54:00:12:34:57)"), "{error}");
     assert_eq!((addresses(), routes()), before);
     assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
@@ -188,8 +189,26 @@ fn a_late_nic_is_waited_for() {
         std::thread::sleep(Duration::from_millis(300));
         veth("ens3", "52:54:00:12:34:56");
     });
-    apply(&settings(VPC).nics, &[], WAIT).unwrap();
+    apply(&settings(VPC).nics, &[], WAIT, Configure::Now).unwrap();
     late.join().unwrap();
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
 }
 
+
+#[test]
+fn left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before() {
+    if !isolated("left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before") {
+        return;
+    }
+    two_nics();
+    // NetworkManager adopts a NIC only if it finds it unconfigured: osconf
+    // leaves the link down and without addresses.
+    apply(&settings(VPC).nics, &[], WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
+    assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
+    // What osconf set live before (an older osconf, or another stack) still goes.
+    let classic = settings(CLASSIC);
+    apply(&classic.nics, &[], WAIT, Configure::Now).unwrap();
+    apply(&settings(VPC).nics, &classic.nics, WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
+}

@@ -1,13 +1,25 @@
-//! Name servers, written the way the image manages resolv.conf.
+//! Name servers, written the way the image manages resolv.conf. Where
+//! resolv.conf is a link to a manager's file (systemd-resolved,
+//! NetworkManager, SUSE netconfig), the servers go to that manager, which
+//! writes its file: replacing the link with a plain file would take
+//! resolv.conf away from it for good.
 
 use std::net::Ipv4Addr;
 
+use super::{originals, shell_vars};
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const RESOLVED_DROPIN: &str = "/etc/systemd/resolved.conf.d/osconf.conf";
 const RESOLVCONF_BASE: &str = "/etc/resolvconf/resolv.conf.d/base";
+/// NetworkManager's global DNS: it overrides every connection's servers,
+/// so it reaches NM whichever stack osconf rendered the NICs for and
+/// whether or not the drop has NICs (see NetworkManager.conf(5)).
+const NM_DNS_CONF: &str = "/etc/NetworkManager/conf.d/90-osconf-dns.conf";
+/// SUSE netconfig's settings; it is sourced by the `netconfig` shell script.
+const NETCONFIG: &str = "/etc/sysconfig/network/config";
+const NETCONFIG_KEY: &str = "NETCONFIG_DNS_STATIC_SERVERS";
 
 /// How the image manages /etc/resolv.conf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +30,10 @@ pub enum DnsMode {
     Resolved,
     /// The resolvconf package: its `base` file feeds every regeneration.
     Resolvconf,
+    /// A link to NetworkManager's file: NM's global DNS, in a conf.d file.
+    NetworkManager,
+    /// A link to netconfig's file (SUSE): its static servers setting.
+    Netconfig,
 }
 
 impl DnsMode {
@@ -27,6 +43,10 @@ impl DnsMode {
             DnsMode::Resolved
         } else if target.contains("resolvconf") && root.exists("/etc/resolvconf/resolv.conf.d") {
             DnsMode::Resolvconf
+        } else if target.contains("NetworkManager/") {
+            DnsMode::NetworkManager
+        } else if target.contains("netconfig/") && root.path(NETCONFIG).is_file() {
+            DnsMode::Netconfig
         } else {
             DnsMode::Plain
         }
@@ -37,6 +57,19 @@ impl DnsMode {
             DnsMode::Plain => "/etc/resolv.conf",
             DnsMode::Resolved => "a systemd-resolved drop-in (resolv.conf is resolved's stub)",
             DnsMode::Resolvconf => "resolvconf's base file",
+            DnsMode::NetworkManager => "NetworkManager's global DNS (resolv.conf is NetworkManager's)",
+            DnsMode::Netconfig => "netconfig's NETCONFIG_DNS_STATIC_SERVERS (resolv.conf is netconfig's)",
+        }
+    }
+
+    /// The image's file osconf edits in this mode (its original is kept),
+    /// if it edits one rather than owning a file of its own.
+    pub fn edited_path(self) -> Option<&'static str> {
+        match self {
+            DnsMode::Plain => Some(RESOLV_CONF),
+            DnsMode::Resolvconf => Some(RESOLVCONF_BASE),
+            DnsMode::Netconfig => Some(NETCONFIG),
+            DnsMode::Resolved | DnsMode::NetworkManager => None,
         }
     }
 
@@ -44,9 +77,44 @@ impl DnsMode {
     pub fn owned_path(self) -> Option<&'static str> {
         match self {
             DnsMode::Resolved => Some(RESOLVED_DROPIN),
+            DnsMode::NetworkManager => Some(NM_DNS_CONF),
             _ => None,
         }
     }
+}
+
+/// For a drop that no longer sets name servers: the image's own
+/// `nameserver` lines back from the kept original (lines others added since
+/// stay). Resolved and NetworkManager modes need nothing: osconf's own file
+/// is removed.
+pub fn restore(root: &Root, mode: DnsMode) -> Result<Option<FileWrite>, Error> {
+    let Some(path) = mode.edited_path() else { return Ok(None) };
+    let Some(original) = originals::read(root, path)? else {
+        log::warn!("no original {path} was kept (set by an older osconf): it keeps the last name servers set");
+        return Ok(None);
+    };
+    let current = current_text(root, mode)?;
+    if mode == DnsMode::Netconfig {
+        return Ok(Some(FileWrite::new(path, shell_vars::restore(&current, &original, NETCONFIG_KEY), 0o644)));
+    }
+    // Nothing else changed since: the original as it was, its line order too.
+    if keep_other_lines(&current) == keep_other_lines(&original) {
+        return Ok(Some(FileWrite::new(path, original, 0o644)));
+    }
+    let servers: String = original.lines().filter(|l| l.split_whitespace().next() == Some("nameserver")).map(|l| format!("{l}\n")).collect();
+    Ok(Some(FileWrite::new(path, keep_other_lines(&current) + &servers, 0o644)))
+}
+
+/// The file's text as osconf edits it (a symlinked resolv.conf in plain
+/// mode is replaced by a file: nothing of the link's target is kept).
+fn current_text(root: &Root, mode: DnsMode) -> Result<String, Error> {
+    let path = mode.edited_path().unwrap_or(RESOLV_CONF);
+    if let Ok(meta) = std::fs::symlink_metadata(root.path(path)) {
+        if meta.file_type().is_symlink() && mode == DnsMode::Plain {
+            return Ok(String::new());
+        }
+    }
+    Ok(root.read_optional(path)?.unwrap_or_default())
 }
 
 pub fn render(root: &Root, mode: DnsMode, servers: &[Ipv4Addr]) -> Result<FileWrite, Error> {
@@ -56,16 +124,17 @@ pub fn render(root: &Root, mode: DnsMode, servers: &[Ipv4Addr]) -> Result<FileWr
             let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
             FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from dns_nameserver.\n[Resolve]\nDNS={}\n", list.join(" ")), 0o644)
         }
-        DnsMode::Resolvconf => {
-            let current = root.read_optional(RESOLVCONF_BASE)?.unwrap_or_default();
-            FileWrite::new(RESOLVCONF_BASE, keep_other_lines(&current) + &lines("nameserver "), 0o644)
+        DnsMode::NetworkManager => {
+            let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
+            FileWrite::new(NM_DNS_CONF, format!("# Written by osconf from dns_nameserver.\n[global-dns-domain-*]\nservers={}\n", list.join(",")), 0o644)
         }
-        DnsMode::Plain => {
-            let current = match std::fs::symlink_metadata(root.path(RESOLV_CONF)) {
-                Ok(meta) if meta.file_type().is_symlink() => String::new(),
-                _ => root.read_optional(RESOLV_CONF)?.unwrap_or_default(),
-            };
-            FileWrite::new(RESOLV_CONF, keep_other_lines(&current) + &lines("nameserver "), 0o644)
+        DnsMode::Netconfig => {
+            let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
+            FileWrite::new(NETCONFIG, shell_vars::set(&current_text(root, mode)?, NETCONFIG_KEY, &format!("\"{}\"", list.join(" "))), 0o644)
+        }
+        DnsMode::Resolvconf | DnsMode::Plain => {
+            let path = mode.edited_path().expect("these modes edit a file");
+            FileWrite::new(path, keep_other_lines(&current_text(root, mode)?) + &lines("nameserver "), 0o644)
         }
     })
 }

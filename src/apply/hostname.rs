@@ -3,21 +3,26 @@
 
 use std::net::Ipv4Addr;
 
+use super::{originals, shell_vars};
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 
 pub const HOSTS: &str = "/etc/hosts";
+const HOSTNAME: &str = "/etc/hostname";
 const HOSTS_MARKER: &str = "# managed by osconf";
 const SYSCONFIG_NETWORK: &str = "/etc/sysconfig/network";
+/// Files whose image original is kept before osconf first sets a name
+/// (/etc/hosts needs none: osconf's line is marked).
+pub const KEPT_ORIGINALS: [&str; 2] = [HOSTNAME, SYSCONFIG_NETWORK];
 
 /// The files to write for `name`; `address` is what it maps to in /etc/hosts
 /// (the primary NIC's address, or 127.0.1.1 when the drop has no NIC).
 pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<FileWrite>, Error> {
-    let mut writes = vec![FileWrite::new("/etc/hostname", format!("{name}\n"), 0o644)];
+    let mut writes = vec![FileWrite::new(HOSTNAME, format!("{name}\n"), 0o644)];
     // A file on the RHEL family; on SUSE the same path is a directory.
     if root.path(SYSCONFIG_NETWORK).is_file() {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
-        writes.push(FileWrite::new(SYSCONFIG_NETWORK, set_assignment(&current, "HOSTNAME", name), 0o644));
+        writes.push(FileWrite::new(SYSCONFIG_NETWORK, shell_vars::set(&current, "HOSTNAME", name), 0o644));
     }
     let hosts = root.read_optional(HOSTS)?.unwrap_or_else(|| "127.0.0.1\tlocalhost\n".into());
     let address = address.unwrap_or(Ipv4Addr::new(127, 0, 1, 1));
@@ -25,18 +30,46 @@ pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<
     Ok(writes)
 }
 
-/// Replaces (or appends) `KEY=value` in a shell-variable file.
-fn set_assignment(text: &str, key: &str, value: &str) -> String {
-    let prefix = format!("{key}=");
-    let mut lines: Vec<String> = text.lines().filter(|l| !l.trim_start().starts_with(&prefix)).map(str::to_owned).collect();
-    lines.push(format!("{key}={value}"));
-    lines.join("\n") + "\n"
+/// For a drop that no longer sets a host name: /etc/hostname and HOSTNAME=
+/// as the image had them (from the kept originals), no managed line in
+/// /etc/hosts. Also returns the image's name, for the running kernel.
+pub fn restore(root: &Root) -> Result<(Vec<FileWrite>, Option<String>), Error> {
+    let mut writes = Vec::new();
+    let mut name = None;
+    match originals::read(root, HOSTNAME)? {
+        Some(original) => {
+            // For the kernel only if valid, as systemd would take it at boot.
+            let first = original.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
+            name = first.and_then(|n| crate::settings::values::hostname(n).ok());
+            writes.push(FileWrite::new(HOSTNAME, original, 0o644));
+        }
+        None => log::warn!("no original {HOSTNAME} was kept (set by an older osconf): it keeps the last name set"),
+    }
+    if root.path(SYSCONFIG_NETWORK).is_file() {
+        let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
+        let original = originals::read(root, SYSCONFIG_NETWORK)?.unwrap_or_default();
+        let restored = shell_vars::restore(&current, &original, "HOSTNAME");
+        if restored != current {
+            writes.push(FileWrite::new(SYSCONFIG_NETWORK, restored, 0o644));
+        }
+    }
+    if let Some(hosts) = root.read_optional(HOSTS)? {
+        let restored = without_managed_line(&hosts);
+        if restored != hosts {
+            writes.push(FileWrite::new(HOSTS, restored, 0o644));
+        }
+    }
+    Ok((writes, name))
+}
+
+fn without_managed_line(hosts: &str) -> String {
+    hosts.lines().filter(|l| !l.trim_end().ends_with(HOSTS_MARKER)).map(|l| format!("{l}\n")).collect()
 }
 
 /// Drops the previous managed line and adds the new one: re-applying never
 /// duplicates it. A dotted name also gets its short form as an alias.
 fn with_managed_line(hosts: &str, address: Ipv4Addr, name: &str) -> String {
-    let mut out: String = hosts.lines().filter(|l| !l.trim_end().ends_with(HOSTS_MARKER)).map(|l| format!("{l}\n")).collect();
+    let mut out = without_managed_line(hosts);
     let names = match name.split_once('.') {
         Some((short, _)) => format!("{name} {short}"),
         None => name.to_owned(),
@@ -59,10 +92,5 @@ mod tests {
         let first = with_managed_line("127.0.0.1\tlocalhost\n", Ipv4Addr::new(10, 0, 0, 5), "a");
         let second = with_managed_line(&first, Ipv4Addr::new(10, 0, 0, 6), "b.example.com");
         assert_eq!(second, "127.0.0.1\tlocalhost\n10.0.0.6\tb.example.com b\t# managed by osconf\n");
-    }
-
-    #[test]
-    fn sysconfig_hostname_is_replaced() {
-        assert_eq!(set_assignment("NETWORKING=yes\nHOSTNAME=old\n", "HOSTNAME", "new"), "NETWORKING=yes\nHOSTNAME=new\n");
     }
 }

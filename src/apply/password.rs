@@ -23,6 +23,18 @@ pub fn render(root: &Root, password: &Password, days_since_epoch: u64) -> Result
     Ok(FileWrite { secret: true, ..FileWrite::new(SHADOW, content, 0o640) })
 }
 
+/// The planned shadow's root hash and date put into shadow as it is now,
+/// read under the password-file lock: a user another program added between
+/// the plan and the write is kept, not overwritten with the plan's copy.
+pub fn rebase(current: &str, planned: &[u8]) -> Result<Vec<u8>, Error> {
+    let planned = String::from_utf8_lossy(planned);
+    let root: Vec<&str> = planned.lines().find(|l| l.starts_with("root:")).map(|l| l.split(':').collect()).unwrap_or_default();
+    let (Some(hash), Some(day)) = (root.get(1), root.get(2).and_then(|d| d.parse().ok())) else {
+        return Err(Error::Failed(format!("{SHADOW}: the planned content has no root line")));
+    };
+    Ok(with_root_hash(current, hash, day)?.into_bytes())
+}
+
 /// Replaces root's hash and sets the last-change day to today, so that the
 /// password is not treated as expired (a 0 there forces a change at login).
 fn with_root_hash(shadow: &str, hash: &str, days_since_epoch: u64) -> Result<String, Error> {
@@ -66,6 +78,13 @@ mod tests {
     fn keeps_a_missing_final_newline_and_a_forced_change() {
         let out = with_root_hash("root:!:0::::::", "$6$s$h", 5).unwrap();
         assert_eq!(out, "root:$6$s$h:5::::::");
+    }
+
+    #[test]
+    fn rebase_keeps_lines_added_since_the_plan() {
+        let planned = with_root_hash("root:*:1:0:99999:7:::\n", "$6$s$h", 20000).unwrap();
+        let now = "root:*:1:0:99999:7:::\nsvc:!*:19999::::::\n";
+        assert_eq!(rebase(now, planned.as_bytes()).unwrap(), b"root:$6$s$h:20000:0:99999:7:::\nsvc:!*:19999::::::\n");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! CD-ROM, metadata endpoint) ends here; nothing invalid gets past this module.
 
 pub mod parse;
-mod values;
+pub(crate) mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;

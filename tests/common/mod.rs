@@ -46,7 +46,7 @@ impl TempTree {
         self.join(guest_path).symlink_metadata().is_ok()
     }
 
-    /// Every file under the tree with its bytes and mode (the run lock excluded).
+    /// Every file under the tree with its bytes and mode (the lock files excluded).
     pub fn snapshot(&self) -> BTreeMap<String, (Vec<u8>, u32)> {
         snapshot(&self.path)
     }
@@ -64,11 +64,13 @@ impl Drop for TempTree {
 }
 
 /// Every file under `dir` (relative path → bytes and mode; a symlink as its
-/// target), the run lock excluded.
+/// target), the lock files excluded: osconf's run lock, and the password-file
+/// lock it creates empty as glibc's lckpwdf does (tests/shadow_lock.rs).
 pub fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out.remove("run/osconf.lock");
+    out.remove("etc/.pwd.lock");
     out
 }
 

@@ -11,23 +11,24 @@ M0=52:54:00:12:34:56 M1=52:54:00:12:34:57
 # kernel may have no vfat); a BIOS boot partition never holds a drop.
 # P1_FS and P1_OFFSET describe the image under test.
 P1_SIZE=$((64 * 1024 * 1024))
-with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
-  local loop; loop=$(losetup -f --show -o "$P1_OFFSET" --sizelimit $P1_SIZE "$1")
-  mkdir -p p1; mount "$loop" p1
-  local rc=0; "${@:2}" || rc=$?
-  umount p1; losetup -d "$loop"; return $rc
+with_p1() { # with_p1 <disk> <command...>: p1 mounted for the command, "{p1}" in its words is the mount point
+  local loop mnt; loop=$(losetup -f --show -o "$P1_OFFSET" --sizelimit $P1_SIZE "$1")
+  mnt=$(mktemp -d "$W/p1.XXXXXX"); mount "$loop" "$mnt"
+  local words=("${@:2}"); words=("${words[@]//\{p1\}/$mnt}")
+  local rc=0; "${words[@]}" || rc=$?
+  umount "$mnt"; rmdir "$mnt"; losetup -d "$loop"; return $rc
 }
 p1_put_drop() { # p1_put_drop <disk> <file>
   if [ "$P1_FS" = vfat ] || [ "$P1_FS" = esp ]; then
     MTOOLS_SKIP_CHECK=1 mcopy -o -i "$1@@$P1_OFFSET" "$2" ::/aliyun_custom_image/os.conf
   else
-    with_p1 "$1" cp "$2" p1/aliyun_custom_image/os.conf
+    with_p1 "$1" cp "$2" "{p1}/aliyun_custom_image/os.conf"
   fi
 }
 p1_has_drop() { # p1_has_drop <disk>
   case $P1_FS in
     vfat|esp) MTOOLS_SKIP_CHECK=1 mdir -b -i "$1@@$P1_OFFSET" ::/aliyun_custom_image 2>/dev/null | grep -qi 'os.conf' ;;
-    ext4) with_p1 "$1" test -e p1/aliyun_custom_image/os.conf ;;
+    ext4) with_p1 "$1" test -e "{p1}/aliyun_custom_image/os.conf" ;;
     *) return 1 ;; # no first partition the cloud can write: never a drop there
   esac
 }
@@ -98,8 +99,10 @@ check() { # check <description> <condition...>
   if "${@:2}"; then return 0; fi
   echo "    FAIL: $1"; CASE_OK=no
 }
-has() { grep -qxF "OSCONF-CHECK $1" "$LOG"; }
-lacks() { ! grep -qF "OSCONF-CHECK $1" "$LOG"; }
+# The serial log is text once scenario() cleaned it; -a all the same, so a
+# stray byte can never turn a grep into "binary file matches".
+has() { grep -aqxF "OSCONF-CHECK $1" "$LOG"; }
+lacks() { ! grep -aqF "OSCONF-CHECK $1" "$LOG"; }
 value() { sed -n "s/^OSCONF-CHECK $1=//p" "$LOG" | tail -n1; }
 osconf_exit() { value osconf_result | grep -o 'exit=[0-9]*'; }
 record_is() { [ "$(value record_sha)" = "$(sha "$1")" ]; } # the record was written for this drop
@@ -130,7 +133,7 @@ assert_classic() {
   check "no default route via eth0" lacks "route=default via 192.168.50.1"
 }
 assert_reboot() { # no drop: everything comes from the persistent files
-  check "nothing applied: osconf found no drop" grep -q 'no settings found' "$LOG"
+  check "nothing applied: osconf found no drop" grep -aq 'no settings found' "$LOG"
   check "record unchanged" record_is "$LAST_DROP"
 }
 assert_changed() {
@@ -144,7 +147,7 @@ assert_changed() {
 }
 assert_bad() {
   check "osconf refused the drop (exit 2): $(value osconf_result)" [ "$(osconf_exit)" = exit=2 ]
-  check "error names the key and line" grep -q 'line 1: hostname' "$LOG"
+  check "error names the key and line" grep -aq 'line 1: hostname' "$LOG"
   check "record unchanged" record_is "$LAST_DROP"
   check "drop kept on the first partition" p1_has_drop "$DISK"
   check "no injected command ran" [ -z "$(value pwned)" ]
@@ -152,9 +155,9 @@ assert_bad() {
 assert_tencent() {
   check "osconf succeeded: $(value osconf_result)" [ "$(osconf_exit)" = exit=0 ]
   if [ "$P1_FS" = bios ]; then
-    check "warned that partition 1 holds no file system the cloud writes" grep -q 'first partition /dev/vda1: holds no file system.*FAT32, ext2/3/4 or UFS' "$LOG"
+    check "warned that partition 1 holds no file system the cloud writes" grep -aq 'first partition /dev/vda1: holds no file system.*FAT32, ext2/3/4 or UFS' "$LOG"
   fi
-  check "read from the CD-ROM" grep -q 'CD-ROM config-2' "$LOG"
+  check "read from the CD-ROM" grep -aq 'CD-ROM config-2' "$LOG"
   check "record holds the CD-ROM drop's hash" record_is drops/tencent.conf
   check "hostname from the CD-ROM, '_' as '-' in the kernel" has hostname=VM-10-20-tencent
   check "the same name in /etc/hostname" has etc_hostname=VM-10-20-tencent
@@ -164,7 +167,7 @@ assert_tencent() {
   check "default route from eth0_gateway" has "route=default via 10.104.0.1 mac $M0"
 }
 assert_tencent_again() {
-  check "the same CD-ROM drop is not applied twice" grep -q 'applied already' "$LOG"
+  check "the same CD-ROM drop is not applied twice" grep -aq 'applied already' "$LOG"
   check "record unchanged" record_is drops/tencent.conf
 }
 
@@ -182,9 +185,10 @@ every_boot_checks() {
   local failed; failed=$(value failed_units | tr ' ' '\n' | grep -v '^osconf.service$' | tr '\n' ' ' || true)
   check "no failed unit: ${failed:-none}" [ -z "${failed// /}" ]
 }
-state_of() { grep '^OSCONF-CHECK state=' "$1" | sort; }
+state_of() { grep -a '^OSCONF-CHECK state=' "$1" | sort; }
 same_as_apply_boot() {
   if [ -z "$LAST_APPLY_LOG" ]; then return 0; fi
+  if [ -z "$(state_of "$LOG")" ]; then echo "    | no state reported"; return 1; fi
   if diff -u <(state_of "$LAST_APPLY_LOG") <(state_of "$LOG") > "$LOG.state-diff"; then return 0; fi
   sed 's/^/    | /' "$LOG.state-diff"; return 1
 }
@@ -194,7 +198,8 @@ scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <as
   LOG="$W/serial-$image-$name.log"; CASE_OK=yes
   if [ "$drop" != - ]; then p1_put_drop "$disk" "$drop"; fi
   boot "$disk" "$LOG" "$args"
-  tr -d '\r' < "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+  # Consoles write CRs and, early in boot, NULs and escape codes: keep text.
+  tr -d '\r\000' < "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"
   if has done=1; then
     "$assert"
     every_boot_checks
@@ -207,7 +212,7 @@ scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <as
   fi
   local line; line=$(printf '%-10s %-22s %-5s boot %6ss  osconf %5s ms  (started at %ss)' "$image" "$name" "$CASE_OK" "$BOOT_SECONDS" "$(value osconf_ms)" "$(value osconf_started_s)")
   RESULTS+=("$line"); echo "$line"
-  if [ "$CASE_OK" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); grep 'OSCONF-CHECK' "$LOG" | sed 's/^/    | /'; fi
+  if [ "$CASE_OK" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); grep -a 'OSCONF-CHECK' "$LOG" | sed 's/^/    | /'; fi
 }
 
 # --- images

@@ -53,15 +53,19 @@ accel_args() { if [ "$ACCEL" = kvm ]; then echo "-accel kvm -cpu host"; else ech
 ts "kernel $(basename "$KERNEL"), accelerator $ACCEL"
 
 # --- root file systems, debootstrapped once and cached as tarballs
-# rootfs <name> <debootstrap args...>: builds it unless cached, and sets
-# ROOTFS_<name> to its tarball (rootfs_tar <name> prints it).
-rootfs() {
-  local name=$1; shift
-  local key; key=$(printf '%s\n' "$SUITE" "$MIRROR" "$@" | sha256sum | cut -c1-12)
+# rootfs <name> <debootstrap args...>: declares one; rootfs_tar <name>
+# builds it unless cached (on first use: an image skipped by --only costs
+# nothing) and prints its tarball.
+declare -A ROOTFS_ARGS
+rootfs() { local name=$1; shift; ROOTFS_ARGS[$name]=$(printf '%q ' "$@"); }
+rootfs_tar() {
+  local name=$1
+  [ -n "${ROOTFS_ARGS[$name]+set}" ] || { echo "rootfs $name was not declared" >&2; return 1; }
+  local -a args; eval "args=(${ROOTFS_ARGS[$name]})"
+  local key; key=$(printf '%s\n' "$SUITE" "$MIRROR" "${args[@]}" | sha256sum | cut -c1-12)
   local tar="$CACHE/rootfs-$name-$key.tar"
-  printf -v "ROOTFS_${name//-/_}" '%s' "$tar"
-  [ -f "$tar" ] && return 0
-  with_cache_lock "rootfs-$name-$key" debootstrap_into "$tar" "$name" "$@"
+  [ -f "$tar" ] || with_cache_lock "rootfs-$name-$key" debootstrap_into "$tar" "$name" "${args[@]}" >&2 || return 1
+  echo "$tar"
 }
 debootstrap_into() { # debootstrap_into <tar> <name> <debootstrap args...>
   local tar=$1 name=$2; shift 2
@@ -75,7 +79,6 @@ debootstrap_into() { # debootstrap_into <tar> <name> <debootstrap args...>
   rm -rf "$dir"
   ts "debootstrap $name: done"
 }
-rootfs_tar() { local v="ROOTFS_${1//-/_}"; echo "${!v:?rootfs $1 was not declared}"; }
 
 boot() { # boot <disk> <log> <kernel args>
   local s; s=$(date +%s.%N)
