@@ -9,7 +9,15 @@ packages=(
   e2fsprogs dosfstools fdisk mtools genisoimage xorriso btrfs-progs xfsprogs  # disk and ISO images for the source tests (btrfs: a QEMU image; xfs: the probe test)
   dpkg-dev rpm                                # .deb and .rpm packaging
   qemu-system-x86 debootstrap busybox-static cpio kmod gzip perl  # the QEMU suite
+  # aarch64: Debian's cross toolchain (rustup here has only the x86_64 std),
+  # qemu-user for the tests and arm64 chroots, qemu-system-arm for the arm64 image
+  rustc-web cargo-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  qemu-user-static qemu-system-arm
 )
+# The :arm64 packages (and the arm64 kernel and busybox the QEMU suite
+# downloads) need arm64 among dpkg's architectures; the apt-get update
+# below then fetches its package lists.
+dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -91,7 +91,6 @@ dns_nameserver="10.138.224.65 10.182.20.26"
 EOF
 cp drops/tencent.conf iso/qcloud_action/os.conf
 genisoimage -quiet -V config-2 -r -J -o tencent.iso iso
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- assertions on the guest's report
 PASS=0 FAIL=0 RESULTS=()
@@ -105,11 +104,14 @@ has() { grep -aqxF "OSCONF-CHECK $1" "$LOG"; }
 lacks() { ! grep -aqF "OSCONF-CHECK $1" "$LOG"; }
 value() { sed -n "s/^OSCONF-CHECK $1=//p" "$LOG" | tail -n1; }
 osconf_exit() { value osconf_result | grep -o 'exit=[0-9]*'; }
-record_is() { [ "$(value record_sha)" = "$(sha "$1")" ]; } # the record was written for this drop
+# The record was written for this drop: its HMAC-SHA256 (osconf's drop_key
+# module: label, then the drop's bytes) under the guest's key, recomputed here.
+keyed_digest() { { printf 'osconf drop v1\0'; cat "$1"; } | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(value drop_key)" | awk '{print $NF}'; }
+record_is() { [ -n "$(value record_hmac)" ] && [ "$(value record_hmac)" = "$(keyed_digest "$1")" ]; }
 
 common_applied() { # the drop in $DROP was applied and deleted
   check "osconf succeeded: $(value osconf_result)" [ "$(osconf_exit)" = exit=0 ]
-  check "record holds the drop's hash" record_is "$DROP"
+  check "record holds the drop's keyed digest" record_is "$DROP"
   check "drop deleted from the first partition" p1_lacks_drop "$DISK"
   check "no injected command ran" [ -z "$(value pwned)" ]
 }
@@ -158,7 +160,7 @@ assert_tencent() {
     check "warned that partition 1 holds no file system the cloud writes" grep -aq 'first partition /dev/vda1: holds no file system.*FAT32, ext2/3/4 or UFS' "$LOG"
   fi
   check "read from the CD-ROM" grep -aq 'CD-ROM config-2' "$LOG"
-  check "record holds the CD-ROM drop's hash" record_is drops/tencent.conf
+  check "record holds the CD-ROM drop's keyed digest" record_is drops/tencent.conf
   check "hostname from the CD-ROM, '_' as '-' in the kernel" has hostname=VM-10-20-tencent
   check "the same name in /etc/hostname" has etc_hostname=VM-10-20-tencent
   check "the same name in /etc/hosts" has "hosts=10.104.62.201	VM-10-20-tencent	# managed by osconf"
@@ -247,7 +249,8 @@ install_checker() {
       ln -sf ../osconf-vm-check.service "$R/etc/systemd/system/multi-user.target.wants/osconf-vm-check.service"
       # No getty: a serial getty on ttyS0 hangs the line up under the report.
       rm -f "$R/etc/systemd/system/getty.target.wants/"*
-      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service" ;;
+      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
+      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyAMA0.service" ;; # arm64's console
     sysv)
       install -m 755 "$HERE/guest/osconf-vm-check.init" "$R/etc/init.d/osconf-vm-check"
       chroot "$R" update-rc.d osconf-vm-check defaults >/dev/null
@@ -263,6 +266,8 @@ install_checker() {
 # image <name> [options]: builds the image from a cached root file system,
 # then runs its scenarios, one boot each, chained on the same disk.
 #   --rootfs NAME      a root file system declared with `rootfs` (required)
+#   --arch amd64|arm64 (default amd64; arm64: qemu-system-aarch64 -M virt
+#                      under TCG, the arm64 .deb or binary, see arm64_setup)
 #   --init systemd|sysv|openrc  (default systemd)
 #   --p1 ext4|vfat|esp|bios  the first partition (default ext4; esp and
 #                      bios make a GPT disk, see mkdisk.sh)
@@ -278,9 +283,10 @@ install_checker() {
 # network definitions). Skipped unless --only names it (or no --only).
 image() {
   local name=$1; shift
-  local base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
+  local arch=amd64 base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
   while [ $# -gt 0 ]; do
     case $1 in
+      --arch) arch=$2; shift 2 ;;
       --rootfs) base=$2; shift 2 ;;
       --init) init=$2; shift 2 ;;
       --p1) fs=$2; shift 2 ;;
@@ -293,6 +299,8 @@ image() {
     esac
   done
   if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
+  VM_ARCH=$arch
+  if [ "$arch" = arm64 ]; then arm64_setup; fi
   ts "image $name: build"
   local R="img-$name"
   rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "$(rootfs_tar "$base")"
@@ -307,7 +315,7 @@ image() {
   fi
   echo "$PASSWORD" > "$R/etc/osconf-vm-expected-password"
   if declare -F "prepare_$name" >/dev/null; then "prepare_$name" "$R"; fi
-  install_osconf "$R" "$init"
+  if [ "$arch" = arm64 ]; then DEB=$DEB_ARM64 BIN=$BIN_ARM64 install_osconf "$R" "$init"; else install_osconf "$R" "$init"; fi
   install_checker "$R" "$init"
   if declare -F "customize_$name" >/dev/null; then "customize_$name" "$R"; fi
   mkdir -p p1-empty/aliyun_custom_image

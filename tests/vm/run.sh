@@ -4,20 +4,24 @@
 # boots. One file per image in images/ (read in name order); the machinery
 # they share is in lib.sh and common.sh. See tests/vm/README.md.
 #
-# usage (as root): tests/vm/run.sh [--osconf BIN] [--deb PKG] [--only "IMAGE..."]
+# usage (as root): tests/vm/run.sh [--osconf BIN] [--deb PKG] [--osconf-arm64 BIN]
+#                  [--deb-arm64 PKG] [--only "IMAGE..."]
 # Cache: $OSCONF_VM_CACHE (default /var/tmp/osconf-vm-cache), kernel and root
 # file systems, built once and shared. Work: $OSCONF_VM_WORK (default
 # /var/tmp/osconf-vm), this run's disks and serial logs.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-BIN="" DEB="" ONLY=""
+BIN="" DEB="" BIN_ARM64="" DEB_ARM64="" ONLY=""
+USAGE="usage: $0 [--osconf BIN] [--deb PKG] [--osconf-arm64 BIN] [--deb-arm64 PKG] [--only \"IMAGE...\"]"
 while [ $# -gt 0 ]; do
   case $1 in
     --osconf) BIN=$(realpath "$2"); shift 2 ;;
     --deb) DEB=$(realpath "$2"); shift 2 ;;
+    --osconf-arm64) BIN_ARM64=$(realpath "$2"); shift 2 ;;
+    --deb-arm64) DEB_ARM64=$(realpath "$2"); shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    *) echo "usage: $0 [--osconf BIN] [--deb PKG] [--only \"IMAGE...\"]" >&2; exit 2 ;;
+    *) echo "$USAGE" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "tests/vm/run.sh must run as root" >&2; exit 2; }
@@ -26,6 +30,9 @@ done
 if [ -z "$BIN" ] && [ -z "$DEB" ]; then
   (cd "$REPO" && cargo build --release --locked -q)
   BIN=$REPO/target/x86_64-unknown-linux-gnu/release/osconf
+fi
+if [ -z "$BIN_ARM64" ] && [ -z "$DEB_ARM64" ]; then # built when an arm64 image runs (arm64_setup)
+  BIN_ARM64=$REPO/target/aarch64-unknown-linux-gnu/release/osconf BUILD_ARM64=yes
 fi
 # shellcheck source=tests/vm/common.sh
 . "$HERE/common.sh"

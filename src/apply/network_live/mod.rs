@@ -18,11 +18,13 @@ use std::time::{Duration, Instant};
 use std::future::Future;
 
 use futures::{StreamExt, TryStreamExt};
-use rtnetlink::packet_route::link::LinkAttribute;
+use rtnetlink::packet_route::link::{LinkAttribute, LinkExtentMask};
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::Error;
 use crate::settings::{Mac, Nic, Route};
+use crate::timing::Stopwatch;
 
 /// One change to the running kernel, as `osconf plan` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,10 +119,12 @@ async fn all<F: Future<Output = Result<(), Error>>>(requests: impl IntoIterator<
 async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
     let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
     tokio::spawn(connection);
+    let mut stopwatch = Stopwatch::start();
 
     // Every link by MAC, desired ones included. NICs osconf configured before
     // may be gone (detached): nothing to remove there.
     let links = wait_for_links(&handle, desired, nic_wait).await?;
+    stopwatch.lap("netlink: link dump");
 
     // A stack that configures its NICs itself (NetworkManager) is left to
     // do so; what osconf set before is still removed.
@@ -133,6 +137,7 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
         async move { request.await.map_err(|e| failed(nic, "bringing the link up", e)) }
     }))
     .await?;
+    stopwatch.lap("netlink: links up");
     let changes = changes(desired, previous);
     all(changes.iter().filter_map(|change| match *change {
         LiveChange::RemoveRoute { mac, route, .. } => {
@@ -153,6 +158,7 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
         _ => None,
     }))
     .await?;
+    stopwatch.lap("netlink: removals");
     // Additions are all re-asserted (with replace), not only the new ones: a
     // reboot or another tool may have dropped them since the last run.
     all(configured.iter().map(|nic| {
@@ -160,11 +166,14 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
         async move { request.await.map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e)) }
     }))
     .await?;
+    stopwatch.lap("netlink: addresses");
     all(configured.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {
         let request = handle.route().add(route_message(links[&nic.mac], route)).replace().execute();
         async move { request.await.map_err(|e| failed(nic, &format!("setting route {route}"), e)) }
     }))
-    .await
+    .await?;
+    stopwatch.lap("netlink: routes");
+    Ok(())
 }
 
 fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
@@ -194,7 +203,8 @@ async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) ->
 /// the lowest index wins: that is the device the MAC was born on.
 async fn link_indexes(handle: &Handle) -> Result<BTreeMap<Mac, u32>, Error> {
     let mut links = BTreeMap::new();
-    let mut dump = handle.link().get().execute();
+    // Without the counters: they are most of each link's message.
+    let mut dump = handle.link().get().set_filter_mask(AddressFamily::Unspec, vec![LinkExtentMask::SkipStats]).execute();
     while let Some(link) = dump.try_next().await.map_err(|e| Error::Failed(format!("listing network interfaces: {e}")))? {
         for attribute in &link.attributes {
             if let LinkAttribute::Address(bytes) = attribute {
