@@ -403,3 +403,41 @@ fn file_systems_made_by_their_own_tools_are_told_apart() {
     let empty = image("empty", "40M");
     assert_eq!(probe(&empty).unwrap().name, "nothing (an empty partition)");
 }
+
+/// `osconf plan` itself, in a private mount namespace whose /etc holds an
+/// osconf.conf naming the loop device: the partition it mounts is read-only.
+#[test]
+fn osconf_plan_mounts_the_partition_read_only() {
+    use std::ffi::CString;
+    use std::os::unix::process::CommandExt;
+    require_root();
+    let tree = TempTree::new("media-plan");
+    let image = disk(&tree, "ext4", Some(DROP));
+    let l = Loop::attach(&image, true);
+    tree.write("/etc/osconf/osconf.conf", &format!("[source]\npartition = {}\ntencent = false\n", l.0), 0o644);
+    tree.write("/etc/hostname", "old\n", 0o644);
+    // Prepared before fork: the child only makes system calls.
+    let etc = CString::new(tree.join("/etc").to_str().unwrap()).unwrap();
+    let (root, target) = (CString::new("/").unwrap(), CString::new("/etc").unwrap());
+    let mut command = Command::new(common::OSCONF);
+    command.arg("plan").env_remove("OSCONF_LOG");
+    // SAFETY: only async-signal-safe system calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            use nix::libc::{mount, unshare, CLONE_NEWNS, MS_BIND, MS_PRIVATE, MS_REC};
+            let fail = || Err(std::io::Error::last_os_error());
+            if unshare(CLONE_NEWNS) != 0 || mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), MS_REC | MS_PRIVATE, std::ptr::null()) != 0 {
+                return fail();
+            }
+            if mount(etc.as_ptr(), target.as_ptr(), std::ptr::null(), MS_BIND, std::ptr::null()) != 0 {
+                return fail();
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("Settings from {}:/aliyun_custom_image/os.conf (ext4, mounted read-only by osconf)", l.0)), "{stdout}{stderr}");
+    assert_eq!(mounts_of(&first_partition(&l)), 0);
+}

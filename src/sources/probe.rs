@@ -20,6 +20,19 @@ pub struct Content {
 /// Bytes read: up to UFS2's superblock magic (65536 + 1372).
 const PROBE_BYTES: usize = 65536 + 2048;
 
+impl Content {
+    /// The kernel file system types to mount it with (no vfat attempt, and
+    /// its kernel log noise, on an ext4 partition).
+    pub fn mount_types(&self) -> &'static [&'static str] {
+        match self.name {
+            "ext2/3/4" => &["ext4", "ext3", "ext2"],
+            "FAT" => &["vfat"],
+            "UFS" => &["ufs"],
+            _ => &[],
+        }
+    }
+}
+
 pub fn probe(device: &Path) -> std::io::Result<Content> {
     let mut head = Vec::with_capacity(PROBE_BYTES);
     std::fs::File::open(device)?.take(PROBE_BYTES as u64).read_to_end(&mut head)?;
@@ -87,5 +100,7 @@ mod tests {
         // GRUB's core.img in a BIOS boot partition: code, no file system.
         assert!(identify(&with(0, &[0x52, 0xe8, 0x28, 0x01])).name.contains("BIOS boot"));
         assert!(!identify(&[]).cloud_writable);
+        assert_eq!(identify(&with(1080, &[0x53, 0xEF])).mount_types(), ["ext4", "ext3", "ext2"]);
+        assert_eq!(identify(&fat).mount_types(), ["vfat"]);
     }
 }

@@ -276,6 +276,8 @@ install_checker() {
 #   --mount-p1 DIR     fstab mounts the first partition at DIR (e.g. /boot/efi)
 #   --args "..."       kernel command line additions
 #   --scenarios "..."  (default: vpc reboot classic reboot changed bad)
+# A function prepare_<name> <tree>, if defined, changes the tree before
+# osconf is installed (another rc system: what the .deb's postinst sees).
 # A function customize_<name> <tree>, if defined, changes the tree before
 # the disk is made (remove packages, enable units, add the image's own
 # network definitions). Skipped unless --only names it (or no --only).
@@ -312,6 +314,7 @@ image() {
     printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces"
   fi
   echo "$PASSWORD" > "$R/etc/osconf-vm-expected-password"
+  if declare -F "prepare_$name" >/dev/null; then "prepare_$name" "$R"; fi
   if [ "$arch" = arm64 ]; then DEB=$DEB_ARM64 BIN=$BIN_ARM64 install_osconf "$R" "$init"; else install_osconf "$R" "$init"; fi
   install_checker "$R" "$init"
   if declare -F "customize_$name" >/dev/null; then "customize_$name" "$R"; fi

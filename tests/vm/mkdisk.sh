@@ -20,12 +20,13 @@ case $FS in
   bios) P1_MB=1; { head -c 32768 /dev/urandom; head -c $((1024 * 1024 - 32768)) /dev/zero; } > "$T/p1"; TYPE=21686148-6449-6E6F-744E-656564454649; LABEL=gpt ;;
   *) echo "unknown first partition $FS" >&2; exit 2 ;;
 esac
-truncate -s ${ROOT_MB}M "$T/p2"
 case $ROOTFS_TYPE in
-  ext4) mkfs.ext4 -q -F -L root -d "$ROOTFS" "$T/p2" ;;
-  btrfs) mkfs.btrfs -q -f -L root --rootdir "$ROOTFS" "$T/p2" >/dev/null ;;
+  ext4) truncate -s ${ROOT_MB}M "$T/p2"; mkfs.ext4 -q -F -L root -d "$ROOTFS" "$T/p2" ;;
+  # btrfs keeps metadata twice: room for it; mkfs grows the file if it needs more.
+  btrfs) ROOT_MB=$(( ROOT_MB * 2 )); truncate -s ${ROOT_MB}M "$T/p2"; mkfs.btrfs -q -f -L root --rootdir "$ROOTFS" "$T/p2" >/dev/null ;;
   *) echo "unknown root file system $ROOTFS_TYPE" >&2; exit 2 ;;
 esac
+ROOT_MB=$(( ($(stat -c %s "$T/p2") + 1048575) / 1048576 ))
 ROOT_TYPE=83; [ $LABEL = gpt ] && ROOT_TYPE=0FC63DAF-8483-4772-8E79-3D69D8477DE4
 # GPT keeps a backup header in the last MiB.
 rm -f "$OUT"; truncate -s $((1 + P1_MB + ROOT_MB + 1))M "$OUT"

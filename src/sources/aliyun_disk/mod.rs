@@ -60,13 +60,14 @@ pub fn read_from_partition(partition: &Partition, access: Access) -> Result<Opti
         log::warn!("first partition {device}: {why}; the cloud writes os.conf only on {CLOUD_WRITABLE}, so no Alibaba drop can be read: trying the other sources (osconf check says how to fix the image)");
         Ok(None)
     };
-    // Told from the superblock: no mount attempts (and kernel log noise) on swap or XFS.
-    if let Ok(content) = probe(&partition.device) {
-        if !content.cloud_writable {
-            return unusable(format!("holds {}", content.name));
-        }
-    }
-    let mounted = match mount_first_fitting(&partition.device, "first-partition", &FILE_SYSTEMS, access == Access::ReadOnly) {
+    // Told from the superblock: no mount attempts (and kernel log noise) on
+    // swap or XFS, and only the right type tried on the others.
+    let fstypes = match probe(&partition.device) {
+        Ok(content) if !content.cloud_writable => return unusable(format!("holds {}", content.name)),
+        Ok(content) => content.mount_types(),
+        Err(_) => &FILE_SYSTEMS,
+    };
+    let mounted = match mount_first_fitting(&partition.device, "first-partition", fstypes, access == Access::ReadOnly) {
         Ok(mounted) => mounted,
         Err(e) => return unusable(e.to_string()),
     };
