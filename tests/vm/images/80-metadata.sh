@@ -80,6 +80,8 @@ metadata_common() { # settings from the endpoint, live: host name, addresses, ro
   check "default route via eth0" has "route=default via $MD_GATEWAY mac $M0"
   check "VPC route via eth0" has "route=172.16.0.0/12 via $MD_GATEWAY mac $M0"
   check "no default route via eth1" lacks "route=default via 192.168.77.1"
+  check "a reply from eth1's address leaves by eth1: $(value "reply_dev_$M1")" has "reply_dev_$M1=eth1"
+  check "a reply from eth0's address leaves by eth0" has "reply_dev_$M0=eth0"
 }
 assert_metadata() {
   metadata_common
