@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::{minimal_image, osconf, TempTree};
 use osconf::config::MetadataConfig;
-use osconf::settings::{Nic, Route, Settings};
+use osconf::settings::{Nic, Route, Settings, SshKey};
 use osconf::sources::aliyun_metadata::find;
 use osconf::sources::aliyun_metadata::http::{Client, HttpError};
 use osconf::sources::Found;
@@ -55,6 +55,9 @@ enum Failure {
 }
 
 const TOKEN: &str = "AQAEAGh0dHBzOi8vZXhhbXBsZQ==";
+/// Made by ssh-keygen (ed25519 and ecdsa-sha2-nistp256).
+const KEY_A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEV6rWFWF4UhzhtLEjsSstA7b1fbiJnbaqGGcnkzkv3m alice@meta";
+const KEY_B: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBO35xaj/+cn7/mFhFh+vCymznRJ3FhG5AsEGMuAXiLwjeXzeUs524WV1WMbOqVFF9wGerw22ZeF+NKj+hpY7jI8= bob@meta";
 
 /// Alibaba's documented tree for a VPC instance with two NICs (flat: item → body).
 fn documented_tree() -> BTreeMap<String, String> {
@@ -64,8 +67,9 @@ fn documented_tree() -> BTreeMap<String, String> {
         ("mac", "00:16:3e:00:00:01"),
         ("private-ipv4", "172.16.1.10"),
         ("region-id", "cn-hangzhou"),
-        ("public-keys/", "0/"),
-        ("public-keys/0/openssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9zY29uZg test"),
+        ("public-keys/", "0/\n1/"),
+        ("public-keys/0/openssh-key", KEY_A),
+        ("public-keys/1/openssh-key", KEY_B),
         ("network/interfaces/", "macs/"),
         ("network/interfaces/macs/", "00:16:3e:00:00:02/\n00:16:3e:00:00:01/"),
         ("network/interfaces/macs/00:16:3e:00:00:01/primary-ip-address", "172.16.1.10"),
@@ -74,6 +78,9 @@ fn documented_tree() -> BTreeMap<String, String> {
         ("network/interfaces/macs/00:16:3e:00:00:01/gateway", "172.16.15.253"),
         ("network/interfaces/macs/00:16:3e:00:00:01/vpc-cidr-block", "172.16.0.0/12"),
         ("network/interfaces/macs/00:16:3e:00:00:01/vswitch-cidr-block", "172.16.0.0/20"),
+        ("network/interfaces/macs/00:16:3e:00:00:01/ipv6s", "[\"2001:db8:10:1::a\"]"),
+        ("network/interfaces/macs/00:16:3e:00:00:01/ipv6-gateway", "2001:db8:10:1::1"),
+        ("network/interfaces/macs/00:16:3e:00:00:01/vswitch-ipv6-cidr-block", "2001:db8:10:1::/64"),
         ("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address", "172.16.2.20"),
         ("network/interfaces/macs/00:16:3e:00:00:02/private-ipv4s", "[\"172.16.2.20\",\"172.16.2.21\"]"),
         ("network/interfaces/macs/00:16:3e:00:00:02/netmask", "255.255.255.0"),
@@ -255,22 +262,43 @@ fn ip(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
 }
 
+fn ip6(text: &str) -> Ipv6Addr {
+    text.parse().unwrap()
+}
+
+fn key(line: &str) -> SshKey {
+    SshKey::parse(line).unwrap()
+}
+
 fn route(dest: &str, prefix: u8, via: &str) -> Route {
     Route { dest: ip(dest), prefix, via: ip(via) }
 }
 
 /// What the documented tree means.
 fn expected() -> Settings {
-    let mut eth0 = Nic::new(0, "00:16:3e:00:00:01".parse().unwrap(), ip("172.16.1.10"), 20);
-    eth0.gateway = Some(ip("172.16.15.253"));
-    eth0.routes = vec![route("0.0.0.0", 0, "172.16.15.253"), route("172.16.0.0", 12, "172.16.15.253")];
-    let mut eth1 = Nic::new(1, "00:16:3e:00:00:02".parse().unwrap(), ip("172.16.2.20"), 24);
-    eth1.gateway = Some(ip("172.16.2.253"));
+    let mac0 = "00:16:3e:00:00:01".parse().unwrap();
+    let mac1 = "00:16:3e:00:00:02".parse().unwrap();
     Settings {
         hostname: Some("iZbp1meta".into()),
+        password: None,
         nameservers: vec![ip("100.100.2.136"), ip("100.100.2.138")],
-        nics: vec![eth0, eth1],
-        ..Settings::default()
+        nics: vec![
+            Nic {
+                gateway: Some(ip("172.16.15.253")),
+                routes: vec![route("0.0.0.0", 0, "172.16.15.253"), route("172.16.0.0", 12, "172.16.15.253")],
+                ipv6: vec![(ip6("2001:db8:10:1::a"), 64)],
+                ipv6_gateway: Some(ip6("2001:db8:10:1::1")),
+                ..Nic::new(0, mac0, ip("172.16.1.10"), 20)
+            },
+            // The second NIC: its secondary address, and its own routing table.
+            Nic {
+                gateway: Some(ip("172.16.2.253")),
+                secondary: vec![(ip("172.16.2.21"), 24)],
+                table: Some(1001),
+                ..Nic::new(1, mac1, ip("172.16.2.20"), 24)
+            },
+        ],
+        ssh_keys: Some(vec![key(KEY_A), key(KEY_B)]),
     }
 }
 
@@ -410,7 +438,8 @@ fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
         (
             Mock::new(Auth::Plain).set("network/interfaces/macs/00:16:3e:00:00:02/gateway", "10.9.9.9"),
             "network/interfaces/macs/00:16:3e:00:00:02/gateway: 10.9.9.9 is not on eth1's subnet",
-            Box::new(|s| s.nics[1].gateway = None),
+            // Without a gateway, no table of its own either.
+            Box::new(|s| (s.nics[1].gateway, s.nics[1].table) = (None, None)),
         ),
         (
             Mock::new(Auth::Plain).remove("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address").remove("network/interfaces/macs/00:16:3e:00:00:02/private-ipv4s"),
@@ -550,4 +579,112 @@ fn an_item_missing_this_time_keeps_what_osconf_set() {
     assert!(err.contains("applied metadata endpoint"), "the changed address applies: {err}");
     assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
     assert_eq!(tree.read("/etc/resolv.conf"), resolv);
+}
+
+/// root's keys from `public-keys/`: a bad key is a warning naming its item
+/// and the others still go in; a `public-keys/` the endpoint does not have
+/// (404) is no key; one it cannot serve this time (or a key it cannot)
+/// says nothing about keys, so those installed stay.
+#[test]
+fn public_keys_become_roots_keys_and_a_bad_one_is_a_warning_naming_it() {
+    let (found, _) = read_mock(Mock::new(Auth::Plain).set("public-keys/", "0/\n1=bob\n2").set("public-keys/2/openssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9zY29uZg x"));
+    let mut want = expected();
+    assert_eq!(settings(&found), want);
+    let got = warnings(&found);
+    assert!(got.len() == 1 && got[0].starts_with("public-keys/2/openssh-key: ssh-ed25519 key: "), "{got:?}");
+
+    let (found, _) = read_mock(Mock::new(Auth::Plain).remove("public-keys/"));
+    want.ssh_keys = Some(Vec::new());
+    assert_eq!(settings(&found), want);
+    assert_eq!(warnings(&found), Vec::<String>::new());
+
+    want.ssh_keys = None;
+    for refused in ["public-keys/", "public-keys/1/openssh-key"] {
+        let (found, _) = read_mock(Mock::new(Auth::Plain).status(refused, 500));
+        assert_eq!(settings(&found), want, "{refused}");
+        assert_eq!(warnings(&found), [format!("{refused}: HTTP status 500: root's SSH keys left as they are")]);
+    }
+}
+
+/// Each bad per-NIC item of issue 16 is a warning naming it; the rest of the NIC applies.
+#[test]
+fn bad_secondary_and_ipv6_items_are_warnings_naming_them() {
+    const MAC0: &str = "network/interfaces/macs/00:16:3e:00:00:01/";
+    const MAC1: &str = "network/interfaces/macs/00:16:3e:00:00:02/";
+    let mock = Mock::new(Auth::Plain)
+        .set(&format!("{MAC1}private-ipv4s"), "[\"172.16.2.20\",\"172.16.9.9\",\"172.16.2.21\"]")
+        .set(&format!("{MAC0}ipv6s"), "[\"2001:db8:10:1::a\",\"fe80::5\"]")
+        .set(&format!("{MAC0}ipv6-gateway"), "not-an-address");
+    let (found, _) = read_mock(mock);
+    let mut want = expected();
+    want.nics[0].ipv6_gateway = None;
+    assert_eq!(settings(&found), want);
+    let got = warnings(&found);
+    for warning in [
+        format!("{MAC1}private-ipv4s: 172.16.9.9 is not on eth1's subnet"),
+        format!("{MAC0}ipv6s: fe80::5 cannot be"),
+        format!("{MAC0}ipv6-gateway: \"not-an-address\" is not an IPv6 address"),
+    ] {
+        assert!(got.iter().any(|w| w.starts_with(&warning)), "{warning}: {got:?}");
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+    // An empty list is no list, not a warning; the IPv6 prefix defaults to /64.
+    let mock = Mock::new(Auth::Plain).set(&format!("{MAC1}private-ipv4s"), "").remove(&format!("{MAC0}vswitch-ipv6-cidr-block"));
+    let (found, _) = read_mock(mock);
+    want = expected();
+    want.nics[1].secondary.clear();
+    assert_eq!(settings(&found), want);
+    assert_eq!(warnings(&found), Vec::<String>::new());
+}
+
+/// The binary: root's keys go into osconf's block beside a person's line;
+/// a later metadata without one key removes it; the second NIC's secondary
+/// address and own table and the first NIC's IPv6 reach the image's
+/// ifupdown files; `plan` shows them.
+#[test]
+fn metadata_keys_and_addresses_reach_the_image() {
+    let tree = TempTree::new("metadata-extras");
+    minimal_image(&tree);
+    tree.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0o644);
+    tree.write("/sbin/ifup", "#!/bin/sh\n", 0o755);
+    tree.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n", 0o644);
+    let person = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH person@laptop\n";
+    tree.write("/root/.ssh/authorized_keys", person, 0o600);
+    let root = tree.path.to_str().unwrap();
+    let block = |keys: &[&str]| format!("# BEGIN osconf: keys from the cloud; osconf replaces this block at each apply\n{}# END osconf\n", keys.iter().map(|k| format!("{k}\n")).collect::<String>());
+
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let (code, out, err) = osconf(&["plan", "--root", root, "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    for shown in ["secondary address 172.16.2.21/24", "IPv6 address 2001:db8:10:1::a/64", "IPv6 gateway 2001:db8:10:1::1", "table 1001", &key(KEY_A).summary()] {
+        assert!(out.contains(shown), "{shown}: {out}");
+    }
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/root/.ssh/authorized_keys"), format!("{person}{}", block(&[KEY_A, KEY_B])));
+    let eth0 = tree.read("/etc/network/interfaces.d/osconf-eth0");
+    let eth1 = tree.read("/etc/network/interfaces.d/osconf-eth1");
+    assert!(eth0.contains("up ip -6 addr replace 2001:db8:10:1::a/64 dev eth0") && eth0.contains("up ip -6 route replace default via 2001:db8:10:1::1 dev eth0"), "{eth0}");
+    assert!(eth1.contains("up ip addr replace 172.16.2.21/24 broadcast + dev eth1"), "{eth1}");
+    assert!(eth1.contains("up ip rule add from 172.16.2.21 lookup 1001 priority 1001"), "{eth1}");
+
+    // The key pair changes: the key the metadata no longer lists goes, the person's line stays.
+    let (url, _) = Mock::new(Auth::Token).set("public-keys/", "0/").serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("applied metadata endpoint"), "a changed key list applies: {err}");
+    assert_eq!(tree.read("/root/.ssh/authorized_keys"), format!("{person}{}", block(&[KEY_A])));
+
+    // The endpoint cannot serve the keys this time: the installed ones stay.
+    let (url, _) = Mock::new(Auth::Token).status("public-keys/", 503).set("hostname", "iZbp1other").serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1other\n");
+    assert_eq!(tree.read("/root/.ssh/authorized_keys"), format!("{person}{}", block(&[KEY_A])));
+
+    // No key pair any more: osconf's block goes, the person's line stays.
+    let (url, _) = Mock::new(Auth::Token).remove("public-keys/").serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/root/.ssh/authorized_keys"), person);
 }

@@ -14,20 +14,28 @@
 //! | `…/<mac>/netmask` | its prefix; else the prefix of `…/<mac>/vswitch-cidr-block` |
 //! | `…/<mac>/gateway` | its gateway; on the primary NIC also the default route |
 //! | `…/<mac>/vpc-cidr-block` | on the primary NIC, a route to the VPC through the gateway |
+//! | `…/<mac>/private-ipv4s` | the NIC's secondary IPv4 addresses (all but its address) |
+//! | `…/<mac>/ipv6s` | its IPv6 addresses, with the prefix of `…/<mac>/vswitch-ipv6-cidr-block` (else /64) |
+//! | `…/<mac>/ipv6-gateway` | its IPv6 default route |
+//! | (every NIC but the primary one) | per-NIC routing: replies leave by the NIC they came in on |
+//! | `public-keys/`, `public-keys/<n>/openssh-key` | root's SSH keys: the complete list (none when `public-keys/` is 404) |
 //!
 //! A NIC without an address or prefix is left out (left to the image's own
-//! configuration).
+//! configuration). When `public-keys/` or one of its keys cannot be read
+//! this time (an HTTP error status), root's keys are left as they are.
 
 use std::net::Ipv4Addr;
 
 use crate::settings::build::{self, SettingsBuilder};
+use crate::settings::extra::{self, MetadataItems};
 use crate::settings::parse::shorten;
-use crate::settings::{values, Mac, Nic, Route, Settings};
+use crate::settings::{ssh_key, values, Mac, Nic, Route, Settings, SshKey};
 
 use super::http::HttpError;
 use super::items::{Fetch, Items};
 
 const MACS: &str = "network/interfaces/macs/";
+const KEYS: &str = "public-keys/";
 
 /// What the items gave.
 #[derive(Debug, Clone)]
@@ -69,19 +77,22 @@ pub fn read(items: &dyn Items) -> Result<Mapped, HttpError> {
             reading.warn(format!("{MACS}{listed}: {}: NIC left out", conflict.message));
         }
     }
+    let ssh_keys = reading.ssh_keys()?;
     let settings = match builder.build(Some(0)) {
-        Ok(settings) => settings,
+        Ok(settings) => Settings { ssh_keys, ..settings },
         Err(conflict) => return Err(HttpError::Garbage(format!("{MACS}: {}", conflict.message))),
     };
-    if settings.hostname.is_none() && settings.nics.is_empty() && settings.nameservers.is_empty() {
+    let has_keys = settings.ssh_keys.as_ref().is_some_and(|keys| !keys.is_empty());
+    if settings.hostname.is_none() && settings.nics.is_empty() && settings.nameservers.is_empty() && !has_keys {
         let why = reading.warnings.join("; ");
-        return Err(HttpError::Garbage(format!("no usable item (no host name, NIC or name server){}", if why.is_empty() { String::new() } else { format!(": {why}") })));
+        return Err(HttpError::Garbage(format!("no usable item (no host name, NIC, name server or SSH key){}", if why.is_empty() { String::new() } else { format!(": {why}") })));
     }
     let canonical = serde_json::json!({
         "instance-id": instance_id,
         "hostname": settings.hostname,
         "nameservers": settings.nameservers,
         "nics": settings.nics,
+        "ssh_keys": settings.ssh_keys,
     })
     .to_string();
     Ok(Mapped { settings, instance_id, warnings: reading.warnings, canonical })
@@ -99,9 +110,20 @@ impl Reading<'_> {
 
     /// An item's text, trimmed; `None` when missing, empty or refused (refused: with a warning).
     fn optional(&mut self, item: &str) -> Result<Option<String>, HttpError> {
+        self.text(item, true)
+    }
+
+    /// A list item: like `optional`, but an empty list is no list (no warning).
+    fn list(&mut self, item: &str) -> Result<Option<String>, HttpError> {
+        self.text(item, false)
+    }
+
+    fn text(&mut self, item: &str, warn_empty: bool) -> Result<Option<String>, HttpError> {
         match self.items.get(item)? {
             Fetch::Value(text) if text.trim().is_empty() => {
-                self.warn(format!("{item}: empty: ignored"));
+                if warn_empty {
+                    self.warn(format!("{item}: empty: ignored"));
+                }
                 Ok(None)
             }
             Fetch::Value(text) => Ok(Some(text.trim().to_owned())),
@@ -110,6 +132,35 @@ impl Reading<'_> {
                 self.warn(format!("{item}: HTTP status {status}: ignored"));
                 Ok(None)
             }
+        }
+    }
+
+    /// root's SSH keys: `Some` (the complete list, maybe empty) when the
+    /// endpoint says which keys there are, `None` when it could not say
+    /// this time (the installed keys stay).
+    fn ssh_keys(&mut self) -> Result<Option<Vec<SshKey>>, HttpError> {
+        /// Why the list cannot be complete: a transport failure, or an item refused.
+        enum Stop {
+            Http(HttpError),
+            Refused(String, u16),
+        }
+        let items = self.items;
+        let get = |item: &str| match items.get(item).map_err(Stop::Http)? {
+            Fetch::Value(text) => Ok(Some(text)),
+            Fetch::Missing => Ok(None),
+            Fetch::Refused(status) => Err(Stop::Refused(item.to_owned(), status)),
+        };
+        let listed = get(KEYS).and_then(|listing| ssh_key::keys_from_metadata(listing.as_deref(), get));
+        match listed {
+            Ok((keys, warnings)) => {
+                self.warnings.extend(warnings);
+                Ok(Some(keys))
+            }
+            Err(Stop::Refused(item, status)) => {
+                self.warn(format!("{item}: HTTP status {status}: root's SSH keys left as they are"));
+                Ok(None)
+            }
+            Err(Stop::Http(e)) => Err(e),
         }
     }
 
@@ -168,8 +219,12 @@ impl Reading<'_> {
         if address.is_none() && primary {
             address = self.typed("private-ipv4", values::host_address)?;
         }
-        if address.is_none() {
-            address = self.typed(&item("private-ipv4s"), |text| values::host_address(list_entries(text).first().map_or("", String::as_str)))?;
+        let private_ipv4s = self.list(&item("private-ipv4s"))?;
+        if let (None, Some(list)) = (address, &private_ipv4s) {
+            match values::host_address(list_entries(list).first().map_or("", String::as_str)) {
+                Ok(first) => address = Some(first),
+                Err(e) => self.warn(format!("{}: {e}: ignored", item("private-ipv4s"))),
+            }
         }
         let Some(address) = address else {
             self.warn(format!("{}: no address (nor private-ipv4s): eth{index} ({mac}) left as the image configures it", item("primary-ip-address")));
@@ -202,6 +257,15 @@ impl Reading<'_> {
                 }
             }
         }
+        let ipv6s = self.list(&item("ipv6s"))?;
+        // Without IPv6 addresses the IPv6 gateway and prefix mean nothing: not asked for.
+        let (ipv6_gateway, ipv6_cidr) = match ipv6s {
+            Some(_) => (self.list(&item("ipv6-gateway"))?, self.list(&item("vswitch-ipv6-cidr-block"))?),
+            None => (None, None),
+        };
+        let extras = MetadataItems { private_ipv4s: private_ipv4s.as_deref(), ipv6s: ipv6s.as_deref(), ipv6_gateway: ipv6_gateway.as_deref(), ipv6_cidr: ipv6_cidr.as_deref() };
+        let warnings = extra::fill_from_metadata(&mut nic, extras, &format!("{MACS}{listed}/"), index != 0);
+        self.warnings.extend(warnings);
         Ok(Some(nic))
     }
 }

@@ -1,5 +1,6 @@
 //! Alibaba Cloud's metadata endpoint (PLATFORM.md §3): host name, instance
-//! id, NICs by MAC and name servers, read as typed items into `Settings`
+//! id, NICs by MAC (with secondary addresses, IPv6 and per-NIC routing),
+//! name servers and root's SSH keys, read as typed items into `Settings`
 //! through the same validator as os.conf (`settings::build`), never through
 //! os.conf text. It never serves the password. Used only when enabled.
 //!
