@@ -8,12 +8,13 @@ use std::fmt;
 use crate::apply::dns::DnsMode;
 use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
+use crate::apply::ssh_keys::{self, KeysPlan};
 use crate::apply::{hostname, originals, password};
 use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::record::{Record, RECORD_PATH};
+use crate::record::Record;
 use crate::settings::Settings;
 
 /// Where the copy of a file osconf replaces or removes but did not write
@@ -54,22 +55,20 @@ pub struct Plan {
     /// The image's own host name, for the kernel, when it is restored.
     pub restored_hostname: Option<String>,
     pub live: Vec<LiveChange>,
+    /// root's `authorized_keys`, when the settings speak for SSH keys
+    /// (its write, if any, is among `writes`).
+    pub ssh_keys: Option<KeysPlan>,
     /// The record to write once everything succeeded (`applied_at` set then).
     pub record: Record,
 }
 
 impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+        let settings = keep_the_default_route(settings, previous);
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(content);
         let already_applied = applied_before(previous, &key, content);
-        let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
-            version: Record::VERSION,
-            sequence: r.sequence.max(1),
-            drop_hmac: drop_hmac.clone(),
-            legacy_drop_sha256: None,
-            ..r.clone()
-        });
+        let migrated_record = migrated(previous, already_applied, &drop_hmac);
         let network = network_files::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
@@ -111,6 +110,8 @@ impl Plan {
                 originals.push(path.to_owned());
             }
         }
+        let keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
+        writes.extend(keys.as_ref().and_then(|k| k.write.clone()));
         let mut edited = Vec::new();
         let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
@@ -160,8 +161,14 @@ impl Plan {
             nics: settings.nics.clone(),
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
+            // Keys a source does not speak for stay installed (and listed).
+            ssh_keys: match &keys {
+                Some(k) if k.installs() => k.keys.clone(),
+                _ => previous.ssh_keys.clone(),
+            },
+            ..Record::default()
         };
-        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, ssh_keys: keys, record })
     }
 }
 /// Whether `previous` was written for the drop with these bytes (keyed
@@ -169,6 +176,50 @@ impl Plan {
 /// to wait for udev only when there is something to apply.
 pub fn applied_before(previous: Option<&Record>, key: &DropKey, content: &[u8]) -> bool {
     previous.is_some_and(|r| r.is_for_drop(&key.digest(content), content))
+}
+
+impl Plan {
+    /// Apply-once is judged per kind of source, against that source's own
+    /// record (`previous` in `build` is what osconf set last, from any source).
+    pub fn judge_applied(&mut self, own: Option<&Record>, content: &[u8]) {
+        self.already_applied = applied_before(own, &self.key, content);
+        self.migrated_record = migrated(own, self.already_applied, &self.record.drop_hmac);
+    }
+}
+
+/// When applied already from a version-1 record: that record with its plain
+/// hash replaced by the keyed digest, to be saved.
+fn migrated(previous: Option<&Record>, already_applied: bool, drop_hmac: &str) -> Option<Record> {
+    previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
+        version: Record::VERSION,
+        sequence: r.sequence.max(1),
+        drop_hmac: drop_hmac.to_owned(),
+        legacy_drop_sha256: None,
+        ..r.clone()
+    })
+}
+
+/// Settings in which no NIC carries a default route would take away the
+/// instance's: every stack's files take a NIC over from the image's own
+/// configuration (a DHCP stanza commented out, an earlier `.network` file,
+/// a replaced ifcfg), and osconf would remove a default route it set before.
+/// Such settings (also settings without any NIC, when osconf set a default
+/// route before) leave the network as it is — the NICs osconf set before
+/// (the record), or none (the image's own configuration) — with a warning;
+/// host name, name servers and password still apply.
+fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>) -> Settings {
+    let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
+    // No NICs at all only takes something away when osconf set a default route before.
+    let had_default = kept.iter().any(|n| n.default_route().is_some());
+    if settings.nics.iter().any(|n| n.default_route().is_some()) || (settings.nics.is_empty() && !had_default) {
+        return settings;
+    }
+    let labels: Vec<String> = settings.nics.iter().map(|n| format!("{} ({})", n.label(), n.mac)).collect();
+    let labels = if labels.is_empty() { vec!["no NIC".to_string()] } else { labels };
+    let now = if kept.is_empty() { "as the image configures it" } else { "as osconf set it before" };
+    log::warn!("no NIC carries a default route in these settings ({}): the network is left {now}, so that a working default route is not taken away", labels.join(", "));
+    settings.nics = kept;
+    settings
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.
@@ -199,6 +250,18 @@ impl fmt::Display for Plan {
             for route in &nic.routes {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
+            for extra in nic.extras() {
+                writeln!(f, "      {extra}")?;
+            }
+        }
+        if let Some(keys) = &self.ssh_keys {
+            match &keys.skipped {
+                Some(why) => writeln!(f, "  SSH keys for root: {} asked for, not installed: {why}", keys.keys.len())?,
+                None => writeln!(f, "  SSH keys for root: {} (osconf's block in {})", keys.keys.len(), keys.path)?,
+            }
+            for key in &keys.keys {
+                writeln!(f, "      key {}", key.summary())?;
+            }
         }
         for what in &self.restored {
             writeln!(f, "  {what}: back to the image's own (this drop no longer sets it)")?;
@@ -223,6 +286,9 @@ impl fmt::Display for Plan {
         for path in &self.originals {
             writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
         }
+        if let Some(keys) = self.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
+            writeln!(f, "  make {} a 0700 directory", keys.dir)?;
+        }
         for w in &self.writes {
             writeln!(f, "  write {}", w.path)?;
         }
@@ -232,7 +298,7 @@ impl fmt::Display for Plan {
         for path in &self.disables {
             writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
         }
-        writeln!(f, "  write {RECORD_PATH}")
+        writeln!(f, "  write {}", self.record.kind.path())
     }
 }
 

@@ -195,6 +195,167 @@ fn a_late_nic_is_waited_for() {
 }
 
 
+/// Classic-like settings plus what only the metadata carries: eth1 (a
+/// secondary NIC) with a secondary address, IPv6 and its own routing table.
+fn with_extras() -> Settings {
+    use osconf::settings::extra;
+    let mut s = settings(VPC);
+    let drop = "eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
+    let mut eth1 = settings(drop).nics.remove(0);
+    eth1.routes.clear(); // the primary NIC (eth0) carries the default route
+    extra::add_secondary(&mut eth1, "10.0.1.6".parse().unwrap()).unwrap();
+    extra::add_ipv6(&mut eth1, extra::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
+    extra::set_ipv6_gateway(&mut eth1, "2001:db8:1::1".parse().unwrap()).unwrap();
+    assert!(extra::route_own_replies(&mut eth1));
+    s.nics.push(eth1);
+    s
+}
+
+fn lines(args: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = sh(args).lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
+    out.sort();
+    out
+}
+
+/// Which link `ip route get` picks for a reply from `source` to an outside
+/// address (a lookup only: nothing is sent).
+fn leaves_by(source: &str) -> String {
+    let text = sh(&["ip", "-4", "route", "get", "198.51.100.99", "from", source]);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "dev").unwrap();
+    words[at + 1].to_owned()
+}
+
+#[test]
+fn secondary_addresses_ipv6_and_per_nic_routing() {
+    if !isolated("secondary_addresses_ipv6_and_per_nic_routing") {
+        return;
+    }
+    two_nics();
+    let s = with_extras();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
+    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(v6, [format!("{} enp0s4 inet6 2001:db8:1::5/64", v6[0].split_whitespace().next().unwrap())]);
+    assert_eq!(lines(&["ip", "-6", "route", "show", "default"]), ["default via 2001:db8:1::1 dev enp0s4 proto static metric 1024 pref medium"]);
+    assert_eq!(lines(&["ip", "rule", "show", "table", "1001"]), ["1001:\tfrom 10.0.1.5 lookup 1001", "1001:\tfrom 10.0.1.6 lookup 1001"]);
+    assert_eq!(lines(&["ip", "route", "show", "table", "1001"]), ["10.0.1.0/24 dev enp0s4 proto static scope link", "default via 10.0.1.1 dev enp0s4 proto static"]);
+    // Replies from eth1's addresses leave by eth1; the rest by the default route (eth0).
+    assert_eq!((leaves_by("10.0.1.5"), leaves_by("10.0.1.6"), leaves_by("192.168.50.10")), ("enp0s4".into(), "enp0s4".into(), "ens3".into()));
+    // Again: nothing changes, no rule twice.
+    let state = || (addresses(), routes(), lines(&["ip", "rule"]), lines(&["ip", "route", "show", "table", "1001"]), lines(&["ip", "-6", "route"]));
+    let before = state();
+    assert_eq!(changes(&s.nics, &s.nics), vec![]);
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!(state(), before);
+}
+
+#[test]
+fn extras_no_longer_wanted_are_removed() {
+    if !isolated("extras_no_longer_wanted_are_removed") {
+        return;
+    }
+    two_nics();
+    let rules_before = lines(&["ip", "rule"]);
+    let old = with_extras();
+    apply(&old.nics, &[], WAIT, Configure::Now).unwrap();
+    let mut new = old.clone();
+    let eth1 = &mut new.nics[1];
+    eth1.secondary.clear();
+    eth1.ipv6.clear();
+    eth1.ipv6_gateway = None;
+    eth1.table = None;
+    let shown: Vec<String> = changes(&new.nics, &old.nics).iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "- table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6 lookup 1001 on eth1 (52:54:00:12:34:57)",
+            "- route ::/0 via 2001:db8:1::1 on eth1 (52:54:00:12:34:57)",
+            "- address 10.0.1.6/24 on eth1 (52:54:00:12:34:57)",
+            "- address 2001:db8:1::5/64 on eth1 (52:54:00:12:34:57)",
+        ]
+    );
+    apply(&new.nics, &old.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "ens3 192.168.50.10/24"]);
+    assert_eq!(lines(&["ip", "rule"]), rules_before);
+    assert_eq!(lines(&["ip", "route", "show", "table", "1001"]), Vec::<String>::new());
+    assert_eq!(lines(&["ip", "-6", "route", "show", "default"]), Vec::<String>::new());
+    assert!(lines(&["ip", "-6", "addr", "show", "scope", "global"]).is_empty());
+    assert_eq!(leaves_by("10.0.1.5"), "ens3");
+}
+
+/// The kernel's state in words, without the routes' `proto` (ifup's `ip`
+/// writes "boot", netlink "static": the same route to every reader).
+fn kernel_state() -> Vec<Vec<String>> {
+    let strip = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "proto");
+                words.iter().enumerate().filter(|(i, _)| at.is_none_or(|p| *i != p && *i != p + 1)).map(|(_, w)| *w).collect::<Vec<_>>().join(" ")
+            })
+            .collect()
+    };
+    // A table that was never filled does not exist yet: no routes.
+    let table = Command::new("ip").args(["route", "show", "table", "1001"]).output().unwrap();
+    let table: Vec<String> = String::from_utf8_lossy(&table.stdout).lines().map(str::to_owned).collect();
+    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().skip(1).take(3).collect::<Vec<_>>().join(" ")).collect();
+    vec![
+        addresses(),
+        v6,
+        strip(routes()),
+        strip(table),
+        strip(lines(&["ip", "-6", "route", "show", "default"])),
+        lines(&["ip", "rule"]),
+    ]
+}
+
+#[test]
+fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
+    use osconf::apply::network_files::{render, Stack};
+    if !isolated("ifupdown_files_bring_up_what_netlink_sets_and_take_it_down") {
+        return;
+    }
+    veth("eth0", "52:54:00:12:34:56");
+    veth("eth1", "52:54:00:12:34:57");
+    let bare = kernel_state();
+    let s = with_extras();
+    let dir = std::env::temp_dir().join(format!("osconf-ifup-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let rendered = render(Stack::Ifupdown, &s, &osconf::files::Root::new(&dir), &[]).unwrap();
+    let stanzas: String = rendered.owned.iter().map(|w| w.text()).collect();
+    std::fs::write(dir.join("interfaces"), stanzas).unwrap();
+    // ifupdown itself runs osconf's stanzas (no hook scripts: nothing outside this namespace).
+    let ifupdown = |command: &str| {
+        let (file, state) = (dir.join("interfaces"), dir.join("state"));
+        sh(&[command, "--no-scripts", "--state-dir", state.to_str().unwrap(), "-i", file.to_str().unwrap(), "eth0", "eth1"]);
+    };
+    ifupdown("ifup");
+    let by_files = kernel_state();
+    ifupdown("ifdown");
+    assert_eq!(kernel_state(), bare, "ifdown takes down all that ifup set");
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    let by_netlink = kernel_state();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(by_files, by_netlink);
+    assert!(by_netlink[5].iter().any(|r| r == "1001:\tfrom 10.0.1.6 lookup 1001"), "{by_netlink:#?}");
+}
+
+#[test]
+fn a_link_without_ipv6_gets_the_rest() {
+    if !isolated("a_link_without_ipv6_gets_the_rest") {
+        return;
+    }
+    two_nics();
+    sh(&["sysctl", "-qw", "net.ipv6.conf.enp0s4.disable_ipv6=1"]);
+    let s = with_extras();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
+    assert!(lines(&["ip", "-6", "addr", "show", "scope", "global"]).is_empty());
+    assert_eq!(leaves_by("10.0.1.6"), "enp0s4");
+}
+
 #[test]
 fn left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before() {
     if !isolated("left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before") {

@@ -11,6 +11,7 @@ pub mod password;
 pub mod pwd_lock;
 pub mod sha512_crypt;
 pub mod shell_vars;
+pub mod ssh_keys;
 
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ pub struct Effects {
 ///    before any file is touched; then the live host name;
 /// 2. backups (of files osconf replaces or disables) and the image's
 ///    originals, under /var/lib/osconf, durable before any file they keep
-///    is replaced;
+///    is replaced; root's `~/.ssh` directory;
 /// 3. every file write, the removals of files osconf owned and no longer
 ///    needs, and the record, in one [`WriteBatch`]: the record is renamed
 ///    last, once everything else is durable — it is what makes this drop
@@ -77,6 +78,10 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     }
     for path in &plan.originals {
         log::info!("kept the image's {path} as {}", originals::path_of(path));
+    }
+    if let Some(keys) = plan.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
+        fault::step(&keys.dir)?;
+        ssh_keys::prepare_dir(root, keys)?;
     }
     let mut batch = WriteBatch::new();
     let mut pwd_lock = None;

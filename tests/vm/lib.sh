@@ -113,7 +113,7 @@ boot() { # boot <disk> <log> <kernel args>; VM_ARCH=arm64: the arm64 machine (ar
     -kernel "$kernel" -initrd "$initrd" -append "console=$console panic=-1 root=/dev/vda2 rw quiet $3" \
     -drive file="$1",format=raw,if=virtio \
     ${EXTRA_DRIVE:+-drive file=$EXTRA_DRIVE,format=raw,if=virtio,readonly=on} \
-    -netdev hubport,id=n0,hubid=0 -device virtio-net-pci,romfile=,netdev=n0,mac=52:54:00:12:34:56 \
+    -netdev "${NET0:-hubport,id=n0,hubid=0}" -device virtio-net-pci,romfile=,netdev=n0,mac=52:54:00:12:34:56 \
     -netdev hubport,id=n1,hubid=1 -device virtio-net-pci,romfile=,netdev=n1,mac=52:54:00:12:34:57 \
     ${EXTRA_QEMU_ARGS:-} \
     -serial file:"$2" -monitor none -display none 2>&1 | grep -v 'not connected to host network' || true

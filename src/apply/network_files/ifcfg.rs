@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, header, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, extra, header, static_routes, NicNames, Rendered};
 
 pub const SCRIPTS: &str = "/etc/sysconfig/network-scripts";
 
@@ -78,11 +78,17 @@ pub fn render_rhel(settings: &Settings, names: &NicNames, root: &Root) -> Result
         for (n, server) in dns_for(settings, nic).iter().enumerate() {
             text += &format!("DNS{}={server}\n", n + 1);
         }
-        text += "PEERDNS=no\nIPV6INIT=no\n";
+        text += "PEERDNS=no\n";
+        text += &extra::rhel_ifcfg(nic);
         owned.push(FileWrite::new(format!("{SCRIPTS}/ifcfg-{name}"), text, 0o644));
         let routes: String = static_routes(nic).map(|r| format!("{}/{} via {} dev {name}\n", r.dest, r.prefix, r.via)).collect();
+        let routes = routes + &extra::rhel_policy_routes(nic, &name);
         if !routes.is_empty() {
             owned.push(FileWrite::new(format!("{SCRIPTS}/route-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
+        }
+        let rules = extra::rhel_rules(nic);
+        if !rules.is_empty() {
+            owned.push(FileWrite::new(format!("{SCRIPTS}/rule-{name}"), header("#", &format!("{} routing rules", nic.label())) + &rules, 0o644));
         }
     }
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
@@ -97,6 +103,7 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
         text += &format!("BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='{}/{}'\n", nic.address, nic.prefix);
+        text += &extra::suse_ifcfg(nic);
         owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifcfg-{name}"), text, 0o644));
         let routes: String = nic
             .routes
@@ -106,6 +113,7 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
                 false => format!("{}/{} {} - {name}\n", r.dest, r.prefix, r.via),
             })
             .collect();
+        let routes = routes + &extra::suse_routes(nic, &name);
         if !routes.is_empty() {
             owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifroute-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
         }

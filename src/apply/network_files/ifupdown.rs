@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::Settings;
 
-use super::{destination, dns_for, header, join, NicNames, Rendered};
+use super::{destination, dns_for, extra, header, join, NicNames, Rendered};
 
 pub(super) const INTERFACES: &str = "/etc/network/interfaces";
 
@@ -30,6 +30,8 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
         for r in &nic.routes {
             text += &format!("    up ip route replace {} via {} dev {name}\n", destination(r), r.via);
         }
+        text += &extra::ifupdown_up(nic, &name);
+        text += &extra::ifupdown_down(nic, &name);
         for r in nic.routes.iter().rev() {
             text += &format!("    down ip route del {} via {} dev {name} || true\n", destination(r), r.via);
         }

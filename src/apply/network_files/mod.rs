@@ -4,6 +4,7 @@
 //! image has), producing byte-identical files for the same input.
 
 mod detect;
+mod extra;
 mod ifcfg;
 mod ifupdown;
 pub(crate) mod ifupdown_busybox;

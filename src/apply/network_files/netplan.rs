@@ -23,7 +23,7 @@ use crate::plan::backup_path;
 use crate::settings::{Mac, Nic, Settings};
 
 use super::netplan_yaml::{definitions, Definition};
-use super::{dns_for, header, join, NicNames, Rendered};
+use super::{dns_for, extra, header, join, NicNames, Rendered};
 
 const OWN: &str = "/etc/netplan/90-osconf.yaml";
 
@@ -113,12 +113,16 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
 fn definition(settings: &Settings, nic: &Nic) -> String {
     let mut text = format!("      match:\n        macaddress: \"{}\"\n", nic.mac);
     text += &format!("      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n", nic.address, nic.prefix);
-    if !nic.routes.is_empty() {
+    text += &extra::netplan_addresses(nic);
+    let extra_routes = extra::netplan_routes(nic);
+    if !nic.routes.is_empty() || !extra_routes.is_empty() {
         text += "      routes:\n";
         for route in &nic.routes {
             text += &format!("        - to: \"{}/{}\"\n          via: \"{}\"\n", route.dest, route.prefix, route.via);
         }
+        text += &extra_routes;
     }
+    text += &extra::netplan_policy(nic);
     let dns = dns_for(settings, nic);
     if !dns.is_empty() {
         let quoted: Vec<String> = dns.iter().map(|a| format!("\"{a}\"")).collect();

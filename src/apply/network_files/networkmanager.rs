@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, header, ifcfg, join, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, extra, header, ifcfg, join, static_routes, NicNames, Rendered};
 
 const CONNECTIONS: &str = "/etc/NetworkManager/system-connections";
 pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
@@ -52,11 +52,12 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
     for (n, route) in static_routes(nic).enumerate() {
         text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);
     }
+    text += &extra::networkmanager_ipv4(nic, static_routes(nic).count());
     let dns = dns_for(settings, nic);
     if !dns.is_empty() {
         text += &format!("dns={};\nignore-auto-dns=true\n", join(dns, ";"));
     }
-    text += "\n[ipv6]\nmethod=ignore\n";
+    text += &extra::networkmanager_ipv6(nic);
     FileWrite::new(format!("{CONNECTIONS}/{id}.nmconnection"), text, 0o600)
 }
 

@@ -71,10 +71,9 @@ pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Route;
 
     fn nic(last: u8) -> Nic {
-        Nic { index: 0, mac: Mac([0x52, 0x54, 0, 0, 0, last]), address: "10.0.0.5".parse().unwrap(), prefix: 24, gateway: None, routes: Vec::<Route>::new() }
+        Nic::new(0, Mac([0x52, 0x54, 0, 0, 0, last]), "10.0.0.5".parse().unwrap(), 24)
     }
 
     fn tree(name: &str) -> Root {
