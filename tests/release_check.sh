@@ -27,6 +27,7 @@ done
 ok ".rpm marks osconf.conf as config" sh -c "rpm -qcp '$RPM' 2>/dev/null | grep -qx /etc/osconf/osconf.conf"
 ok ".rpm %post enables the service" sh -c "rpm -qp --scripts '$RPM' 2>/dev/null | grep -q 'chkconfig --add osconf'"
 
+ok "packages install, remove (record kept), reinstall, purge (.deb) in test trees" bash tests/package_lifecycle.sh "$DEB" "$RPM"
 # Installing, enabling and removing the .deb in real images: tests/vm/run.sh --deb.
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
