@@ -79,7 +79,7 @@ sync; sleep 2; systemctl poweroff --force --force
 EOT
 bench_image() { # bench_image <osconf|cloudinit>
   local R=img-bench-$1
-  rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf rootfs-cloudinit.tar
+  rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "$(rootfs_tar cloudinit)"
   printf '/dev/vda2 / ext4 defaults 0 1\n/dev/vda1 /boot auto defaults 0 2\n' > "$R/etc/fstab"
   printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces"
   install -m 755 bench-report "$R/usr/local/sbin/bench-report"

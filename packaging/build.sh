@@ -17,6 +17,8 @@ stage() { # stage <dir> <unit dir> <init dir>
   install -D -m 644 systemd/osconf.service "$S$2/osconf.service"
   install -D -m 644 systemd/osconf-metadata.service "$S$2/osconf-metadata.service"
   install -D -m 755 init.d/osconf "$S$3/osconf"
+  # OpenRC shares /etc/init.d/osconf with SysV: the postinst puts it there where OpenRC is the rc system.
+  install -D -m 755 openrc/osconf "$S/usr/lib/osconf/openrc/osconf"
   install -D -m 644 packaging/osconf.conf "$S/etc/osconf/osconf.conf"
   install -D -m 644 README.md "$S/usr/share/doc/osconf/README.md"
 }

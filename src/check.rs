@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::apply::network_files::{self, enabled as wants_links};
 use crate::config::Config;
 use crate::files::Root;
-use crate::sources::aliyun_disk;
+use crate::sources::aliyun_disk::{self, root_device::KernelPaths};
+use crate::sources::probe::{probe, Content, CLOUD_WRITABLE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -82,21 +83,12 @@ pub fn run(root: &Root) -> Report {
 fn first_partition(root: &Root) -> Vec<Item> {
     const NAME: &str = "first partition";
     let (point, device) = if root.is_host() {
-        let found = nix::sys::stat::stat("/").map_err(|e| e.to_string()).and_then(|st| {
-            aliyun_disk::first_partition_of(Path::new("/sys"), nix::sys::stat::major(st.st_dev), nix::sys::stat::minor(st.st_dev)).map_err(|e| e.to_string())
-        });
-        match found {
+        match aliyun_disk::first_partition_of_root(&KernelPaths::host()) {
             Ok(partition) => match crate::sources::mount::mount_point_of(&partition.major_minor) {
                 Some(point) => (point, partition.device.display().to_string()),
-                None => {
-                    return vec![warning(
-                        NAME,
-                        format!("{} is not mounted: its file system and aliyun_custom_image/ cannot be checked (osconf mounts it itself at boot)", partition.device.display()),
-                        "mount it (e.g. at /boot) and run osconf check again",
-                    )]
-                }
+                None => return vec![unmounted_partition(&partition.device, probe(&partition.device))],
             },
-            Err(e) => return vec![failed(NAME, e, "put / on a partitioned disk whose partition 1 is FAT32, ext2/3/4 or UFS")],
+            Err(e) => return vec![failed(NAME, e.to_string(), "put / on a partitioned disk whose partition 1 is FAT32, ext2/3/4 or UFS")],
         }
     } else {
         (root.path("/boot"), format!("{}/boot (offline image)", root.base().display()))
@@ -109,7 +101,7 @@ fn first_partition(root: &Root) -> Vec<Item> {
             match (kind, writable) {
                 (Some(kind), true) => items.push(ok(NAME, format!("{device} at {}: {kind}, writable", point.display()))),
                 (Some(kind), false) => items.push(failed(NAME, format!("{device} at {}: {kind}, read-only", point.display()), "make the first partition writable: the cloud writes os.conf there and osconf deletes it")),
-                (None, _) => items.push(failed(NAME, format!("{device} at {}: file system not one the cloud can write (FAT32, ext2/3/4, UFS)", point.display()), "reformat partition 1 as ext4 or FAT32")),
+                (None, _) => items.push(failed(NAME, format!("{device} at {}: file system not one the cloud can write ({CLOUD_WRITABLE})", point.display()), NOT_WRITABLE_FIX)),
             }
         }
         Err(e) => items.push(failed(NAME, format!("{}: {e}", point.display()), "create the first partition (often /boot)")),
@@ -124,6 +116,22 @@ fn first_partition(root: &Root) -> Vec<Item> {
         items.push(disk_size(&device));
     }
     items
+}
+
+const NOT_WRITABLE_FIX: &str = "make partition 1 of the system disk FAT32 or ext4 (for example the EFI system partition, or /boot as ext4): the cloud writes os.conf only there";
+
+/// A first partition nothing mounted: what its superblock says it holds.
+pub fn unmounted_partition(device: &Path, content: std::io::Result<Content>) -> Item {
+    const NAME: &str = "first partition";
+    match content {
+        Ok(content) if content.cloud_writable => warning(
+            NAME,
+            format!("{} ({}) is not mounted: aliyun_custom_image/ cannot be checked (osconf mounts it itself at boot)", device.display(), content.name),
+            "mount it (e.g. at /boot) and run osconf check again",
+        ),
+        Ok(content) => failed(NAME, format!("{} holds {}, not a file system the cloud can write ({CLOUD_WRITABLE}): no Alibaba drop can arrive", device.display(), content.name), NOT_WRITABLE_FIX),
+        Err(e) => warning(NAME, format!("{} cannot be read: {e}", device.display()), "run osconf check as root"),
+    }
 }
 
 /// statfs magic numbers of the file systems the platform can write.
@@ -155,12 +163,28 @@ fn osconf_enabled(root: &Root) -> Item {
         std::fs::read_dir(root.path(format!("/etc/{dir}"))).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).find(|n| n.starts_with('S') && n.ends_with("osconf")).map(|n| format!("/etc/{dir}/{n}"))
     });
     let has_systemd = root.exists("/lib/systemd/systemd") || root.exists("/usr/lib/systemd/systemd");
+    if root.exists("/sbin/openrc-run") && !has_systemd {
+        return openrc_enabled(root);
+    }
     match (systemd, sysv) {
         (Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
         (None, Some(link)) if !has_systemd => ok(NAME, format!("enabled for SysV init ({link})")),
         (None, Some(link)) => warning(NAME, format!("only a SysV link ({link}) on a systemd image"), "systemctl enable osconf.service"),
         (None, None) if has_systemd => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
         (None, None) => failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)"),
+    }
+}
+
+/// OpenRC (Alpine, Gentoo, Debian's openrc): the OpenRC script in a runlevel.
+fn openrc_enabled(root: &Root) -> Item {
+    const NAME: &str = "osconf at boot";
+    const FIX: &str = "install openrc/osconf as /etc/init.d/osconf and rc-update add osconf boot";
+    let script = root.read_optional("/etc/init.d/osconf").ok().flatten().unwrap_or_default();
+    let link = ["boot", "sysinit", "default"].iter().map(|level| format!("/etc/runlevels/{level}/osconf")).find(|link| root.exists(link));
+    match (script.starts_with("#!/sbin/openrc-run"), link) {
+        (false, _) => failed(NAME, "/etc/init.d/osconf is not the OpenRC script (#!/sbin/openrc-run)", FIX),
+        (true, Some(link)) => ok(NAME, format!("enabled for OpenRC ({link})")),
+        (true, None) => failed(NAME, "/etc/init.d/osconf is in no OpenRC runlevel", "rc-update add osconf boot"),
     }
 }
 
@@ -215,6 +239,9 @@ fn network_stack(root: &Root) -> Item {
     let config = Config::load(root).unwrap_or_default();
     match network_files::detect(root, config.network_stack.as_deref()) {
         Ok(detection) => match detection.stack {
+            Some(network_files::Stack::Ifupdown) if network_files::ifupdown_busybox::detect(root).is_some() => {
+                ok(NAME, format!("ifupdown: {}; busybox's ifup cannot source interfaces.d: osconf writes a marked block in /etc/network/interfaces", detection.reason))
+            }
             Some(stack) => ok(NAME, format!("{stack}: {}; osconf writes {}", detection.reason, what_is_written(stack))),
             None => warning(NAME, detection.reason, "install ifupdown, systemd-networkd, NetworkManager or netplan, or set [network] stack in /etc/osconf/osconf.conf"),
         },

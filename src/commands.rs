@@ -12,7 +12,7 @@ use crate::files::Root;
 use crate::plan::Plan;
 use crate::record::Record;
 use crate::settings::{PasswordForm, Settings};
-use crate::sources::{self, Found};
+use crate::sources::{self, Access, Found};
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 pub fn plan(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let config = Config::load(&root)?;
-    let Some(found) = find(options, &root, &config)? else {
+    let Some(found) = find(options, &root, &config, Access::ReadOnly)? else {
         outln!("No settings found: nothing to do.");
         return Ok(0);
     };
@@ -64,7 +64,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     let root = options.root();
     let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
     let config = Config::load(&root)?;
-    let Some(found) = find(options, &root, &config)? else {
+    let Some(found) = find(options, &root, &config, Access::ReadWrite)? else {
         log::info!("no settings found: nothing to do");
         return Ok(0);
     };
@@ -118,7 +118,7 @@ pub fn status(options: &Options) -> Result<i32, Error> {
     Ok(0)
 }
 
-fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>, Error> {
+fn find(options: &Options, root: &Root, config: &Config, access: Access) -> Result<Option<Found>, Error> {
     match &options.drop {
         Some(path) => {
             let form = options.form.unwrap_or_else(|| guess_form(path));
@@ -133,7 +133,7 @@ fn find(options: &Options, root: &Root, config: &Config) -> Result<Option<Found>
                     config.metadata.url = url.clone();
                 }
             }
-            sources::find(root, &config)
+            sources::find(root, &config, access)
         }
     }
 }

@@ -201,10 +201,15 @@ pub fn remove_durably(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
     }
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
+    File::open(directory_of(path))?.sync_all()
+}
+
+/// The directory holding `path`: "." for a bare file name, whose parent is "".
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     }
-    Ok(())
 }
 
 #[cfg(test)]

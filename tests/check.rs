@@ -88,3 +88,25 @@ fn json_for_tools() {
     assert!(items.iter().all(|i| i["status"] == "OK" && i["name"].is_string() && i["detail"].is_string() && i["fix"] == ""));
     assert!(items.iter().any(|i| i["name"] == "network stack"));
 }
+
+#[test]
+fn openrc_images_need_the_openrc_script_in_a_runlevel() {
+    let tree = TempTree::new("check-openrc");
+    ready_image(&tree);
+    std::fs::remove_dir_all(tree.join("/lib/systemd")).unwrap();
+    std::fs::remove_dir_all(tree.join("/etc/systemd")).unwrap();
+    tree.write("/sbin/openrc-run", "", 0o755);
+    tree.write("/etc/init.d/osconf", "#!/bin/sh\n### BEGIN INIT INFO\n", 0o755);
+    let (code, out) = check(&tree);
+    assert_eq!(code, 1, "{out}");
+    assert!(line(&out, "osconf at boot").contains("not the OpenRC script"), "{out}");
+    tree.write("/etc/init.d/osconf", &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openrc/osconf")).unwrap(), 0o755);
+    let (code, out) = check(&tree);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("fix: rc-update add osconf boot"), "{out}");
+    std::fs::create_dir_all(tree.join("/etc/runlevels/boot")).unwrap();
+    std::os::unix::fs::symlink("/etc/init.d/osconf", tree.join("/etc/runlevels/boot/osconf")).unwrap();
+    let (code, out) = check(&tree);
+    assert_eq!(code, 0, "{out}");
+    assert!(line(&out, "osconf at boot").contains("enabled for OpenRC (/etc/runlevels/boot/osconf)"), "{out}");
+}

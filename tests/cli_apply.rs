@@ -245,7 +245,28 @@ fn tencent_drop_writes_the_hash_as_is_and_is_never_deleted_by_format() {
     assert_eq!(root_hash(&tree), expected);
     assert!(crypt_matches(PASSWORD, expected));
     assert!(tree.exists("/media/cdrom/qcloud_action/os.conf"));
-    assert_eq!(tree.read("/etc/hosts").lines().last().unwrap(), "10.104.62.201\tVM_10_20_xxxx\t# managed by osconf");
+    // Tencent's VM_10_20_xxxx: one name, with '-' for '_', in every place
+    // (systemd would strip '_' from /etc/hostname at the next boot).
+    assert_eq!(tree.read("/etc/hostname"), "VM-10-20-xxxx\n");
+    assert_eq!(tree.read("/etc/hosts").lines().last().unwrap(), "10.104.62.201\tVM-10-20-xxxx\t# managed by osconf");
+    assert!(err.contains("hostname VM_10_20_xxxx: '_' is not allowed") && err.contains("using VM-10-20-xxxx"), "{err}");
+    assert_eq!(err.matches("'_' is not allowed").count(), 1, "logged once: {err}");
+}
+
+#[test]
+fn a_bare_file_name_as_drop_is_applied_and_deleted() {
+    let tree = TempTree::new("bare-drop");
+    minimal_image(&tree);
+    tree.write("/work/os.conf", CLASSIC, 0o644);
+    let out = std::process::Command::new(OSCONF)
+        .args(["apply", "--drop", "os.conf", "--root", tree.path.to_str().unwrap()])
+        .current_dir(tree.join("/work"))
+        .env_remove("OSCONF_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!tree.exists("/work/os.conf"), "the drop is deleted");
+    assert_eq!(tree.read("/etc/hostname"), "iZ23r29djmjZ\n");
 }
 
 #[test]

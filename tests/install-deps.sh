@@ -5,7 +5,7 @@ packages=(
   openssl iproute2 util-linux file            # crypt checks, netns, unshare/losetup, static check
   attr                                        # setfattr/getfattr: security labels kept
   network-manager                             # NetworkManager --print-config reads osconf's DNS file
-  e2fsprogs dosfstools fdisk mtools genisoimage xorriso  # disk and ISO images for the source tests
+  e2fsprogs dosfstools fdisk mtools genisoimage xorriso btrfs-progs xfsprogs  # disk and ISO images for the source tests (btrfs: a QEMU image; xfs: the probe test)
   dpkg-dev rpm                                # .deb and .rpm packaging
   qemu-system-x86 debootstrap busybox-static cpio kmod gzip perl  # the QEMU suite
 )

@@ -15,13 +15,15 @@ ok "binary is statically linked ($(file -b "$BIN" | grep -o 'static-pie linked\|
 ok "binary is under 3 MiB ($size bytes)" [ "$size" -lt $((3 * 1024 * 1024)) ]
 ok "binary runs" sh -c "'$BIN' --version | grep -q 'osconf $VERSION'"
 deb_files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
-for f in ./usr/sbin/osconf ./lib/systemd/system/osconf.service ./lib/systemd/system/osconf-metadata.service ./etc/init.d/osconf ./etc/osconf/osconf.conf ./usr/share/doc/osconf/README.md; do
+for f in ./usr/sbin/osconf ./lib/systemd/system/osconf.service ./lib/systemd/system/osconf-metadata.service ./etc/init.d/osconf ./usr/lib/osconf/openrc/osconf ./etc/osconf/osconf.conf ./usr/share/doc/osconf/README.md; do
   ok ".deb holds $f" grep -qxF "$f" <<<"$deb_files"
 done
 ok ".deb marks osconf.conf as a conffile" sh -c "dpkg-deb -I '$DEB' conffiles | grep -qx /etc/osconf/osconf.conf"
 ok ".deb postinst enables the service" sh -c "dpkg-deb -I '$DEB' postinst | grep -q 'update-rc.d osconf defaults'"
+ok ".deb postinst enables the OpenRC script where OpenRC is the rc system" sh -c "dpkg-deb -I '$DEB' postinst | grep -q 'rc-update add osconf'"
+ok "the OpenRC script runs under openrc-run, before the network" sh -c "head -1 openrc/osconf | grep -qx '#!/sbin/openrc-run' && grep -q 'before net' openrc/osconf && grep -q 'localmount' openrc/osconf"
 rpm_files=$(rpm -qlp "$RPM" 2>/dev/null)
-for f in /usr/sbin/osconf /usr/lib/systemd/system/osconf.service /usr/lib/systemd/system/osconf-metadata.service /etc/rc.d/init.d/osconf /etc/osconf/osconf.conf; do
+for f in /usr/sbin/osconf /usr/lib/systemd/system/osconf.service /usr/lib/systemd/system/osconf-metadata.service /etc/rc.d/init.d/osconf /usr/lib/osconf/openrc/osconf /etc/osconf/osconf.conf; do
   ok ".rpm holds $f" grep -qxF "$f" <<<"$rpm_files"
 done
 ok ".rpm marks osconf.conf as config" sh -c "rpm -qcp '$RPM' 2>/dev/null | grep -qx /etc/osconf/osconf.conf"

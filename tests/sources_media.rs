@@ -1,6 +1,8 @@
 //! Drops read through the real mount path: disk images made here (MBR with
-//! an ext4 first partition, an ISO 9660 labelled config-2), attached as loop
-//! devices. Needs root, like CI: fails, rather than skips, without it.
+//! an ext4 first partition, an ISO 9660 labelled config-2; first partitions
+//! the cloud cannot write: swap, nothing, FAT without vfat in the kernel),
+//! attached as loop devices. Needs root, like CI: fails, rather than skips,
+//! without it.
 //!
 //! The kernel of this project's build machines has neither vfat nor iso9660
 //! (see /proc/filesystems), so mounting a FAT32 first partition and the
@@ -12,10 +14,16 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use osconf::sources::aliyun_disk::{partition_from_device, read_from_partition};
-use osconf::sources::tencent_cdrom::{iso9660_label, read_from_device};
-use osconf::sources::read_drop_file;
+use osconf::check::{unmounted_partition, Status};
+use osconf::config::{Config, PartitionChoice};
+use osconf::error::Error;
+use osconf::files::Root;
 use osconf::settings::PasswordForm;
+use osconf::sources::aliyun_disk::{partition_from_device, read_from_partition, DROP_PATH};
+use osconf::sources::beneath::Resolve;
+use osconf::sources::probe::probe;
+use osconf::sources::tencent_cdrom::{iso9660_label, read_from_device};
+use osconf::sources::{read_drop_beneath, read_drop_beneath_with, read_drop_file, Access};
 
 use common::TempTree;
 
@@ -57,23 +65,36 @@ fn disk(tree: &TempTree, fs: &str, drop: Option<&str>) -> PathBuf {
     if let Some(drop) = drop {
         std::fs::write(content.join("aliyun_custom_image/os.conf"), drop).unwrap();
     }
+    disk_of(tree, fs, &content)
+}
+
+/// An MBR disk whose first partition is `fs` ("ext4", "vfat", "swap", or
+/// "empty": zeros) holding the tree `content` (ext4, vfat).
+fn disk_of(tree: &TempTree, fs: &str, content: &Path) -> PathBuf {
     let part = tree.join("/p1.img");
     let image = tree.join("/disk.img");
+    let _ = std::fs::remove_file(&part);
     run(&["truncate", "-s", "40M", part.to_str().unwrap()]);
     match fs {
         "ext4" => {
             run(&["mkfs.ext4", "-q", "-F", "-d", content.to_str().unwrap(), part.to_str().unwrap()]);
         }
-        _ => {
+        "vfat" => {
             run(&["mkfs.vfat", "-F", "32", part.to_str().unwrap()]);
             let out = Command::new("mcopy").env("MTOOLS_SKIP_CHECK", "1").args(["-s", "-i", part.to_str().unwrap(), content.join("aliyun_custom_image").to_str().unwrap(), "::/"]).output().unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         }
+        "swap" => {
+            run(&["mkswap", part.to_str().unwrap()]);
+        }
+        "empty" => {}
+        other => panic!("no such test file system {other}"),
     }
+    let _ = std::fs::remove_file(&image);
     run(&["truncate", "-s", "42M", image.to_str().unwrap()]);
     let mut sfdisk = Command::new("sfdisk").args(["-q", image.to_str().unwrap()]).stdin(std::process::Stdio::piped()).spawn().unwrap();
     use std::io::Write;
-    sfdisk.stdin.take().unwrap().write_all(format!("label: dos\nstart=1MiB, size=40MiB, type={}\n", if fs == "ext4" { "83" } else { "c" }).as_bytes()).unwrap();
+    sfdisk.stdin.take().unwrap().write_all(format!("label: dos\nstart=1MiB, size=40MiB, type={}\n", if fs == "vfat" { "c" } else { "83" }).as_bytes()).unwrap();
     assert!(sfdisk.wait().unwrap().success());
     run(&["dd", &format!("if={}", part.display()), &format!("of={}", image.display()), "bs=1M", "seek=1", "conv=notrunc", "status=none"]);
     image
@@ -96,7 +117,7 @@ fn unmounted_partition_is_mounted_read_and_released(fs: &str) {
     let l = Loop::attach(&image, true);
     let p1 = first_partition(&l);
     let partition = partition_from_device(&p1).unwrap();
-    let found = read_from_partition(&partition).unwrap().expect("the drop is found");
+    let found = read_from_partition(&partition, Access::ReadWrite).unwrap().expect("the drop is found");
     assert_eq!(found.content, DROP.as_bytes());
     assert!(found.description.contains("mounted by osconf"), "{}", found.description);
     assert_eq!(mounts_of(&p1), 1, "mounted while in use");
@@ -107,7 +128,7 @@ fn unmounted_partition_is_mounted_read_and_released(fs: &str) {
     drop(found);
     assert_eq!(mounts_of(&p1), 0, "unmounted after use");
     // The deletion reached the medium: nothing found any more, nothing left mounted.
-    assert!(read_from_partition(&partition).unwrap().is_none());
+    assert!(read_from_partition(&partition, Access::ReadWrite).unwrap().is_none());
     assert_eq!(mounts_of(&p1), 0);
 }
 
@@ -126,11 +147,12 @@ fn an_already_mounted_partition_is_used_where_it_is() {
     let point = tree.join("/boot");
     std::fs::create_dir_all(&point).unwrap();
     run(&["mount", p1.to_str().unwrap(), point.to_str().unwrap()]);
-    let found = read_from_partition(&partition_from_device(&p1).unwrap()).unwrap().unwrap();
+    let found = read_from_partition(&partition_from_device(&p1).unwrap(), Access::ReadWrite).unwrap().unwrap();
     assert!(found.mount.is_none());
     assert_eq!(found.delete_after.as_deref(), Some(point.join("aliyun_custom_image/os.conf").as_path()));
     found.consume().unwrap();
     assert!(!point.join("aliyun_custom_image/os.conf").exists());
+    drop(found);
     run(&["umount", point.to_str().unwrap()]);
 }
 
@@ -180,4 +202,204 @@ fn symlink_fifo_and_oversized_drops_are_refused() {
     let e = read_drop_file(&tree.join("/big.conf"), PasswordForm::Base64Plain).unwrap_err().to_string();
     assert!(e.contains("more than the 65536 allowed"), "{e}");
     assert!(read_drop_file(&tree.join("/missing.conf"), PasswordForm::Base64Plain).unwrap().is_none());
+}
+
+fn has_file_system(name: &str) -> bool {
+    std::fs::read_to_string("/proc/filesystems").unwrap().lines().any(|l| l.split_whitespace().last() == Some(name))
+}
+
+/// Mount options of the mount of `device` (field 6 of mountinfo).
+fn mount_options(device: &Path) -> Vec<String> {
+    let rdev = nix::sys::stat::stat(device).unwrap().st_rdev;
+    let dev = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = info.lines().find(|l| l.split_whitespace().nth(2) == Some(dev.as_str())).expect("mounted");
+    line.split_whitespace().nth(5).unwrap().split(',').map(str::to_owned).collect()
+}
+
+#[test]
+fn plan_mounts_the_first_partition_read_only_and_apply_read_write() {
+    require_root();
+    let tree = TempTree::new("media-ro");
+    let image = disk(&tree, "ext4", Some(DROP));
+    let l = Loop::attach(&image, true);
+    let partition = partition_from_device(&first_partition(&l)).unwrap();
+    let found = read_from_partition(&partition, Access::ReadOnly).unwrap().unwrap();
+    assert!(mount_options(&first_partition(&l)).contains(&"ro".to_string()), "{:?}", mount_options(&first_partition(&l)));
+    assert!(found.description.contains("mounted read-only by osconf"), "{}", found.description);
+    drop(found);
+    let found = read_from_partition(&partition, Access::ReadWrite).unwrap().unwrap();
+    assert!(mount_options(&first_partition(&l)).contains(&"rw".to_string()));
+    drop(found);
+    assert_eq!(mounts_of(&first_partition(&l)), 0);
+}
+
+/// A config that names the partition, without the CD-ROM (this kernel has
+/// no iso9660), with the metadata endpoint at `url` when given.
+fn config_for(partition: &Path, metadata: Option<&str>) -> Config {
+    let mut config = Config { partition: PartitionChoice::Device(partition.to_owned()), tencent: false, ..Config::default() };
+    if let Some(url) = metadata {
+        config.metadata.enabled = true;
+        config.metadata.url = url.to_owned();
+    }
+    config
+}
+
+/// A metadata endpoint on loopback that knows only a host name.
+fn metadata_with_hostname(name: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let (status, body) = if request.starts_with("GET /latest/meta-data/hostname ") { ("200 OK", name) } else { ("404 Not Found", "") };
+            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    url
+}
+
+#[test]
+fn an_unusable_first_partition_warns_and_the_other_sources_are_still_tried() {
+    require_root();
+    let tree = TempTree::new("media-unusable");
+    // FAT is what the cloud writes, but this kernel cannot mount it: the
+    // "cannot be mounted" case; on a kernel with vfat it mounts and is empty.
+    for fs in ["swap", "empty", "vfat"] {
+        let content = tree.join("/content-empty");
+        std::fs::create_dir_all(content.join("aliyun_custom_image")).unwrap();
+        let image = disk_of(&tree, fs, &content);
+        let l = Loop::attach(&image, true);
+        let p1 = first_partition(&l);
+        let partition = partition_from_device(&p1).unwrap();
+        assert!(read_from_partition(&partition, Access::ReadWrite).unwrap().is_none(), "{fs}: no drop, no error");
+        assert_eq!(mounts_of(&p1), 0, "{fs}: nothing left mounted");
+        // The other sources: nothing at all is exit 0; the metadata endpoint is read.
+        assert!(osconf::sources::find(&Root::new("/"), &config_for(&p1, None), Access::ReadWrite).unwrap().is_none());
+        let url = metadata_with_hostname("from-metadata");
+        let found = osconf::sources::find(&Root::new("/"), &config_for(&p1, Some(&url)), Access::ReadWrite).unwrap().expect("the metadata's settings");
+        assert!(found.description.contains("metadata endpoint") && String::from_utf8_lossy(&found.content).contains("hostname=from-metadata"), "{fs}");
+        // osconf check: FAILED with the fix, naming what is there.
+        let item = unmounted_partition(&p1, probe(&p1));
+        if fs == "vfat" {
+            assert_eq!(item.status, Status::Warning, "FAT is writable by the cloud");
+            if !has_file_system("vfat") {
+                let e = osconf::sources::mount::mount_first_fitting(&p1, "probe-test", &["vfat"], true).unwrap_err().to_string();
+                assert!(e.contains("vfat"), "{e}");
+            }
+        } else {
+            assert_eq!(item.status, Status::Failed, "{fs}: {item:?}");
+            assert!(item.detail.contains(if fs == "swap" { "holds swap" } else { "holds nothing" }) && item.detail.contains("FAT32, ext2/3/4 or UFS"), "{item:?}");
+            assert!(item.fix.contains("partition 1") && item.fix.contains("FAT32 or ext4"), "{item:?}");
+        }
+    }
+    // A [source] partition that does not exist: the same.
+    let missing = Path::new("/dev/disk/by-label/osconf-test-no-such-label");
+    let url = metadata_with_hostname("from-metadata");
+    assert!(osconf::sources::find(&Root::new("/"), &config_for(missing, Some(&url)), Access::ReadWrite).unwrap().is_some());
+}
+
+/// A partition whose `aliyun_custom_image` is a symlink (absolute, out of the
+/// partition; or relative, within it), and a real os.conf where each points.
+fn partition_with_symlinked_drop_dir(tree: &TempTree, target: &Path) -> PathBuf {
+    let content = tree.join("/content-link");
+    let _ = std::fs::remove_dir_all(&content);
+    std::fs::create_dir_all(&content).unwrap();
+    std::os::unix::fs::symlink(target, content.join("aliyun_custom_image")).unwrap();
+    std::fs::create_dir_all(content.join("inside")).unwrap();
+    std::fs::write(content.join("inside/os.conf"), DROP).unwrap();
+    disk_of(tree, "ext4", &content)
+}
+
+fn assert_refused(result: Result<Option<osconf::sources::Found>, Error>) {
+    match result {
+        Err(Error::Invalid(e)) => assert!(e.contains("symbolic link") && e.contains("aliyun_custom_image"), "{e}"),
+        other => panic!("a symlinked drop directory must be refused, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_symlink_in_the_drop_path_never_leads_out_of_the_partition() {
+    require_root();
+    let tree = TempTree::new("media-symlink");
+    let outside = tree.join("/elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("os.conf"), DROP).unwrap();
+    for target in [outside.clone(), PathBuf::from("inside")] {
+        let image = partition_with_symlinked_drop_dir(&tree, &target);
+        let l = Loop::attach(&image, true);
+        let p1 = first_partition(&l);
+        // osconf's own mount (openat2 on this kernel) ...
+        assert_refused(read_from_partition(&partition_from_device(&p1).unwrap(), Access::ReadWrite));
+        assert_eq!(mounts_of(&p1), 0);
+        // ... and a partition mounted already, with openat2 and with the O_NOFOLLOW walk.
+        let point = tree.join("/mnt");
+        std::fs::create_dir_all(&point).unwrap();
+        run(&["mount", p1.to_str().unwrap(), point.to_str().unwrap()]);
+        for resolve in [Resolve::Openat2, Resolve::Walk] {
+            assert_refused(read_drop_beneath_with(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain, resolve));
+        }
+        run(&["umount", point.to_str().unwrap()]);
+        assert_eq!(std::fs::read_to_string(outside.join("os.conf")).unwrap(), DROP, "the file outside is untouched");
+    }
+}
+
+#[test]
+fn the_drop_is_deleted_through_its_directory_not_its_path() {
+    require_root();
+    let tree = TempTree::new("media-unlinkat");
+    let outside = tree.join("/elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("os.conf"), DROP).unwrap();
+    let image = disk(&tree, "ext4", Some(DROP));
+    let l = Loop::attach(&image, true);
+    let point = tree.join("/mnt");
+    std::fs::create_dir_all(&point).unwrap();
+    run(&["mount", first_partition(&l).to_str().unwrap(), point.to_str().unwrap()]);
+    for resolve in [Resolve::Openat2, Resolve::Walk] {
+        std::fs::create_dir_all(point.join("aliyun_custom_image")).unwrap();
+        std::fs::write(point.join(DROP_PATH), DROP).unwrap();
+        let found = read_drop_beneath_with(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain, resolve).unwrap().unwrap();
+        assert_eq!(found.content, DROP.as_bytes());
+        // Between the read and the deletion the directory is swapped for a link out.
+        std::fs::rename(point.join("aliyun_custom_image"), point.join("moved")).unwrap();
+        std::os::unix::fs::symlink(&outside, point.join("aliyun_custom_image")).unwrap();
+        found.consume().unwrap();
+        assert!(!point.join("moved/os.conf").exists(), "the drop that was read is deleted");
+        assert!(outside.join("os.conf").exists(), "the file the new link points to is not");
+        std::fs::remove_file(point.join("aliyun_custom_image")).unwrap();
+        std::fs::remove_dir(point.join("moved")).unwrap();
+    }
+    assert!(read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain).unwrap().is_none(), "nothing left to read");
+    run(&["umount", point.to_str().unwrap()]);
+}
+
+#[test]
+fn file_systems_made_by_their_own_tools_are_told_apart() {
+    let tree = TempTree::new("media-probe");
+    let image = |name: &str, size: &str| {
+        let path = tree.join(&format!("/{name}.img"));
+        run(&["truncate", "-s", size, path.to_str().unwrap()]);
+        path
+    };
+    let cases: [(&str, &[&str], &str, bool); 4] = [
+        ("ext4", &["mkfs.ext4", "-q", "-F"], "ext2/3/4", true),
+        ("vfat", &["mkfs.vfat", "-F", "32"], "FAT", true),
+        ("swap", &["mkswap"], "swap", false),
+        ("xfs", &["mkfs.xfs", "-q"], "XFS", false),
+    ];
+    for (name, mkfs, expected, writable) in cases {
+        let path = image(name, if name == "xfs" { "320M" } else { "40M" });
+        let mut args = mkfs.to_vec();
+        args.push(path.to_str().unwrap());
+        run(&args);
+        let content = probe(&path).unwrap();
+        assert_eq!((content.name, content.cloud_writable), (expected, writable), "{name}");
+    }
+    let empty = image("empty", "40M");
+    assert_eq!(probe(&empty).unwrap().name, "nothing (an empty partition)");
 }

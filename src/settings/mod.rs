@@ -95,7 +95,13 @@ impl Settings {
         for entry in entries {
             let at = |message: String| SettingsError::at(entry, message);
             match entry.key.as_str() {
-                "hostname" => settings.hostname = Some(values::hostname(&entry.value).map_err(at)?),
+                "hostname" => {
+                    let name = values::hostname(&entry.value).map_err(at)?;
+                    if name != entry.value {
+                        log::info!("line {}: hostname {}: '_' is not allowed in a host name (systemd drops it at boot): using {name}", entry.line, entry.value);
+                    }
+                    settings.hostname = Some(name);
+                }
                 "password" => settings.password = Some(values::password(&entry.value, form).map_err(at)?),
                 "dns_nameserver" => settings.nameservers = values::nameservers(&entry.value).map_err(at)?,
                 key => match values::nic_key(key) {
@@ -108,7 +114,7 @@ impl Settings {
             settings.nics.push(nic(index, &entries)?);
         }
         check_nics_distinct(&settings.nics, entries)?;
-        place_default_route(&mut settings.nics, entries)?;
+        place_default_route(&mut settings.nics, entries, form)?;
         Ok(settings)
     }
 
@@ -185,9 +191,10 @@ fn check_nics_distinct(nics: &[Nic], entries: &[Entry]) -> Result<(), SettingsEr
 }
 
 /// Exactly one NIC carries the default route. An explicit `0.0.0.0/0` route
-/// wins; otherwise the gateway of the internet-facing NIC gives it: eth1 on
-/// classic networks, eth0 on VPC (PLATFORM.md, "Network types").
-fn place_default_route(nics: &mut [Nic], entries: &[Entry]) -> Result<(), SettingsError> {
+/// wins; otherwise a gateway gives it, on the NIC the cloud's contract names
+/// (PLATFORM.md): Alibaba's internet-facing NIC — eth1 on classic networks,
+/// eth0 on VPC — and Tencent's eth0, whatever other NICs the drop lists.
+fn place_default_route(nics: &mut [Nic], entries: &[Entry], form: PasswordForm) -> Result<(), SettingsError> {
     let explicit: Vec<u32> = nics.iter().filter(|n| n.default_route().is_some()).map(|n| n.index).collect();
     if explicit.len() > 1 {
         let key = format!("eth{}_route", explicit[1]);
@@ -197,7 +204,12 @@ fn place_default_route(nics: &mut [Nic], entries: &[Entry]) -> Result<(), Settin
     if !explicit.is_empty() {
         return Ok(());
     }
-    let carrier = if nics.iter().any(|n| n.index == 1) { 1 } else { 0 };
+    let classic = nics.iter().any(|n| n.index == 1);
+    // The password's form tells the clouds apart: only Tencent sends a crypt hash.
+    let carrier = match form {
+        PasswordForm::Base64Plain if classic => 1,
+        PasswordForm::Base64Plain | PasswordForm::CryptHash => 0,
+    };
     if let Some(nic) = nics.iter_mut().find(|n| n.index == carrier) {
         if let Some(gateway) = nic.gateway {
             nic.routes.insert(0, Route::default_via(gateway));

@@ -34,7 +34,9 @@ fn alibaba_classic_sample() {
 #[test]
 fn tencent_sample_keeps_the_hash_and_defaults_the_route_to_the_gateway() {
     let s = Settings::from_drop(TENCENT.as_bytes(), PasswordForm::CryptHash).unwrap();
-    assert_eq!(s.hostname.as_deref(), Some("VM_10_20_xxxx"));
+    // '_' becomes '-': the one name the kernel, /etc/hostname (which systemd
+    // would strip of '_') and /etc/hosts all carry.
+    assert_eq!(s.hostname.as_deref(), Some("VM-10-20-xxxx"));
     assert!(matches!(&s.password, Some(Password::Hash(h)) if h.starts_with("$6$saltsaltsalt$")));
     assert_eq!(s.nics[0].mac.to_string(), "52:54:00:e1:96:eb");
     assert_eq!(s.nics[0].prefix, 18);
@@ -49,6 +51,15 @@ fn classic_gateway_without_route_gives_eth1_the_default_route_only() {
     let s = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
     assert_eq!(s.nics[0].routes, vec![]);
     assert_eq!(s.nics[1].routes, vec![route("0.0.0.0", 0, "192.0.2.1")]);
+}
+
+#[test]
+fn tencent_with_two_nics_takes_the_default_route_via_eth0_gateway() {
+    let drop = "eth0_ip_addr=10.0.0.2\neth0_mac_addr=52:54:00:00:00:01\neth0_netmask=255.0.0.0\neth0_gateway=10.0.0.1\n\
+                eth1_ip_addr=192.0.2.2\neth1_mac_addr=52:54:00:00:00:02\neth1_netmask=255.255.255.0\neth1_gateway=192.0.2.1\n";
+    let s = Settings::from_drop(drop.as_bytes(), PasswordForm::CryptHash).unwrap();
+    assert_eq!(s.nics[0].routes, vec![route("0.0.0.0", 0, "10.0.0.1")]);
+    assert_eq!(s.nics[1].routes, vec![]);
 }
 
 #[test]
@@ -99,6 +110,8 @@ fn bad_host_names() {
     bad("hostname=", "hostname", 1, "empty");
     bad("\nhostname=a..b", "hostname", 2, "label");
     bad("hostname=-ab", "hostname", 1, "start or end");
+    bad("hostname=_ab", "hostname", 1, "start or end with '-' or '_'");
+    bad("hostname=a_.b", "hostname", 1, "start or end");
     bad("hostname=a/../b", "hostname", 1, "only letters");
     bad("hostname=$(touch /tmp/x)", "hostname", 1, "after the value");
     bad("hostname=\"$(touch /tmp/x)\"", "hostname", 1, "only letters");

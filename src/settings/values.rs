@@ -14,6 +14,10 @@ use super::{Nic, Password, PasswordForm};
 /// The kernel's HOST_NAME_MAX: sethostname(2) refuses longer names.
 const HOST_NAME_MAX: usize = 64;
 
+/// A host name as the kernel, /etc/hostname and /etc/hosts will all carry
+/// it. `_` (Tencent's own `VM_10_20_xxxx`) is accepted and becomes `-`:
+/// systemd drops `_` from /etc/hostname at boot, which would leave the
+/// kernel and /etc/hosts with different names.
 pub fn hostname(value: &str) -> Result<String, String> {
     let bad = |why: &str| Err(format!("{:?} is not a valid host name: {why}", shorten(value)));
     if value.is_empty() {
@@ -22,19 +26,19 @@ pub fn hostname(value: &str) -> Result<String, String> {
     if value.len() > HOST_NAME_MAX {
         return bad(&format!("longer than {HOST_NAME_MAX} characters"));
     }
-    for label in value.split('.') {
+    let name = value.replace('_', "-");
+    for label in name.split('.') {
         if label.is_empty() || label.len() > 63 {
             return bad("each dot-separated label must be 1 to 63 characters");
         }
-        // RFC 1123 plus '_': Tencent's own names (VM_10_20_centos) carry it.
-        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return bad("only letters, digits, '-', '_' and '.' are allowed (RFC 1123)");
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return bad("only letters, digits, '-', '_' and '.' are allowed (RFC 1123; '_' becomes '-')");
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return bad("a label may not start or end with '-'");
+            return bad("a label may not start or end with '-' or '_'");
         }
     }
-    Ok(value.to_owned())
+    Ok(name)
 }
 
 /// Never puts the value in the message: it is a secret.

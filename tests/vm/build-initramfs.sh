@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds a busybox-static initramfs holding the virtio, ext4, vfat and iso9660
+# Builds a busybox-static initramfs holding the virtio, ext4, btrfs, vfat and iso9660
 # modules of an extracted Debian linux-image package; its init mounts root= and
 # switch_roots into the image.
 # usage: build-initramfs.sh <extracted-kernel-root> <init-script> <out.cpio.gz>
@@ -12,7 +12,7 @@ mkdir -p "$ST"/{bin,sbin,dev,proc,sys,mnt,etc,tmp,run,lib/modules/$K}
 cp /bin/busybox "$ST/bin/busybox"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$ST/bin/$a"; done
 ln -sf ../bin/busybox "$ST/sbin/modprobe"
-MODS="virtio_pci virtio_blk virtio_net ext4 vfat nls_cp437 nls_iso8859_1 nls_ascii crc32c_generic isofs"
+MODS="virtio_pci virtio_blk virtio_net ext4 vfat nls_cp437 nls_iso8859_1 nls_ascii crc32c_generic isofs btrfs"
 for m in $MODS; do
   modprobe -d "$KROOT" -S "$K" --show-depends "$m" | awk '$1=="insmod"{print $2}'
 done | sort -u | while read -r f; do

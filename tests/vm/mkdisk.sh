@@ -1,25 +1,38 @@
 #!/bin/bash
-# mkdisk.sh <rootfs-dir> <p1-content-dir> <ext4|vfat> <out.img>
-# MBR disk: p1 = the "first partition" (64 MiB, ext4 or FAT32) holding the
-# p1 content, p2 = / (ext4, rootfs size + 256 MiB). Built with mke2fs -d,
-# mtools and dd: no loop device or mount needed.
+# mkdisk.sh <rootfs-dir> <p1-content-dir> <p1: ext4|vfat|esp|bios> <out.img> [<root: ext4|btrfs>]
+# p1 = the "first partition", p2 = / (rootfs size + 256 MiB). ext4 and
+# vfat: an MBR disk, p1 64 MiB holding the p1 content. esp: a GPT disk whose
+# p1 is the EFI system partition (FAT32, 64 MiB, with the p1 content). bios:
+# a GPT disk whose p1 is a 1 MiB BIOS boot partition (no file system: code,
+# like GRUB's core.img). Built with mke2fs -d, mkfs.btrfs --rootdir, mtools
+# and dd: no loop device or mount needed.
 set -euo pipefail
-ROOTFS=$1; P1SRC=$2; FS=$3; OUT=$4
+ROOTFS=$1; P1SRC=$2; FS=$3; OUT=$4; ROOTFS_TYPE=${5:-ext4}
 P1_MB=64
 ROOT_MB=$(( $(du -sm "$ROOTFS" | cut -f1) + 256 ))
+LABEL=dos
 T=$(mktemp -d)
-truncate -s ${P1_MB}M "$T/p1"; truncate -s ${ROOT_MB}M "$T/p2"
+fat32() { mkfs.vfat -F 32 -n "$1" "$T/p1" >/dev/null; MTOOLS_SKIP_CHECK=1 mcopy -s -i "$T/p1" "$P1SRC"/* ::/; }
 case $FS in
-  ext4) mkfs.ext4 -q -F -L boot -d "$P1SRC" "$T/p1"; TYPE=83 ;;
-  vfat) mkfs.vfat -F 32 -n BOOT "$T/p1" >/dev/null; MTOOLS_SKIP_CHECK=1 mcopy -s -i "$T/p1" "$P1SRC"/* ::/; TYPE=c ;;
-  *) echo "unknown file system $FS" >&2; exit 2 ;;
+  ext4) truncate -s ${P1_MB}M "$T/p1"; mkfs.ext4 -q -F -L boot -d "$P1SRC" "$T/p1"; TYPE=83 ;;
+  vfat) truncate -s ${P1_MB}M "$T/p1"; fat32 BOOT; TYPE=c ;;
+  esp) truncate -s ${P1_MB}M "$T/p1"; fat32 EFI; TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B; LABEL=gpt ;;
+  bios) P1_MB=1; { head -c 32768 /dev/urandom; head -c $((1024 * 1024 - 32768)) /dev/zero; } > "$T/p1"; TYPE=21686148-6449-6E6F-744E-656564454649; LABEL=gpt ;;
+  *) echo "unknown first partition $FS" >&2; exit 2 ;;
 esac
-mkfs.ext4 -q -F -L root -d "$ROOTFS" "$T/p2"
-rm -f "$OUT"; truncate -s $((1 + P1_MB + ROOT_MB))M "$OUT"
+truncate -s ${ROOT_MB}M "$T/p2"
+case $ROOTFS_TYPE in
+  ext4) mkfs.ext4 -q -F -L root -d "$ROOTFS" "$T/p2" ;;
+  btrfs) mkfs.btrfs -q -f -L root --rootdir "$ROOTFS" "$T/p2" >/dev/null ;;
+  *) echo "unknown root file system $ROOTFS_TYPE" >&2; exit 2 ;;
+esac
+ROOT_TYPE=83; [ $LABEL = gpt ] && ROOT_TYPE=0FC63DAF-8483-4772-8E79-3D69D8477DE4
+# GPT keeps a backup header in the last MiB.
+rm -f "$OUT"; truncate -s $((1 + P1_MB + ROOT_MB + 1))M "$OUT"
 sfdisk -q "$OUT" <<EOT
-label: dos
+label: $LABEL
 start=1MiB, size=${P1_MB}MiB, type=$TYPE
-start=$((1 + P1_MB))MiB, size=${ROOT_MB}MiB, type=83
+start=$((1 + P1_MB))MiB, size=${ROOT_MB}MiB, type=$ROOT_TYPE
 EOT
 dd if="$T/p1" of="$OUT" bs=1M seek=1 conv=notrunc,sparse status=none
 dd if="$T/p2" of="$OUT" bs=1M seek=$((1 + P1_MB)) conv=notrunc,sparse status=none

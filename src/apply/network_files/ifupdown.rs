@@ -10,7 +10,7 @@ use crate::settings::Settings;
 
 use super::{destination, dns_for, header, join, NicNames, Rendered};
 
-const INTERFACES: &str = "/etc/network/interfaces";
+pub(super) const INTERFACES: &str = "/etc/network/interfaces";
 
 pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut owned = Vec::new();
@@ -37,6 +37,10 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
         owned.push(FileWrite::new(format!("/etc/network/interfaces.d/osconf-{}", nic.label()), text, 0o644));
         configured.push(name);
     }
+    if let Some(why) = super::ifupdown_busybox::detect(root) {
+        log::debug!("{why}: ifupdown without `source`, osconf's stanzas go in a block of {INTERFACES}");
+        return super::ifupdown_busybox::render(root, owned, &configured);
+    }
     let current = root.read_optional(INTERFACES)?.unwrap_or_else(|| "auto lo\niface lo inet loopback\n".into());
     let fixed = without_conflicts(&current, &configured);
     let edited = if fixed != current { vec![FileWrite::new(INTERFACES, fixed, 0o644)] } else { Vec::new() };
@@ -46,7 +50,7 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
 /// /etc/network/interfaces must source interfaces.d, and must not configure
 /// the same NICs itself (ifup would bring them up twice, e.g. with DHCP):
 /// such stanzas are commented out, marked, and the original is backed up.
-fn without_conflicts(text: &str, names: &[String]) -> String {
+pub(super) fn without_conflicts(text: &str, names: &[String]) -> String {
     let mut out = String::new();
     let mut in_conflict = false;
     let mut sources = false;

@@ -6,6 +6,7 @@
 mod detect;
 mod ifcfg;
 mod ifupdown;
+pub(crate) mod ifupdown_busybox;
 mod netplan;
 mod networkd;
 mod networkmanager;

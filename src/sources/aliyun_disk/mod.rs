@@ -1,6 +1,10 @@
 //! Alibaba Cloud: `aliyun_custom_image/os.conf` on the first partition of
-//! the system disk. The partition is found from the device that holds `/`
+//! the system disk. The partition is found from the device(s) that hold `/`
 //! by walking sysfs (never a hard-coded /dev/vda1), or named in osconf.conf.
+//! A first partition the cloud cannot write (a BIOS boot partition, XFS,
+//! swap, nothing) holds no drop: a warning, and the other sources are tried.
+
+pub mod root_device;
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +12,10 @@ use crate::config::{Config, PartitionChoice};
 use crate::error::Error;
 use crate::settings::PasswordForm;
 
+use self::root_device::{backing_devices, KernelPaths};
 use super::mount::{mount_first_fitting, mount_point_of};
-use super::{read_drop_file, Found};
+use super::probe::{probe, CLOUD_WRITABLE};
+use super::{read_drop_beneath, Access, Found};
 
 pub const DROP_PATH: &str = "aliyun_custom_image/os.conf";
 /// What the platform may format the first partition with.
@@ -22,70 +28,104 @@ pub struct Partition {
     pub major_minor: String,
 }
 
-pub fn find(config: &Config) -> Result<Option<Found>, Error> {
+/// `Ok(None)` also when there is no usable first partition (/ on a whole
+/// disk, a container, a partition the cloud cannot write): the other
+/// sources are still tried, and the boot goes on.
+pub fn find(config: &Config, access: Access) -> Result<Option<Found>, Error> {
     let partition = match &config.partition {
-        // Without a first partition (/ on a whole disk, a container) there
-        // is simply no Alibaba drop: the other sources are still tried.
-        PartitionChoice::Auto => match root_device().and_then(|(major, minor)| first_partition_of(Path::new("/sys"), major, minor)) {
-            Ok(partition) => partition,
-            Err(e) => {
-                log::warn!("{e}: no Alibaba drop can be read (osconf check explains)");
-                return Ok(None);
-            }
-        },
-        PartitionChoice::Device(path) => partition_from_device(path)?,
+        PartitionChoice::Auto => first_partition_of_root(&KernelPaths::host()),
+        PartitionChoice::Device(path) => partition_from_device(path),
+    };
+    let partition = match partition {
+        Ok(partition) => partition,
+        Err(e) => {
+            log::warn!("{e}: no Alibaba drop can be read; trying the other sources (osconf check explains)");
+            return Ok(None);
+        }
     };
     log::debug!("first partition: {} ({})", partition.device.display(), partition.major_minor);
-    read_from_partition(&partition)
+    read_from_partition(&partition, access)
 }
 
 /// Reads the drop from the partition: where it is mounted already (often
-/// /boot), or from a private mount made for the time of the apply.
-pub fn read_from_partition(partition: &Partition) -> Result<Option<Found>, Error> {
+/// /boot), or from a private mount made for the time of the apply
+/// (read-only for `plan`). A partition that holds no file system the cloud
+/// can write, or that cannot be mounted, is a warning and `Ok(None)`.
+pub fn read_from_partition(partition: &Partition, access: Access) -> Result<Option<Found>, Error> {
     if let Some(point) = mount_point_of(&partition.major_minor) {
-        return read_drop_file(&point.join(DROP_PATH), PasswordForm::Base64Plain);
+        return read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain);
     }
-    let mounted = mount_first_fitting(&partition.device, "first-partition", &FILE_SYSTEMS, false)?;
-    let path = mounted.point.join(DROP_PATH);
-    let found = read_drop_file(&path, PasswordForm::Base64Plain)?;
+    let unusable = |why: String| -> Result<Option<Found>, Error> {
+        let device = partition.device.display();
+        log::warn!("first partition {device}: {why}; the cloud writes os.conf only on {CLOUD_WRITABLE}, so no Alibaba drop can be read: trying the other sources (osconf check says how to fix the image)");
+        Ok(None)
+    };
+    // Told from the superblock: no mount attempts (and kernel log noise) on swap or XFS.
+    if let Ok(content) = probe(&partition.device) {
+        if !content.cloud_writable {
+            return unusable(format!("holds {}", content.name));
+        }
+    }
+    let mounted = match mount_first_fitting(&partition.device, "first-partition", &FILE_SYSTEMS, access == Access::ReadOnly) {
+        Ok(mounted) => mounted,
+        Err(e) => return unusable(e.to_string()),
+    };
+    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), PasswordForm::Base64Plain)?;
+    let how = if access == Access::ReadOnly { "mounted read-only by osconf" } else { "mounted by osconf" };
     Ok(found.map(|found| Found {
-        description: format!("{}:/{DROP_PATH} ({}, mounted by osconf)", partition.device.display(), mounted.fstype),
+        description: format!("{}:/{DROP_PATH} ({}, {how})", partition.device.display(), mounted.fstype),
         mount: Some(mounted),
         ..found
     }))
 }
 
-/// `major:minor` of the device holding `/`.
-fn root_device() -> Result<(u64, u64), Error> {
+/// Partition 1 of the disk holding `/`.
+pub fn first_partition_of_root(paths: &KernelPaths) -> Result<Partition, Error> {
     let st = nix::sys::stat::stat("/").map_err(|e| Error::Failed(format!("stat /: {e}")))?;
-    Ok((nix::sys::stat::major(st.st_dev), nix::sys::stat::minor(st.st_dev)))
+    first_partition_of_mount(paths, Path::new("/"), (nix::sys::stat::major(st.st_dev), nix::sys::stat::minor(st.st_dev)))
 }
 
-/// The partition numbered 1 on the disk that holds device `major:minor`.
-/// Device-mapper devices (LVM, crypt) are followed down to the partition
-/// under them. `sys` is `/sys` (a fake tree in tests).
-pub fn first_partition_of(sys: &Path, major: u64, minor: u64) -> Result<Partition, Error> {
-    let not_found = |why: String| Error::Failed(format!("cannot find the first partition of the disk holding / ({major}:{minor}): {why}"));
-    let mut device = sys.join(format!("dev/block/{major}:{minor}")).canonicalize().map_err(|e| not_found(format!("sysfs: {e}")))?;
-    // Through device-mapper layers to the real partition.
+/// Partition 1 of the disk holding the file system mounted at `mount_point`
+/// (device number `major:minor` from its `stat`). Device-mapper devices
+/// (LVM, crypt) are followed down to the partition under them; for a btrfs
+/// over several devices, the first device on a partitioned disk counts.
+pub fn first_partition_of_mount(paths: &KernelPaths, mount_point: &Path, (major, minor): (u64, u64)) -> Result<Partition, Error> {
+    let not_found = |why: String| Error::Failed(format!("cannot find the first partition of the disk holding {} ({major}:{minor}): {why}", mount_point.display()));
+    let devices = backing_devices(paths, mount_point, (major, minor));
+    if devices.is_empty() {
+        return Err(not_found("no block device for it in sysfs or in mountinfo".into()));
+    }
+    let mut errors = Vec::new();
+    for device in devices {
+        match partition_1_of_disk_under(device) {
+            Ok(partition) => return Ok(partition),
+            Err(e) => errors.push(e),
+        }
+    }
+    Err(not_found(errors.join("; ")))
+}
+
+/// From a block device's sysfs directory: through device-mapper layers to
+/// the real partition, then partition 1 of its disk.
+fn partition_1_of_disk_under(mut device: PathBuf) -> Result<Partition, String> {
     for _ in 0..8 {
         let slaves: Vec<PathBuf> = std::fs::read_dir(device.join("slaves")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
         match slaves.into_iter().min() {
-            Some(slave) => device = slave.canonicalize().map_err(|e| not_found(e.to_string()))?,
+            Some(slave) => device = slave.canonicalize().map_err(|e| e.to_string())?,
             None => break,
         }
     }
     let disk = if device.join("partition").exists() { device.parent().map(Path::to_path_buf).unwrap_or(device) } else { device };
-    let entries = std::fs::read_dir(&disk).map_err(|e| not_found(format!("{}: {e}", disk.display())))?;
+    let entries = std::fs::read_dir(&disk).map_err(|e| format!("{}: {e}", disk.display()))?;
     for entry in entries.flatten() {
         let number = std::fs::read_to_string(entry.path().join("partition")).unwrap_or_default();
         if number.trim() == "1" {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let major_minor = std::fs::read_to_string(entry.path().join("dev")).map_err(|e| not_found(e.to_string()))?.trim().to_owned();
+            let major_minor = std::fs::read_to_string(entry.path().join("dev")).map_err(|e| e.to_string())?.trim().to_owned();
             return Ok(Partition { device: PathBuf::from("/dev").join(name), major_minor });
         }
     }
-    Err(not_found(format!("{} has no partition 1", disk.display())))
+    Err(format!("{} has no partition 1", disk.display()))
 }
 
 /// A partition named in osconf.conf (`/dev/...`, or `UUID=`/`LABEL=` already

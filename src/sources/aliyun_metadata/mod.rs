@@ -29,7 +29,7 @@ pub fn find(config: &MetadataConfig) -> Result<Option<Found>, Error> {
         Err(e) => return Err(Error::Failed(format!("metadata endpoint {}: {e}", config.url))),
     };
     let content = reader.os_conf().map_err(|e| Error::Failed(format!("metadata endpoint {}: {e}", config.url)))?;
-    Ok(Some(Found { description: format!("metadata endpoint {}", config.url), content: content.into_bytes(), form: PasswordForm::Base64Plain, delete_after: None, mount: None }))
+    Ok(Some(Found { description: format!("metadata endpoint {}", config.url), content: content.into_bytes(), form: PasswordForm::Base64Plain, delete_after: None, drop_dir: None, mount: None }))
 }
 
 struct Reader {

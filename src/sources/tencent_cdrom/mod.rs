@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::settings::PasswordForm;
 
 use super::mount::{mount_first_fitting, mount_point_of};
-use super::{read_drop_file, Found};
+use super::{read_drop_beneath, Found};
 
 pub const LABEL: &str = "config-2";
 pub const DROP_PATH: &str = "qcloud_action/os.conf";
@@ -56,10 +56,10 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
     let rdev = nix::sys::stat::stat(device).map_err(|e| Error::Failed(format!("{}: {e}", device.display())))?.st_rdev;
     let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
     let mounted = match mount_point_of(&major_minor) {
-        Some(point) => return read_drop_file(&point.join(DROP_PATH), PasswordForm::CryptHash).map(|f| f.map(read_only)),
+        Some(point) => return read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::CryptHash).map(|f| f.map(read_only)),
         None => mount_first_fitting(device, "cdrom", &["iso9660"], true)?,
     };
-    let found = read_drop_file(&mounted.point.join(DROP_PATH), PasswordForm::CryptHash)?;
+    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), PasswordForm::CryptHash)?;
     Ok(found.map(|found| Found {
         description: format!("{}:/{DROP_PATH} (CD-ROM {LABEL})", device.display()),
         mount: Some(mounted),
@@ -68,5 +68,5 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
 }
 
 fn read_only(found: Found) -> Found {
-    Found { delete_after: None, ..found }
+    Found { delete_after: None, drop_dir: None, ..found }
 }

@@ -1,0 +1,81 @@
+//! busybox ifupdown, which cannot source interfaces.d (older ones have no
+//! `source` at all, 1.35 expands no glob): osconf's stanzas go in
+//! a marked block of /etc/network/interfaces, checked with busybox's own
+//! `ifup` parser (`busybox ifup -n`, which prints what it would run).
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+const CLASSIC: &str = include_str!("../examples/classic.conf");
+
+fn busybox_image(name: &str) -> TempTree {
+    let tree = TempTree::new(name);
+    minimal_image(&tree);
+    tree.write("/bin/busybox", "", 0o755);
+    std::fs::create_dir_all(tree.join("/sbin")).unwrap();
+    std::os::unix::fs::symlink("/bin/busybox", tree.join("/sbin/ifup")).unwrap();
+    tree.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n", 0o644);
+    tree
+}
+
+/// What busybox's ifup would run for `nic` with this interfaces file.
+fn busybox_ifup_dry_run(tree: &TempTree, nic: &str) -> (bool, String) {
+    let state = tree.join("/run/ifstate");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let out = Command::new("busybox")
+        .args(["ifup", "-n", "-v", "-f", "-i", tree.join("/etc/network/interfaces").to_str().unwrap(), nic])
+        .env("IFSTATE_FILE", &state)
+        .output()
+        .expect("busybox (busybox-static) is installed");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn stanzas_go_in_one_marked_block_that_busybox_ifup_reads() {
+    let tree = busybox_image("busybox");
+    tree.write(DROP, CLASSIC, 0o644);
+    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!tree.exists("/etc/network/interfaces.d/osconf-eth0"), "no interfaces.d files: busybox cannot source them");
+    let text = tree.read("/etc/network/interfaces");
+    assert!(!text.lines().any(|l| l.starts_with("source")), "{text}");
+    assert!(text.contains("#osconf# iface eth0 inet dhcp"), "the image's own eth0 stanza is commented out: {text}");
+    assert_eq!(text.matches("# BEGIN osconf").count(), 1, "{text}");
+    let (ok, commands) = busybox_ifup_dry_run(&tree, "eth1");
+    assert!(ok, "{commands}");
+    assert!(commands.contains("ip addr replace 42.120.74.105/24 broadcast + dev eth1"), "{commands}");
+    assert!(commands.contains("ip route replace default via 42.120.74.1 dev eth1"), "{commands}");
+
+    // A changed drop replaces the block: one block, eth1 gone.
+    let vpc = CLASSIC.lines().filter(|l| !l.starts_with("eth1_")).collect::<Vec<_>>().join("\n").replace("iZ23r29djmjZ", "vpc-host") + "\n";
+    tree.write(DROP, &vpc, 0o644);
+    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let text = tree.read("/etc/network/interfaces");
+    assert_eq!(text.matches("# BEGIN osconf").count(), 1, "{text}");
+    assert_eq!(text.matches("# END osconf").count(), 1, "{text}");
+    assert!(!text.contains("eth1"), "{text}");
+    assert!(text.starts_with("auto lo\niface lo inet loopback\n"), "{text}");
+    let (ok, commands) = busybox_ifup_dry_run(&tree, "eth0");
+    assert!(ok && commands.contains("ip addr replace 10.171.254.123/24"), "{commands}");
+}
+
+/// busybox 1.35's ifup knows `source FILE` but expands no glob: the
+/// `source /etc/network/interfaces.d/*` other ifupdowns use fails it.
+#[test]
+fn busybox_ifup_fails_on_sourcing_interfaces_d_which_is_why_the_block_exists() {
+    let tree = busybox_image("busybox-source");
+    tree.write("/etc/network/interfaces", "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n", 0o644);
+    let (ok, output) = busybox_ifup_dry_run(&tree, "lo");
+    assert!(!ok && output.contains("interfaces.d/*"), "busybox ifup accepted `source`: {output}");
+}
+
+#[test]
+fn check_says_where_the_stanzas_go() {
+    let tree = busybox_image("busybox-check");
+    let (_, out, _) = osconf(&["check", "--root", tree.path.to_str().unwrap()]);
+    assert!(out.contains("marked block in /etc/network/interfaces"), "{out}");
+}
