@@ -112,7 +112,11 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// Runs the built binary; returns (exit code, stdout, stderr).
 pub fn osconf(args: &[&str]) -> (i32, String, String) {
     let Output { status, stdout, stderr } = Command::new(OSCONF).args(args).env_remove("OSCONF_LOG").output().expect("run osconf");
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
 }
 
 /// True when libc's crypt would accept `password` for `hash` (checked with
