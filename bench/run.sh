@@ -10,13 +10,24 @@ RUNS=${1:-200}
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root (network namespaces)" >&2; exit 2; }
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-cargo build --release --locked -q
-BIN=$PWD/target/x86_64-unknown-linux-gnu/release/osconf
+# OSCONF_BIN=path measures another build (e.g. main's, for a before/after).
+if [ -n "${OSCONF_BIN:-}" ]; then BIN=$(realpath "$OSCONF_BIN"); else
+  cargo build --release --locked -q
+  BIN=$PWD/target/x86_64-unknown-linux-gnu/release/osconf
+fi
 W=$(mktemp -d /tmp/osconf-bench.XXXXXX)
 NS=osconf-bench-$$
-cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$W"; }
+cleanup() { ip netns del "$NS" 2>/dev/null || true; umount "$W/fs" 2>/dev/null || true; rm -rf "$W" "${BACKING:-}"; }
 trap cleanup EXIT
 ip netns add "$NS"
+# The image trees live on their own small ext4 (a loop device), like a
+# guest's root disk: syncs then cost osconf's own writes and journal
+# commits, not whatever else on this machine's disk happens to be dirty.
+# Its backing file is in memory by default, so the host disk's flush
+# latency (shared with everything else here) stays out of the figures;
+# OSCONF_BENCH_BACKING=/var/tmp puts it on the disk instead.
+BACKING=$(mktemp -p "${OSCONF_BENCH_BACKING:-/dev/shm}" osconf-bench-fs.XXXXXX)
+truncate -s 256M "$BACKING" && mkfs.ext4 -q -F "$BACKING" && mkdir "$W/fs" && mount -o loop "$BACKING" "$W/fs"
 
 # drop <nics> <routes-per-nic> <file>: NIC n on 10.<n>.0.0/16, MAC 52:54:00:be:<n>:01
 make_drop() {
@@ -51,11 +62,13 @@ base=""
 # in place and the record removed beforehand (untimed, --prepare) so every
 # run does the full work.
 row() { # row <name> <nics> <routes> <plan|apply|version>
-  local name=$1 nics=$2 routes=$3 cmd=$4 root="$W/root-$1"
+  local name=$1 nics=$2 routes=$3 cmd=$4 root="$W/fs/root-$1"
   prepare "$nics" "$root"; make_drop "$nics" "$routes" "$W/$name.conf"
   local run prep="cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf"
   case $cmd in
-    apply) run="$BIN apply --root $root --live"; prep="sh -c 'rm -f $root/var/lib/osconf/record.json; cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf'" ;;
+    apply|apply-no-live)
+      run="$BIN apply --root $root --live"; [ "$cmd" = apply-no-live ] && run="$BIN apply --root $root --no-live"
+      prep="sh -c 'rm -f $root/var/lib/osconf/record.json; cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf'" ;;
     plan) run="$BIN plan --root $root --drop $W/$name.conf" ;;
     version) run="$BIN --version" ;;
   esac
@@ -65,8 +78,11 @@ row() { # row <name> <nics> <routes> <plan|apply|version>
   min=$(python3 -c "import json;r=json.load(open('$W/$name.json'))['results'][0];print(f\"{r['min']*1000:.2f}\")")
   [ -z "$base" ] && base=$med
   printf '%-30s %12s %12s %9.2fx\n' "$name ($cmd)" "$med" "$min" "$(python3 -c "print($med/$base)")"
+  MEDIAN[$name]=$med
 }
+declare -A MEDIAN
 row vpc 1 1 apply
+row vpc-no-live 1 1 apply-no-live
 row classic 2 2 apply
 row nics-4x8 4 8 apply
 row nics-16x8 16 8 apply
@@ -75,8 +91,14 @@ row vpc-plan 1 1 plan
 row nics-64x8-plan 64 8 plan
 row process-start 1 1 version
 echo
+# The issue-17 targets, as ratios of medians from this one run.
+ratio() { python3 -c "print(f'{${MEDIAN[$1]}/${MEDIAN[$2]}:.2f}')"; }
+printf 'VPC apply / plan: %sx (target <= 2)\n' "$(ratio vpc vpc-plan)"
+printf 'VPC apply --no-live / plan: %sx (target <= 1.5)\n' "$(ratio vpc-no-live vpc-plan)"
+printf '64 NICs x 8 routes apply / VPC apply: %sx (target <= 1.5)\n' "$(ratio nics-64x8 vpc)"
+echo
 size=$(stat -c %s "$BIN")
 printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"
-cp "$W/vpc.conf" "$W/root-vpc/boot/aliyun_custom_image/os.conf"; rm -f "$W/root-vpc/var/lib/osconf/record.json"
-rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/root-vpc" --live 2>&1 >/dev/null | tail -1)
+cp "$W/vpc.conf" "$W/fs/root-vpc/boot/aliyun_custom_image/os.conf"; rm -f "$W/fs/root-vpc/var/lib/osconf/record.json"
+rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/fs/root-vpc" --live 2>&1 >/dev/null | tail -1)
 printf 'peak RSS of a VPC apply: %s KiB (%.2f MiB)\n' "$rss" "$(python3 -c "print($rss/1024)")"

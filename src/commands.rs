@@ -13,6 +13,7 @@ use crate::plan::Plan;
 use crate::record::Record;
 use crate::settings::{PasswordForm, Settings};
 use crate::sources::{self, Access, Found};
+use crate::timing::Stopwatch;
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -48,7 +49,7 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
         return Ok(0);
     };
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    let plan = build_plan(&found, previous.as_ref(), &root, &config, &mut Stopwatch::start())?;
     out!("{plan}");
     if !plan.already_applied {
         match &found.delete_after {
@@ -61,15 +62,19 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
 
 /// `osconf apply`: applies the drop once, then deletes it.
 pub fn apply(options: &Options) -> Result<i32, Error> {
+    let started = std::time::Instant::now();
+    let mut stopwatch = Stopwatch::start();
     let root = options.root();
     let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
     let config = Config::load(&root)?;
+    stopwatch.lap("lock and configuration");
     let Some(found) = find(options, &root, &config, Access::ReadWrite)? else {
         log::info!("no settings found: nothing to do");
         return Ok(0);
     };
+    stopwatch.lap("find");
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config)?;
+    let plan = build_plan(&found, previous.as_ref(), &root, &config, &mut stopwatch)?;
     if plan.already_applied {
         log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
         if let Some(record) = &plan.migrated_record {
@@ -83,10 +88,14 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
         log::info!("applied {} ({})", found.description, plan.drop_id());
     }
+    // apply::run timed its own steps.
+    let mut stopwatch = Stopwatch::start();
     if !options.keep_drop {
         apply::fault::step("delete the drop")?;
         found.consume()?;
+        stopwatch.lap("delete the drop");
     }
+    log::debug!("time: apply {:.3} ms in all (after the process started)", started.elapsed().as_secs_f64() * 1e3);
     Ok(0)
 }
 
@@ -147,9 +156,12 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
     }
 }
 
-fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
     let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
-    Plan::build(settings, found.description.clone(), &found.content, previous, root, config)
+    stopwatch.lap("parse");
+    let plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
+    stopwatch.lap("plan (hash, render)");
+    Ok(plan)
 }
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.

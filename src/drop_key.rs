@@ -17,7 +17,7 @@ use std::io;
 
 use sha2::{Digest, Sha256};
 
-use crate::files::{write_atomic, Mode, Root};
+use crate::files::{write_atomic, Mode, Root, WriteBatch};
 
 pub const KEY_PATH: &str = "/var/lib/osconf/drop.key";
 const KEY_LEN: usize = 32;
@@ -107,6 +107,15 @@ impl DropKey {
     pub fn save_if_new(&self, root: &Root) -> io::Result<()> {
         if self.new {
             write_atomic(&root.path(KEY_PATH), &self.bytes, Mode::Exact(0o600))?;
+        }
+        Ok(())
+    }
+
+    /// Stages a new key in the apply's batch: renamed before the record
+    /// (the batch's last file), made durable by the same syncs.
+    pub fn stage_if_new(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
+        if self.new {
+            batch.write(&root.path(KEY_PATH), &self.bytes, Mode::Exact(0o600))?;
         }
         Ok(())
     }

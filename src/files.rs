@@ -1,12 +1,15 @@
 //! Every file osconf reads or writes goes through a [`Root`] (so `--root DIR`
 //! can stand in for `/`), and every write is atomic: temp file in the same
-//! directory, fsync, rename, fsync of the directory. A reader (or a power
-//! cut) sees the old file or the new one, never a torn one.
+//! directory, made durable, renamed, directory synced. A reader (or a power
+//! cut) sees the old file or the new one, never a torn one. A [`WriteBatch`]
+//! does this for many files in a fixed number of syncs.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// The file system osconf works on: `/` on a live system, a directory in tests
 /// and when an image is prepared offline.
@@ -89,40 +92,199 @@ pub enum Mode {
     Exact(u32),
 }
 
-/// Writes `content` to `path` atomically, with `mode` as the policy says.
-/// Parent directories are created.
+/// Writes one file atomically: [`WriteBatch`] with a single file (temp file,
+/// fsync, rename, fsync of the directory). Parent directories are created.
 pub fn write_atomic(path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
-    let context = |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
+    let mut batch = WriteBatch::new();
+    batch.write(path, content, mode)?;
+    batch.commit(|_| Ok(()))
+}
+
+/// Several files made durable together, in a fixed number of syncs whatever
+/// their count, with the guarantees of one atomic write each:
+/// 1. [`write`](WriteBatch::write) puts each new content in a temp file beside
+///    its target (owner, mode set there); nothing visible changes yet;
+/// 2. [`commit`](WriteBatch::commit) makes every temp durable (one fsync for a
+///    single file, else one `syncfs` per file system), renames them into place
+///    in the order written, unlinks the removals, fsyncs each directory touched
+///    once, and only then renames the [`last`](WriteBatch::write_last) file.
+///
+/// Every temp's content is on disk before the first rename, so a crash between
+/// two renames leaves each file whole: old or new. The last file (the record)
+/// appears only once everything else is durable. Temps not renamed when the
+/// batch fails or is dropped are removed.
+#[derive(Default)]
+pub struct WriteBatch {
+    staged: Vec<Temp>,
+    removals: Vec<PathBuf>,
+    last: Option<Temp>,
+}
+
+/// A new content in its temp file beside `path`, waiting for its rename.
+struct Temp {
+    temp: PathBuf,
+    path: PathBuf,
+    file: File,
+    renamed: bool,
+}
+
+impl WriteBatch {
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
+    }
+
+    /// Stages `content` for `path`, with `mode` as the policy says.
+    pub fn write(&mut self, path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
+        self.staged.push(prepare_temp(path, content, mode)?);
+        Ok(())
+    }
+
+    /// Stages the file renamed after every other change is durable.
+    pub fn write_last(&mut self, path: &Path, content: &[u8], mode: Mode) -> io::Result<()> {
+        self.last = Some(prepare_temp(path, content, mode)?);
+        Ok(())
+    }
+
+    /// Removes `path` (if it is there) after the renames.
+    pub fn remove(&mut self, path: &Path) {
+        self.removals.push(path.to_path_buf());
+    }
+
+    /// Makes the batch durable and visible (see the type). `step` runs before
+    /// each rename and removal: the fault-injection hook of the crash tests.
+    /// On an error, the temps not yet renamed are removed.
+    pub fn commit(mut self, mut step: impl FnMut(&Path) -> io::Result<()>) -> io::Result<()> {
+        if self.staged.is_empty() && self.removals.is_empty() && self.last.is_none() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let syncs = sync_contents(self.staged.iter().chain(&self.last))?;
+        let synced = Instant::now();
+        let mut dirs = BTreeSet::new();
+        let renames = self.staged.len() + self.removals.len();
+        for temp in std::mem::take(&mut self.staged) {
+            step(&temp.path)?;
+            dirs.insert(temp.dir().to_path_buf());
+            temp.rename()?;
+        }
+        for path in std::mem::take(&mut self.removals) {
+            step(&path)?;
+            remove_file(&path)?;
+            dirs.insert(directory_of(&path).to_path_buf());
+        }
+        let renamed = Instant::now();
+        dirs.iter().try_for_each(|dir| sync_dir(dir))?;
+        let dirs_synced = Instant::now();
+        if let Some(temp) = self.last.take() {
+            step(&temp.path)?;
+            let dir = temp.dir().to_path_buf();
+            temp.rename()?;
+            sync_dir(&dir)?;
+        }
+        let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1e3;
+        let done = Instant::now();
+        log::debug!(
+            "time: sync {:.3} ms = {syncs} content sync(s) {:.3} ms + {renames} rename(s)/removal(s) {:.3} ms + {} directory fsync(s) {:.3} ms + last file {:.3} ms",
+            ms(started, done),
+            ms(started, synced),
+            ms(synced, renamed),
+            dirs.len(),
+            ms(renamed, dirs_synced),
+            ms(dirs_synced, done),
+        );
+        Ok(())
+    }
+}
+
+impl Temp {
+    fn dir(&self) -> &Path {
+        directory_of(&self.path)
+    }
+
+    fn rename(mut self) -> io::Result<()> {
+        fs::rename(&self.temp, &self.path).map_err(|e| with_path(&self.path, e))?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+/// A temp that never reached its rename (failure, or a batch dropped
+/// unfinished) is removed: a failed apply leaves no temp file.
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Creates `path`'s temp file beside it with `content`, the owner and group
+/// of the file it replaces, and the mode `mode` says. Nothing visible changes.
+/// The one place where a replaced file's attributes are carried over to the
+/// new content (the rename then swaps whole inodes).
+fn prepare_temp(path: &Path, content: &[u8], mode: Mode) -> io::Result<Temp> {
     let dir = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
-    fs::create_dir_all(dir).map_err(context)?;
+    fs::create_dir_all(dir).map_err(|e| with_path(path, e))?;
     let existing = fs::symlink_metadata(path).ok().filter(|m| m.file_type().is_file());
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp_prefix = format!(".{name}.osconf-");
     remove_stale_temps(dir, &temp_prefix);
     let temp = dir.join(format!("{temp_prefix}{}", std::process::id()));
+    let file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp).map_err(|e| with_path(path, e))?;
+    // From here on, dropping `staged` removes the temp.
+    let mut staged = Temp { temp, path: path.to_path_buf(), file, renamed: false };
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
-        file.write_all(content)?;
+        staged.file.write_all(content)?;
         if let Some(meta) = &existing {
-            std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()))?;
+            std::os::unix::fs::fchown(&staged.file, Some(meta.uid()), Some(meta.gid()))?;
         }
         let bits = match (mode, &existing) {
             (Mode::KeepExisting(_), Some(meta)) => meta.mode() & 0o7777,
             (Mode::KeepExisting(bits) | Mode::Exact(bits), _) => bits,
         };
-        file.set_permissions(fs::Permissions::from_mode(bits))?;
+        staged.file.set_permissions(fs::Permissions::from_mode(bits))?;
         // After the chown: it would clear a carried security.capability.
         if existing.is_some() {
-            copy_security_xattrs(path, &file)?;
+            copy_security_xattrs(path, &staged.file)?;
         }
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        File::open(dir)?.sync_all()
+        Ok(())
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+    result.map_err(|e| with_path(path, e))?;
+    Ok(staged)
+}
+
+/// Makes every temp's content durable: one fsync for a single file, else one
+/// `syncfs` per file system (a journal commit each, instead of one per file).
+/// Returns how many syncs it took.
+fn sync_contents<'a>(temps: impl Iterator<Item = &'a Temp>) -> io::Result<usize> {
+    let temps: Vec<&Temp> = temps.collect();
+    if let [only] = temps[..] {
+        only.file.sync_all().map_err(|e| with_path(&only.path, e))?;
+        return Ok(1);
     }
-    result.map_err(context)
+    let mut devices = BTreeSet::new();
+    for temp in temps {
+        let device = temp.file.metadata().map_err(|e| with_path(&temp.path, e))?.dev();
+        if devices.insert(device) {
+            nix::unistd::syncfs(&temp.file).map_err(|e| with_path(&temp.path, e.into()))?;
+        }
+    }
+    Ok(devices.len())
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io::Error::new(e.kind(), format!("syncing directory {}: {e}", dir.display())))
+}
+
+fn with_path(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
+}
+
+fn remove_file(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
+        _ => Ok(()),
+    }
 }
 
 /// Gives the temp file the replaced file's `security.*` extended attributes
@@ -181,6 +343,14 @@ fn copy_security_xattrs(from: &Path, to: &File) -> io::Result<()> {
     Ok(())
 }
 
+/// The directory holding `path`: "." for a bare file name, whose parent is "".
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// A process killed between creating its temp file and the rename leaves the
 /// temp behind; the next write of the same file (under the run lock, so no
 /// other osconf is writing) removes it.
@@ -196,20 +366,9 @@ fn remove_stale_temps(dir: &Path, prefix: &str) {
 
 /// Removes a file if it is there; the directory entry removal is made durable.
 pub fn remove_durably(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
-    }
-    File::open(directory_of(path))?.sync_all()
-}
-
-/// The directory holding `path`: "." for a bare file name, whose parent is "".
-fn directory_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
+    let mut batch = WriteBatch::new();
+    batch.remove(path);
+    batch.commit(|_| Ok(()))
 }
 
 #[cfg(test)]
@@ -270,6 +429,87 @@ mod tests {
         fs::create_dir(dir.join(format!(".f.osconf-{}", std::process::id()))).unwrap();
         assert!(write_atomic(&path, b"new", Mode::KeepExisting(0o644)).is_err());
         assert_eq!(fs::read(&path).unwrap(), b"old");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
+
+    /// Files in two directories, a removal and a last file: renamed in the
+    /// order staged, the last one after everything else.
+    fn batch(dir: &Path) -> WriteBatch {
+        let mut batch = WriteBatch::new();
+        batch.write(&dir.join("a/one"), b"one new", Mode::KeepExisting(0o644)).unwrap();
+        batch.write(&dir.join("b/two"), b"two new", Mode::Exact(0o600)).unwrap();
+        batch.remove(&dir.join("a/gone"));
+        batch.write_last(&dir.join("c/record"), b"record new", Mode::Exact(0o600)).unwrap();
+        batch
+    }
+
+    fn old_tree(name: &str) -> PathBuf {
+        let dir = temp_dir(name);
+        for (path, content) in [("a/one", "one old"), ("b/two", "two old"), ("a/gone", "gone"), ("c/record", "record old")] {
+            fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+            fs::write(dir.join(path), content).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_batch_renames_in_order_and_the_last_file_after_everything_else() {
+        let dir = old_tree("batch");
+        let staged = batch(&dir);
+        // Before the commit nothing visible has changed; the temps are there.
+        assert_eq!(fs::read(dir.join("a/one")).unwrap(), b"one old");
+        assert_eq!(names(&dir.join("a")), [format!(".one.osconf-{}", std::process::id()), "gone".into(), "one".into()]);
+        let mut order = Vec::new();
+        staged
+            .commit(|path| {
+                order.push(path.strip_prefix(&dir).unwrap().to_str().unwrap().to_owned());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(order, ["a/one", "b/two", "a/gone", "c/record"]);
+        assert_eq!(fs::read(dir.join("a/one")).unwrap(), b"one new");
+        assert_eq!(fs::read(dir.join("b/two")).unwrap(), b"two new");
+        assert_eq!(fs::read(dir.join("c/record")).unwrap(), b"record new");
+        assert_eq!((names(&dir.join("a")), names(&dir.join("b")), names(&dir.join("c"))), (vec!["one".into()], vec!["two".into()], vec!["record".into()]));
+        assert_eq!(fs::metadata(dir.join("b/two")).unwrap().mode() & 0o7777, 0o600);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_failure_between_two_renames_leaves_every_file_whole_and_no_temp() {
+        for failing in 1..=4 {
+            let dir = old_tree("batch-fail");
+            let mut n = 0;
+            let result = batch(&dir).commit(|_| {
+                n += 1;
+                if n == failing { Err(io::Error::other("injected")) } else { Ok(()) }
+            });
+            assert!(result.is_err());
+            // (file, its step, new content): what comes before the failing step is new, the rest old.
+            let expected: [(&str, usize, &[u8]); 3] = [("a/one", 1, b"one new"), ("b/two", 2, b"two new"), ("c/record", 4, b"record new")];
+            for (path, step, new) in expected {
+                let now = fs::read(dir.join(path)).unwrap();
+                assert_eq!(now == new, step < failing, "failure at step {failing}: {path} is {:?}", String::from_utf8_lossy(&now));
+            }
+            assert_eq!(dir.join("a/gone").exists(), failing <= 3);
+            let temps: Vec<String> = ["a", "b", "c"].iter().flat_map(|d| names(&dir.join(d))).filter(|n| n.contains(".osconf-")).collect();
+            assert!(temps.is_empty(), "failure at step {failing}: temps left: {temps:?}");
+            fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_batch_dropped_before_its_commit_changes_nothing() {
+        let dir = old_tree("batch-drop");
+        drop(batch(&dir));
+        assert_eq!(names(&dir.join("a")), ["gone", "one"]);
+        assert_eq!(fs::read(dir.join("c/record")).unwrap(), b"record old");
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -17,5 +17,6 @@ pub mod plan;
 pub mod record;
 pub mod settings;
 pub mod sources;
+pub mod timing;
 
 pub use error::Error;

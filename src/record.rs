@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{write_atomic, Mode, Root};
+use crate::files::{write_atomic, Mode, Root, WriteBatch};
 use crate::settings::Nic;
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
@@ -78,6 +78,12 @@ impl Record {
 
     pub fn save(&self, root: &Root) -> io::Result<()> {
         write_atomic(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
+    }
+
+    /// Stages the record as the batch's last file: it appears only once
+    /// everything else the batch writes is durable.
+    pub fn stage(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
+        batch.write_last(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 }
 

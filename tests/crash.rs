@@ -111,6 +111,7 @@ fn reference(name: &str) -> (Snapshot, Snapshot) {
 fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges() {
     let (old, new) = reference("crash-step");
     let mut step = 1;
+    let mut between_renames = 0;
     loop {
         let tree = prepared("crash-step");
         let (code, err) = run(&tree, &[("OSCONF_TEST_FAIL_AT", step.to_string())]);
@@ -121,6 +122,9 @@ fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges(
         assert!(err.contains(&format!("injected failure at step {step}")), "{err}");
         let context = format!("failure at step {step}");
         assert_old_or_new(&tree, &old, &new, &context, false);
+        if is_mixed(&tree.snapshot(), &old, &new) {
+            between_renames += 1;
+        }
         let recorded = tree.read("/var/lib/osconf/record.json") != String::from_utf8_lossy(&old["var/lib/osconf/record.json"].0);
         assert!(tree.exists(DROP) || recorded, "{context}: the drop was deleted before the record was written");
         // The next boot, without a fault, ends where an uninterrupted apply does.
@@ -130,6 +134,50 @@ fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges(
         step += 1;
     }
     assert!(step >= 8, "only {step} steps were injected: the hook is not reached");
+    // The batch's renames are steps too: some failures fall between two of them.
+    assert!(between_renames >= 3, "only {between_renames} failures left some files new and others old");
+}
+
+/// Some files (the record aside) are already new and others still old: the
+/// apply stopped between two renames.
+fn is_mixed(now: &Snapshot, old: &Snapshot, new: &Snapshot) -> bool {
+    let (now, old, new) = (normalised(now.clone()), normalised(old.clone()), normalised(new.clone()));
+    let changed = |path: &String| path != "var/lib/osconf/record.json" && path != "boot/aliyun_custom_image/os.conf" && old.get(path) != new.get(path);
+    let paths: Vec<&String> = old.keys().chain(new.keys()).filter(|p| changed(p)).collect();
+    paths.iter().any(|p| now.get(*p) == new.get(*p)) && paths.iter().any(|p| now.get(*p) == old.get(*p))
+}
+
+/// Durability in a fixed number of syncs: the fsync/fdatasync/syncfs calls of
+/// an apply (counted with strace) do not grow with the number of files it
+/// writes — 3 NICs' files or 12 NICs' files, the same count.
+#[test]
+fn an_apply_syncs_the_same_number_of_times_whatever_the_number_of_files() {
+    let syncs = |nics: usize| {
+        let tree = TempTree::new(&format!("crash-syncs-{nics}"));
+        minimal_image(&tree);
+        tree.write("/sbin/ifup", "", 0o755);
+        tree.write("/etc/network/interfaces", "source /etc/network/interfaces.d/*\n", 0o644);
+        let mut drop = String::from("hostname=many\npassword=cXdIcjEyMzQK\ndns_nameserver=\"192.0.2.1\"\n");
+        for n in 0..nics {
+            drop += &format!("eth{n}_ip_addr=10.{n}.0.5\neth{n}_mac_addr=52:54:00:cc:00:{n:02x}\neth{n}_netmask=255.255.255.0\neth{n}_gateway=10.{n}.0.1\n");
+        }
+        tree.write(DROP, &drop, 0o644);
+        let trace = tree.join("/strace.out");
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs,sync", "-o", trace.to_str().unwrap(), OSCONF, "apply", "--root", tree.path.to_str().unwrap()])
+            .output()
+            .expect("strace is needed (tests/install-deps.sh installs it)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(tree.snapshot().keys().filter(|p| p.starts_with("etc/network/interfaces.d/")).count(), nics);
+        std::fs::read_to_string(trace).unwrap().lines().filter(|l| l.contains("sync")).count()
+    };
+    let (few, many) = (syncs(3), syncs(12));
+    assert_eq!(few, many, "3 NICs: {few} syncs, 12 NICs: {many}");
+    // A first apply: the image's originals kept first (one syncfs, the
+    // backup directory); then one syncfs, /etc, /etc/network/interfaces.d,
+    // /var/lib/osconf (the new drop key), the record's rename there, the
+    // drop's directory.
+    assert!(many <= 8, "{many} syncs");
 }
 
 #[test]

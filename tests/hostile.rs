@@ -253,9 +253,9 @@ fn a_hundred_megabyte_file_is_refused_quickly_without_reading_it() {
     file.set_len(100 << 20).unwrap(); // sparse: cheap to make, costly to read
     drop(file);
     let before = snapshot_without_drop(&tree);
-    let started = Instant::now();
+    // Not read: refused from its size under a 32 KiB read limit (a hang is
+    // caught by run_within; speed is for bench/, not for tests).
     let (code, err) = apply_limited(&tree, &[], 32 * 1024, Duration::from_secs(10));
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("104857600 bytes, more than the 65536 allowed"), "{err}");
     assert_eq!(fs::metadata(tree.join(DROP)).unwrap().len(), 100 << 20, "the drop is kept");

@@ -2,7 +2,7 @@
 # Installs what the tests need (Debian/Ubuntu, as root). Quick when all is there.
 set -euo pipefail
 packages=(
-  openssl iproute2 util-linux file            # crypt checks, netns, unshare/losetup, static check
+  openssl iproute2 util-linux file strace     # crypt checks, netns, unshare/losetup, static check, sync counts
   attr                                        # setfattr/getfattr: security labels kept
   network-manager                             # NetworkManager --print-config reads osconf's DNS file
   e2fsprogs dosfstools fdisk mtools genisoimage xorriso btrfs-progs xfsprogs  # disk and ISO images for the source tests (btrfs: a QEMU image; xfs: the probe test)

@@ -121,18 +121,19 @@ fn many_nics_with_many_routes_and_reapply_is_a_no_op() {
     if !isolated("many_nics_with_many_routes_and_reapply_is_a_no_op") {
         return;
     }
+    // More routes (10 x 8) than requests in flight at once (32): the pipeline refills.
     let mut drop = String::new();
-    for n in 0..6u32 {
+    for n in 0..10u32 {
         veth(&format!("nic{n}"), &format!("52:54:00:aa:00:{n:02x}"));
-        let routes: Vec<String> = (0..4).map(|r| format!("172.{}.{n}.0/24 10.{n}.0.1", 16 + r)).collect();
+        let routes: Vec<String> = (0..8).map(|r| format!("172.{}.{n}.0/24 10.{n}.0.1", 16 + r)).collect();
         drop += &format!("eth{n}_ip_addr=10.{n}.0.5\neth{n}_mac_addr=52:54:00:aa:00:{n:02x}\neth{n}_netmask=255.255.0.0\neth{n}_gateway=10.{n}.0.1\neth{n}_route=\"{}\"\n", routes.join(";"));
     }
     let s = settings(&drop);
     apply(&s.nics, &[], WAIT).unwrap();
     let (addrs, table) = (addresses(), routes());
-    assert_eq!(addrs.len(), 6);
-    assert_eq!(table.len(), 6 + 6 * 4 + 1, "{table:#?}");
-    assert!(table.iter().any(|r| r == "172.19.5.0/24 via 10.5.0.1 dev nic5 proto static"));
+    assert_eq!(addrs.len(), 10);
+    assert_eq!(table.len(), 10 + 10 * 8 + 1, "{table:#?}");
+    assert!(table.iter().any(|r| r == "172.23.9.0/24 via 10.9.0.1 dev nic9 proto static"));
     // eth1 is present (a "classic" layout) and its gateway gives the default route.
     assert_eq!(table.iter().filter(|r| r.starts_with("default")).collect::<Vec<_>>(), ["default via 10.1.0.1 dev nic1 proto static"]);
     // Again, with the record saying we set it: nothing changes, no EEXIST.

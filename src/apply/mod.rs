@@ -15,9 +15,10 @@ pub mod shell_vars;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::files::{remove_durably, write_atomic, Mode, Root};
+use crate::files::{Mode, Root, WriteBatch};
 use crate::plan::{unix_now, Plan, BACKUP_SUFFIX};
 use crate::record::Record;
+use crate::timing::Stopwatch;
 
 /// What `run` may touch besides files under the root.
 #[derive(Debug, Clone, Copy)]
@@ -29,58 +30,76 @@ pub struct Effects {
 
 /// Applies the plan and returns the record it wrote. Order:
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
-///    before any file is touched;
-/// 2. backups, then every file write (each atomic), then removals of files
-///    osconf owned and no longer needs;
-/// 3. the live host name;
-/// 4. the record, last: it is what makes this drop "applied".
+///    before any file is touched; then the live host name;
+/// 2. backups, durable before any file they keep is replaced;
+/// 3. every file write, the removals of files osconf owned and no longer
+///    needs, and the record, in one [`WriteBatch`]: the record is renamed
+///    last, once everything else is durable — it is what makes this drop
+///    "applied".
 ///
 /// The caller deletes the drop only after this returned Ok.
 pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects) -> Result<Record, Error> {
+    let mut stopwatch = Stopwatch::start();
     if effects.live {
         fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
         network_live::apply(&plan.settings.nics, before, effects.nic_wait)?;
-    }
-    for path in &plan.backups {
-        fault::step(path)?;
-        let original = std::fs::read(root.path(path))?;
-        write_atomic(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
-        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
-    }
-    for path in &plan.originals {
-        fault::step(path)?;
-        let original = std::fs::read(root.path(path))?;
-        write_atomic(&root.path(originals::path_of(path)), &original, Mode::Exact(0o600))?;
-        log::info!("kept the image's {path} as {}", originals::path_of(path));
-    }
-    for write in &plan.writes {
-        fault::step(&write.path)?;
-        let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
-        if write.path == password::SHADOW {
-            // Read-modify-write under the password-file lock, as every other writer of shadow does.
-            let _pwd_lock = pwd_lock::acquire(root)?;
-            let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
-            write_atomic(&root.path(&write.path), &password::rebase(&current, &write.content)?, mode)?;
-        } else {
-            write_atomic(&root.path(&write.path), &write.content, mode)?;
-        }
-        log::info!("wrote {}", write.path);
-    }
-    for path in &plan.removals {
-        fault::step(path)?;
-        remove_durably(&root.path(path))?;
-        log::info!("removed {path} (no longer needed)");
-    }
-    if effects.live {
         if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
             fault::step("live host name")?;
             hostname::set_live(name)?;
         }
+        stopwatch.lap("netlink and host name");
     }
+    let step = |path: &std::path::Path| fault::step(&path.display().to_string()).map_err(std::io::Error::other);
+    let mut kept = WriteBatch::new();
+    for path in &plan.backups {
+        fault::step(path)?;
+        let original = std::fs::read(root.path(path))?;
+        kept.write(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
+    }
+    for path in &plan.originals {
+        fault::step(path)?;
+        let original = std::fs::read(root.path(path))?;
+        kept.write(&root.path(originals::path_of(path)), &original, Mode::Exact(0o600))?;
+    }
+    kept.commit(step)?;
+    for path in &plan.backups {
+        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+    }
+    for path in &plan.originals {
+        log::info!("kept the image's {path} as {}", originals::path_of(path));
+    }
+    let mut batch = WriteBatch::new();
+    let mut pwd_lock = None;
+    for write in &plan.writes {
+        fault::step(&write.path)?;
+        let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
+        if write.path == password::SHADOW {
+            // Read-modify-write under the password-file lock, as every other
+            // writer of shadow does; the lock is held until the rename.
+            pwd_lock = Some(pwd_lock::acquire(root)?);
+            let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
+            batch.write(&root.path(&write.path), &password::rebase(&current, &write.content)?, mode)?;
+        } else {
+            batch.write(&root.path(&write.path), &write.content, mode)?;
+        }
+    }
+    for path in &plan.removals {
+        batch.remove(&root.path(path));
+    }
+    stopwatch.lap("writes");
     fault::step("record")?;
-    plan.key.save_if_new(root)?;
+    plan.key.stage_if_new(root, &mut batch)?;
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
-    record.save(root)?;
+    record.stage(root, &mut batch)?;
+    stopwatch.lap("record");
+    batch.commit(step)?;
+    drop(pwd_lock);
+    for write in &plan.writes {
+        log::info!("wrote {}", write.path);
+    }
+    for path in &plan.removals {
+        log::info!("removed {path} (no longer needed)");
+    }
     Ok(record)
 }

@@ -11,7 +11,9 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
+use std::future::Future;
+
+use futures::{StreamExt, TryStreamExt};
 use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
@@ -85,65 +87,73 @@ pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<()
     runtime.block_on(apply_async(desired, previous, nic_wait))
 }
 
+/// Requests in flight at once. Pipelining saves a round trip per change
+/// (the 64-NIC slope); the bound keeps the kernel's replies well within the
+/// netlink socket's receive buffer (an overrun would lose replies).
+const IN_FLIGHT: usize = 32;
+
+/// Runs `requests` pipelined, `IN_FLIGHT` at a time; the first error wins.
+async fn all<F: Future<Output = Result<(), Error>>>(requests: impl IntoIterator<Item = F>) -> Result<(), Error> {
+    futures::stream::iter(requests).buffer_unordered(IN_FLIGHT).try_collect().await
+}
+
 async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
     let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
     tokio::spawn(connection);
 
+    // Every link by MAC, desired ones included. NICs osconf configured before
+    // may be gone (detached): nothing to remove there.
     let links = wait_for_links(&handle, desired, nic_wait).await?;
-    // NICs osconf configured before may be gone (detached): nothing to remove there.
-    let all_links = link_indexes(&handle).await?;
 
-    // Every desired link up first, so routes can be added right after addresses.
-    for nic in desired {
-        let index = links[&nic.mac];
-        let message = LinkUnspec::new_with_index(index).up().build();
-        handle.link().set(message).execute().await.map_err(|e| failed(nic, "bringing the link up", e))?;
-    }
-    for change in changes(desired, previous) {
-        match change {
-            LiveChange::RemoveRoute { mac, route, .. } => {
-                if let Some(&index) = all_links.get(&mac) {
-                    ignore_missing(handle.route().del(route_message(index, route)).execute().await)
-                        .map_err(|e| Error::Failed(format!("removing route {route} from {mac}: {e}")))?;
-                }
-            }
-            LiveChange::RemoveAddress { mac, address, prefix, .. } => {
-                if let Some(&index) = all_links.get(&mac) {
-                    remove_address(&handle, index, address, prefix)
-                        .await
-                        .map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))?;
-                }
-            }
-            LiveChange::AddAddress { .. } | LiveChange::AddRoute { .. } => {}
+    // Each phase depends on the one before (routes need their NIC's address
+    // and link up); requests within a phase are independent.
+    all(desired.iter().map(|nic| {
+        let message = LinkUnspec::new_with_index(links[&nic.mac]).up().build();
+        let request = handle.link().set(message).execute();
+        async move { request.await.map_err(|e| failed(nic, "bringing the link up", e)) }
+    }))
+    .await?;
+    let changes = changes(desired, previous);
+    all(changes.iter().filter_map(|change| match *change {
+        LiveChange::RemoveRoute { mac, route, .. } => {
+            let request = handle.route().del(route_message(*links.get(&mac)?, route)).execute();
+            Some(async move { ignore_missing(request.await).map_err(|e| Error::Failed(format!("removing route {route} from {mac}: {e}"))) })
         }
-    }
+        _ => None,
+    }))
+    .await?;
+    all(changes.iter().filter_map(|change| match *change {
+        LiveChange::RemoveAddress { mac, address, prefix, .. } => {
+            let index = *links.get(&mac)?;
+            let handle = &handle;
+            Some(async move {
+                remove_address(handle, index, address, prefix).await.map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))
+            })
+        }
+        _ => None,
+    }))
+    .await?;
     // Additions are all re-asserted (with replace), not only the new ones: a
     // reboot or another tool may have dropped them since the last run.
-    for nic in desired {
-        let index = links[&nic.mac];
-        handle
-            .address()
-            .add(index, nic.address.into(), nic.prefix)
-            .replace()
-            .execute()
-            .await
-            .map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e))?;
-    }
-    for nic in desired {
-        let index = links[&nic.mac];
-        for &route in &nic.routes {
-            handle.route().add(route_message(index, route)).replace().execute().await.map_err(|e| failed(nic, &format!("setting route {route}"), e))?;
-        }
-    }
-    Ok(())
+    all(desired.iter().map(|nic| {
+        let request = handle.address().add(links[&nic.mac], nic.address.into(), nic.prefix).replace().execute();
+        async move { request.await.map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e)) }
+    }))
+    .await?;
+    all(desired.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {
+        let request = handle.route().add(route_message(links[&nic.mac], route)).replace().execute();
+        async move { request.await.map_err(|e| failed(nic, &format!("setting route {route}"), e)) }
+    }))
+    .await
 }
 
 fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
     Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac))
 }
 
-/// The kernel's index of each desired NIC, waiting for late ones (udev or a
-/// hot-plugged virtio device can be a moment behind osconf at boot).
+/// The kernel's index of every link by MAC, once each desired NIC is there:
+/// waits for late ones (udev or a hot-plugged virtio device can be a moment
+/// behind osconf at boot).
 async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) -> Result<BTreeMap<Mac, u32>, Error> {
     let deadline = Instant::now().checked_add(nic_wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", nic_wait.as_secs())))?;
     loop {

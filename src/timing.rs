@@ -1,0 +1,22 @@
+//! Where an apply's time goes: each step logs its duration at debug level
+//! (`OSCONF_LOG=debug`), so a slow boot can be read step by step.
+
+use std::time::Instant;
+
+/// Times consecutive steps: each [`lap`](Stopwatch::lap) logs the time since
+/// the previous one (or the start).
+pub struct Stopwatch {
+    last: Instant,
+}
+
+impl Stopwatch {
+    pub fn start() -> Stopwatch {
+        Stopwatch { last: Instant::now() }
+    }
+
+    pub fn lap(&mut self, step: &str) {
+        let now = Instant::now();
+        log::debug!("time: {step} {:.3} ms", now.duration_since(self.last).as_secs_f64() * 1e3);
+        self.last = now;
+    }
+}
