@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::apply::{self, Effects};
 use crate::config::Config;
+use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::{out, outln};
 use crate::files::Root;
@@ -74,7 +75,17 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     };
     stopwatch.lap("find");
     let previous = Record::load(&root)?;
-    let plan = build_plan(&found, previous.as_ref(), &root, &config, &mut stopwatch)?;
+    let live = options.live.unwrap_or(root.is_host());
+    let settings = parse_settings(&found, &mut stopwatch)?;
+    let own = own_record(&found, previous.as_ref(), &root)?;
+    if live && !crate::plan::applied_before(own.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {
+        // The plan resolves NIC names (ifupdown, ifcfg): udev must be done
+        // renaming the NICs first.
+        crate::apply::network_live::wait_until_ready(&root, &settings.nics, config.nic_wait)
+            .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
+        stopwatch.lap("udev");
+    }
+    let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
     if plan.already_applied {
         log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
         if let Some(record) = &plan.migrated_record {
@@ -83,7 +94,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
             log::info!("replaced the old record's plain hash of the drop with a keyed digest");
         }
     } else {
-        let effects = Effects { live: options.live.unwrap_or(root.is_host()), nic_wait: config.nic_wait };
+        let effects = Effects { live, nic_wait: config.nic_wait };
         apply::run(&plan, previous.as_ref(), &root, effects)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
         log::info!("applied {} ({})", found.description, plan.drop_id());
@@ -109,6 +120,9 @@ pub fn status(options: &Options) -> Result<i32, Error> {
         (None, false) => outln!("osconf has not applied anything on this system yet."),
         (Some(r), false) => {
             outln!("Last applied: {} (drop #{}, unix time {})", r.source, r.sequence.max(1), r.applied_at);
+            if let Some(id) = &r.instance_id {
+                outln!("  instance id: {id}");
+            }
             outln!("  host name: {}", r.hostname.as_deref().unwrap_or("(not set)"));
             outln!("  root password: {}", if r.password_set { "set" } else { "not set" });
             let servers: Vec<String> = r.nameservers.iter().map(|a| a.to_string()).collect();
@@ -116,8 +130,15 @@ pub fn status(options: &Options) -> Result<i32, Error> {
             for nic in &r.nics {
                 let routes: Vec<String> = nic.routes.iter().map(|r| r.to_string()).collect();
                 outln!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
+                for extra in nic.extras() {
+                    outln!("      {extra}");
+                }
             }
             outln!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
+            outln!("  SSH keys for root (osconf's block): {}", if r.ssh_keys.is_empty() { "none".into() } else { r.ssh_keys.len().to_string() });
+            for key in &r.ssh_keys {
+                outln!("    {}", key.summary());
+            }
             outln!("  files owned by osconf:");
             for path in &r.owned_files {
                 outln!("    {path}");
@@ -157,11 +178,48 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
 }
 
 fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
-    let settings = Settings::from_drop(&found.content, found.form).map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
+    let settings = parse_settings(found, stopwatch)?;
+    plan_for(settings, found, previous, root, config, stopwatch)
+}
+
+/// The validated settings: the drop parsed, or as a typed source built them.
+fn parse_settings(found: &Found, stopwatch: &mut Stopwatch) -> Result<Settings, Error> {
+    let settings = found.settings().map_err(|e| Error::Invalid(format!("{}: {e}", found.description)))?;
     stopwatch.lap("parse");
-    let plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
+    Ok(settings)
+}
+
+/// The plan against what osconf set last (`previous`, from any source);
+/// apply-once judged by the found source's own record.
+fn plan_for(settings: Settings, found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
+    let settings = keep_unread(settings, found, previous);
+    let mut plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
+    plan.record.kind = found.record_kind();
+    plan.record.instance_id = found.typed.as_ref().and_then(|t| t.instance_id.clone());
+    plan.judge_applied(own_record(found, previous, root)?.as_ref(), &found.content);
     stopwatch.lap("plan (hash, render)");
     Ok(plan)
+}
+
+/// The record that marks this source's settings applied (drop or metadata).
+fn own_record(found: &Found, previous: Option<&Record>, root: &Root) -> Result<Option<Record>, Error> {
+    let kind = found.record_kind();
+    Ok(if previous.is_some_and(|r| r.kind == kind) { previous.cloned() } else { Record::load_kind(root, kind)? })
+}
+
+/// A metadata item missing or unreadable this time (warned) leaves its
+/// setting as osconf set it last; a drop without a key gives it back to the
+/// image instead.
+fn keep_unread(mut settings: Settings, found: &Found, previous: Option<&Record>) -> Settings {
+    if let (Some(_), Some(previous)) = (&found.typed, previous) {
+        if settings.hostname.is_none() {
+            settings.hostname = previous.hostname.clone();
+        }
+        if settings.nameservers.is_empty() {
+            settings.nameservers = previous.nameservers.clone();
+        }
+    }
+    settings
 }
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -218,12 +219,13 @@ impl Drop for Temp {
     }
 }
 
-/// Creates `path`'s temp file beside it with `content`, the owner and group
-/// of the file it replaces, and the mode `mode` says. Nothing visible changes.
-/// The one place where a replaced file's attributes are carried over to the
-/// new content (the rename then swaps whole inodes).
+/// Creates `path`'s temp file beside it with `content`, the owner, group and
+/// `security.*` attributes of the file it replaces, and the mode `mode` says.
+/// Nothing visible changes. The one place where a replaced file's
+/// attributes are carried over to the new content (the rename then swaps
+/// whole inodes).
 fn prepare_temp(path: &Path, content: &[u8], mode: Mode) -> io::Result<Temp> {
-    let dir = path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no directory"))?;
+    let dir = directory_of(path);
     fs::create_dir_all(dir).map_err(|e| with_path(path, e))?;
     let existing = fs::symlink_metadata(path).ok().filter(|m| m.file_type().is_file());
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -263,10 +265,21 @@ fn sync_contents<'a>(temps: impl Iterator<Item = &'a Temp>) -> io::Result<usize>
         return Ok(1);
     }
     let mut devices = BTreeSet::new();
-    for temp in temps {
+    for temp in &temps {
         let device = temp.file.metadata().map_err(|e| with_path(&temp.path, e))?.dev();
         if devices.insert(device) {
             nix::unistd::syncfs(&temp.file).map_err(|e| with_path(&temp.path, e.into()))?;
+        }
+    }
+    // syncfs reports writeback errors only since Linux 5.8: on older kernels
+    // (RHEL 8's 4.18, Alibaba Cloud Linux 2's 4.19) an I/O error would pass
+    // silently. Waiting on each temp's pages, already written (no I/O, no
+    // device flush), reports it on every kernel.
+    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    for temp in temps {
+        // SAFETY: a descriptor this Temp owns; offset 0 and length 0 mean the whole file.
+        if unsafe { libc::sync_file_range(temp.file.as_raw_fd(), 0, 0, flags) } != 0 {
+            return Err(with_path(&temp.path, io::Error::last_os_error()));
         }
     }
     Ok(devices.len())
@@ -343,14 +356,6 @@ fn copy_security_xattrs(from: &Path, to: &File) -> io::Result<()> {
     Ok(())
 }
 
-/// The directory holding `path`: "." for a bare file name, whose parent is "".
-fn directory_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
 /// A process killed between creating its temp file and the rename leaves the
 /// temp behind; the next write of the same file (under the run lock, so no
 /// other osconf is writing) removes it.
@@ -369,6 +374,14 @@ pub fn remove_durably(path: &Path) -> io::Result<()> {
     let mut batch = WriteBatch::new();
     batch.remove(path);
     batch.commit(|_| Ok(()))
+}
+
+/// The directory holding `path`: "." for a bare file name, whose parent is "".
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]

@@ -8,16 +8,21 @@ use std::fmt;
 use crate::apply::dns::DnsMode;
 use crate::apply::network_files::{self, Detection};
 use crate::apply::network_live::{self, LiveChange};
+use crate::apply::ssh_keys::{self, KeysPlan};
 use crate::apply::{hostname, originals, password};
 use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::record::{Record, RECORD_PATH};
+use crate::record::Record;
 use crate::settings::Settings;
 
-/// Suffix of the copy kept of a file osconf replaces but did not write itself.
-pub const BACKUP_SUFFIX: &str = ".osconf-orig";
+/// Where the copy of a file osconf replaces or removes but did not write
+/// itself is kept: `/etc/x` → `/var/lib/osconf/backup/etc/x`, with the
+/// originals of the host name and DNS files. Never beside the original: every
+/// stack scans its own directory (initscripts and NetworkManager load every
+/// `ifcfg-*` except a few suffixes, netplan every `*.yaml`).
+pub use crate::apply::originals::path_of as backup_path;
 
 #[derive(Debug)]
 pub struct Plan {
@@ -34,10 +39,14 @@ pub struct Plan {
     pub network: Detection,
     pub dns_mode: DnsMode,
     pub writes: Vec<FileWrite>,
-    /// Files osconf does not own that it will overwrite: copied first to `path + BACKUP_SUFFIX`.
+    /// Files osconf does not own that it will overwrite or disable: copied
+    /// first to [`backup_path`] (once: the first original is the one kept).
     pub backups: Vec<String>,
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
+    /// The image's own files that configure a NIC of the drop in a way the
+    /// stack would apply instead of (or besides) osconf's: backed up, then removed.
+    pub disables: Vec<String>,
     /// Files whose image original is kept (under `originals::DIR`) before
     /// osconf first sets the value they hold.
     pub originals: Vec<String>,
@@ -46,22 +55,20 @@ pub struct Plan {
     /// The image's own host name, for the kernel, when it is restored.
     pub restored_hostname: Option<String>,
     pub live: Vec<LiveChange>,
+    /// root's `authorized_keys`, when the settings speak for SSH keys
+    /// (its write, if any, is among `writes`).
+    pub ssh_keys: Option<KeysPlan>,
     /// The record to write once everything succeeded (`applied_at` set then).
     pub record: Record,
 }
 
 impl Plan {
     pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+        let settings = keep_the_default_route(settings, previous);
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(content);
-        let already_applied = previous.is_some_and(|r| r.is_for_drop(&drop_hmac, content));
-        let migrated_record = previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
-            version: Record::VERSION,
-            sequence: r.sequence.max(1),
-            drop_hmac: drop_hmac.clone(),
-            legacy_drop_sha256: None,
-            ..r.clone()
-        });
+        let already_applied = applied_before(previous, &key, content);
+        let migrated_record = migrated(previous, already_applied, &drop_hmac);
         let network = network_files::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
@@ -103,13 +110,17 @@ impl Plan {
                 originals.push(path.to_owned());
             }
         }
+        let keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
+        writes.extend(keys.as_ref().and_then(|k| k.write.clone()));
         let mut edited = Vec::new();
+        let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
-            let rendered = network_files::render(stack, &settings, root)?;
+            let rendered = network_files::render(stack, &settings, root, &previous.nics)?;
             owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             edited.extend(rendered.edited.iter().map(|f| f.path.clone()));
             writes.extend(rendered.owned);
             writes.extend(rendered.edited);
+            disables = rendered.disabled;
         }
 
         // Files osconf owns get exactly the mode it chose (an image or a
@@ -121,15 +132,18 @@ impl Plan {
         // A file osconf is about to replace but did not write itself keeps its
         // original beside it (once: a later run must not back up our own edit).
         let previously_owned: BTreeSet<&String> = previous.owned_files.iter().collect();
-        let backups = writes
+        let mut backups: Vec<String> = writes
             .iter()
             .filter(|w| {
                 let foreign = (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
-                foreign && !root.exists(&format!("{}{BACKUP_SUFFIX}", w.path))
+                foreign && !root.exists(&backup_path(&w.path))
             })
             .filter(|w| root.path(&w.path).is_file() && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..]))
             .map(|w| w.path.clone())
             .collect();
+        backups.extend(disables.iter().filter(|p| !previously_owned.contains(p) && !root.exists(&backup_path(p))).cloned());
+        // A file osconf owned is removed as its own, never backed up as the image's.
+        disables.retain(|p| !previously_owned.contains(p));
         let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
         let live = network_live::changes(&settings.nics, &previous.nics);
 
@@ -147,9 +161,65 @@ impl Plan {
             nics: settings.nics.clone(),
             network_stack: network.stack.map(|s| s.name().to_owned()),
             owned_files: owned,
+            // Keys a source does not speak for stay installed (and listed).
+            ssh_keys: match &keys {
+                Some(k) if k.installs() => k.keys.clone(),
+                _ => previous.ssh_keys.clone(),
+            },
+            ..Record::default()
         };
-        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, originals, restored, restored_hostname, live, record })
+        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, ssh_keys: keys, record })
     }
+}
+/// Whether `previous` was written for the drop with these bytes (keyed
+/// digest; see `drop_key`). Cheap: `osconf apply` asks it before the plan,
+/// to wait for udev only when there is something to apply.
+pub fn applied_before(previous: Option<&Record>, key: &DropKey, content: &[u8]) -> bool {
+    previous.is_some_and(|r| r.is_for_drop(&key.digest(content), content))
+}
+
+impl Plan {
+    /// Apply-once is judged per kind of source, against that source's own
+    /// record (`previous` in `build` is what osconf set last, from any source).
+    pub fn judge_applied(&mut self, own: Option<&Record>, content: &[u8]) {
+        self.already_applied = applied_before(own, &self.key, content);
+        self.migrated_record = migrated(own, self.already_applied, &self.record.drop_hmac);
+    }
+}
+
+/// When applied already from a version-1 record: that record with its plain
+/// hash replaced by the keyed digest, to be saved.
+fn migrated(previous: Option<&Record>, already_applied: bool, drop_hmac: &str) -> Option<Record> {
+    previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
+        version: Record::VERSION,
+        sequence: r.sequence.max(1),
+        drop_hmac: drop_hmac.to_owned(),
+        legacy_drop_sha256: None,
+        ..r.clone()
+    })
+}
+
+/// Settings in which no NIC carries a default route would take away the
+/// instance's: every stack's files take a NIC over from the image's own
+/// configuration (a DHCP stanza commented out, an earlier `.network` file,
+/// a replaced ifcfg), and osconf would remove a default route it set before.
+/// Such settings (also settings without any NIC, when osconf set a default
+/// route before) leave the network as it is — the NICs osconf set before
+/// (the record), or none (the image's own configuration) — with a warning;
+/// host name, name servers and password still apply.
+fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>) -> Settings {
+    let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
+    // No NICs at all only takes something away when osconf set a default route before.
+    let had_default = kept.iter().any(|n| n.default_route().is_some());
+    if settings.nics.iter().any(|n| n.default_route().is_some()) || (settings.nics.is_empty() && !had_default) {
+        return settings;
+    }
+    let labels: Vec<String> = settings.nics.iter().map(|n| format!("{} ({})", n.label(), n.mac)).collect();
+    let labels = if labels.is_empty() { vec!["no NIC".to_string()] } else { labels };
+    let now = if kept.is_empty() { "as the image configures it" } else { "as osconf set it before" };
+    log::warn!("no NIC carries a default route in these settings ({}): the network is left {now}, so that a working default route is not taken away", labels.join(", "));
+    settings.nics = kept;
+    settings
 }
 
 /// The plan in plain words. Never shows the password or the shadow file.
@@ -180,6 +250,18 @@ impl fmt::Display for Plan {
             for route in &nic.routes {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
+            for extra in nic.extras() {
+                writeln!(f, "      {extra}")?;
+            }
+        }
+        if let Some(keys) = &self.ssh_keys {
+            match &keys.skipped {
+                Some(why) => writeln!(f, "  SSH keys for root: {} asked for, not installed: {why}", keys.keys.len())?,
+                None => writeln!(f, "  SSH keys for root: {} (osconf's block in {})", keys.keys.len(), keys.path)?,
+            }
+            for key in &keys.keys {
+                writeln!(f, "      key {}", key.summary())?;
+            }
         }
         for what in &self.restored {
             writeln!(f, "  {what}: back to the image's own (this drop no longer sets it)")?;
@@ -199,10 +281,13 @@ impl fmt::Display for Plan {
             writeln!(f, "  write {} (new random key for the record's digest of the drop)", crate::drop_key::KEY_PATH)?;
         }
         for path in &self.backups {
-            writeln!(f, "  back up {path} to {path}{BACKUP_SUFFIX}")?;
+            writeln!(f, "  back up {path} to {}", backup_path(path))?;
         }
         for path in &self.originals {
             writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
+        }
+        if let Some(keys) = self.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
+            writeln!(f, "  make {} a 0700 directory", keys.dir)?;
         }
         for w in &self.writes {
             writeln!(f, "  write {}", w.path)?;
@@ -210,7 +295,10 @@ impl fmt::Display for Plan {
         for path in &self.removals {
             writeln!(f, "  remove {path} (written by osconf before, no longer needed)")?;
         }
-        writeln!(f, "  write {RECORD_PATH}")
+        for path in &self.disables {
+            writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
+        }
+        writeln!(f, "  write {}", self.record.kind.path())
     }
 }
 

@@ -1,6 +1,10 @@
-//! What osconf did last: written last, atomically, mode 0600, under
-//! `/var/lib/osconf/record.json`. The next run compares against it to apply a
-//! drop only once and to remove what a changed drop no longer wants.
+//! What osconf did last: written last, atomically, mode 0600. Each kind of
+//! source keeps its own record — `/var/lib/osconf/record.json` for drops
+//! (first partition, CD-ROM, `--drop`), `metadata-record.json` for the
+//! metadata endpoint — so each is applied once by its own digest, and
+//! enabling both never makes one re-apply the other. The newer of the two
+//! is what osconf set last: the next run diffs against it to remove what the
+//! new settings no longer want.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -8,9 +12,32 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
-use crate::settings::Nic;
+use crate::settings::{Nic, SshKey};
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
+pub const METADATA_RECORD_PATH: &str = "/var/lib/osconf/metadata-record.json";
+
+/// Which source a record is for (and so which file holds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    #[default]
+    Drop,
+    Metadata,
+}
+
+impl RecordKind {
+    pub fn path(self) -> &'static str {
+        match self {
+            RecordKind::Drop => RECORD_PATH,
+            RecordKind::Metadata => METADATA_RECORD_PATH,
+        }
+    }
+
+    fn is_drop(&self) -> bool {
+        *self == RecordKind::Drop
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Record {
@@ -42,18 +69,41 @@ pub struct Record {
     pub network_stack: Option<String>,
     /// Files osconf wrote and owns: removed when a later drop no longer needs them.
     pub owned_files: Vec<String>,
+    /// The keys in osconf's block of root's `authorized_keys`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_keys: Vec<SshKey>,
+    /// Which source's record this is; absent in drop records (older ones too).
+    #[serde(default, skip_serializing_if = "RecordKind::is_drop")]
+    pub kind: RecordKind,
+    /// The instance the settings were for (the metadata's `instance-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
 }
 
 impl Record {
     /// 2: `drop_sha256` replaced by `drop_hmac` and `sequence`.
     pub const VERSION: u32 = 2;
 
-    /// The last record, or `None` on a system osconf never configured.
+    /// What osconf set last, from either source: the newer record, or
+    /// `None` on a system osconf never configured.
     pub fn load(root: &Root) -> io::Result<Option<Record>> {
-        let Some(text) = root.read_optional(RECORD_PATH)? else { return Ok(None) };
+        let drop = Record::load_kind(root, RecordKind::Drop)?;
+        let metadata = Record::load_kind(root, RecordKind::Metadata)?;
+        Ok(match (drop, metadata) {
+            // `sequence` counts applies across both; a tie (records from
+            // before it) goes to the metadata, whose unit runs after the drop's.
+            (Some(d), Some(m)) => Some(if (m.sequence, m.applied_at) >= (d.sequence, d.applied_at) { m } else { d }),
+            (d, m) => d.or(m),
+        })
+    }
+
+    /// The record of one kind of source: what it applied last.
+    pub fn load_kind(root: &Root, kind: RecordKind) -> io::Result<Option<Record>> {
+        let path = kind.path();
+        let Some(text) = root.read_optional(path)? else { return Ok(None) };
         serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{RECORD_PATH} is damaged ({e}); move it away to start afresh")))
+            .map(|record| Some(Record { kind, ..record }))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{path} is damaged ({e}); move it away to start afresh")))
     }
 
     pub fn to_json(&self) -> String {
@@ -77,13 +127,13 @@ impl Record {
     }
 
     pub fn save(&self, root: &Root) -> io::Result<()> {
-        write_atomic(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
+        write_atomic(&root.path(self.kind.path()), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 
     /// Stages the record as the batch's last file: it appears only once
     /// everything else the batch writes is durable.
     pub fn stage(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
-        batch.write_last(&root.path(RECORD_PATH), self.to_json().as_bytes(), Mode::Exact(0o600))
+        batch.write_last(&root.path(self.kind.path()), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 }
 

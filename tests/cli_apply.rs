@@ -258,7 +258,7 @@ fn a_bare_file_name_as_drop_is_applied_and_deleted() {
     let tree = TempTree::new("bare-drop");
     minimal_image(&tree);
     tree.write("/work/os.conf", CLASSIC, 0o644);
-    let out = std::process::Command::new(OSCONF)
+    let out = osconf_command()
         .args(["apply", "--drop", "os.conf", "--root", tree.path.to_str().unwrap()])
         .current_dir(tree.join("/work"))
         .env_remove("OSCONF_LOG")

@@ -4,16 +4,16 @@
 mod common;
 
 use std::os::fd::OwnedFd;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::{minimal_image, TempTree, OSCONF};
+use common::{minimal_image, osconf_command, TempTree};
 
 /// Runs osconf with standard output a pipe whose read end is already closed,
 /// so its first write fails with EPIPE (SIGPIPE is ignored by Rust programs).
 fn run_with_closed_stdout(args: &[&str]) -> (Option<i32>, String) {
     let (read_end, write_end): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
     drop(read_end);
-    let output = Command::new(OSCONF).args(args).stdout(Stdio::from(write_end)).stderr(Stdio::piped()).output().unwrap();
+    let output = osconf_command().args(args).stdout(Stdio::from(write_end)).stderr(Stdio::piped()).output().unwrap();
     (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 

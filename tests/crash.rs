@@ -37,7 +37,7 @@ fn vpc_drop() -> String {
 }
 
 fn run(tree: &TempTree, env: &[(&str, String)]) -> (i32, String) {
-    let mut command = Command::new(OSCONF);
+    let mut command = osconf_command();
     command.args(["apply", "--root", tree.path.to_str().unwrap()]).env_remove("OSCONF_LOG");
     for (k, v) in env {
         command.env(k, v);
@@ -190,7 +190,7 @@ fn kill_9_at_any_moment_leaves_old_or_new_files() {
         seed ^= seed << 17;
         let delay = Duration::from_millis(seed % 180);
         let tree = prepared("crash-kill");
-        let mut child = Command::new(OSCONF)
+        let mut child = osconf_command()
             .args(["apply", "--root", tree.path.to_str().unwrap()])
             .env("OSCONF_TEST_STEP_DELAY_MS", "20")
             .stderr(Stdio::null())
@@ -235,13 +235,46 @@ fn a_full_disk_keeps_the_old_files_and_leaves_no_temp_file() {
     assert_eq!(after, before, "a full disk changed files or left a temp file");
 }
 
+/// A write error that shows only when the batch is synced fails the apply
+/// before any rename: exit 1, the drop kept, every file as it was. The image
+/// is an ext2 (no journal to abort and turn the file system read-only, so
+/// only the sync can report the error) on a loop device whose backing file
+/// cannot grow: every write(2) succeeds, writeback fails.
+#[test]
+fn a_write_error_found_at_sync_time_fails_the_apply_and_keeps_the_old_files() {
+    assert!(nix::unistd::geteuid().is_root(), "this test mounts file systems: run it as root");
+    let tree = TempTree::new("crash-eio");
+    let (backing, image) = (tree.join("/backing"), tree.join("/image"));
+    std::fs::create_dir_all(&backing).unwrap();
+    std::fs::create_dir_all(&image).unwrap();
+    let sh = |script: &str| assert!(Command::new("sh").args(["-euc", script]).status().unwrap().success(), "{script}");
+    let (b, i) = (backing.to_str().unwrap(), image.to_str().unwrap());
+    sh(&format!("mount -t tmpfs -o size=16m tmpfs {b}; truncate -s 64M {b}/img; mkfs.ext2 -q -F {b}/img; mount -o loop,errors=continue {b}/img {i}"));
+    let root = TempTree { path: image.clone() };
+    minimal_image(&root);
+    root.write(DROP, CLASSIC, 0o644);
+    sh(&format!("sync; dd if=/dev/zero of={b}/filler bs=64k 2>/dev/null || true"));
+    let before = root.snapshot();
+    let (code, err) = run(&root, &[]);
+    let after = root.snapshot();
+    std::mem::forget(root);
+    let _ = Command::new("umount").arg(&image).status();
+    let _ = Command::new("umount").arg(&backing).status();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the drop is kept"), "{err}");
+    // Temps may stay where removing them failed too: the next write of
+    // that file removes them.
+    let after: Snapshot = after.into_iter().filter(|(path, _)| !path.contains(".osconf-") || path.ends_with(".osconf-orig")).collect();
+    assert_eq!(after, before, "a failed sync changed files");
+}
+
 #[test]
 fn two_at_once_apply_once_and_a_held_lock_is_waited_for() {
     let tree = TempTree::new("crash-two");
     minimal_image(&tree);
     tree.write(DROP, CLASSIC, 0o644);
     let spawn = || {
-        Command::new(OSCONF)
+        osconf_command()
             .args(["apply", "--root", tree.path.to_str().unwrap()])
             .env("OSCONF_TEST_STEP_DELAY_MS", "30")
             .stderr(Stdio::piped())

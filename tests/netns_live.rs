@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use osconf::apply::network_live::{apply, changes};
+use osconf::apply::network_live::{apply, changes, Configure};
 use osconf::settings::{PasswordForm, Settings};
 
 const CHILD: &str = "OSCONF_NETNS_CHILD";
@@ -90,7 +90,7 @@ fn vpc_sets_address_and_default_route() {
     }
     two_nics();
     let s = settings(VPC);
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
     assert_eq!(routes(), ["192.168.50.0/24 dev ens3 proto kernel scope link src 192.168.50.10", "default via 192.168.50.1 dev ens3 proto static"]);
     assert!(sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
@@ -102,7 +102,7 @@ fn classic_sets_intranet_routes_on_eth0_and_default_on_eth1() {
         return;
     }
     two_nics();
-    apply(&settings(CLASSIC).nics, &[], WAIT).unwrap();
+    apply(&settings(CLASSIC).nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 192.0.2.105/24", "ens3 10.171.254.123/24"]);
     assert_eq!(
         routes(),
@@ -129,7 +129,7 @@ fn many_nics_with_many_routes_and_reapply_is_a_no_op() {
         drop += &format!("eth{n}_ip_addr=10.{n}.0.5\neth{n}_mac_addr=52:54:00:aa:00:{n:02x}\neth{n}_netmask=255.255.0.0\neth{n}_gateway=10.{n}.0.1\neth{n}_route=\"{}\"\n", routes.join(";"));
     }
     let s = settings(&drop);
-    apply(&s.nics, &[], WAIT).unwrap();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     let (addrs, table) = (addresses(), routes());
     assert_eq!(addrs.len(), 10);
     assert_eq!(table.len(), 10 + 10 * 8 + 1, "{table:#?}");
@@ -138,7 +138,7 @@ fn many_nics_with_many_routes_and_reapply_is_a_no_op() {
     assert_eq!(table.iter().filter(|r| r.starts_with("default")).collect::<Vec<_>>(), ["default via 10.1.0.1 dev nic1 proto static"]);
     // Again, with the record saying we set it: nothing changes, no EEXIST.
     assert_eq!(changes(&s.nics, &s.nics), vec![]);
-    apply(&s.nics, &s.nics, WAIT).unwrap();
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
     assert_eq!((addresses(), routes()), (addrs, table));
 }
 
@@ -152,10 +152,10 @@ fn a_changed_drop_reconciles_and_leaves_foreign_settings_alone() {
     sh(&["ip", "link", "set", "enp0s4", "up"]);
     sh(&["ip", "addr", "add", "198.51.100.7/24", "dev", "enp0s4"]);
     let classic = settings(CLASSIC);
-    apply(&classic.nics, &[], WAIT).unwrap();
+    apply(&classic.nics, &[], WAIT, Configure::Now).unwrap();
     // Classic → VPC with a new address on eth0.
     let vpc = settings(&VPC.replace("192.168.50", "10.171.254").replace(".10\n", ".124\n"));
-    apply(&vpc.nics, &classic.nics, WAIT).unwrap();
+    apply(&vpc.nics, &classic.nics, WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 198.51.100.7/24", "ens3 10.171.254.124/24"]);
     assert_eq!(
         routes(),
@@ -174,7 +174,7 @@ fn a_missing_nic_fails_naming_its_mac_and_changes_nothing() {
     }
     veth("ens3", "52:54:00:12:34:56");
     let before = (addresses(), routes());
-    let error = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300)).unwrap_err();
+    let error = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300), Configure::Now).unwrap_err();
     assert!(error.to_string().contains("eth1 (MAC 52:54:00:12:34:57)"), "{error}");
     assert_eq!((addresses(), routes()), before);
     assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
@@ -189,8 +189,187 @@ fn a_late_nic_is_waited_for() {
         std::thread::sleep(Duration::from_millis(300));
         veth("ens3", "52:54:00:12:34:56");
     });
-    apply(&settings(VPC).nics, &[], WAIT).unwrap();
+    apply(&settings(VPC).nics, &[], WAIT, Configure::Now).unwrap();
     late.join().unwrap();
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
 }
 
+
+/// Classic-like settings plus what only the metadata carries: eth1 (a
+/// secondary NIC) with a secondary address, IPv6 and its own routing table.
+fn with_extras() -> Settings {
+    use osconf::settings::extra;
+    let mut s = settings(VPC);
+    let drop = "eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
+    let mut eth1 = settings(drop).nics.remove(0);
+    eth1.routes.clear(); // the primary NIC (eth0) carries the default route
+    extra::add_secondary(&mut eth1, "10.0.1.6".parse().unwrap()).unwrap();
+    extra::add_ipv6(&mut eth1, extra::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
+    extra::set_ipv6_gateway(&mut eth1, "2001:db8:1::1".parse().unwrap()).unwrap();
+    assert!(extra::route_own_replies(&mut eth1));
+    s.nics.push(eth1);
+    s
+}
+
+fn lines(args: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = sh(args).lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
+    out.sort();
+    out
+}
+
+/// Which link `ip route get` picks for a reply from `source` to an outside
+/// address (a lookup only: nothing is sent).
+fn leaves_by(source: &str) -> String {
+    let text = sh(&["ip", "-4", "route", "get", "198.51.100.99", "from", source]);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "dev").unwrap();
+    words[at + 1].to_owned()
+}
+
+#[test]
+fn secondary_addresses_ipv6_and_per_nic_routing() {
+    if !isolated("secondary_addresses_ipv6_and_per_nic_routing") {
+        return;
+    }
+    two_nics();
+    let s = with_extras();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
+    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(v6, [format!("{} enp0s4 inet6 2001:db8:1::5/64", v6[0].split_whitespace().next().unwrap())]);
+    assert_eq!(lines(&["ip", "-6", "route", "show", "default"]), ["default via 2001:db8:1::1 dev enp0s4 proto static metric 1024 pref medium"]);
+    assert_eq!(lines(&["ip", "rule", "show", "table", "1001"]), ["1001:\tfrom 10.0.1.5 lookup 1001", "1001:\tfrom 10.0.1.6 lookup 1001"]);
+    assert_eq!(lines(&["ip", "route", "show", "table", "1001"]), ["10.0.1.0/24 dev enp0s4 proto static scope link", "default via 10.0.1.1 dev enp0s4 proto static"]);
+    // Replies from eth1's addresses leave by eth1; the rest by the default route (eth0).
+    assert_eq!((leaves_by("10.0.1.5"), leaves_by("10.0.1.6"), leaves_by("192.168.50.10")), ("enp0s4".into(), "enp0s4".into(), "ens3".into()));
+    // Again: nothing changes, no rule twice.
+    let state = || (addresses(), routes(), lines(&["ip", "rule"]), lines(&["ip", "route", "show", "table", "1001"]), lines(&["ip", "-6", "route"]));
+    let before = state();
+    assert_eq!(changes(&s.nics, &s.nics), vec![]);
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!(state(), before);
+}
+
+#[test]
+fn extras_no_longer_wanted_are_removed() {
+    if !isolated("extras_no_longer_wanted_are_removed") {
+        return;
+    }
+    two_nics();
+    let rules_before = lines(&["ip", "rule"]);
+    let old = with_extras();
+    apply(&old.nics, &[], WAIT, Configure::Now).unwrap();
+    let mut new = old.clone();
+    let eth1 = &mut new.nics[1];
+    eth1.secondary.clear();
+    eth1.ipv6.clear();
+    eth1.ipv6_gateway = None;
+    eth1.table = None;
+    let shown: Vec<String> = changes(&new.nics, &old.nics).iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "- table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6 lookup 1001 on eth1 (52:54:00:12:34:57)",
+            "- route ::/0 via 2001:db8:1::1 on eth1 (52:54:00:12:34:57)",
+            "- address 10.0.1.6/24 on eth1 (52:54:00:12:34:57)",
+            "- address 2001:db8:1::5/64 on eth1 (52:54:00:12:34:57)",
+        ]
+    );
+    apply(&new.nics, &old.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "ens3 192.168.50.10/24"]);
+    assert_eq!(lines(&["ip", "rule"]), rules_before);
+    assert_eq!(lines(&["ip", "route", "show", "table", "1001"]), Vec::<String>::new());
+    assert_eq!(lines(&["ip", "-6", "route", "show", "default"]), Vec::<String>::new());
+    assert!(lines(&["ip", "-6", "addr", "show", "scope", "global"]).is_empty());
+    assert_eq!(leaves_by("10.0.1.5"), "ens3");
+}
+
+/// The kernel's state in words, without the routes' `proto` (ifup's `ip`
+/// writes "boot", netlink "static": the same route to every reader).
+fn kernel_state() -> Vec<Vec<String>> {
+    let strip = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "proto");
+                words.iter().enumerate().filter(|(i, _)| at.is_none_or(|p| *i != p && *i != p + 1)).map(|(_, w)| *w).collect::<Vec<_>>().join(" ")
+            })
+            .collect()
+    };
+    // A table that was never filled does not exist yet: no routes.
+    let table = Command::new("ip").args(["route", "show", "table", "1001"]).output().unwrap();
+    let table: Vec<String> = String::from_utf8_lossy(&table.stdout).lines().map(str::to_owned).collect();
+    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().skip(1).take(3).collect::<Vec<_>>().join(" ")).collect();
+    vec![
+        addresses(),
+        v6,
+        strip(routes()),
+        strip(table),
+        strip(lines(&["ip", "-6", "route", "show", "default"])),
+        lines(&["ip", "rule"]),
+    ]
+}
+
+#[test]
+fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
+    use osconf::apply::network_files::{render, Stack};
+    if !isolated("ifupdown_files_bring_up_what_netlink_sets_and_take_it_down") {
+        return;
+    }
+    veth("eth0", "52:54:00:12:34:56");
+    veth("eth1", "52:54:00:12:34:57");
+    let bare = kernel_state();
+    let s = with_extras();
+    let dir = std::env::temp_dir().join(format!("osconf-ifup-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let rendered = render(Stack::Ifupdown, &s, &osconf::files::Root::new(&dir), &[]).unwrap();
+    let stanzas: String = rendered.owned.iter().map(|w| w.text()).collect();
+    std::fs::write(dir.join("interfaces"), stanzas).unwrap();
+    // ifupdown itself runs osconf's stanzas (no hook scripts: nothing outside this namespace).
+    let ifupdown = |command: &str| {
+        let (file, state) = (dir.join("interfaces"), dir.join("state"));
+        sh(&[command, "--no-scripts", "--state-dir", state.to_str().unwrap(), "-i", file.to_str().unwrap(), "eth0", "eth1"]);
+    };
+    ifupdown("ifup");
+    let by_files = kernel_state();
+    ifupdown("ifdown");
+    assert_eq!(kernel_state(), bare, "ifdown takes down all that ifup set");
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    let by_netlink = kernel_state();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(by_files, by_netlink);
+    assert!(by_netlink[5].iter().any(|r| r == "1001:\tfrom 10.0.1.6 lookup 1001"), "{by_netlink:#?}");
+}
+
+#[test]
+fn a_link_without_ipv6_gets_the_rest() {
+    if !isolated("a_link_without_ipv6_gets_the_rest") {
+        return;
+    }
+    two_nics();
+    sh(&["sysctl", "-qw", "net.ipv6.conf.enp0s4.disable_ipv6=1"]);
+    let s = with_extras();
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
+    assert!(lines(&["ip", "-6", "addr", "show", "scope", "global"]).is_empty());
+    assert_eq!(leaves_by("10.0.1.6"), "enp0s4");
+}
+
+#[test]
+fn left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before() {
+    if !isolated("left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before") {
+        return;
+    }
+    two_nics();
+    // NetworkManager adopts a NIC only if it finds it unconfigured: osconf
+    // leaves the link down and without addresses.
+    apply(&settings(VPC).nics, &[], WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
+    assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
+    // What osconf set live before (an older osconf, or another stack) still goes.
+    let classic = settings(CLASSIC);
+    apply(&classic.nics, &[], WAIT, Configure::Now).unwrap();
+    apply(&settings(VPC).nics, &classic.nics, WAIT, Configure::ByStack).unwrap();
+    assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
+}

@@ -465,14 +465,8 @@ fn generated_valid_drops_are_accepted_as_written() {
             }
             let mut mac = [0x52, mac_tail[0], mac_tail[1], mac_tail[2], mac_tail[3], n as u8];
             mac[0] &= 0xfe;
-            let mut nic = osconf::settings::Nic {
-                index: n as u32,
-                mac: osconf::settings::Mac(mac),
-                address,
-                prefix,
-                gateway: gateway.then_some(gw),
-                routes: Vec::new(),
-            };
+            let mut nic = osconf::settings::Nic::new(n as u32, osconf::settings::Mac(mac), address, prefix);
+            nic.gateway = gateway.then_some(gw);
             for r in 0..routes {
                 nic.routes.push(osconf::settings::Route { dest: Ipv4Addr::new(172, 16 + r as u8, n as u8, 0), prefix: 24, via: gw });
             }

@@ -26,7 +26,7 @@ fn hold_pwd_lock(tree: &TempTree) -> File {
 }
 
 fn spawn_apply(tree: &TempTree) -> std::process::Child {
-    Command::new(OSCONF)
+    osconf_command()
         .args(["apply", "--root", tree.path.to_str().unwrap(), "--no-live"])
         .env_remove("OSCONF_LOG")
         .stdout(Stdio::null())

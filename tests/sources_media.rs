@@ -282,7 +282,7 @@ fn an_unusable_first_partition_warns_and_the_other_sources_are_still_tried() {
         assert!(osconf::sources::find(&Root::new("/"), &config_for(&p1, None), Access::ReadWrite).unwrap().is_none());
         let url = metadata_with_hostname("from-metadata");
         let found = osconf::sources::find(&Root::new("/"), &config_for(&p1, Some(&url)), Access::ReadWrite).unwrap().expect("the metadata's settings");
-        assert!(found.description.contains("metadata endpoint") && String::from_utf8_lossy(&found.content).contains("hostname=from-metadata"), "{fs}");
+        assert!(found.description.contains("metadata endpoint") && found.settings().unwrap().hostname.as_deref() == Some("from-metadata"), "{fs}");
         // osconf check: FAILED with the fix, naming what is there.
         let item = unmounted_partition(&p1, probe(&p1));
         if fs == "vfat" {

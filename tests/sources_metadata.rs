@@ -1,164 +1,452 @@
-//! The metadata endpoint against a server on loopback that this test runs:
-//! token and plain flows, and the ways an endpoint goes wrong. Every server
-//! answers a bounded number of connections and stops by itself.
+//! The metadata endpoint against a server on loopback that this test runs,
+//! serving Alibaba's documented item tree (PLATFORM.md §3): token and plain
+//! flows, the `meta-data/all` document, keep-alive, chunked and HTTP/1.0
+//! replies, slow first replies, partial data, upper-case and hostile
+//! listings, and the ways an endpoint goes wrong. Every server stops by
+//! itself (a bounded number of connections, each bounded in time).
 
-use std::collections::HashMap;
+mod common;
+
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{minimal_image, osconf, TempTree};
 use osconf::config::MetadataConfig;
-use osconf::settings::{PasswordForm, Settings};
+use osconf::settings::{Nic, Route, Settings};
 use osconf::sources::aliyun_metadata::find;
+use osconf::sources::aliyun_metadata::http::{Client, HttpError};
+use osconf::sources::Found;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Auth {
     /// PUT /latest/api/token gives a token; reads without it get 403.
     Token,
     /// No token support (404 on the PUT); plain reads work.
     Plain,
-    /// Every read answers 500.
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Framing {
+    /// Content-Length and `Connection: close`, then closes.
+    Close,
+    /// Content-Length, and the connection stays open for the next request
+    /// (until the client closes it), whatever the client asked for.
+    KeepAlive,
+    /// Transfer-Encoding: chunked, in small chunks, connection kept open.
+    Chunked,
+    /// An HTTP/1.0 reply without a length: the body ends when the server closes.
+    Http10,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Failure {
+    None,
+    /// Every request answers 500.
     ServerError,
-    /// Answers nothing for longer than any timeout.
-    Slow,
+    /// Accepts, answers nothing for longer than any timeout.
+    Silent,
     /// Answers bytes that are not HTTP.
     Garbage,
 }
 
 const TOKEN: &str = "AQAEAGh0dHBzOi8vZXhhbXBsZQ==";
 
-fn items() -> HashMap<&'static str, &'static str> {
-    HashMap::from([
+/// Alibaba's documented tree for a VPC instance with two NICs (flat: item → body).
+fn documented_tree() -> BTreeMap<String, String> {
+    [
         ("hostname", "iZbp1meta"),
-        ("mac", "00:16:3E:00:00:01"),
+        ("instance-id", "i-bp1meta0000000001"),
+        ("mac", "00:16:3e:00:00:01"),
+        ("private-ipv4", "172.16.1.10"),
+        ("region-id", "cn-hangzhou"),
+        ("public-keys/", "0/"),
+        ("public-keys/0/openssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9zY29uZg test"),
+        ("network/interfaces/", "macs/"),
         ("network/interfaces/macs/", "00:16:3e:00:00:02/\n00:16:3e:00:00:01/"),
         ("network/interfaces/macs/00:16:3e:00:00:01/primary-ip-address", "172.16.1.10"),
+        ("network/interfaces/macs/00:16:3e:00:00:01/private-ipv4s", "[\"172.16.1.10\"]"),
         ("network/interfaces/macs/00:16:3e:00:00:01/netmask", "255.255.240.0"),
         ("network/interfaces/macs/00:16:3e:00:00:01/gateway", "172.16.15.253"),
         ("network/interfaces/macs/00:16:3e:00:00:01/vpc-cidr-block", "172.16.0.0/12"),
+        ("network/interfaces/macs/00:16:3e:00:00:01/vswitch-cidr-block", "172.16.0.0/20"),
         ("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address", "172.16.2.20"),
+        ("network/interfaces/macs/00:16:3e:00:00:02/private-ipv4s", "[\"172.16.2.20\",\"172.16.2.21\"]"),
         ("network/interfaces/macs/00:16:3e:00:00:02/netmask", "255.255.255.0"),
         ("network/interfaces/macs/00:16:3e:00:00:02/gateway", "172.16.2.253"),
+        ("network/interfaces/macs/00:16:3e:00:00:02/vpc-cidr-block", "172.16.0.0/12"),
+        ("network/interfaces/macs/00:16:3e:00:00:02/vswitch-cidr-block", "172.16.2.0/24"),
+        ("dns-conf/", "nameservers"),
         ("dns-conf/nameservers", "100.100.2.136\n100.100.2.138"),
-    ])
+        ("ntp-conf/ntp-servers", "ntp1.aliyun.com"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
 }
 
-/// Serves up to `max` connections on 127.0.0.1; returns the URL and a log of requests.
-fn serve(mode: Mode, overrides: Vec<(&'static str, (u16, &'static str))>, max: usize) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    thread::spawn(move || {
-        for stream in listener.incoming().take(max) {
-            let Ok(mut stream) = stream else { continue };
-            stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+/// The tree as the `meta-data/all` JSON document: directories as objects.
+fn all_document(tree: &BTreeMap<String, String>) -> String {
+    let mut root = serde_json::Map::new();
+    for (item, body) in tree.iter().filter(|(k, _)| !k.ends_with('/')) {
+        let parts: Vec<&str> = item.split('/').collect();
+        let mut node = &mut root;
+        for part in &parts[..parts.len() - 1] {
+            node = node.entry(part.to_string()).or_insert_with(|| serde_json::json!({})).as_object_mut().unwrap();
+        }
+        let value = serde_json::from_str::<Vec<String>>(body).map(|l| serde_json::json!(l)).unwrap_or_else(|_| serde_json::json!(body));
+        node.insert(parts[parts.len() - 1].to_string(), value);
+    }
+    serde_json::Value::Object(root).to_string()
+}
+
+#[derive(Clone)]
+struct Mock {
+    auth: Auth,
+    framing: Framing,
+    failure: Failure,
+    /// Serve `meta-data/all`.
+    all: bool,
+    /// The first this many connections are answered only after 700 ms.
+    slow_first: usize,
+    tree: BTreeMap<String, String>,
+    /// Items answered with this status instead.
+    status: Vec<(String, u16)>,
+}
+
+impl Mock {
+    fn new(auth: Auth) -> Mock {
+        Mock { auth, framing: Framing::Close, failure: Failure::None, all: false, slow_first: 0, tree: documented_tree(), status: Vec::new() }
+    }
+
+    fn set(mut self, item: &str, body: &str) -> Mock {
+        self.tree.insert(item.into(), body.into());
+        self
+    }
+
+    fn remove(mut self, item: &str) -> Mock {
+        self.tree.remove(item);
+        self
+    }
+
+    fn status(mut self, item: &str, status: u16) -> Mock {
+        self.status.push((item.into(), status));
+        self
+    }
+
+    /// Serves on 127.0.0.1, one thread per connection, up to 200
+    /// connections; returns the URL and the request lines seen.
+    fn serve(self) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        thread::spawn(move || {
+            for stream in listener.incoming().take(200) {
+                let Ok(stream) = stream else { continue };
+                let n = connections.fetch_add(1, Ordering::SeqCst);
+                let (mock, log) = (self.clone(), log.clone());
+                thread::spawn(move || mock.connection(stream, n, &log));
+            }
+        });
+        (url, seen)
+    }
+
+    fn connection(&self, mut stream: TcpStream, n: usize, log: &Mutex<Vec<String>>) {
+        stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        loop {
+            let Some(request) = read_request(&mut stream) else { return };
             let first = request.lines().next().unwrap_or("").to_owned();
             log.lock().unwrap().push(first.clone());
-            let path = first.split(' ').nth(1).unwrap_or("");
-            let has_token = request.contains(&format!("X-aliyun-ecs-metadata-token: {TOKEN}"));
-            let (status, body): (u16, String) = match mode {
-                Mode::Slow => {
-                    thread::sleep(Duration::from_millis(1500));
-                    continue;
-                }
-                Mode::Garbage => {
-                    let _ = stream.write_all(b"SSH-2.0-not-http\r\n");
-                    continue;
-                }
-                _ if first.starts_with("PUT /latest/api/token") => match mode {
-                    Mode::Token if request.contains("X-aliyun-ecs-metadata-token-ttl-seconds: 21600") => (200, TOKEN.into()),
-                    _ => (404, "not found".into()),
-                },
-                Mode::ServerError => (500, "oops".into()),
-                Mode::Token if !has_token => (403, "token required".into()),
-                _ => {
-                    let item = path.strip_prefix("/latest/meta-data/").unwrap_or("");
-                    match overrides.iter().find(|(k, _)| *k == item) {
-                        Some((_, (status, body))) => (*status, body.to_string()),
-                        None => match items().get(item) {
-                            Some(body) => (200, body.to_string()),
-                            None => (404, "not found".into()),
-                        },
-                    }
-                }
-            };
+            if n < self.slow_first {
+                thread::sleep(Duration::from_millis(700));
+            }
+            match self.failure {
+                Failure::Silent => return thread::sleep(Duration::from_secs(3)),
+                Failure::Garbage => return drop(stream.write_all(b"SSH-2.0-not-http\r\n")),
+                _ => {}
+            }
+            let (status, body) = self.answer(&first, &request);
             let reason = if status == 200 { "OK" } else { "Error" };
-            let _ = stream.write_all(format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
+            let reply = match self.framing {
+                Framing::Close => format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+                Framing::KeepAlive => format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}", body.len()),
+                Framing::Chunked => {
+                    let mut text = format!("HTTP/1.1 {status} {reason}\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n");
+                    for chunk in body.as_bytes().chunks(7) {
+                        text += &format!("{:x}\r\n{}\r\n", chunk.len(), String::from_utf8_lossy(chunk));
+                    }
+                    text + "0\r\n\r\n"
+                }
+                Framing::Http10 => format!("HTTP/1.0 {status} {reason}\r\n\r\n{body}"),
+            };
+            if stream.write_all(reply.as_bytes()).is_err() || matches!(self.framing, Framing::Close | Framing::Http10) {
+                return;
+            }
         }
-    });
-    (url, seen)
+    }
+
+    fn answer(&self, first: &str, request: &str) -> (u16, String) {
+        let path = first.split(' ').nth(1).unwrap_or("");
+        if first.starts_with("PUT /latest/api/token") {
+            return match self.auth {
+                Auth::Token if request.contains("X-aliyun-ecs-metadata-token-ttl-seconds: 21600") => (200, TOKEN.into()),
+                _ => (404, "not found".into()),
+            };
+        }
+        if self.failure == Failure::ServerError {
+            return (500, "oops".into());
+        }
+        if self.auth == Auth::Token && !request.contains(&format!("X-aliyun-ecs-metadata-token: {TOKEN}")) {
+            return (403, "token required".into());
+        }
+        let item = path.strip_prefix("/latest/meta-data/").unwrap_or("");
+        if let Some((_, status)) = self.status.iter().find(|(k, _)| k == item) {
+            return (*status, "error".into());
+        }
+        if item == "all" && self.all {
+            return (200, all_document(&self.tree));
+        }
+        match self.tree.get(item) {
+            Some(body) => (200, body.clone()),
+            None => (404, "not found".into()),
+        }
+    }
+}
+
+/// One request's head (the client sends no bodies but the PUT's empty one).
+fn read_request(stream: &mut TcpStream) -> Option<String> {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => raw.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&raw).into_owned())
 }
 
 fn config(url: &str) -> MetadataConfig {
-    MetadataConfig { enabled: true, url: url.into(), request_timeout: Duration::from_millis(300), total_timeout: Duration::from_millis(2000) }
+    MetadataConfig { enabled: true, url: url.into(), request_timeout: Duration::from_millis(300), total_timeout: Duration::from_millis(4000) }
 }
 
-const EXPECTED: &str = "hostname=iZbp1meta\n\
-eth0_mac_addr=00:16:3e:00:00:01\neth0_ip_addr=172.16.1.10\neth0_netmask=255.255.240.0\neth0_gateway=172.16.15.253\n\
-eth0_route=\"0.0.0.0/0 172.16.15.253;172.16.0.0/12 172.16.15.253\"\n\
-eth1_mac_addr=00:16:3e:00:00:02\neth1_ip_addr=172.16.2.20\neth1_netmask=255.255.255.0\neth1_gateway=172.16.2.253\n\
-dns_nameserver=\"100.100.2.136 100.100.2.138\"\n";
+fn read_mock(mock: Mock) -> (Found, Vec<String>) {
+    let (url, seen) = mock.serve();
+    let found = find(&config(&url)).unwrap().expect("settings from the endpoint");
+    let seen = seen.lock().unwrap().clone();
+    (found, seen)
+}
+
+fn settings(found: &Found) -> Settings {
+    found.settings().unwrap()
+}
+
+fn warnings(found: &Found) -> Vec<String> {
+    found.typed.as_ref().expect("typed settings").warnings.clone()
+}
+
+fn ip(text: &str) -> Ipv4Addr {
+    text.parse().unwrap()
+}
+
+fn route(dest: &str, prefix: u8, via: &str) -> Route {
+    Route { dest: ip(dest), prefix, via: ip(via) }
+}
+
+/// What the documented tree means.
+fn expected() -> Settings {
+    let mac0 = "00:16:3e:00:00:01".parse().unwrap();
+    let mac1 = "00:16:3e:00:00:02".parse().unwrap();
+    Settings {
+        hostname: Some("iZbp1meta".into()),
+        password: None,
+        nameservers: vec![ip("100.100.2.136"), ip("100.100.2.138")],
+        nics: vec![
+            Nic {
+                gateway: Some(ip("172.16.15.253")),
+                routes: vec![route("0.0.0.0", 0, "172.16.15.253"), route("172.16.0.0", 12, "172.16.15.253")],
+                ..Nic::new(0, mac0, ip("172.16.1.10"), 20)
+            },
+            Nic { gateway: Some(ip("172.16.2.253")), ..Nic::new(1, mac1, ip("172.16.2.20"), 24) },
+        ],
+        // The keys are not read yet: the source says nothing of them.
+        ssh_keys: None,
+    }
+}
 
 #[test]
 fn token_flow_reads_everything_with_the_token() {
-    let (url, seen) = serve(Mode::Token, vec![], 50);
-    let found = find(&config(&url)).unwrap().expect("settings from the endpoint");
-    assert_eq!(String::from_utf8(found.content.clone()).unwrap(), EXPECTED);
+    let (found, seen) = read_mock(Mock::new(Auth::Token));
+    assert_eq!(settings(&found), expected());
     assert_eq!(found.delete_after, None);
-    assert_eq!(seen.lock().unwrap()[0], "PUT /latest/api/token HTTP/1.1");
-    // What it serves validates: primary NIC first with the one default route.
-    let settings = Settings::from_drop(&found.content, PasswordForm::Base64Plain).unwrap();
-    assert_eq!(settings.nics[0].default_route().unwrap().via.to_string(), "172.16.15.253");
-    assert!(settings.nics[1].default_route().is_none(), "{:?}", settings.nics[1]);
-    assert!(settings.password.is_none());
+    assert_eq!(seen[0], "PUT /latest/api/token HTTP/1.1");
+    assert_eq!(found.typed.as_ref().unwrap().instance_id.as_deref(), Some("i-bp1meta0000000001"));
+    assert_eq!(warnings(&found), Vec::<String>::new());
 }
 
 #[test]
 fn plain_flow_when_tokens_are_not_offered() {
-    let (url, seen) = serve(Mode::Plain, vec![], 50);
-    let found = find(&config(&url)).unwrap().unwrap();
-    assert_eq!(String::from_utf8(found.content).unwrap(), EXPECTED);
-    assert!(seen.lock().unwrap().iter().any(|r| r == "GET /latest/meta-data/hostname HTTP/1.1"));
+    let (found, seen) = read_mock(Mock::new(Auth::Plain));
+    assert_eq!(settings(&found), expected());
+    assert!(seen.iter().any(|r| r == "GET /latest/meta-data/hostname HTTP/1.1"), "{seen:?}");
 }
 
 #[test]
-fn missing_optional_items_are_left_out() {
-    let (url, _) = serve(Mode::Plain, vec![("hostname", (404, "")), ("dns-conf/nameservers", (404, ""))], 50);
-    let text = String::from_utf8(find(&config(&url)).unwrap().unwrap().content).unwrap();
-    assert!(!text.contains("hostname=") && !text.contains("dns_nameserver"), "{text}");
-    assert!(text.contains("eth0_ip_addr=172.16.1.10"));
+fn the_all_document_is_one_request_in_both_flows() {
+    for auth in [Auth::Token, Auth::Plain] {
+        let mut mock = Mock::new(auth);
+        mock.all = true;
+        let (found, seen) = read_mock(mock);
+        assert_eq!(settings(&found), expected(), "{auth:?}");
+        assert_eq!(seen, ["PUT /latest/api/token HTTP/1.1", "GET /latest/meta-data/all HTTP/1.1"], "{auth:?}");
+        assert_eq!(found.typed.as_ref().unwrap().instance_id.as_deref(), Some("i-bp1meta0000000001"));
+    }
+    // The document and the item walk give the same digest: the same settings.
+    let (walked, _) = read_mock(Mock::new(Auth::Plain));
+    let mut mock = Mock::new(Auth::Plain);
+    mock.all = true;
+    assert_eq!(read_mock(mock).0.content, walked.content);
 }
 
 #[test]
-fn a_missing_required_item_or_server_error_fails_clearly() {
-    let (url, _) = serve(Mode::Plain, vec![("network/interfaces/macs/00:16:3e:00:00:02/netmask", (404, ""))], 50);
-    let e = find(&config(&url)).unwrap_err().to_string();
-    assert!(e.contains("00:16:3e:00:00:02/netmask: not found"), "{e}");
-    let (url, _) = serve(Mode::ServerError, vec![], 50);
-    let e = find(&config(&url)).unwrap_err().to_string();
-    assert!(e.contains("HTTP status 500"), "{e}");
+fn keep_alive_chunked_and_http10_replies_are_read_by_their_framing() {
+    for framing in [Framing::KeepAlive, Framing::Chunked, Framing::Http10] {
+        let mut mock = Mock::new(Auth::Token);
+        mock.framing = framing;
+        let start = Instant::now();
+        let (found, _) = read_mock(mock);
+        assert_eq!(settings(&found), expected(), "{framing:?}");
+        // Not one request timeout per item: the replies end by their framing.
+        assert!(start.elapsed() < Duration::from_millis(1500), "{framing:?}: {:?}", start.elapsed());
+    }
 }
 
 #[test]
-fn values_that_could_inject_keys_are_refused() {
-    let (url, _) = serve(Mode::Plain, vec![("hostname", (200, "evil\neth0_ip_addr=1.2.3.4")), ], 50);
-    let e = find(&config(&url)).unwrap_err().to_string();
-    assert!(e.contains("hostname: the value has characters"), "{e}");
-    let (url, _) = serve(Mode::Plain, vec![("hostname", (200, "x\"; touch /tmp/p; \""))], 50);
-    assert!(find(&config(&url)).is_err());
+fn slow_first_replies_are_waited_for_within_the_total_time() {
+    let mut mock = Mock::new(Auth::Token);
+    mock.slow_first = 2;
+    let start = Instant::now();
+    let (found, seen) = read_mock(mock);
+    assert_eq!(settings(&found), expected());
+    assert!(seen.iter().filter(|r| r.starts_with("PUT")).count() >= 2, "the token request was tried again: {seen:?}");
+    assert!(start.elapsed() < Duration::from_millis(4000), "{:?}", start.elapsed());
 }
 
 #[test]
-fn garbage_is_an_error() {
-    let (url, _) = serve(Mode::Garbage, vec![], 5);
+fn a_timeout_is_reported_as_a_timeout() {
+    let mut mock = Mock::new(Auth::Plain);
+    mock.failure = Failure::Silent;
+    let (url, seen) = mock.serve();
+    let client = Client::new(&url, Duration::from_millis(100), Duration::from_millis(900)).unwrap();
+    let start = Instant::now();
+    let e = client.request("GET", "/latest/meta-data/hostname", &[]).unwrap_err();
+    let took = start.elapsed();
+    assert!(matches!(e, HttpError::Timeout(_)), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("no answer within the total 900 ms") && !text.contains("os error"), "{text}");
+    assert!(took >= Duration::from_millis(850) && took < Duration::from_millis(1500), "{took:?}");
+    assert!(seen.lock().unwrap().len() >= 2, "tried more than once");
+}
+
+#[test]
+fn upper_case_listings_are_used_exactly_as_listed() {
+    let mut mock = Mock::new(Auth::Plain).set("network/interfaces/macs/", "00:16:3E:00:00:02/\n00:16:3E:00:00:01/").set("mac", "00:16:3E:00:00:01");
+    for (item, body) in documented_tree().into_iter().filter(|(k, _)| k.starts_with("network/interfaces/macs/00")) {
+        mock.tree.remove(&item);
+        mock.tree.insert(item.replace(":3e:", ":3E:"), body);
+    }
+    let (found, seen) = read_mock(mock);
+    assert_eq!(settings(&found), expected());
+    assert!(seen.iter().any(|r| r.contains("/macs/00:16:3E:00:00:02/primary-ip-address")), "{seen:?}");
+    assert!(!seen.iter().any(|r| r.contains(":3e:")), "{seen:?}");
+}
+
+#[test]
+fn listing_entries_that_are_not_macs_are_refused_with_a_warning() {
+    let listing = "foo bar/\n../../../\n00:16:3e:00:00:01/\nlatest%2F..%2Fapi/\n00:16:3e:00:00:02/";
+    let (found, seen) = read_mock(Mock::new(Auth::Plain).set("network/interfaces/macs/", listing));
+    assert_eq!(settings(&found), expected());
+    let warnings = warnings(&found);
+    for bad in ["foo bar/", "../../../", "latest%2F..%2Fapi/"] {
+        assert!(warnings.iter().any(|w| w.contains(&format!("{bad:?} is not a MAC address"))), "{bad}: {warnings:?}");
+    }
+    assert!(!seen.iter().any(|r| r.contains("foo") || r.contains("..") || r.contains("%2F")), "{seen:?}");
+}
+
+#[test]
+fn without_primary_ip_address_the_top_level_and_private_ipv4s_give_the_addresses() {
+    // As recorded from real instances: the primary address only in private-ipv4.
+    let mock = Mock::new(Auth::Token)
+        .remove("network/interfaces/macs/00:16:3e:00:00:01/primary-ip-address")
+        .remove("network/interfaces/macs/00:16:3e:00:00:01/private-ipv4s")
+        .remove("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address");
+    let (found, _) = read_mock(mock);
+    assert_eq!(settings(&found), expected());
+    // Without private-ipv4 either, the primary NIC's private-ipv4s gives it.
+    let mock = Mock::new(Auth::Plain).remove("network/interfaces/macs/00:16:3e:00:00:01/primary-ip-address").remove("private-ipv4");
+    assert_eq!(settings(&read_mock(mock).0), expected());
+    // Without a netmask, the vSwitch's CIDR gives the prefix.
+    let mock = Mock::new(Auth::Plain).remove("network/interfaces/macs/00:16:3e:00:00:02/netmask");
+    assert_eq!(settings(&read_mock(mock).0), expected());
+}
+
+#[test]
+fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
+    type Case = (Mock, &'static str, Box<dyn Fn(&mut Settings)>);
+    let cases: Vec<Case> = vec![
+        (Mock::new(Auth::Plain).set("hostname", ""), "hostname: empty", Box::new(|s| s.hostname = None)),
+        (Mock::new(Auth::Plain).status("hostname", 500), "hostname: HTTP status 500", Box::new(|s| s.hostname = None)),
+        (Mock::new(Auth::Plain).set("hostname", "bad name!"), "hostname: \"bad name!\" is not a valid host name", Box::new(|s| s.hostname = None)),
+        (
+            Mock::new(Auth::Plain).set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138"),
+            "dns-conf/nameservers: \"2400:3200::1\" is not an IPv4 address",
+            Box::new(|_| {}),
+        ),
+        (
+            Mock::new(Auth::Plain).set("network/interfaces/macs/00:16:3e:00:00:01/vpc-cidr-block", "172.16.1.0/12"),
+            "network/interfaces/macs/00:16:3e:00:00:01/vpc-cidr-block: 172.16.1.0/12 has host bits set",
+            Box::new(|s| s.nics[0].routes.truncate(1)),
+        ),
+        (
+            Mock::new(Auth::Plain).set("network/interfaces/macs/00:16:3e:00:00:02/gateway", "10.9.9.9"),
+            "network/interfaces/macs/00:16:3e:00:00:02/gateway: 10.9.9.9 is not on eth1's subnet",
+            Box::new(|s| s.nics[1].gateway = None),
+        ),
+        (
+            Mock::new(Auth::Plain).remove("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address").remove("network/interfaces/macs/00:16:3e:00:00:02/private-ipv4s"),
+            "network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address: no address",
+            Box::new(|s| drop(s.nics.pop())),
+        ),
+        (Mock::new(Auth::Plain).set("instance-id", "i-1\nx"), "instance-id: ", Box::new(|_| {})),
+    ];
+    for (mock, warning, change) in cases {
+        let (found, _) = read_mock(mock);
+        let mut want = expected();
+        change(&mut want);
+        assert_eq!(settings(&found), want, "{warning}");
+        let got = warnings(&found);
+        assert!(got.iter().any(|w| w.starts_with(warning)), "{warning}: {got:?}");
+    }
+}
+
+#[test]
+fn garbage_and_nothing_usable_are_errors() {
+    let mut mock = Mock::new(Auth::Plain);
+    mock.failure = Failure::Garbage;
+    let (url, _) = mock.serve();
     let e = find(&config(&url)).unwrap_err().to_string();
     assert!(e.contains("no end of headers") || e.contains("status line"), "{e}");
+    let mut mock = Mock::new(Auth::Plain);
+    mock.failure = Failure::ServerError;
+    let (url, _) = mock.serve();
+    let e = find(&config(&url)).unwrap_err().to_string();
+    assert!(e.contains("no usable item") && e.contains("hostname: HTTP status 500"), "{e}");
 }
 
 #[test]
@@ -168,10 +456,104 @@ fn an_absent_or_silent_endpoint_means_no_settings_within_the_bounds() {
     let start = Instant::now();
     assert!(find(&config(&format!("http://127.0.0.1:{port}"))).unwrap().is_none());
     assert!(start.elapsed() < Duration::from_millis(500));
-    // Accepts, never answers: given up after the per-request timeout.
-    let (url, _) = serve(Mode::Slow, vec![], 3);
+    // Accepts, never answers: asked again until the total time runs out.
+    let mut mock = Mock::new(Auth::Plain);
+    mock.failure = Failure::Silent;
+    let (url, _) = mock.serve();
     let start = Instant::now();
-    assert!(find(&config(&url)).unwrap().is_none());
+    let short = MetadataConfig { total_timeout: Duration::from_millis(1000), ..config(&url) };
+    assert!(find(&short).unwrap().is_none());
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(250) && took < Duration::from_millis(1500), "{took:?}");
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_millis(1600), "{took:?}");
+}
+
+/// The binary with the drop and the metadata both enabled: each source is
+/// applied once by its own record, neither re-applies the other.
+#[test]
+fn a_drop_and_the_metadata_each_keep_their_own_record() {
+    let tree = TempTree::new("metadata-records");
+    minimal_image(&tree);
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let root = tree.path.to_str().unwrap();
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "--root", root, "--no-live"];
+        args.extend_from_slice(extra);
+        osconf(&args)
+    };
+    let (code, _, err) = apply(&["--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
+    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/metadata-record.json")).unwrap();
+    assert_eq!(record["instance_id"], "i-bp1meta0000000001");
+    assert_eq!(record["kind"], "metadata");
+    assert!(!tree.exists("/var/lib/osconf/record.json"));
+
+    // A drop arrives: applied (its own record), deleted.
+    tree.write(common::DROP, "hostname=from-drop\n", 0o644);
+    let (code, _, err) = apply(&["--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/etc/hostname"), "from-drop\n");
+    assert!(tree.exists("/var/lib/osconf/record.json"));
+
+    // The metadata has not changed: not applied again over the drop's settings.
+    let (code, _, err) = apply(&["--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("was applied already"), "{err}");
+    assert_eq!(tree.read("/etc/hostname"), "from-drop\n");
+
+    // The same drop again (a read-only medium, or --keep-drop): not re-applied over the metadata either.
+    tree.write("/tmp/os.conf", "hostname=from-drop\n", 0o644);
+    let (code, _, err) = apply(&["--drop", &tree.join("/tmp/os.conf").to_string_lossy(), "--keep-drop"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("was applied already"), "{err}");
+
+    // The metadata changes: applied.
+    let (url, _) = Mock::new(Auth::Token).set("hostname", "iZbp1changed").serve();
+    let (code, _, err) = apply(&["--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1changed\n");
+    let (code, out, _) = osconf(&["status", "--root", root]);
+    assert_eq!(code, 0);
+    assert!(out.contains("metadata endpoint"), "{out}");
+}
+
+/// Metadata without `gateway` on a DHCP image: the image's DHCP (and so its
+/// default route) stays, the rest applies (issue 15, point 4).
+#[test]
+fn metadata_without_a_gateway_keeps_the_images_default_route() {
+    let tree = TempTree::new("metadata-no-gateway");
+    minimal_image(&tree);
+    let interfaces = "auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n";
+    tree.write("/sbin/ifup", "#!/bin/sh\n", 0o755);
+    tree.write("/etc/network/interfaces", interfaces, 0o644);
+    let (url, _) = Mock::new(Auth::Token)
+        .remove("network/interfaces/macs/00:16:3e:00:00:01/gateway")
+        .remove("network/interfaces/macs/00:16:3e:00:00:02/gateway")
+        .serve();
+    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("no NIC carries a default route"), "{err}");
+    assert_eq!(tree.read("/etc/network/interfaces"), interfaces);
+    assert!(!tree.exists("/etc/network/interfaces.d/osconf-eth0"));
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
+}
+
+/// A host name or name servers the endpoint fails to serve this time (a
+/// warning) stay as osconf set them; they are not given back to the image.
+#[test]
+fn an_item_missing_this_time_keeps_what_osconf_set() {
+    let tree = TempTree::new("metadata-keep");
+    minimal_image(&tree);
+    let root = tree.path.to_str().unwrap();
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    let resolv = tree.read("/etc/resolv.conf");
+    let (url, _) = Mock::new(Auth::Token).status("hostname", 500).remove("dns-conf/nameservers").set("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address", "172.16.2.30").serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("hostname: HTTP status 500: ignored"), "{err}");
+    assert!(err.contains("applied metadata endpoint"), "the changed address applies: {err}");
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
+    assert_eq!(tree.read("/etc/resolv.conf"), resolv);
 }

@@ -11,12 +11,13 @@ pub mod password;
 pub mod pwd_lock;
 pub mod sha512_crypt;
 pub mod shell_vars;
+pub mod ssh_keys;
 
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::files::{Mode, Root, WriteBatch};
-use crate::plan::{unix_now, Plan, BACKUP_SUFFIX};
+use crate::plan::{backup_path, unix_now, Plan};
 use crate::record::Record;
 use crate::timing::Stopwatch;
 
@@ -31,11 +32,16 @@ pub struct Effects {
 /// Applies the plan and returns the record it wrote. Order:
 /// 1. live network first: it waits for every NIC, so a missing NIC fails
 ///    before any file is touched; then the live host name;
-/// 2. backups, durable before any file they keep is replaced;
+/// 2. backups (of files osconf replaces or disables) and the image's
+///    originals, under /var/lib/osconf, durable before any file they keep
+///    is replaced; root's `~/.ssh` directory;
 /// 3. every file write, the removals of files osconf owned and no longer
 ///    needs, and the record, in one [`WriteBatch`]: the record is renamed
 ///    last, once everything else is durable — it is what makes this drop
-///    "applied".
+///    "applied". The image's own conflicting definitions are removed in the
+///    same batch (backed up in step 2);
+/// 4. the stack made to read the new files in this boot (netplan's
+///    generator ran before any unit).
 ///
 /// The caller deletes the drop only after this returned Ok.
 pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects) -> Result<Record, Error> {
@@ -43,7 +49,11 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     if effects.live {
         fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
-        network_live::apply(&plan.settings.nics, before, effects.nic_wait)?;
+        let configure = match plan.network.stack {
+            Some(network_files::Stack::NetworkManager) => network_live::Configure::ByStack,
+            _ => network_live::Configure::Now,
+        };
+        network_live::apply(&plan.settings.nics, before, effects.nic_wait, configure)?;
         if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
             fault::step("live host name")?;
             hostname::set_live(name)?;
@@ -55,7 +65,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for path in &plan.backups {
         fault::step(path)?;
         let original = std::fs::read(root.path(path))?;
-        kept.write(&root.path(format!("{path}{BACKUP_SUFFIX}")), &original, Mode::Exact(0o600))?;
+        kept.write(&root.path(backup_path(path)), &original, Mode::Exact(0o600))?;
     }
     for path in &plan.originals {
         fault::step(path)?;
@@ -64,10 +74,14 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     }
     kept.commit(step)?;
     for path in &plan.backups {
-        log::info!("kept the original {path} as {path}{BACKUP_SUFFIX}");
+        log::info!("kept the original {path} as {}", backup_path(path));
     }
     for path in &plan.originals {
         log::info!("kept the image's {path} as {}", originals::path_of(path));
+    }
+    if let Some(keys) = plan.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
+        fault::step(&keys.dir)?;
+        ssh_keys::prepare_dir(root, keys)?;
     }
     let mut batch = WriteBatch::new();
     let mut pwd_lock = None;
@@ -84,7 +98,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
             batch.write(&root.path(&write.path), &write.content, mode)?;
         }
     }
-    for path in &plan.removals {
+    for path in plan.removals.iter().chain(&plan.disables) {
         batch.remove(&root.path(path));
     }
     stopwatch.lap("writes");
@@ -100,6 +114,12 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     }
     for path in &plan.removals {
         log::info!("removed {path} (no longer needed)");
+    }
+    for path in &plan.disables {
+        log::info!("removed {path}: the image's own definition of a NIC osconf configures (kept as {})", backup_path(path));
+    }
+    if let (true, Some(stack)) = (effects.live, plan.network.stack) {
+        network_files::take_effect::now(stack, root);
     }
     Ok(record)
 }

@@ -1,16 +1,21 @@
 //! The validated model of what the cloud asked for. Every source (drop file,
 //! CD-ROM, metadata endpoint) ends here; nothing invalid gets past this module.
 
+pub mod extra;
+pub mod build;
 pub mod parse;
+pub mod ssh_key;
 pub(crate) mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+pub use build::{Conflict, NicField, SettingsBuilder};
 pub use parse::{parse, Entry, ParseError};
+pub use ssh_key::SshKey;
 pub use values::{Mac, Route};
 
 /// What the settings want. NICs are sorted by their `ethN` index.
@@ -20,6 +25,12 @@ pub struct Settings {
     pub password: Option<Password>,
     pub nameservers: Vec<Ipv4Addr>,
     pub nics: Vec<Nic>,
+    /// root's SSH public keys: the source's complete list, each validated
+    /// by [`SshKey::parse`] (a bad one was left out with a warning).
+    /// `None`: the source says nothing about keys (os.conf carries none),
+    /// so `authorized_keys` is left as it is; `Some(empty)`: no key, so the
+    /// keys osconf installed before are removed.
+    pub ssh_keys: Option<Vec<SshKey>>,
 }
 
 /// The root password: plain text (Alibaba, Base64 in the drop) to be hashed
@@ -59,9 +70,28 @@ pub struct Nic {
     pub prefix: u8,
     pub gateway: Option<Ipv4Addr>,
     pub routes: Vec<Route>,
+    /// What only the metadata endpoint carries (see `extra`): secondary
+    /// IPv4 addresses (`private-ipv4s` besides the primary), IPv6 addresses
+    /// and gateway, and whether the NIC routes its own replies through a
+    /// table of its own. Absent from os.conf drops and from older records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secondary: Vec<(Ipv4Addr, u8)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6: Vec<(Ipv6Addr, u8)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_gateway: Option<Ipv6Addr>,
+    /// The routing table of per-NIC routing (`extra::policy_table`), set for
+    /// secondary NICs with a gateway: see [`Nic::policy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
 }
 
 impl Nic {
+    /// A NIC with only its primary address.
+    pub fn new(index: u32, mac: Mac, address: Ipv4Addr, prefix: u8) -> Nic {
+        Nic { index, mac, address, prefix, gateway: None, routes: Vec::new(), secondary: Vec::new(), ipv6: Vec::new(), ipv6_gateway: None, table: None }
+    }
+
     pub fn label(&self) -> String {
         format!("eth{}", self.index)
     }
@@ -87,10 +117,11 @@ impl Settings {
         Settings::from_entries(&entries, form)
     }
 
-    /// Validates assignments (from a drop, or built by a source such as the
-    /// metadata endpoint). Unknown keys are logged and ignored.
+    /// Validates os.conf assignments: each key's value into its typed
+    /// value, then the whole through the one [`SettingsBuilder`]. Unknown
+    /// keys are logged and ignored.
     pub fn from_entries(entries: &[Entry], form: PasswordForm) -> Result<Settings, SettingsError> {
-        let mut settings = Settings::default();
+        let mut builder = SettingsBuilder::new();
         let mut nic_entries: BTreeMap<u32, Vec<&Entry>> = BTreeMap::new();
         for entry in entries {
             let at = |message: String| SettingsError::at(entry, message);
@@ -100,22 +131,37 @@ impl Settings {
                     if name != entry.value {
                         log::info!("line {}: hostname {}: '_' is not allowed in a host name (systemd drops it at boot): using {name}", entry.line, entry.value);
                     }
-                    settings.hostname = Some(name);
+                    builder.hostname(name);
                 }
-                "password" => settings.password = Some(values::password(&entry.value, form).map_err(at)?),
-                "dns_nameserver" => settings.nameservers = values::nameservers(&entry.value).map_err(at)?,
+                "password" => builder.password(values::password(&entry.value, form).map_err(at)?),
+                "dns_nameserver" => builder.nameservers(values::nameservers(&entry.value).map_err(at)?),
                 key => match values::nic_key(key) {
                     Some((index, _)) => nic_entries.entry(index).or_default().push(entry),
                     None => log::warn!("line {}: unknown key {:?} ignored", entry.line, parse::shorten(key)),
                 },
             }
         }
+        let conflict = |c: Conflict| {
+            let field = match c.field {
+                NicField::Mac => "mac_addr",
+                NicField::Address => "ip_addr",
+                NicField::Routes => "route",
+            };
+            SettingsError::for_key(entries, &format!("eth{}_{field}", c.index), c.message)
+        };
         for (index, entries) in nic_entries {
-            settings.nics.push(nic(index, &entries)?);
+            builder.nic(nic(index, &entries)?).map_err(conflict)?;
         }
-        check_nics_distinct(&settings.nics, entries)?;
-        place_default_route(&mut settings.nics, entries, form)?;
-        Ok(settings)
+        // A gateway gives the default route on the NIC the cloud's contract
+        // names (PLATFORM.md): Alibaba's internet-facing NIC — eth1 on
+        // classic networks, eth0 on VPC — and Tencent's eth0, whatever other
+        // NICs the drop lists. The password's form tells the clouds apart:
+        // only Tencent sends a crypt hash.
+        let carrier = match form {
+            PasswordForm::Base64Plain if builder.has_nic(1) => 1,
+            PasswordForm::Base64Plain | PasswordForm::CryptHash => 0,
+        };
+        builder.build(Some(carrier)).map_err(conflict)
     }
 
     /// Classic networks have an internet NIC (eth1) beside the intranet one.
@@ -158,64 +204,15 @@ fn nic(index: u32, entries: &[&Entry]) -> Result<Nic, SettingsError> {
     let mac = values::mac(&required("mac_addr")?.value).expect("checked above");
     let address = values::host_address(&required("ip_addr")?.value).expect("checked above");
     let prefix = values::netmask(&required("netmask")?.value).expect("checked above");
-    let mut nic = Nic { index, mac, address, prefix, gateway: None, routes: Vec::new() };
+    let mut nic = Nic::new(index, mac, address, prefix);
     if let Some(entry) = find("gateway") {
         let gateway = values::host_address(&entry.value).map_err(|m| SettingsError::at(entry, m))?;
-        values::check_on_link(&nic, gateway).map_err(|m| SettingsError::at(entry, m))?;
-        nic.gateway = Some(gateway);
+        build::set_gateway(&mut nic, gateway).map_err(|m| SettingsError::at(entry, m))?;
     }
     if let Some(entry) = find("route") {
         nic.routes = values::routes(&entry.value, &nic).map_err(|m| SettingsError::at(entry, m))?;
     }
     Ok(nic)
-}
-
-/// Two NICs with one MAC or one address cannot both be configured.
-fn check_nics_distinct(nics: &[Nic], entries: &[Entry]) -> Result<(), SettingsError> {
-    for (i, a) in nics.iter().enumerate() {
-        for b in &nics[i + 1..] {
-            let clash = if a.mac == b.mac {
-                Some(("mac_addr", format!("{} is also eth{}'s MAC", b.mac, a.index)))
-            } else if a.address == b.address {
-                Some(("ip_addr", format!("{} is also eth{}'s address", b.address, a.index)))
-            } else {
-                None
-            };
-            if let Some((field, message)) = clash {
-                let key = format!("eth{}_{}", b.index, field);
-                return Err(SettingsError::for_key(entries, &key, message));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Exactly one NIC carries the default route. An explicit `0.0.0.0/0` route
-/// wins; otherwise a gateway gives it, on the NIC the cloud's contract names
-/// (PLATFORM.md): Alibaba's internet-facing NIC — eth1 on classic networks,
-/// eth0 on VPC — and Tencent's eth0, whatever other NICs the drop lists.
-fn place_default_route(nics: &mut [Nic], entries: &[Entry], form: PasswordForm) -> Result<(), SettingsError> {
-    let explicit: Vec<u32> = nics.iter().filter(|n| n.default_route().is_some()).map(|n| n.index).collect();
-    if explicit.len() > 1 {
-        let key = format!("eth{}_route", explicit[1]);
-        let message = format!("a second default route (eth{} already has one): only one NIC may carry 0.0.0.0/0", explicit[0]);
-        return Err(SettingsError::for_key(entries, &key, message));
-    }
-    if !explicit.is_empty() {
-        return Ok(());
-    }
-    let classic = nics.iter().any(|n| n.index == 1);
-    // The password's form tells the clouds apart: only Tencent sends a crypt hash.
-    let carrier = match form {
-        PasswordForm::Base64Plain if classic => 1,
-        PasswordForm::Base64Plain | PasswordForm::CryptHash => 0,
-    };
-    if let Some(nic) = nics.iter_mut().find(|n| n.index == carrier) {
-        if let Some(gateway) = nic.gateway {
-            nic.routes.insert(0, Route::default_via(gateway));
-        }
-    }
-    Ok(())
 }
 
 /// A validation error: which key, on which line, and what is wrong with it.

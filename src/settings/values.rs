@@ -148,24 +148,37 @@ pub fn routes(value: &str, nic: &Nic) -> Result<Vec<Route>, String> {
         let [dest, via] = parts[..] else {
             return Err(format!("{which} is not of the form DEST/PREFIX GATEWAY"));
         };
-        let (dest, prefix) = dest.split_once('/').ok_or_else(|| format!("{which}: destination has no /PREFIX"))?;
-        let dest = ipv4(dest).map_err(|e| format!("{which}: {e}"))?;
-        let prefix: u8 = match prefix.parse() {
-            Ok(p) if p <= 32 && !prefix.starts_with('+') => p,
-            _ => return Err(format!("{which}: prefix {:?} is not 0 to 32", shorten(prefix))),
-        };
-        if network_of(dest, prefix) != dest {
-            return Err(format!("{which}: {dest}/{prefix} has host bits set (did you mean {}/{prefix}?)", network_of(dest, prefix)));
-        }
+        let (dest, prefix) = cidr(dest).map_err(|e| format!("{which}: {e}"))?;
         let via = host_address(via).map_err(|e| format!("{which}: {e}"))?;
-        check_on_link(nic, via).map_err(|e| format!("{which}: {e}"))?;
         let route = Route { dest, prefix, via };
-        if routes.iter().any(|r| r.dest == dest && r.prefix == prefix) {
-            return Err(format!("{which}: {dest}/{prefix} is given twice"));
-        }
+        check_route(nic, route, &routes).map_err(|e| format!("{which}: {e}"))?;
         routes.push(route);
     }
     Ok(routes)
+}
+
+/// `DEST/PREFIX` with no host bits set (`10.0.0.0/8`, not `10.1.2.3/8`).
+pub fn cidr(value: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (dest, prefix) = value.split_once('/').ok_or_else(|| "destination has no /PREFIX".to_string())?;
+    let dest = ipv4(dest)?;
+    let prefix: u8 = match prefix.parse() {
+        Ok(p) if p <= 32 && !prefix.starts_with('+') => p,
+        _ => return Err(format!("prefix {:?} is not 0 to 32", shorten(prefix))),
+    };
+    if network_of(dest, prefix) != dest {
+        return Err(format!("{dest}/{prefix} has host bits set (did you mean {}/{prefix}?)", network_of(dest, prefix)));
+    }
+    Ok((dest, prefix))
+}
+
+/// A route fits a NIC: its gateway is on the NIC's subnet, and its
+/// destination is not among the NIC's other routes already.
+pub fn check_route(nic: &Nic, route: Route, others: &[Route]) -> Result<(), String> {
+    check_on_link(nic, route.via)?;
+    if others.iter().any(|r| r.dest == route.dest && r.prefix == route.prefix) {
+        return Err(format!("{}/{} is given twice", route.dest, route.prefix));
+    }
+    Ok(())
 }
 
 pub fn mac(value: &str) -> Result<Mac, String> {

@@ -1,5 +1,7 @@
-//! Where settings come from. Each source yields the drop's bytes in os.conf
-//! format, so one parser validates them all. Precedence (README, "Finding
+//! Where settings come from. Drops (first partition, CD-ROM) yield os.conf
+//! bytes for the os.conf syntax; the metadata endpoint yields its items
+//! already validated into `Settings` through the same typed validator
+//! (`settings::build`): no source goes through another's text format. Precedence (README, "Finding
 //! the settings"): `--drop PATH` > the Alibaba first partition > the Tencent
 //! CD-ROM > the Alibaba metadata endpoint (when enabled) > none.
 
@@ -22,7 +24,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::files::Root;
 use crate::settings::parse::MAX_DROP_BYTES;
-use crate::settings::PasswordForm;
+use crate::record::RecordKind;
+use crate::settings::{PasswordForm, Settings, SettingsError};
 
 use self::mount::Mounted;
 
@@ -43,7 +46,8 @@ pub enum Access {
 pub struct Found {
     /// Where it came from, in words (for logs, plan and the record).
     pub description: String,
-    /// The os.conf bytes (hashed for "apply once").
+    /// The bytes whose digest marks these settings applied: the os.conf
+    /// drop itself, or the canonical form of what the metadata served.
     pub content: Vec<u8>,
     pub form: PasswordForm,
     /// The file to delete after success; `None` for read-only media.
@@ -55,9 +59,34 @@ pub struct Found {
     pub drop_dir: Option<OwnedFd>,
     /// A medium osconf mounted itself: unmounted when `Found` is dropped.
     pub mount: Option<Mounted>,
+    /// Settings a source validated itself from typed items (the metadata
+    /// endpoint); `None`: `content` is an os.conf drop.
+    pub typed: Option<Typed>,
+}
+
+/// What a source of typed items (not os.conf text) produced.
+#[derive(Debug, Clone)]
+pub struct Typed {
+    pub settings: Settings,
+    pub instance_id: Option<String>,
+    /// Optional items that were missing or invalid and left out, each named.
+    pub warnings: Vec<String>,
 }
 
 impl Found {
+    /// The validated settings: parsed from the drop, or as the source built them.
+    pub fn settings(&self) -> Result<Settings, SettingsError> {
+        match &self.typed {
+            Some(typed) => Ok(typed.settings.clone()),
+            None => Settings::from_drop(&self.content, self.form),
+        }
+    }
+
+    /// Which record marks it applied.
+    pub fn record_kind(&self) -> RecordKind {
+        if self.typed.is_some() { RecordKind::Metadata } else { RecordKind::Drop }
+    }
+
     /// Deletes the drop (keeping its directory) where the medium is writable.
     pub fn consume(&self) -> Result<(), Error> {
         let failed = |e: String| Error::Failed(format!("the settings were applied, but deleting the drop failed: {e}"));
@@ -110,7 +139,7 @@ pub fn read_drop_file(path: &Path, form: PasswordForm) -> Result<Option<Found>, 
         Some(content) => content,
         None => return Ok(None),
     };
-    Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path.to_owned()), drop_dir: None, mount: None }))
+    Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path.to_owned()), drop_dir: None, mount: None, typed: None }))
 }
 
 /// Reads the drop at `relative` (e.g. `aliyun_custom_image/os.conf`) on the
@@ -141,7 +170,7 @@ pub fn read_drop_beneath_with(base: &Path, relative: &Path, form: PasswordForm, 
         Err(e) => return open_error(&path, e.into()),
     };
     let content = read_open_file(&path, file)?;
-    Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path), drop_dir: Some(dir), mount: None }))
+    Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path), drop_dir: Some(dir), mount: None, typed: None }))
 }
 
 pub fn read_regular_file(path: &Path) -> Result<Option<Vec<u8>>, Error> {

@@ -10,6 +10,25 @@ use std::process::{Command, Output};
 
 pub const OSCONF: &str = env!("CARGO_BIN_EXE_osconf");
 
+/// How to start osconf: the words of `OSCONF_TEST_RUNNER`, then the binary
+/// (`OSCONF_TEST_BIN`, default the one cargo built). tests/aarch64.sh sets
+/// the runner to `qemu-aarch64-static`, which runs the aarch64 test binaries
+/// but does not follow their execve (no binfmt_misc handler is assumed), and
+/// the binary to the release build it ships.
+pub fn osconf_argv() -> Vec<String> {
+    let mut argv: Vec<String> = std::env::var("OSCONF_TEST_RUNNER").unwrap_or_default().split_whitespace().map(String::from).collect();
+    argv.push(std::env::var("OSCONF_TEST_BIN").unwrap_or_else(|_| OSCONF.to_owned()));
+    argv
+}
+
+/// A `Command` that runs osconf (see `osconf_argv`); add its arguments.
+pub fn osconf_command() -> Command {
+    let argv = osconf_argv();
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    command
+}
+
 /// A scratch directory removed on drop.
 pub struct TempTree {
     pub path: PathBuf,
@@ -111,12 +130,8 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// Runs the built binary; returns (exit code, stdout, stderr).
 pub fn osconf(args: &[&str]) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = Command::new(OSCONF).args(args).env_remove("OSCONF_LOG").output().expect("run osconf");
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
+    let Output { status, stdout, stderr } = osconf_command().args(args).env_remove("OSCONF_LOG").output().expect("run osconf");
+    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
 }
 
 /// True when libc's crypt would accept `password` for `hash` (checked with

@@ -2,15 +2,16 @@
 # Builds a busybox-static initramfs holding the virtio, ext4, btrfs, vfat and iso9660
 # modules of an extracted Debian linux-image package; its init mounts root= and
 # switch_roots into the image.
-# usage: build-initramfs.sh <extracted-kernel-root> <init-script> <out.cpio.gz>
+# usage: build-initramfs.sh <extracted-kernel-root> <init-script> <out.cpio.gz> [<busybox>]
+# (busybox: the host's /bin/busybox, or another architecture's, e.g. arm64)
 set -euo pipefail
-KROOT=$(realpath "$1"); INIT=$2; OUT=$3
+KROOT=$(realpath "$1"); INIT=$2; OUT=$3; BUSYBOX=${4:-/bin/busybox}
 K=$(ls "$KROOT/lib/modules" | head -1)
 depmod -b "$KROOT" "$K"
 ST=$(mktemp -d)
 mkdir -p "$ST"/{bin,sbin,dev,proc,sys,mnt,etc,tmp,run,lib/modules/$K}
-cp /bin/busybox "$ST/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$ST/bin/$a"; done
+cp "$BUSYBOX" "$ST/bin/busybox"
+for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -sf busybox "$ST/bin/$a"; done
 ln -sf ../bin/busybox "$ST/sbin/modprobe"
 MODS="virtio_pci virtio_blk virtio_net ext4 vfat nls_cp437 nls_iso8859_1 nls_ascii crc32c_generic isofs btrfs"
 for m in $MODS; do

@@ -11,23 +11,24 @@ M0=52:54:00:12:34:56 M1=52:54:00:12:34:57
 # kernel may have no vfat); a BIOS boot partition never holds a drop.
 # P1_FS and P1_OFFSET describe the image under test.
 P1_SIZE=$((64 * 1024 * 1024))
-with_p1() { # with_p1 <disk> <command...>: p1 mounted at $W/p1 for the command
-  local loop; loop=$(losetup -f --show -o "$P1_OFFSET" --sizelimit $P1_SIZE "$1")
-  mkdir -p p1; mount "$loop" p1
-  local rc=0; "${@:2}" || rc=$?
-  umount p1; losetup -d "$loop"; return $rc
+with_p1() { # with_p1 <disk> <command...>: p1 mounted for the command, "{p1}" in its words is the mount point
+  local loop mnt; loop=$(losetup -f --show -o "$P1_OFFSET" --sizelimit $P1_SIZE "$1")
+  mnt=$(mktemp -d "$W/p1.XXXXXX"); mount "$loop" "$mnt"
+  local words=("${@:2}"); words=("${words[@]//\{p1\}/$mnt}")
+  local rc=0; "${words[@]}" || rc=$?
+  umount "$mnt"; rmdir "$mnt"; losetup -d "$loop"; return $rc
 }
 p1_put_drop() { # p1_put_drop <disk> <file>
   if [ "$P1_FS" = vfat ] || [ "$P1_FS" = esp ]; then
     MTOOLS_SKIP_CHECK=1 mcopy -o -i "$1@@$P1_OFFSET" "$2" ::/aliyun_custom_image/os.conf
   else
-    with_p1 "$1" cp "$2" p1/aliyun_custom_image/os.conf
+    with_p1 "$1" cp "$2" "{p1}/aliyun_custom_image/os.conf"
   fi
 }
 p1_has_drop() { # p1_has_drop <disk>
   case $P1_FS in
     vfat|esp) MTOOLS_SKIP_CHECK=1 mdir -b -i "$1@@$P1_OFFSET" ::/aliyun_custom_image 2>/dev/null | grep -qi 'os.conf' ;;
-    ext4) with_p1 "$1" test -e p1/aliyun_custom_image/os.conf ;;
+    ext4) with_p1 "$1" test -e "{p1}/aliyun_custom_image/os.conf" ;;
     *) return 1 ;; # no first partition the cloud can write: never a drop there
   esac
 }
@@ -90,7 +91,6 @@ dns_nameserver="10.138.224.65 10.182.20.26"
 EOF
 cp drops/tencent.conf iso/qcloud_action/os.conf
 genisoimage -quiet -V config-2 -r -J -o tencent.iso iso
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- assertions on the guest's report
 PASS=0 FAIL=0 RESULTS=()
@@ -98,21 +98,23 @@ check() { # check <description> <condition...>
   if "${@:2}"; then return 0; fi
   echo "    FAIL: $1"; CASE_OK=no
 }
-has() { grep -qxF "OSCONF-CHECK $1" "$LOG"; }
-lacks() { ! grep -qF "OSCONF-CHECK $1" "$LOG"; }
+# The serial log is text once scenario() cleaned it; -a all the same, so a
+# stray byte can never turn a grep into "binary file matches".
+has() { grep -aqxF "OSCONF-CHECK $1" "$LOG"; }
+lacks() { ! grep -aqF "OSCONF-CHECK $1" "$LOG"; }
 value() { sed -n "s/^OSCONF-CHECK $1=//p" "$LOG" | tail -n1; }
 osconf_exit() { value osconf_result | grep -o 'exit=[0-9]*'; }
-# The record was written by this boot's apply: a new apply number, which the
-# log's "applied ... (drop #N)" names (the record keeps no plain digest).
-record_new() { local r; r=$(value record); [ -n "${r%% *}" ] && [ "$r" != "$LAST_RECORD" ] && grep -q "applied .*(drop #${r%% *})" "$LOG"; }
-record_unchanged() { [ "$(value record)" = "$LAST_RECORD" ]; }
-# Nothing a local user or the cloud's console sees holds the drop's SHA-256.
-no_plain_digest() { ! grep -q "$(sha "$1")" "$LOG"; }
+# The record was written for this drop: its HMAC-SHA256 (osconf's drop_key
+# module: label, then the drop's bytes) under the guest's key, recomputed here.
+keyed_digest() { { printf 'osconf drop v1\0'; cat "$1"; } | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(value drop_key)" | awk '{print $NF}'; }
+record_is() { [ -n "$(value record_hmac)" ] && [ "$(value record_hmac)" = "$(keyed_digest "$1")" ]; }
+# Nothing the cloud's console or the log shows holds the drop's plain SHA-256.
+no_plain_digest() { ! grep -aq "$(sha256sum "$1" | cut -d' ' -f1)" "$LOG"; }
 log_private() { [ -z "$(value log_mode)" ] || [ "$(value log_mode)" = 600 ]; } # SysV/OpenRC log: 0600
 
 common_applied() { # the drop in $DROP was applied and deleted
   check "osconf succeeded: $(value osconf_result)" [ "$(osconf_exit)" = exit=0 ]
-  check "record written for this drop" record_new
+  check "record holds the drop's keyed digest" record_is "$DROP"
   check "no plain digest of the drop on the console or in the log" no_plain_digest "$DROP"
   check "/var/log/osconf.log is 0600: $(value log_mode)" log_private
   check "drop deleted from the first partition" p1_lacks_drop "$DISK"
@@ -138,8 +140,8 @@ assert_classic() {
   check "no default route via eth0" lacks "route=default via 192.168.50.1"
 }
 assert_reboot() { # no drop: everything comes from the persistent files
-  check "nothing applied: osconf found no drop" grep -q 'no settings found' "$LOG"
-  check "record unchanged" record_unchanged
+  check "nothing applied: osconf found no drop" grep -aq 'no settings found' "$LOG"
+  check "record unchanged" record_is "$LAST_DROP"
 }
 assert_changed() {
   common_applied
@@ -152,18 +154,18 @@ assert_changed() {
 }
 assert_bad() {
   check "osconf refused the drop (exit 2): $(value osconf_result)" [ "$(osconf_exit)" = exit=2 ]
-  check "error names the key and line" grep -q 'line 1: hostname' "$LOG"
-  check "record unchanged" record_unchanged
+  check "error names the key and line" grep -aq 'line 1: hostname' "$LOG"
+  check "record unchanged" record_is "$LAST_DROP"
   check "drop kept on the first partition" p1_has_drop "$DISK"
   check "no injected command ran" [ -z "$(value pwned)" ]
 }
 assert_tencent() {
   check "osconf succeeded: $(value osconf_result)" [ "$(osconf_exit)" = exit=0 ]
   if [ "$P1_FS" = bios ]; then
-    check "warned that partition 1 holds no file system the cloud writes" grep -q 'first partition /dev/vda1: holds no file system.*FAT32, ext2/3/4 or UFS' "$LOG"
+    check "warned that partition 1 holds no file system the cloud writes" grep -aq 'first partition /dev/vda1: holds no file system.*FAT32, ext2/3/4 or UFS' "$LOG"
   fi
-  check "read from the CD-ROM" grep -q 'CD-ROM config-2' "$LOG"
-  check "record written for the CD-ROM drop" record_new
+  check "read from the CD-ROM" grep -aq 'CD-ROM config-2' "$LOG"
+  check "record holds the CD-ROM drop's keyed digest" record_is drops/tencent.conf
   check "no plain digest of the drop on the console or in the log" no_plain_digest drops/tencent.conf
   check "hostname from the CD-ROM, '_' as '-' in the kernel" has hostname=VM-10-20-tencent
   check "the same name in /etc/hostname" has etc_hostname=VM-10-20-tencent
@@ -173,8 +175,8 @@ assert_tencent() {
   check "default route from eth0_gateway" has "route=default via 10.104.0.1 mac $M0"
 }
 assert_tencent_again() {
-  check "the same CD-ROM drop is not applied twice" grep -q 'applied already' "$LOG"
-  check "record unchanged" record_unchanged
+  check "the same CD-ROM drop is not applied twice" grep -aq 'applied already' "$LOG"
+  check "record unchanged" record_is drops/tencent.conf
 }
 
 # Scenarios whose boot applies nothing new: they must end exactly where the
@@ -191,9 +193,10 @@ every_boot_checks() {
   local failed; failed=$(value failed_units | tr ' ' '\n' | grep -v '^osconf.service$' | tr '\n' ' ' || true)
   check "no failed unit: ${failed:-none}" [ -z "${failed// /}" ]
 }
-state_of() { grep '^OSCONF-CHECK state=' "$1" | sort; }
+state_of() { grep -a '^OSCONF-CHECK state=' "$1" | sort; }
 same_as_apply_boot() {
   if [ -z "$LAST_APPLY_LOG" ]; then return 0; fi
+  if [ -z "$(state_of "$LOG")" ]; then echo "    | no state reported"; return 1; fi
   if diff -u <(state_of "$LAST_APPLY_LOG") <(state_of "$LOG") > "$LOG.state-diff"; then return 0; fi
   sed 's/^/    | /' "$LOG.state-diff"; return 1
 }
@@ -203,7 +206,8 @@ scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <as
   LOG="$W/serial-$image-$name.log"; CASE_OK=yes
   if [ "$drop" != - ]; then p1_put_drop "$disk" "$drop"; fi
   boot "$disk" "$LOG" "$args"
-  tr -d '\r' < "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+  # Consoles write CRs and, early in boot, NULs and escape codes: keep text.
+  tr -d '\r\000' < "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"
   if has done=1; then
     "$assert"
     every_boot_checks
@@ -216,7 +220,7 @@ scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <as
   fi
   local line; line=$(printf '%-10s %-22s %-5s boot %6ss  osconf %5s ms  (started at %ss)' "$image" "$name" "$CASE_OK" "$BOOT_SECONDS" "$(value osconf_ms)" "$(value osconf_started_s)")
   RESULTS+=("$line"); echo "$line"
-  if [ "$CASE_OK" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); grep 'OSCONF-CHECK' "$LOG" | sed 's/^/    | /'; fi
+  if [ "$CASE_OK" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); grep -a 'OSCONF-CHECK' "$LOG" | sed 's/^/    | /'; fi
 }
 
 # --- images
@@ -251,7 +255,8 @@ install_checker() {
       ln -sf ../osconf-vm-check.service "$R/etc/systemd/system/multi-user.target.wants/osconf-vm-check.service"
       # No getty: a serial getty on ttyS0 hangs the line up under the report.
       rm -f "$R/etc/systemd/system/getty.target.wants/"*
-      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service" ;;
+      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
+      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyAMA0.service" ;; # arm64's console
     sysv)
       install -m 755 "$HERE/guest/osconf-vm-check.init" "$R/etc/init.d/osconf-vm-check"
       chroot "$R" update-rc.d osconf-vm-check defaults >/dev/null
@@ -267,6 +272,8 @@ install_checker() {
 # image <name> [options]: builds the image from a cached root file system,
 # then runs its scenarios, one boot each, chained on the same disk.
 #   --rootfs NAME      a root file system declared with `rootfs` (required)
+#   --arch amd64|arm64 (default amd64; arm64: qemu-system-aarch64 -M virt
+#                      under TCG, the arm64 .deb or binary, see arm64_setup)
 #   --init systemd|sysv|openrc  (default systemd)
 #   --p1 ext4|vfat|esp|bios  the first partition (default ext4; esp and
 #                      bios make a GPT disk, see mkdisk.sh)
@@ -280,9 +287,10 @@ install_checker() {
 # network definitions). Skipped unless --only names it (or no --only).
 image() {
   local name=$1; shift
-  local base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
+  local arch=amd64 base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
   while [ $# -gt 0 ]; do
     case $1 in
+      --arch) arch=$2; shift 2 ;;
       --rootfs) base=$2; shift 2 ;;
       --init) init=$2; shift 2 ;;
       --p1) fs=$2; shift 2 ;;
@@ -295,6 +303,8 @@ image() {
     esac
   done
   if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
+  VM_ARCH=$arch
+  if [ "$arch" = arm64 ]; then arm64_setup; fi
   ts "image $name: build"
   local R="img-$name"
   rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "$(rootfs_tar "$base")"
@@ -308,22 +318,24 @@ image() {
     printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces"
   fi
   echo "$PASSWORD" > "$R/etc/osconf-vm-expected-password"
-  install_osconf "$R" "$init"
+  if [ "$arch" = arm64 ]; then DEB=$DEB_ARM64 BIN=$BIN_ARM64 install_osconf "$R" "$init"; else install_osconf "$R" "$init"; fi
   install_checker "$R" "$init"
   if declare -F "customize_$name" >/dev/null; then "customize_$name" "$R"; fi
   mkdir -p p1-empty/aliyun_custom_image
   bash "$HERE/mkdisk.sh" "$R" p1-empty "$fs" "disk-$name.img" "$root_fs"
   rm -rf "$R"
-  P1_FS=$fs P1_OFFSET=$((1024 * 1024)) DISK="disk-$name.img" LAST_APPLY_LOG="" LAST_RECORD=""
+  P1_FS=$fs P1_OFFSET=$((1024 * 1024)) DISK="disk-$name.img" LAST_APPLY_LOG="" LAST_DROP=""
   local s
   for s in $scenarios; do
     DROP=drops/$s.conf EXTRA_DRIVE=
+    [ -f "$DROP" ] || DROP=- # a scenario without a drop (e.g. the metadata endpoint's)
+    if declare -F "prepare_$s" >/dev/null; then "prepare_$s"; fi
     case $s in
       reboot) DROP=- ;;
       tencent|tencent_again) DROP=- EXTRA_DRIVE=$W/tencent.iso ;;
     esac
     scenario "$name" "$DISK" "$args" "$s" "$DROP" "assert_$s"
-    LAST_RECORD=$(value record)
+    case $s in vpc|classic|changed) LAST_DROP=$DROP ;; esac
   done
   rm -f "$DISK"
 }

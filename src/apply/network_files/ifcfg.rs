@@ -1,13 +1,70 @@
 //! ifcfg files: RHEL's network-scripts (ifcfg-NAME + route-NAME) and SUSE's
 //! wicked/ifcfg (ifcfg-NAME + ifroute-NAME). Named by the kernel's NIC name;
 //! RHEL also pins the MAC with HWADDR.
+//!
+//! initscripts and NetworkManager's ifcfg-rh plugin load every `ifcfg-*` in
+//! network-scripts/ except names ending in `~ .bak .old .orig .rpmnew
+//! .rpmorig .rpmsave`: the image's own file for a NIC of the drop (same
+//! DEVICE, or same HWADDR, e.g. "System eth0" with BOOTPROTO=dhcp) would be
+//! a second profile for it. It is removed after being backed up (under
+//! /var/lib/osconf/backup), with its route files.
 
-use crate::files::FileWrite;
-use crate::settings::Settings;
+use crate::error::Error;
+use crate::files::{FileWrite, Root};
+use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, header, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, extra, header, static_routes, NicNames, Rendered};
 
-pub fn render_rhel(settings: &Settings, names: &NicNames) -> Rendered {
+pub const SCRIPTS: &str = "/etc/sysconfig/network-scripts";
+
+/// Suffixes initscripts and ifcfg-rh skip when they read network-scripts/.
+const IGNORED: [&str; 7] = ["~", ".bak", ".old", ".orig", ".rpmnew", ".rpmorig", ".rpmsave"];
+
+/// Whether initscripts reads this file name as an interface configuration.
+pub fn is_loaded(file_name: &str) -> bool {
+    file_name.starts_with("ifcfg-") && !IGNORED.iter().any(|s| file_name.ends_with(s))
+}
+
+/// A shell-style `KEY=value` of an ifcfg file, unquoted.
+fn value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines().rev().find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('=')).map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
+}
+
+/// The image's ifcfg files (with their route files) that define one of
+/// `nics` (by DEVICE, or by HWADDR) other than the ones osconf writes
+/// (`ours`): what the stack would also apply to those NICs.
+pub fn conflicting(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Result<Vec<String>, Error> {
+    let Ok(entries) = std::fs::read_dir(root.path(SCRIPTS)) else { return Ok(Vec::new()) };
+    let mut found = Vec::new();
+    let mut files: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| is_loaded(n)).collect();
+    files.sort();
+    for file in files {
+        let path = format!("{SCRIPTS}/{file}");
+        let text = root.read_optional(&path)?.unwrap_or_default();
+        let config = &file["ifcfg-".len()..];
+        let device = value(&text, "DEVICE").unwrap_or(config);
+        let hwaddr = value(&text, "HWADDR").and_then(|m| m.parse::<Mac>().ok());
+        let ours_too = nics.iter().any(|(nic, name)| device == name || hwaddr == Some(nic.mac));
+        if !ours_too {
+            continue;
+        }
+        if !ours.contains(&path) {
+            found.push(path);
+        }
+        // Its route files, unless osconf writes that file itself.
+        for name in [device, config] {
+            for kind in ["route", "route6"] {
+                let route = format!("{SCRIPTS}/{kind}-{name}");
+                if root.exists(&route) && !ours.contains(&route) && !found.contains(&route) {
+                    found.push(route);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+pub fn render_rhel(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut owned = Vec::new();
     for nic in &settings.nics {
         let name = names.of(nic);
@@ -21,14 +78,23 @@ pub fn render_rhel(settings: &Settings, names: &NicNames) -> Rendered {
         for (n, server) in dns_for(settings, nic).iter().enumerate() {
             text += &format!("DNS{}={server}\n", n + 1);
         }
-        text += "PEERDNS=no\nIPV6INIT=no\n";
-        owned.push(FileWrite::new(format!("/etc/sysconfig/network-scripts/ifcfg-{name}"), text, 0o644));
+        text += "PEERDNS=no\n";
+        text += &extra::rhel_ifcfg(nic);
+        owned.push(FileWrite::new(format!("{SCRIPTS}/ifcfg-{name}"), text, 0o644));
         let routes: String = static_routes(nic).map(|r| format!("{}/{} via {} dev {name}\n", r.dest, r.prefix, r.via)).collect();
+        let routes = routes + &extra::rhel_policy_routes(nic, &name);
         if !routes.is_empty() {
-            owned.push(FileWrite::new(format!("/etc/sysconfig/network-scripts/route-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
+            owned.push(FileWrite::new(format!("{SCRIPTS}/route-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
+        }
+        let rules = extra::rhel_rules(nic);
+        if !rules.is_empty() {
+            owned.push(FileWrite::new(format!("{SCRIPTS}/rule-{name}"), header("#", &format!("{} routing rules", nic.label())) + &rules, 0o644));
         }
     }
-    Rendered { owned, edited: Vec::new() }
+    let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
+    let nics: Vec<(&Nic, String)> = settings.nics.iter().map(|n| (n, names.of(n))).collect();
+    let disabled = conflicting(root, &nics, &ours)?;
+    Ok(Rendered { owned, edited: Vec::new(), disabled })
 }
 
 pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
@@ -37,6 +103,7 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
         text += &format!("BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='{}/{}'\n", nic.address, nic.prefix);
+        text += &extra::suse_ifcfg(nic);
         owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifcfg-{name}"), text, 0o644));
         let routes: String = nic
             .routes
@@ -46,9 +113,10 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
                 false => format!("{}/{} {} - {name}\n", r.dest, r.prefix, r.via),
             })
             .collect();
+        let routes = routes + &extra::suse_routes(nic, &name);
         if !routes.is_empty() {
             owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifroute-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
         }
     }
-    Rendered { owned, edited: Vec::new() }
+    Rendered { owned, edited: Vec::new(), disabled: Vec::new() }
 }

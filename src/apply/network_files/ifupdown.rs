@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::Settings;
 
-use super::{destination, dns_for, header, join, NicNames, Rendered};
+use super::{destination, dns_for, extra, header, join, NicNames, Rendered};
 
 pub(super) const INTERFACES: &str = "/etc/network/interfaces";
 
@@ -30,6 +30,8 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
         for r in &nic.routes {
             text += &format!("    up ip route replace {} via {} dev {name}\n", destination(r), r.via);
         }
+        text += &extra::ifupdown_up(nic, &name);
+        text += &extra::ifupdown_down(nic, &name);
         for r in nic.routes.iter().rev() {
             text += &format!("    down ip route del {} via {} dev {name} || true\n", destination(r), r.via);
         }
@@ -44,12 +46,13 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
     let current = root.read_optional(INTERFACES)?.unwrap_or_else(|| "auto lo\niface lo inet loopback\n".into());
     let fixed = without_conflicts(&current, &configured);
     let edited = if fixed != current { vec![FileWrite::new(INTERFACES, fixed, 0o644)] } else { Vec::new() };
-    Ok(Rendered { owned, edited })
+    Ok(Rendered { owned, edited, disabled: Vec::new() })
 }
 
 /// /etc/network/interfaces must source interfaces.d, and must not configure
 /// the same NICs itself (ifup would bring them up twice, e.g. with DHCP):
-/// such stanzas are commented out, marked, and the original is backed up.
+/// such stanzas are commented out, marked, and the original is backed up
+/// (under /var/lib/osconf/backup).
 pub(super) fn without_conflicts(text: &str, names: &[String]) -> String {
     let mut out = String::new();
     let mut in_conflict = false;
@@ -66,17 +69,24 @@ pub(super) fn without_conflicts(text: &str, names: &[String]) -> String {
         {
             sources = true;
         }
-        let names_ours = |ws: &[&str]| ws.iter().skip(1).any(|w| names.iter().any(|n| n == w));
-        let conflict = match first {
-            "iface" => words.get(1).is_some_and(|w| names.iter().any(|n| n == w)),
-            "auto" => names_ours(&words),
-            f if f.starts_with("allow-") => names_ours(&words),
-            _ => false,
-        };
-        if first == "iface" {
-            in_conflict = conflict;
+        let ours = |w: &&str| names.iter().any(|n| n == w);
+        // `auto lo eth0` is a word list: only osconf's NICs leave it (lo keeps
+        // `auto`); a line left with no interface is commented out whole.
+        if first == "auto" || first.starts_with("allow-") {
+            let kept: Vec<&str> = words[1..].iter().filter(|w| !ours(w)).copied().collect();
+            if kept.len() == words.len() - 1 {
+                out += &format!("{line}\n");
+            } else if kept.is_empty() {
+                out += &format!("#osconf# {line}\n");
+            } else {
+                out += &format!("#osconf# {line}\n{first} {}\n", kept.join(" "));
+            }
+            continue;
         }
-        if conflict || (in_conflict && !stanza_start && !line.trim().is_empty()) {
+        if first == "iface" {
+            in_conflict = words.get(1).is_some_and(|w| ours(w));
+        }
+        if (first == "iface" && in_conflict) || (in_conflict && !stanza_start && !line.trim().is_empty()) {
             out += &format!("#osconf# {line}\n");
         } else {
             out += &format!("{line}\n");
@@ -105,6 +115,16 @@ mod tests {
         assert_eq!(
             fixed,
             "auto lo\niface lo inet loopback\n\n#osconf# allow-hotplug eth0\n#osconf# iface eth0 inet dhcp\n#osconf#     hostname x\n\nauto eth9\niface eth9 inet dhcp\n\
+             \n# Added by osconf: its per-NIC files live there.\nsource /etc/network/interfaces.d/*\n"
+        );
+    }
+
+    #[test]
+    fn only_our_nics_leave_an_auto_line() {
+        let text = "auto lo eth0\nallow-hotplug eth0 eth1\nauto eth0\niface lo inet loopback\niface eth0 inet dhcp\n";
+        assert_eq!(
+            without_conflicts(text, &["eth0".into()]),
+            "#osconf# auto lo eth0\nauto lo\n#osconf# allow-hotplug eth0 eth1\nallow-hotplug eth1\n#osconf# auto eth0\niface lo inet loopback\n#osconf# iface eth0 inet dhcp\n\
              \n# Added by osconf: its per-NIC files live there.\nsource /etc/network/interfaces.d/*\n"
         );
     }

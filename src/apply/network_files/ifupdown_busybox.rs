@@ -42,7 +42,7 @@ pub fn render(root: &Root, stanzas: Vec<FileWrite>, names: &[String]) -> Result<
     text += END;
     text += "\n";
     let edited = if text != current { vec![FileWrite::new(INTERFACES, text, 0o644)] } else { Vec::new() };
-    Ok(Rendered { owned: Vec::new(), edited })
+    Ok(Rendered { owned: Vec::new(), edited, disabled: Vec::new() })
 }
 
 /// The text without osconf's block (and the blank line put before it).

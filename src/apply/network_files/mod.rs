@@ -4,12 +4,15 @@
 //! image has), producing byte-identical files for the same input.
 
 mod detect;
+mod extra;
 mod ifcfg;
 mod ifupdown;
 pub(crate) mod ifupdown_busybox;
 mod netplan;
+mod netplan_yaml;
 mod networkd;
 mod networkmanager;
+pub mod take_effect;
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -61,20 +64,26 @@ pub struct Rendered {
     /// Files osconf owns: removed when a later drop no longer needs them.
     pub owned: Vec<FileWrite>,
     /// The image's own files that must change too (e.g. a conflicting
-    /// stanza in /etc/network/interfaces): their original is kept beside them.
+    /// stanza in /etc/network/interfaces): their original is kept under
+    /// /var/lib/osconf/backup.
     pub edited: Vec<FileWrite>,
+    /// The image's own files that define a NIC of the drop and that the
+    /// stack would use instead of osconf's: backed up, then removed.
+    pub disabled: Vec<String>,
 }
 
-/// The files that make `stack` bring the NICs up as `settings` says.
-pub fn render(stack: Stack, settings: &Settings, root: &Root) -> Result<Rendered, Error> {
+/// The files that make `stack` bring the NICs up as `settings` says, and
+/// none of the image's own definitions of those NICs win. `previous`: the
+/// NICs osconf configured last time.
+pub fn render(stack: Stack, settings: &Settings, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
     let names = NicNames::read(root, &settings.nics);
     Ok(match stack {
         Stack::Ifupdown => ifupdown::render(settings, &names, root)?,
-        Stack::RhelIfcfg => ifcfg::render_rhel(settings, &names),
+        Stack::RhelIfcfg => ifcfg::render_rhel(settings, &names, root)?,
         Stack::SuseIfcfg => ifcfg::render_suse(settings, &names),
-        Stack::Networkd => networkd::render(settings),
-        Stack::NetworkManager => networkmanager::render(settings),
-        Stack::Netplan => netplan::render(settings),
+        Stack::Networkd => networkd::render(settings, &names, root)?,
+        Stack::NetworkManager => networkmanager::render(settings, &names, root, previous)?,
+        Stack::Netplan => netplan::render(settings, &names, root)?,
     })
 }
 

@@ -1,29 +1,149 @@
 //! netplan: one YAML file for all NICs, each matched by MAC. Mode 0600, as
 //! netplan warns about readable configuration. Values are validated IPv4
 //! addresses and MACs, quoted anyway.
+//!
+//! The image's own definitions of the same NICs must not win. netplan turns
+//! every definition id into its own `10-netplan-<id>.network`, and networkd
+//! uses the first matching file in name order, so an image's `ens3` (DHCP,
+//! from cloud-init's `50-cloud-init.yaml` or the installer's
+//! `00-installer-config.yaml`) beats an `osconf-eth0` for the same MAC.
+//! Definitions with the same id are merged, lists appended: taking over the
+//! image's id would keep its addresses and `gateway4`. So each image
+//! definition of a NIC in the drop is cut out of its file (the original is
+//! kept under /var/lib/osconf/backup); only a definition that cannot be cut
+//! (written in flow style inside a larger collection) is taken over by id,
+//! with a warning. Routes are written `0.0.0.0/0`: netplan before 0.103
+//! rejects `to: default`.
 
-use crate::files::FileWrite;
-use crate::settings::Settings;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{destination, dns_for, header, join, Rendered};
+use crate::error::Error;
+use crate::files::{FileWrite, Root};
+use crate::plan::backup_path;
+use crate::settings::{Mac, Nic, Settings};
 
-pub fn render(settings: &Settings) -> Rendered {
+use super::netplan_yaml::{definitions, Definition};
+use super::{dns_for, extra, header, join, NicNames, Rendered};
+
+const OWN: &str = "/etc/netplan/90-osconf.yaml";
+
+/// Where netplan reads YAML, weakest first: a file in a later directory
+/// shadows the file of the same name in an earlier one.
+const DIRS: [&str; 3] = ["/lib/netplan", "/etc/netplan", "/run/netplan"];
+
+/// The netplan files the image has (osconf's own excluded), by file name,
+/// each from the directory that wins for that name.
+fn image_files(root: &Root) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for dir in DIRS {
+        let Ok(entries) = std::fs::read_dir(root.path(dir)) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = format!("{dir}/{name}");
+            if name.ends_with(".yaml") && path != OWN {
+                files.insert(name, path);
+            }
+        }
+    }
+    files
+}
+
+/// Whether an image definition configures this NIC (known by MAC and kernel name).
+fn configures(def: &Definition, nic: &Nic, name: &str) -> bool {
+    def.mac.as_deref().and_then(|m| m.parse::<Mac>().ok()) == Some(nic.mac)
+        || (!def.has_match && def.id == name)
+        || (!def.broad_match && def.match_name.as_deref() == Some(name))
+}
+
+pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
+    let mut parsed = Vec::new();
+    for (_, path) in image_files(root) {
+        let text = root.read_optional(&path)?.unwrap_or_default();
+        let defs = definitions(&text);
+        parsed.push((path, text, defs));
+    }
+    let all: Vec<&Definition> = parsed.iter().flat_map(|(_, _, defs)| defs).collect();
+
+    // Per NIC, the image ids that configure it; every occurrence of such an
+    // id is cut, unless one of them cannot be: then the id is taken over.
+    let mut cut: BTreeSet<String> = BTreeSet::new();
+    let mut taken: BTreeMap<Mac, Vec<String>> = BTreeMap::new();
+    for nic in &settings.nics {
+        let name = names.of(nic);
+        let ids: BTreeSet<&str> = all.iter().filter(|d| configures(d, nic, &name)).map(|d| d.id.as_str()).collect();
+        for id in ids {
+            if all.iter().filter(|d| d.id == id).all(|d| d.lines.is_some()) {
+                cut.insert(id.to_string());
+            } else {
+                log::warn!("netplan: the image defines {name} ({}) as {id:?} in flow style; osconf takes that id over, keys it does not set stay merged", nic.mac);
+                taken.entry(nic.mac).or_default().push(id.to_string());
+            }
+        }
+        for def in all.iter().filter(|d| d.broad_match && !configures(d, nic, &name)) {
+            log::warn!("netplan: the image's definition {:?} matches by driver or name pattern and may also match {name}; osconf's own wins only where it sorts first", def.id);
+        }
+    }
+
+    let mut edited = Vec::new();
+    for (path, text, defs) in &parsed {
+        let gone: Vec<&Definition> = defs.iter().filter(|d| cut.contains(&d.id)).collect();
+        if gone.is_empty() {
+            continue;
+        }
+        let Some(target) = path.strip_prefix("/lib/netplan/").map(|name| format!("/etc/netplan/{name}")).or_else(|| path.strip_prefix("/etc/").map(|_| path.clone())) else {
+            log::warn!("netplan: {path} defines NICs osconf configures but is in /run, where osconf does not write");
+            continue;
+        };
+        edited.push(FileWrite::new(target, without(text, &gone, defs.len(), path), 0o600));
+    }
+
     let mut text = header("#", "all NICs");
     text += "network:\n  version: 2\n  ethernets:\n";
     for nic in &settings.nics {
-        text += &format!("    osconf-{}:\n      match:\n        macaddress: \"{}\"\n", nic.label(), nic.mac);
-        text += &format!("      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n", nic.address, nic.prefix);
-        if !nic.routes.is_empty() {
-            text += "      routes:\n";
-            for route in &nic.routes {
-                text += &format!("        - to: \"{}\"\n          via: \"{}\"\n", destination(route), route.via);
-            }
-        }
-        let dns = dns_for(settings, nic);
-        if !dns.is_empty() {
-            let quoted: Vec<String> = dns.iter().map(|a| format!("\"{a}\"")).collect();
-            text += &format!("      nameservers:\n        addresses: [{}]\n", join(&quoted, ", "));
+        let ids = taken.get(&nic.mac).cloned().unwrap_or_else(|| vec![format!("osconf-{}", nic.label())]);
+        for id in ids {
+            text += &format!("    \"{id}\":\n");
+            text += &definition(settings, nic);
         }
     }
-    Rendered { owned: vec![FileWrite::new("/etc/netplan/90-osconf.yaml", text, 0o600)], edited: Vec::new() }
+    Ok(Rendered { owned: vec![FileWrite::new(OWN, text, 0o600)], edited, disabled: Vec::new() })
+}
+
+/// The body of osconf's definition of one NIC.
+fn definition(settings: &Settings, nic: &Nic) -> String {
+    let mut text = format!("      match:\n        macaddress: \"{}\"\n", nic.mac);
+    text += &format!("      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n", nic.address, nic.prefix);
+    text += &extra::netplan_addresses(nic);
+    let extra_routes = extra::netplan_routes(nic);
+    if !nic.routes.is_empty() || !extra_routes.is_empty() {
+        text += "      routes:\n";
+        for route in &nic.routes {
+            text += &format!("        - to: \"{}/{}\"\n          via: \"{}\"\n", route.dest, route.prefix, route.via);
+        }
+        text += &extra_routes;
+    }
+    text += &extra::netplan_policy(nic);
+    let dns = dns_for(settings, nic);
+    if !dns.is_empty() {
+        let quoted: Vec<String> = dns.iter().map(|a| format!("\"{a}\"")).collect();
+        text += &format!("      nameservers:\n        addresses: [{}]\n", join(&quoted, ", "));
+    }
+    text
+}
+
+/// `text` without the lines of the `gone` definitions; an `ethernets:` left
+/// empty goes too (netplan rejects an empty mapping there).
+fn without(text: &str, gone: &[&Definition], total: usize, path: &str) -> String {
+    let ids: Vec<&str> = gone.iter().map(|d| d.id.as_str()).collect();
+    let mut out = format!("# osconf removed the definitions of {} here: osconf configures it in {OWN}.\n", ids.join(", "));
+    out += &format!("# The original file is {}.\n", backup_path(path));
+    let cut = |n: usize| gone.iter().any(|d| d.lines.is_some_and(|(first, end)| n >= first && n < end));
+    for (n, line) in text.lines().enumerate() {
+        let empty_ethernets = gone.len() == total && line.split('#').next().unwrap_or("").trim() == "ethernets:";
+        if !cut(n) && !empty_ethernets {
+            out += line;
+            out += "\n";
+        }
+    }
+    out
 }

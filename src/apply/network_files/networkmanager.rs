@@ -1,38 +1,109 @@
 //! NetworkManager keyfiles: one connection per NIC, bound to its MAC, mode
 //! 0600 (NetworkManager ignores keyfiles that others can read).
+//!
+//! The image's own profiles must not win. NetworkManager autoconnects, among
+//! the profiles a device can take, the one with the highest
+//! `autoconnect-priority` (osconf's: 100, the default is 0); a profile bound
+//! to the same NIC (same `mac-address` or `interface-name`, a keyfile or
+//! RHEL's "System eth0" ifcfg) is removed after being backed up, so that it
+//! cannot be chosen either, nor win on a tie. Profiles bound to no NIC are
+//! left alone: they serve the NICs osconf does not configure.
+//!
+//! NetworkManager creates "Wired connection N" (DHCP) for an ethernet NIC
+//! without a profile; after classic → VPC that would be the NIC osconf
+//! stopped configuring, and NetworkManager-wait-online would wait for its
+//! DHCP. osconf lists every NIC it configures or configured in
+//! `no-auto-default` (NetworkManager.conf(5)), appended with `+=` to what the
+//! image's own configuration lists.
 
 use sha2::{Digest, Sha256};
 
-use crate::files::FileWrite;
-use crate::settings::{Mac, Settings};
+use crate::error::Error;
+use crate::files::{FileWrite, Root};
+use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, header, join, static_routes, Rendered};
+use super::{default_gateway, dns_for, extra, header, ifcfg, join, static_routes, NicNames, Rendered};
 
-pub fn render(settings: &Settings) -> Rendered {
-    let owned = settings
-        .nics
-        .iter()
-        .map(|nic| {
-            let id = format!("osconf-{}", nic.label());
-            let mut text = header("#", &format!("{} settings", nic.label()));
-            text += &format!("[connection]\nid={id}\nuuid={}\ntype=ethernet\nautoconnect=true\nautoconnect-priority=100\n\n", uuid_for(nic.mac));
-            text += &format!("[ethernet]\nmac-address={}\n\n[ipv4]\nmethod=manual\n", nic.mac.to_string().to_uppercase());
-            match default_gateway(nic) {
-                Some(gateway) => text += &format!("address1={}/{},{gateway}\n", nic.address, nic.prefix),
-                None => text += &format!("address1={}/{}\nnever-default=true\n", nic.address, nic.prefix),
-            }
-            for (n, route) in static_routes(nic).enumerate() {
-                text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);
-            }
-            let dns = dns_for(settings, nic);
-            if !dns.is_empty() {
-                text += &format!("dns={};\nignore-auto-dns=true\n", join(dns, ";"));
-            }
-            text += "\n[ipv6]\nmethod=ignore\n";
-            FileWrite::new(format!("/etc/NetworkManager/system-connections/{id}.nmconnection"), text, 0o600)
-        })
+const CONNECTIONS: &str = "/etc/NetworkManager/system-connections";
+pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
+
+/// Suffixes NetworkManager's keyfile plugin does not load.
+const IGNORED: [&str; 7] = ["~", ".bak", ".orig", ".rej", ".rpmnew", ".rpmsave", ".swp"];
+
+pub fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
+    let mut owned: Vec<FileWrite> = settings.nics.iter().map(|nic| keyfile(settings, nic)).collect();
+    owned.push(no_auto_default(settings, root, previous)?);
+    let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
+    let nics: Vec<(&Nic, String)> = settings.nics.iter().map(|n| (n, names.of(n))).collect();
+    let mut disabled = bound_keyfiles(root, &nics, &ours)?;
+    disabled.extend(ifcfg::conflicting(root, &nics, &ours)?);
+    Ok(Rendered { owned, edited: Vec::new(), disabled })
+}
+
+fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
+    let id = format!("osconf-{}", nic.label());
+    let mut text = header("#", &format!("{} settings", nic.label()));
+    text += &format!("[connection]\nid={id}\nuuid={}\ntype=ethernet\nautoconnect=true\nautoconnect-priority=100\n\n", uuid_for(nic.mac));
+    text += &format!("[ethernet]\nmac-address={}\n\n[ipv4]\nmethod=manual\n", nic.mac.to_string().to_uppercase());
+    match default_gateway(nic) {
+        Some(gateway) => text += &format!("address1={}/{},{gateway}\n", nic.address, nic.prefix),
+        None => text += &format!("address1={}/{}\nnever-default=true\n", nic.address, nic.prefix),
+    }
+    for (n, route) in static_routes(nic).enumerate() {
+        text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);
+    }
+    text += &extra::networkmanager_ipv4(nic, static_routes(nic).count());
+    let dns = dns_for(settings, nic);
+    if !dns.is_empty() {
+        text += &format!("dns={};\nignore-auto-dns=true\n", join(dns, ";"));
+    }
+    text += &extra::networkmanager_ipv6(nic);
+    FileWrite::new(format!("{CONNECTIONS}/{id}.nmconnection"), text, 0o600)
+}
+
+/// osconf's conf.d file: no automatic DHCP profile for the NICs osconf
+/// configures now, configured before (the record), or listed there before.
+fn no_auto_default(settings: &Settings, root: &Root, previous: &[Nic]) -> Result<FileWrite, Error> {
+    let mut macs: Vec<Mac> = settings.nics.iter().chain(previous).map(|n| n.mac).collect();
+    if let Some(text) = root.read_optional(CONF)? {
+        let listed = text.lines().filter_map(|l| l.trim().strip_prefix("no-auto-default+=")).flat_map(|l| l.split(','));
+        macs.extend(listed.filter_map(|spec| spec.trim().trim_start_matches("mac:").parse::<Mac>().ok()));
+    }
+    macs.sort();
+    macs.dedup();
+    let specs: Vec<String> = macs.iter().map(|m| format!("mac:{m}")).collect();
+    let text = header("#", "no automatic DHCP profile for the NICs osconf configures or configured") + &format!("[main]\nno-auto-default+={}\n", specs.join(","));
+    Ok(FileWrite::new(CONF, text, 0o644))
+}
+
+/// The image's keyfiles bound to one of `nics` by MAC or interface name.
+fn bound_keyfiles(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Result<Vec<String>, Error> {
+    let Ok(entries) = std::fs::read_dir(root.path(CONNECTIONS)) else { return Ok(Vec::new()) };
+    let mut files: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !IGNORED.iter().any(|s| n.ends_with(s)))
         .collect();
-    Rendered { owned, edited: Vec::new() }
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let path = format!("{CONNECTIONS}/{file}");
+        if ours.contains(&path) {
+            continue;
+        }
+        let Ok(ini) = ini::Ini::load_from_file(root.path(&path)) else {
+            log::warn!("NetworkManager: {path} is not a keyfile osconf can read; left alone");
+            continue;
+        };
+        let get = |sections: &[&str], key: &str| sections.iter().find_map(|s| ini.get_from(Some(*s), key)).map(str::trim);
+        let mac = get(&["ethernet", "802-3-ethernet"], "mac-address").and_then(|m| m.parse::<Mac>().ok());
+        let interface = get(&["connection"], "interface-name");
+        if nics.iter().any(|(nic, name)| mac == Some(nic.mac) || interface == Some(name.as_str())) {
+            found.push(path);
+        }
+    }
+    Ok(found)
 }
 
 /// A UUID derived from the MAC, so that rendering twice gives the same file.

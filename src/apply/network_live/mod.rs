@@ -6,19 +6,27 @@
 //! removed; what osconf never set is left alone. Adds use NLM_F_REPLACE so
 //! that running twice changes nothing and never fails with EEXIST.
 
+mod extra;
+mod ready;
+
+pub use ready::wait_until_ready;
+
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use std::future::Future;
 
 use futures::{StreamExt, TryStreamExt};
-use rtnetlink::packet_route::link::LinkAttribute;
+use rtnetlink::packet_route::link::{LinkAttribute, LinkExtentMask};
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::Error;
+use crate::settings::extra::Policy;
 use crate::settings::{Mac, Nic, Route};
+use crate::timing::Stopwatch;
 
 /// One change to the running kernel, as `osconf plan` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +35,14 @@ pub enum LiveChange {
     RemoveAddress { label: String, mac: Mac, address: Ipv4Addr, prefix: u8 },
     AddRoute { label: String, mac: Mac, route: Route },
     RemoveRoute { label: String, mac: Mac, route: Route },
+    /// Secondary IPv4 and IPv6 addresses, the IPv6 default route and per-NIC
+    /// routing (see `extra`).
+    AddExtraAddress { label: String, mac: Mac, address: IpAddr, prefix: u8 },
+    RemoveExtraAddress { label: String, mac: Mac, address: IpAddr, prefix: u8 },
+    AddRoute6 { label: String, mac: Mac, via: Ipv6Addr },
+    RemoveRoute6 { label: String, mac: Mac, via: Ipv6Addr },
+    AddPolicy { label: String, mac: Mac, policy: Policy },
+    RemovePolicy { label: String, mac: Mac, policy: Policy },
 }
 
 impl fmt::Display for LiveChange {
@@ -36,8 +52,20 @@ impl fmt::Display for LiveChange {
             LiveChange::RemoveAddress { label, mac, address, prefix } => write!(f, "- address {address}/{prefix} on {label} ({mac})"),
             LiveChange::AddRoute { label, mac, route } => write!(f, "+ route {route} on {label} ({mac})"),
             LiveChange::RemoveRoute { label, mac, route } => write!(f, "- route {route} on {label} ({mac})"),
+            LiveChange::AddExtraAddress { label, mac, address, prefix } => write!(f, "+ address {address}/{prefix} on {label} ({mac})"),
+            LiveChange::RemoveExtraAddress { label, mac, address, prefix } => write!(f, "- address {address}/{prefix} on {label} ({mac})"),
+            LiveChange::AddRoute6 { label, mac, via } => write!(f, "+ route ::/0 via {via} on {label} ({mac})"),
+            LiveChange::RemoveRoute6 { label, mac, via } => write!(f, "- route ::/0 via {via} on {label} ({mac})"),
+            LiveChange::AddPolicy { label, mac, policy } => write!(f, "+ {} on {label} ({mac})", describe(policy)),
+            LiveChange::RemovePolicy { label, mac, policy } => write!(f, "- {} on {label} ({mac})", describe(policy)),
         }
     }
+}
+
+/// Per-NIC routing in words: its table's routes and its rules.
+fn describe(p: &Policy) -> String {
+    let sources: Vec<String> = p.sources.iter().map(|s| format!("from {s}")).collect();
+    format!("table {} ({}/{} on the link, default via {}), rules {} lookup {}", p.table, p.network, p.prefix, p.gateway, sources.join(", "), p.table)
 }
 
 /// What applying `desired` changes, given what osconf set before
@@ -69,13 +97,27 @@ pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
             }
         }
     }
+    extra::changes(desired, previous, &mut out);
     out
 }
 
-/// Makes the kernel match `desired`: links up, addresses, routes; removes what
-/// osconf set before (`previous`) and no longer wants. Waits up to `nic_wait`
-/// for every NIC (by MAC) to appear, and changes nothing if one never does.
-pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
+/// Who configures the desired NICs in the running kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Configure {
+    /// osconf: links up, addresses, routes, as the stack will at the next boot.
+    Now,
+    /// The stack, when it starts after osconf (NetworkManager: a NIC that
+    /// already has addresses when it starts becomes "connected (externally)"
+    /// with an in-memory profile, and osconf's profile is not activated).
+    /// osconf only removes what it set before and no longer wants.
+    ByStack,
+}
+
+/// Makes the kernel match `desired`: links up, addresses, routes (unless
+/// `configure` leaves that to the stack); removes what osconf set before
+/// (`previous`) and no longer wants. Waits up to `nic_wait` for every NIC
+/// (by MAC) to appear, and changes nothing if one never does.
+pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
     if desired.is_empty() && previous.is_empty() {
         return Ok(());
     }
@@ -84,7 +126,7 @@ pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<()
         .enable_time()
         .build()
         .map_err(|e| Error::Failed(format!("starting the netlink runtime: {e}")))?;
-    runtime.block_on(apply_async(desired, previous, nic_wait))
+    runtime.block_on(apply_async(desired, previous, nic_wait, configure))
 }
 
 /// Requests in flight at once. Pipelining saves a round trip per change
@@ -97,22 +139,28 @@ async fn all<F: Future<Output = Result<(), Error>>>(requests: impl IntoIterator<
     futures::stream::iter(requests).buffer_unordered(IN_FLIGHT).try_collect().await
 }
 
-async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> Result<(), Error> {
+async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
     let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
     tokio::spawn(connection);
+    let mut stopwatch = Stopwatch::start();
 
     // Every link by MAC, desired ones included. NICs osconf configured before
     // may be gone (detached): nothing to remove there.
     let links = wait_for_links(&handle, desired, nic_wait).await?;
+    stopwatch.lap("netlink: link dump");
 
+    // A stack that configures its NICs itself (NetworkManager) is left to
+    // do so; what osconf set before is still removed.
+    let configured = if configure == Configure::Now { desired } else { &[] };
     // Each phase depends on the one before (routes need their NIC's address
     // and link up); requests within a phase are independent.
-    all(desired.iter().map(|nic| {
+    all(configured.iter().map(|nic| {
         let message = LinkUnspec::new_with_index(links[&nic.mac]).up().build();
         let request = handle.link().set(message).execute();
         async move { request.await.map_err(|e| failed(nic, "bringing the link up", e)) }
     }))
     .await?;
+    stopwatch.lap("netlink: links up");
     let changes = changes(desired, previous);
     all(changes.iter().filter_map(|change| match *change {
         LiveChange::RemoveRoute { mac, route, .. } => {
@@ -127,24 +175,36 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration) -> R
             let index = *links.get(&mac)?;
             let handle = &handle;
             Some(async move {
-                remove_address(handle, index, address, prefix).await.map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))
+                remove_address(handle, index, address.into(), prefix).await.map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))
             })
         }
         _ => None,
     }))
     .await?;
+    // What only the metadata carries (extra ignores the other changes).
+    for change in &changes {
+        extra::remove(&handle, extra::index_of(&links, change), change).await?;
+    }
+    stopwatch.lap("netlink: removals");
     // Additions are all re-asserted (with replace), not only the new ones: a
     // reboot or another tool may have dropped them since the last run.
-    all(desired.iter().map(|nic| {
+    all(configured.iter().map(|nic| {
         let request = handle.address().add(links[&nic.mac], nic.address.into(), nic.prefix).replace().execute();
         async move { request.await.map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e)) }
     }))
     .await?;
-    all(desired.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {
+    stopwatch.lap("netlink: addresses");
+    all(configured.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {
         let request = handle.route().add(route_message(links[&nic.mac], route)).replace().execute();
         async move { request.await.map_err(|e| failed(nic, &format!("setting route {route}"), e)) }
     }))
-    .await
+    .await?;
+    stopwatch.lap("netlink: routes");
+    // Secondary and IPv6 addresses, the IPv6 route, per-NIC tables and rules:
+    // after the primary addresses (kept primary) and the main table's routes.
+    all(configured.iter().map(|nic| extra::assert(&handle, links[&nic.mac], nic))).await?;
+    stopwatch.lap("netlink: extras");
+    Ok(())
 }
 
 fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
@@ -174,7 +234,8 @@ async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) ->
 /// the lowest index wins: that is the device the MAC was born on.
 async fn link_indexes(handle: &Handle) -> Result<BTreeMap<Mac, u32>, Error> {
     let mut links = BTreeMap::new();
-    let mut dump = handle.link().get().execute();
+    // Without the counters: they are most of each link's message.
+    let mut dump = handle.link().get().set_filter_mask(AddressFamily::Unspec, vec![LinkExtentMask::SkipStats]).execute();
     while let Some(link) = dump.try_next().await.map_err(|e| Error::Failed(format!("listing network interfaces: {e}")))? {
         for attribute in &link.attributes {
             if let LinkAttribute::Address(bytes) = attribute {
@@ -197,8 +258,8 @@ fn route_message(index: u32, route: Route) -> rtnetlink::packet_route::route::Ro
         .build()
 }
 
-async fn remove_address(handle: &Handle, index: u32, address: Ipv4Addr, prefix: u8) -> Result<(), rtnetlink::Error> {
-    let mut dump = handle.address().get().set_link_index_filter(index).set_address_filter(address.into()).set_prefix_length_filter(prefix).execute();
+async fn remove_address(handle: &Handle, index: u32, address: IpAddr, prefix: u8) -> Result<(), rtnetlink::Error> {
+    let mut dump = handle.address().get().set_link_index_filter(index).set_address_filter(address).set_prefix_length_filter(prefix).execute();
     while let Some(message) = dump.try_next().await? {
         ignore_missing(handle.address().del(message).execute().await)?;
     }
@@ -222,12 +283,8 @@ mod tests {
 
     fn nic(index: u32, mac_last: u8, address: &str, routes: &[(&str, u8, &str)]) -> Nic {
         Nic {
-            index,
-            mac: Mac([0x52, 0x54, 0, 0, 0, mac_last]),
-            address: address.parse().unwrap(),
-            prefix: 24,
-            gateway: None,
             routes: routes.iter().map(|(d, p, v)| Route { dest: d.parse().unwrap(), prefix: *p, via: v.parse().unwrap() }).collect(),
+            ..Nic::new(index, Mac([0x52, 0x54, 0, 0, 0, mac_last]), address.parse().unwrap(), 24)
         }
     }
 

@@ -1,0 +1,74 @@
+//! Making the stack read osconf's files in this boot, where it would
+//! otherwise work from the old ones. netplan renders its YAML in a systemd
+//! generator, before any unit (osconf included) runs: on the boot that
+//! applies a drop, networkd would start from what the old YAML said. osconf
+//! runs netplan's generator again (what `netplan generate` runs, without its
+//! Python front end) before networkd starts. The other stacks read their
+//! files when they start, after osconf.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::files::Root;
+
+use super::Stack;
+
+/// Where netplan's generator is (`netplan generate` runs `/lib/netplan/generate`).
+const GENERATORS: [&str; 3] = ["/lib/netplan/generate", "/usr/lib/netplan/generate", "/usr/libexec/netplan/generate"];
+
+/// How long the generator may take before osconf gives up on it.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs what makes `stack` read the new files now; never fails the apply
+/// (the files are in place for the next boot whatever happens here).
+pub fn now(stack: Stack, root: &Root) {
+    if stack != Stack::Netplan || !root.is_host() {
+        return;
+    }
+    let Some(generator) = GENERATORS.iter().find(|p| root.path(p).is_file()) else {
+        log::warn!("netplan's generator is not in {}: networkd reads osconf's files from the next boot on", GENERATORS.join(", "));
+        return;
+    };
+    match run_bounded(Command::new(generator), LIMIT) {
+        Ok(()) => log::info!("ran {generator}: networkd starts from osconf's configuration in this boot"),
+        Err(e) => log::warn!("{generator} failed ({e}): networkd reads osconf's files from the next boot on"),
+    }
+}
+
+/// Runs a program (never a shell) with no input, and waits for it up to `limit`.
+fn run_bounded(mut command: Command, limit: Duration) -> Result<(), String> {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) if status.success() => return Ok(()),
+            Some(status) => {
+                let mut err = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut err);
+                }
+                return Err(format!("{status}: {}", err.trim()));
+            }
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("still running after {} s, stopped", limit.as_secs()));
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_is_run_without_a_shell_and_bounded() {
+        assert_eq!(run_bounded(Command::new("true"), LIMIT), Ok(()));
+        assert!(run_bounded(Command::new("false"), LIMIT).unwrap_err().contains("exit status: 1"));
+        let mut slow = Command::new("sleep");
+        slow.arg("5");
+        assert!(run_bounded(slow, Duration::from_millis(100)).unwrap_err().contains("stopped"));
+    }
+}

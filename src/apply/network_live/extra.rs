@@ -1,0 +1,159 @@
+//! The live side of what only the metadata carries (`settings::extra`):
+//! secondary IPv4 and IPv6 addresses, the IPv6 default route, and per-NIC
+//! routing (a table per NIC and `from ADDRESS lookup TABLE` rules).
+//! Reconciled like the rest: what osconf set before and no longer wants
+//! goes, the rest is re-asserted idempotently.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rtnetlink::packet_route::route::{RouteMessage, RouteScope};
+use rtnetlink::packet_route::rule::{RuleAction, RuleMessage};
+use rtnetlink::{Handle, RouteMessageBuilder};
+
+use super::{ignore_missing, remove_address, LiveChange};
+use crate::error::Error;
+use crate::settings::extra::Policy;
+use crate::settings::{Mac, Nic};
+
+/// Every address besides the primary one: secondary IPv4, then IPv6.
+fn extra_addresses(nic: &Nic) -> Vec<(IpAddr, u8)> {
+    let v4 = nic.secondary.iter().map(|(a, p)| (IpAddr::V4(*a), *p));
+    v4.chain(nic.ipv6.iter().map(|(a, p)| (IpAddr::V6(*a), *p))).collect()
+}
+
+/// The changes `changes` adds for these fields: removals, then additions.
+pub(super) fn changes(desired: &[Nic], previous: &[Nic], out: &mut Vec<LiveChange>) {
+    let find = |nics: &[Nic], mac: Mac| nics.iter().find(|n| n.mac == mac).cloned();
+    for old in previous {
+        let new = find(desired, old.mac);
+        let (label, mac) = (old.label(), old.mac);
+        if let Some(policy) = old.policy().filter(|p| new.as_ref().and_then(Nic::policy).as_ref() != Some(p)) {
+            out.push(LiveChange::RemovePolicy { label: label.clone(), mac, policy });
+        }
+        if let Some(via) = old.ipv6_gateway.filter(|v| new.as_ref().and_then(|n| n.ipv6_gateway) != Some(*v)) {
+            out.push(LiveChange::RemoveRoute6 { label: label.clone(), mac, via });
+        }
+        let kept = new.as_ref().map(extra_addresses).unwrap_or_default();
+        for (address, prefix) in extra_addresses(old).into_iter().filter(|a| !kept.contains(a)) {
+            out.push(LiveChange::RemoveExtraAddress { label: label.clone(), mac, address, prefix });
+        }
+    }
+    for new in desired {
+        let old = find(previous, new.mac);
+        let (label, mac) = (new.label(), new.mac);
+        let had = old.as_ref().map(extra_addresses).unwrap_or_default();
+        for (address, prefix) in extra_addresses(new).into_iter().filter(|a| !had.contains(a)) {
+            out.push(LiveChange::AddExtraAddress { label: label.clone(), mac, address, prefix });
+        }
+        if let Some(via) = new.ipv6_gateway.filter(|v| old.as_ref().and_then(|o| o.ipv6_gateway) != Some(*v)) {
+            out.push(LiveChange::AddRoute6 { label: label.clone(), mac, via });
+        }
+        if let Some(policy) = new.policy().filter(|p| old.as_ref().and_then(Nic::policy).as_ref() != Some(p)) {
+            out.push(LiveChange::AddPolicy { label: label.clone(), mac, policy });
+        }
+    }
+}
+
+/// Carries out one removal of `changes` on link `index` (`None`: the link is gone).
+pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveChange) -> Result<(), Error> {
+    let result = match (change, index) {
+        (LiveChange::RemoveExtraAddress { address, prefix, .. }, Some(index)) => remove_address(handle, index, *address, *prefix).await,
+        (LiveChange::RemoveRoute6 { via, .. }, Some(index)) => ignore_missing(handle.route().del(default_route6(index, *via)).execute().await),
+        // Rules do not hang on a link: they go even when the NIC is gone.
+        (LiveChange::RemovePolicy { policy, .. }, index) => remove_policy(handle, index, policy).await,
+        _ => Ok(()),
+    };
+    result.map_err(|e| Error::Failed(format!("{change}: {e}")))
+}
+
+/// Re-asserts a NIC's extra addresses, IPv6 default route and own routing.
+pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(), Error> {
+    let failed = |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac));
+    for (address, prefix) in &nic.secondary {
+        let request = handle.address().add(index, IpAddr::V4(*address), *prefix).replace().execute();
+        request.await.map_err(|e| failed(format!("setting address {address}/{prefix}"), e))?;
+    }
+    // IPv6 is optional to a boot: a kernel or link without it (ipv6.disable,
+    // disable_ipv6) gets a warning, and the IPv4 settings still apply.
+    let mut ipv6 = Vec::new();
+    for &(address, prefix) in &nic.ipv6 {
+        ipv6.push((format!("address {address}/{prefix}"), handle.address().add(index, IpAddr::V6(address), prefix).replace().execute().await));
+    }
+    if let Some(via) = nic.ipv6_gateway {
+        ipv6.push((format!("route ::/0 via {via}"), handle.route().add(default_route6(index, via)).replace().execute().await));
+    }
+    for (what, result) in ipv6 {
+        if let Err(e) = result {
+            log::warn!("{} (MAC {}): IPv6 {what} not set: {e}", nic.label(), nic.mac);
+        }
+    }
+    if let Some(policy) = nic.policy() {
+        for route in table_routes(index, &policy) {
+            handle.route().add(route).replace().execute().await.map_err(|e| failed(format!("setting the routes of table {}", policy.table), e))?;
+        }
+        for source in &policy.sources {
+            // A rule added with "replace" is added again: add exclusively, and
+            // take "it exists" as done.
+            let result = handle.rule().add().v4().source_prefix(*source, 32).table_id(policy.table).priority(policy.priority()).action(RuleAction::ToTable).execute().await;
+            ignore_exists(result).map_err(|e| failed(format!("adding rule from {source} lookup {}", policy.table), e))?;
+        }
+    }
+    Ok(())
+}
+
+fn default_route6(index: u32, via: Ipv6Addr) -> RouteMessage {
+    RouteMessageBuilder::<Ipv6Addr>::new().destination_prefix(Ipv6Addr::UNSPECIFIED, 0).gateway(via).output_interface(index).build()
+}
+
+/// The NIC's table: its subnet on the link, and the default route via its gateway.
+fn table_routes(index: u32, policy: &Policy) -> [RouteMessage; 2] {
+    let subnet = RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(policy.network, policy.prefix)
+        .output_interface(index)
+        .scope(RouteScope::Link)
+        .table_id(policy.table)
+        .build();
+    let default = RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(Ipv4Addr::UNSPECIFIED, 0)
+        .gateway(policy.gateway)
+        .output_interface(index)
+        .table_id(policy.table)
+        .build();
+    [subnet, default]
+}
+
+async fn remove_policy(handle: &Handle, index: Option<u32>, policy: &Policy) -> Result<(), rtnetlink::Error> {
+    for source in &policy.sources {
+        let mut request = handle.rule().add().v4().source_prefix(*source, 32).table_id(policy.table).priority(policy.priority()).action(RuleAction::ToTable);
+        let rule: RuleMessage = request.message_mut().clone();
+        match handle.rule().del(rule).execute().await {
+            // A rule that is not there is ENOENT.
+            Err(rtnetlink::Error::NetlinkError(ref e)) if e.raw_code().abs() == 2 => {}
+            other => other?,
+        }
+    }
+    if let Some(index) = index {
+        for route in table_routes(index, policy) {
+            ignore_missing(handle.route().del(route).execute().await)?;
+        }
+    }
+    Ok(())
+}
+
+fn ignore_exists(result: Result<(), rtnetlink::Error>) -> Result<(), rtnetlink::Error> {
+    const EEXIST: i32 = 17;
+    match result {
+        Err(rtnetlink::Error::NetlinkError(ref e)) if e.raw_code().abs() == EEXIST => Ok(()),
+        other => other,
+    }
+}
+
+/// Links by MAC for removals: the NIC may be gone.
+pub(super) fn index_of(links: &BTreeMap<Mac, u32>, change: &LiveChange) -> Option<u32> {
+    let mac = match change {
+        LiveChange::RemoveExtraAddress { mac, .. } | LiveChange::RemoveRoute6 { mac, .. } | LiveChange::RemovePolicy { mac, .. } => mac,
+        _ => return None,
+    };
+    links.get(mac).copied()
+}

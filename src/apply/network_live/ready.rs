@@ -1,0 +1,128 @@
+//! Waiting until udev has finished with each NIC of the drop, before osconf
+//! resolves its name or touches its link. udev renames NICs (eth0 → ens3)
+//! after they appear, and kernels before 6.2 refuse to rename a link that
+//! is up: a link brought up too early keeps `eth0` for this boot only, and
+//! files keyed by name would describe a NIC the next boot does not have.
+//! udev has finished with a link when `/run/udev/data/n<ifindex>` exists
+//! (what systemd-networkd checks). An image without udev (no
+//! `/run/udev/control`) renames nothing: there, only the NIC's presence is
+//! waited for. Read through sysfs, so it is testable on a fake tree.
+
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::files::Root;
+use crate::settings::{Mac, Nic};
+
+/// Where a NIC stands.
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Absent,
+    /// Present, udev not done with it yet.
+    Pending(String),
+    Ready,
+}
+
+fn state(root: &Root, mac: Mac, udev: bool) -> State {
+    let Ok(entries) = std::fs::read_dir(root.path("/sys/class/net")) else { return State::Absent };
+    let mut pending = None;
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let has_mac = std::fs::read_to_string(dir.join("address")).ok().and_then(|t| t.trim().parse::<Mac>().ok()) == Some(mac);
+        if !has_mac {
+            continue;
+        }
+        let index = std::fs::read_to_string(dir.join("ifindex")).unwrap_or_default();
+        if !udev || root.exists(&format!("/run/udev/data/n{}", index.trim())) {
+            return State::Ready;
+        }
+        pending = Some(entry.file_name().to_string_lossy().into_owned());
+    }
+    pending.map_or(State::Absent, State::Pending)
+}
+
+/// Waits up to `wait` until every NIC exists and udev is done with it. A NIC
+/// that never appears is an error (nothing has been changed yet); one that
+/// udev has not finished with by then is a warning, and osconf goes on.
+pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(), Error> {
+    let udev = root.exists("/run/udev/control");
+    let deadline = Instant::now().checked_add(wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", wait.as_secs())))?;
+    loop {
+        let states: Vec<(&Nic, State)> = nics.iter().map(|n| (n, state(root, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
+        if states.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let absent: Vec<String> = states.iter().filter(|(_, s)| *s == State::Absent).map(|(n, _)| format!("{} (MAC {})", n.label(), n.mac)).collect();
+            if !absent.is_empty() {
+                return Err(Error::Failed(format!("no network interface with the MAC of {} appeared within {} s", absent.join(", "), wait.as_secs_f32())));
+            }
+            for (nic, s) in &states {
+                if let State::Pending(name) = s {
+                    log::warn!("udev has not finished with {name} ({}, MAC {}) after {} s: its name may still change", nic.label(), nic.mac, wait.as_secs_f32());
+                }
+            }
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nic(last: u8) -> Nic {
+        Nic::new(0, Mac([0x52, 0x54, 0, 0, 0, last]), "10.0.0.5".parse().unwrap(), 24)
+    }
+
+    /// A tree with eth0 (index 2) in sysfs and, if `udev`, a running udev.
+    fn tree(name: &str, udev: bool) -> Root {
+        let base = std::env::temp_dir().join(format!("osconf-ready-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("sys/class/net/eth0")).unwrap();
+        std::fs::write(base.join("sys/class/net/eth0/address"), "52:54:00:00:00:01\n").unwrap();
+        std::fs::write(base.join("sys/class/net/eth0/ifindex"), "2\n").unwrap();
+        if udev {
+            std::fs::create_dir_all(base.join("run/udev/data")).unwrap();
+            std::fs::write(base.join("run/udev/control"), "").unwrap();
+        }
+        Root::new(base)
+    }
+
+    #[test]
+    fn without_udev_a_present_nic_is_ready_at_once() {
+        let root = tree("no-udev", false);
+        assert_eq!(state(&root, nic(1).mac, false), State::Ready);
+        wait_until_ready(&root, &[nic(1)], Duration::ZERO).unwrap();
+        let _ = std::fs::remove_dir_all(root.base());
+    }
+
+    #[test]
+    fn with_udev_the_wait_ends_when_udev_wrote_the_link_s_data() {
+        let root = tree("udev", true);
+        assert_eq!(state(&root, nic(1).mac, true), State::Pending("eth0".into()));
+        let data = root.path("/run/udev/data/n2");
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::write(data, "").unwrap();
+        });
+        let started = Instant::now();
+        wait_until_ready(&root, &[nic(1)], Duration::from_secs(5)).unwrap();
+        let waited = started.elapsed();
+        writer.join().unwrap();
+        assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(5), "{waited:?}");
+        let _ = std::fs::remove_dir_all(root.base());
+    }
+
+    #[test]
+    fn udev_never_finishing_is_bounded_and_not_fatal_but_a_missing_nic_is() {
+        let root = tree("bounded", true);
+        let started = Instant::now();
+        wait_until_ready(&root, &[nic(1)], Duration::from_millis(200)).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        let error = wait_until_ready(&root, &[nic(1), nic(9)], Duration::from_millis(100)).unwrap_err().to_string();
+        assert!(error.contains("eth0 (MAC 52:54:00:00:00:09)"), "{error}");
+        let _ = std::fs::remove_dir_all(root.base());
+    }
+}

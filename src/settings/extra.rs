@@ -1,0 +1,307 @@
+//! What only the metadata endpoint says about a NIC (os.conf cannot carry
+//! it): secondary private IPv4 addresses, IPv6 addresses and gateway, and
+//! per-NIC routing — replies leave by the NIC they came in on, through a
+//! routing table of the NIC's own (its subnet and a default route via its
+//! own gateway) and one rule per address of the NIC: `from ADDRESS lookup
+//! TABLE`. The metadata source hands each NIC (built with [`Nic::new`] and
+//! its gateway) and that MAC's items to [`fill_from_metadata`], which
+//! validates every value with the functions below; the renderers and the
+//! live code read the fields, and [`Nic::policy`] for the routing.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::values::network_of;
+use super::Nic;
+
+/// Per-NIC tables are numbered from here (the NIC's index added), clear of
+/// the kernel's own (253 default, 254 main, 255 local). The number is also
+/// the priority of the NIC's rules: before `main` (32766).
+pub const POLICY_TABLE_BASE: u32 = 1000;
+
+pub fn policy_table(index: u32) -> u32 {
+    POLICY_TABLE_BASE + index
+}
+
+/// One NIC's own routing: table `table` holds `network/prefix` on the link
+/// and `default via gateway`; `from S lookup table` for each source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub table: u32,
+    pub network: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub sources: Vec<Ipv4Addr>,
+}
+
+impl Policy {
+    /// The rules' priority: the table's number (one per NIC, stable).
+    pub fn priority(&self) -> u32 {
+        self.table
+    }
+}
+
+impl Nic {
+    /// Its routing of its own replies, when a source asked for it (`table`)
+    /// and the NIC has a gateway.
+    pub fn policy(&self) -> Option<Policy> {
+        let (table, gateway) = (self.table?, self.gateway?);
+        let mut sources = vec![self.address];
+        sources.extend(self.secondary.iter().map(|(a, _)| *a));
+        Some(Policy { table, network: self.network(), prefix: self.prefix, gateway, sources })
+    }
+
+    /// These fields in words, one line each, for `plan` and `status`.
+    pub fn extras(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.secondary.iter().map(|(a, p)| format!("secondary address {a}/{p}")).collect();
+        out.extend(self.ipv6.iter().map(|(a, p)| format!("IPv6 address {a}/{p}")));
+        out.extend(self.ipv6_gateway.map(|g| format!("IPv6 gateway {g} (default route)")));
+        out.extend(self.policy().map(|p| format!("own routing: replies from its addresses leave by it (table {}, default via {})", p.table, p.gateway)));
+        out
+    }
+}
+
+/// A secondary IPv4 address: a host address on the NIC's subnet (it takes
+/// the NIC's prefix), not the NIC's primary address, gateway or another
+/// secondary one.
+pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
+    if address.is_unspecified() || address.is_broadcast() || address.is_multicast() || address.is_loopback() {
+        return Err(format!("{address} cannot be a host's address"));
+    }
+    if network_of(address, nic.prefix) != nic.network() {
+        return Err(format!("{address} is not on eth{}'s subnet {}/{}", nic.index, nic.network(), nic.prefix));
+    }
+    if address == nic.address || nic.secondary.iter().any(|(a, _)| *a == address) {
+        return Err(format!("{address} is already an address of eth{}", nic.index));
+    }
+    if Some(address) == nic.gateway {
+        return Err(format!("{address} is eth{}'s gateway", nic.index));
+    }
+    nic.secondary.push((address, nic.prefix));
+    Ok(())
+}
+
+/// An IPv6 address a NIC can be given: not unspecified, loopback,
+/// multicast or link-local (the kernel makes that one itself).
+pub fn ipv6_address(text: &str) -> Result<Ipv6Addr, String> {
+    let address: Ipv6Addr = text.trim().parse().map_err(|_| format!("{:?} is not an IPv6 address", super::parse::shorten(text)))?;
+    if address.is_unspecified() || address.is_loopback() || address.is_multicast() || is_link_local(address) {
+        return Err(format!("{address} cannot be a NIC's configured IPv6 address"));
+    }
+    Ok(address)
+}
+
+pub fn add_ipv6(nic: &mut Nic, address: Ipv6Addr, prefix: u8) -> Result<(), String> {
+    if prefix == 0 || prefix > 128 {
+        return Err(format!("/{prefix} is not an IPv6 prefix length (1 to 128)"));
+    }
+    if nic.ipv6.iter().any(|(a, _)| *a == address) {
+        return Err(format!("{address} is already an address of eth{}", nic.index));
+    }
+    nic.ipv6.push((address, prefix));
+    Ok(())
+}
+
+/// The IPv6 default gateway: link-local, or inside one of the NIC's IPv6 prefixes.
+pub fn set_ipv6_gateway(nic: &mut Nic, gateway: Ipv6Addr) -> Result<(), String> {
+    if gateway.is_unspecified() || gateway.is_loopback() || gateway.is_multicast() {
+        return Err(format!("{gateway} cannot be a gateway"));
+    }
+    let on_link = is_link_local(gateway) || nic.ipv6.iter().any(|(a, p)| same_prefix(*a, gateway, *p));
+    if !on_link {
+        return Err(format!("{gateway} is neither link-local nor on a prefix of eth{}", nic.index));
+    }
+    if nic.ipv6.iter().any(|(a, _)| *a == gateway) {
+        return Err(format!("{gateway} is eth{}'s own address", nic.index));
+    }
+    nic.ipv6_gateway = Some(gateway);
+    Ok(())
+}
+
+/// Gives a NIC that has a gateway its own routing table (see the module
+/// docs); a source does so for every NIC but the primary one. Returns
+/// whether it could (a NIC without a gateway has nowhere to send replies).
+pub fn route_own_replies(nic: &mut Nic) -> bool {
+    nic.table = nic.gateway.map(|_| policy_table(nic.index));
+    nic.table.is_some()
+}
+
+/// The per-MAC metadata items these fields come from, as served (any may
+/// be missing). `ipv6_cidr` is `vswitch-ipv6-cidr-block`, whose prefix
+/// the IPv6 addresses take.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MetadataItems<'a> {
+    pub private_ipv4s: Option<&'a str>,
+    pub ipv6s: Option<&'a str>,
+    pub ipv6_gateway: Option<&'a str>,
+    pub ipv6_cidr: Option<&'a str>,
+}
+
+/// Fills a NIC (built from its primary address and gateway) from its
+/// metadata items; `secondary_nic`: any NIC but the primary one, which gets
+/// its own routing. Each bad value is left out with a warning naming the
+/// item (`item_prefix` is `network/interfaces/macs/<mac>/`); never an error.
+pub fn fill_from_metadata(nic: &mut Nic, items: MetadataItems, item_prefix: &str, secondary_nic: bool) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut warn = |item: &str, message: String| warnings.push(format!("{item_prefix}{item}: {message}: skipped"));
+    for entry in list_items(items.private_ipv4s.unwrap_or_default()) {
+        match super::values::host_address(entry) {
+            // The list holds the primary address too.
+            Ok(address) if address == nic.address => {}
+            Ok(address) => {
+                if let Err(e) = add_secondary(nic, address) {
+                    warn("private-ipv4s", e);
+                }
+            }
+            Err(e) => warn("private-ipv4s", e),
+        }
+    }
+    let ipv6s = list_items(items.ipv6s.unwrap_or_default());
+    let prefix = match items.ipv6_cidr.map(str::trim) {
+        None | Some("") => 64,
+        Some(cidr) => match cidr.rsplit_once('/').map(|(_, p)| p.parse::<u8>()) {
+            Some(Ok(p)) if (1..=128).contains(&p) => p,
+            _ => {
+                warn("vswitch-ipv6-cidr-block", format!("{:?} is not an IPv6 CIDR block (its /64 is assumed)", super::parse::shorten(cidr)));
+                64
+            }
+        },
+    };
+    for entry in ipv6s {
+        if let Err(e) = ipv6_address(entry).and_then(|address| add_ipv6(nic, address, prefix)) {
+            warn("ipv6s", e);
+        }
+    }
+    if let Some(text) = items.ipv6_gateway.map(str::trim).filter(|t| !t.is_empty()) {
+        match text.parse::<Ipv6Addr>() {
+            Ok(gateway) if !nic.ipv6.is_empty() => {
+                if let Err(e) = set_ipv6_gateway(nic, gateway) {
+                    warn("ipv6-gateway", e);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => warn("ipv6-gateway", format!("{:?} is not an IPv6 address", super::parse::shorten(text))),
+        }
+    }
+    if secondary_nic {
+        route_own_replies(nic);
+    }
+    warnings
+}
+
+/// The entries of a list item, in the forms the endpoint serves them:
+/// `["a","b"]`, `[a,b]`, or one per line.
+pub fn list_items(text: &str) -> Vec<&str> {
+    let text = text.trim();
+    let text = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    text.split([',', '\n', ' ', '\t', '\r']).map(|e| e.trim().trim_matches('"')).filter(|e| !e.is_empty()).collect()
+}
+
+fn is_link_local(address: Ipv6Addr) -> bool {
+    address.segments()[0] & 0xffc0 == 0xfe80
+}
+
+fn same_prefix(a: Ipv6Addr, b: Ipv6Addr, prefix: u8) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+    u128::from(a) & mask == u128::from(b) & mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Mac;
+
+    fn nic() -> Nic {
+        let mut nic = Nic::new(1, Mac([0x52, 0x54, 0, 0, 0, 2]), "10.0.1.5".parse().unwrap(), 24);
+        nic.gateway = Some("10.0.1.1".parse().unwrap());
+        nic
+    }
+
+    #[test]
+    fn secondary_addresses_are_on_the_subnet_and_distinct() {
+        let mut n = nic();
+        add_secondary(&mut n, "10.0.1.6".parse().unwrap()).unwrap();
+        assert_eq!(n.secondary, [("10.0.1.6".parse().unwrap(), 24)]);
+        for (bad, why) in [("10.0.2.6", "not on eth1's subnet"), ("10.0.1.5", "already"), ("10.0.1.6", "already"), ("10.0.1.1", "gateway"), ("0.0.0.0", "cannot be")] {
+            let e = add_secondary(&mut n, bad.parse().unwrap()).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_and_gateway() {
+        let mut n = nic();
+        let address = ipv6_address("2001:db8:10::5").unwrap();
+        add_ipv6(&mut n, address, 64).unwrap();
+        assert!(add_ipv6(&mut n, address, 64).unwrap_err().contains("already"));
+        assert!(add_ipv6(&mut n, "2001:db8:11::5".parse().unwrap(), 129).is_err());
+        for bad in ["fe80::1", "::1", "ff02::1", "::", "10.0.0.1", "2001:db8::/64"] {
+            assert!(ipv6_address(bad).is_err(), "{bad}");
+        }
+        set_ipv6_gateway(&mut n, "fe80::1".parse().unwrap()).unwrap();
+        set_ipv6_gateway(&mut n, "2001:db8:10::1".parse().unwrap()).unwrap();
+        assert_eq!(n.ipv6_gateway, Some("2001:db8:10::1".parse().unwrap()));
+        assert!(set_ipv6_gateway(&mut n, "2001:db8:99::1".parse().unwrap()).unwrap_err().contains("neither link-local"));
+        assert!(set_ipv6_gateway(&mut n, address).unwrap_err().contains("own address"));
+    }
+
+    #[test]
+    fn metadata_items_in_the_forms_served() {
+        assert_eq!(list_items("[\"10.0.1.5\",\"10.0.1.6\"]"), ["10.0.1.5", "10.0.1.6"]);
+        assert_eq!(list_items("[2001:db8:1::5]"), ["2001:db8:1::5"]);
+        assert_eq!(list_items("10.0.1.5\n10.0.1.6\n"), ["10.0.1.5", "10.0.1.6"]);
+        assert_eq!(list_items("[]"), Vec::<&str>::new());
+        let mut n = nic();
+        let items = MetadataItems {
+            private_ipv4s: Some("[\"10.0.1.5\",\"10.0.1.6\",\"10.9.9.9\",\"nonsense\"]"),
+            ipv6s: Some("[2001:db8:1::5,fe80::9]"),
+            ipv6_gateway: Some("2001:db8:1::1"),
+            ipv6_cidr: Some("2001:db8:1::/64"),
+        };
+        let warnings = fill_from_metadata(&mut n, items, "network/interfaces/macs/52:54:00:00:00:02/", true);
+        assert_eq!(n.secondary, [("10.0.1.6".parse().unwrap(), 24)], "the primary address in the list is not a secondary one");
+        assert_eq!(n.ipv6, [("2001:db8:1::5".parse().unwrap(), 64)]);
+        assert_eq!(n.ipv6_gateway, Some("2001:db8:1::1".parse().unwrap()));
+        assert_eq!(n.table, Some(1001));
+        assert_eq!(
+            warnings,
+            [
+                "network/interfaces/macs/52:54:00:00:00:02/private-ipv4s: 10.9.9.9 is not on eth1's subnet 10.0.1.0/24: skipped",
+                "network/interfaces/macs/52:54:00:00:00:02/private-ipv4s: \"nonsense\" is not an IPv4 address: skipped",
+                "network/interfaces/macs/52:54:00:00:00:02/ipv6s: fe80::9 cannot be a NIC's configured IPv6 address: skipped",
+            ]
+        );
+        // The primary NIC keeps the main table; nothing served, nothing added.
+        let mut primary = nic();
+        assert!(fill_from_metadata(&mut primary, MetadataItems::default(), "", false).is_empty());
+        assert_eq!(primary, nic());
+        let bad = MetadataItems { ipv6s: Some("2001:db8::7"), ipv6_cidr: Some("garbage"), ipv6_gateway: Some("nope"), ..Default::default() };
+        let warnings = fill_from_metadata(&mut primary, bad, "m/", false);
+        assert_eq!(primary.ipv6, [("2001:db8::7".parse().unwrap(), 64)]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+    }
+
+    #[test]
+    fn policy_covers_every_address_of_a_nic_with_a_gateway() {
+        let mut n = nic();
+        assert_eq!(n.policy(), None, "only when a source asks for it");
+        add_secondary(&mut n, "10.0.1.6".parse().unwrap()).unwrap();
+        assert!(route_own_replies(&mut n));
+        let policy = n.policy().unwrap();
+        assert_eq!((policy.table, policy.priority()), (1001, 1001));
+        assert_eq!((policy.network, policy.prefix, policy.gateway), ("10.0.1.0".parse().unwrap(), 24, "10.0.1.1".parse().unwrap()));
+        assert_eq!(policy.sources, ["10.0.1.5".parse::<Ipv4Addr>().unwrap(), "10.0.1.6".parse().unwrap()]);
+        add_ipv6(&mut n, "2001:db8::5".parse().unwrap(), 64).unwrap();
+        set_ipv6_gateway(&mut n, "fe80::1".parse().unwrap()).unwrap();
+        assert_eq!(
+            n.extras(),
+            [
+                "secondary address 10.0.1.6/24",
+                "IPv6 address 2001:db8::5/64",
+                "IPv6 gateway fe80::1 (default route)",
+                "own routing: replies from its addresses leave by it (table 1001, default via 10.0.1.1)"
+            ]
+        );
+        n.gateway = None;
+        assert!(!route_own_replies(&mut n) && n.policy().is_none());
+    }
+}

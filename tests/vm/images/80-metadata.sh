@@ -1,0 +1,90 @@
+# The metadata endpoint (issue 15): Debian with ifupdown under systemd and
+# osconf-metadata.service enabled, no drop at all. Its first NIC is on QEMU
+# user-mode networking restricted to the guest (restrict=on: nothing leaves
+# the VM), where 100.100.100.200:80 is forwarded (guestfwd ... -cmd:) to
+# tests/vm/metadata-server.py, run by QEMU for each connection with the
+# connection on its stdin/stdout: no port on the host, only this VM reaches
+# it. The image's own static eth0 gets it there at the first boot, as an
+# instance's DHCP would. The second NIC stays on its unconnected hub port.
+#
+# Chain: the endpoint's settings applied (token flow, the one-request
+# meta-data/all document); a reboot (nothing re-applied, same state); the
+# settings changed (plain reads, item by item, from a server that is slow
+# at first, keeps connections open and sends chunks); a reboot.
+MD_TREE=$W/metadata-tree.json MD_REQUESTS=$W/metadata-requests.log
+MD_NET=100.100.0.0/16 MD_GATEWAY=100.100.1.253
+metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname> <eth1 address> [more server options]
+  cat > "$MD_TREE" <<EOF
+{"token": $1, "all": $2, ${5:-} "items": {
+  "hostname": "$3", "instance-id": "i-vmtest0001", "mac": "$M0", "private-ipv4": "100.100.1.10",
+  "network/interfaces/macs/$M1/primary-ip-address": "$4",
+  "network/interfaces/macs/$M1/netmask": "255.255.255.0",
+  "network/interfaces/macs/$M1/gateway": "192.168.77.1",
+  "network/interfaces/macs/$M0/primary-ip-address": "100.100.1.10",
+  "network/interfaces/macs/$M0/netmask": "255.255.255.0",
+  "network/interfaces/macs/$M0/gateway": "$MD_GATEWAY",
+  "network/interfaces/macs/$M0/vpc-cidr-block": "172.16.0.0/12",
+  "network/interfaces/macs/$M0/vswitch-cidr-block": "100.100.1.0/24",
+  "dns-conf/nameservers": "100.100.2.136\n100.100.2.138"
+}}
+EOF
+  : > "$MD_REQUESTS"
+}
+prepare_metadata() { metadata_tree true true meta-vm-host 192.168.77.20; }
+# A server as real ones may be: slow to answer right after boot, keeping
+# connections open, chunked replies.
+prepare_metadata_changed() { metadata_tree false false meta-vm-changed 192.168.77.21 '"keep_alive": true, "chunked": true, "slow_first_ms": 2500,'; }
+prepare_metadata_again() { : > "$MD_REQUESTS"; }
+
+customize_metadata() {
+  local R=$1 unit
+  printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address 100.100.1.10/24\n    gateway %s\n\nsource /etc/network/interfaces.d/*\n' "$MD_GATEWAY" > "$R/etc/network/interfaces"
+  unit=$(ls "$R"/lib/systemd/system/osconf-metadata.service "$R"/usr/lib/systemd/system/osconf-metadata.service 2>/dev/null | head -n1 || true)
+  if [ -z "$unit" ]; then
+    install -m 644 "$REPO/systemd/osconf-metadata.service" "$R/etc/systemd/system/osconf-metadata.service"
+    unit=$R/etc/systemd/system/osconf-metadata.service
+  fi
+  ln -sf "${unit#"$R"}" "$R/etc/systemd/system/multi-user.target.wants/osconf-metadata.service"
+  mkdir -p "$R/etc/systemd/system/osconf-vm-check.service.d"
+  printf '[Unit]\nAfter=osconf-metadata.service\n' > "$R/etc/systemd/system/osconf-vm-check.service.d/metadata.conf"
+}
+
+metadata_common() { # settings from the endpoint, live: host name, addresses, routes
+  check "osconf.service found no drop" grep -q 'OSCONF-CHECK log=.*no settings found' "$LOG"
+  check "osconf-metadata.service succeeded: $(value metadata_result)" [ "$(value metadata_result)" = "success exit=0" ]
+  check "instance id recorded" has metadata_instance=i-vmtest0001
+  check "name servers" has "dns=100.100.2.136 100.100.2.138"
+  check "eth0 address" has "addr_$M0=100.100.1.10/24"
+  check "default route via eth0" has "route=default via $MD_GATEWAY mac $M0"
+  check "VPC route via eth0" has "route=172.16.0.0/12 via $MD_GATEWAY mac $M0"
+  check "no default route via eth1" lacks "route=default via 192.168.77.1"
+}
+assert_metadata() {
+  metadata_common
+  check "applied from the endpoint" grep -q 'OSCONF-CHECK mlog=.*applied metadata endpoint' "$LOG"
+  check "host name" has hostname=meta-vm-host
+  check "eth1 address" has "addr_$M1=192.168.77.20/24"
+  check "token flow, then the one-request document: $(tr '\n' '|' < "$MD_REQUESTS")" \
+    [ "$(tr '\n' '|' < "$MD_REQUESTS")" = "PUT /latest/api/token HTTP/1.1|GET /latest/meta-data/all HTTP/1.1|" ]
+  MD_LAST_SHA=$(value metadata_record_hmac)
+}
+assert_metadata_changed() {
+  metadata_common
+  check "applied from the endpoint" grep -q 'OSCONF-CHECK mlog=.*applied metadata endpoint' "$LOG"
+  check "host name changed" has hostname=meta-vm-changed
+  check "eth1 new address only" has "addr_$M1=192.168.77.21/24"
+  check "read item by item" grep -qx 'GET /latest/meta-data/network/interfaces/macs/ HTTP/1.1' "$MD_REQUESTS"
+  check "the slow first reply was asked for again" [ "$(grep -c '^PUT /latest/api/token' "$MD_REQUESTS")" -ge 2 ]
+  check "record changed" [ "$(value metadata_record_hmac)" != "$MD_LAST_SHA" ]
+  MD_LAST_SHA=$(value metadata_record_hmac)
+}
+assert_metadata_again() {
+  metadata_common
+  check "not applied again" grep -q 'OSCONF-CHECK mlog=.*was applied already' "$LOG"
+  check "record unchanged" [ "$(value metadata_record_hmac)" = "$MD_LAST_SHA" ]
+}
+NEXT_BOOT_SCENARIOS+=" metadata_again "
+
+NET0="user,id=n0,restrict=on,net=$MD_NET,host=$MD_GATEWAY,dns=100.100.2.136,guestfwd=tcp:100.100.100.200:80-cmd:/usr/bin/python3 $HERE/metadata-server.py $MD_TREE $MD_REQUESTS"
+image metadata --rootfs systemd --p1 ext4 --args "net.ifnames=0" --scenarios "metadata metadata_again metadata_changed metadata_again"
+unset NET0
