@@ -40,6 +40,7 @@ check() {
 check amd64 x86_64 x86_64-unknown-linux-gnu x86-64
 check arm64 aarch64 aarch64-unknown-linux-gnu 'ARM aarch64' qemu-aarch64-static
 
+ok "packages install, remove (record kept), reinstall, purge (.deb) in test trees" bash tests/package_lifecycle.sh "$DEB" "$RPM"
 # Installing, enabling and removing the .deb in real images: tests/vm/run.sh --deb.
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -108,10 +108,15 @@ osconf_exit() { value osconf_result | grep -o 'exit=[0-9]*'; }
 # module: label, then the drop's bytes) under the guest's key, recomputed here.
 keyed_digest() { { printf 'osconf drop v1\0'; cat "$1"; } | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(value drop_key)" | awk '{print $NF}'; }
 record_is() { [ -n "$(value record_hmac)" ] && [ "$(value record_hmac)" = "$(keyed_digest "$1")" ]; }
+# Nothing the cloud's console or the log shows holds the drop's plain SHA-256.
+no_plain_digest() { ! grep -aq "$(sha256sum "$1" | cut -d' ' -f1)" "$LOG"; }
+log_private() { [ -z "$(value log_mode)" ] || [ "$(value log_mode)" = 600 ]; } # SysV/OpenRC log: 0600
 
 common_applied() { # the drop in $DROP was applied and deleted
   check "osconf succeeded: $(value osconf_result)" [ "$(osconf_exit)" = exit=0 ]
   check "record holds the drop's keyed digest" record_is "$DROP"
+  check "no plain digest of the drop on the console or in the log" no_plain_digest "$DROP"
+  check "/var/log/osconf.log is 0600: $(value log_mode)" log_private
   check "drop deleted from the first partition" p1_lacks_drop "$DISK"
   check "no injected command ran" [ -z "$(value pwned)" ]
 }
@@ -161,6 +166,7 @@ assert_tencent() {
   fi
   check "read from the CD-ROM" grep -aq 'CD-ROM config-2' "$LOG"
   check "record holds the CD-ROM drop's keyed digest" record_is drops/tencent.conf
+  check "no plain digest of the drop on the console or in the log" no_plain_digest drops/tencent.conf
   check "hostname from the CD-ROM, '_' as '-' in the kernel" has hostname=VM-10-20-tencent
   check "the same name in /etc/hostname" has etc_hostname=VM-10-20-tencent
   check "the same name in /etc/hosts" has "hosts=10.104.62.201	VM-10-20-tencent	# managed by osconf"
