@@ -81,7 +81,9 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     if live && !crate::plan::applied_before(own.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {
         // The plan resolves NIC names (ifupdown, ifcfg): udev must be done
         // renaming the NICs first.
-        crate::apply::network_live::wait_until_ready(&root, &settings.nics, config.nic_wait)
+        // The running kernel's NICs and udev, whatever --root says: live
+        // effects are on this host (as netlink's are).
+        crate::apply::network_live::wait_until_ready(&Root::new("/"), &settings.nics, config.nic_wait)
             .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
         stopwatch.lap("udev");
     }

@@ -373,3 +373,36 @@ fn left_to_the_stack_osconf_configures_nothing_but_removes_what_it_set_before() 
     apply(&settings(VPC).nics, &classic.nics, WAIT, Configure::ByStack).unwrap();
     assert_eq!((addresses(), routes()), (Vec::<String>::new(), Vec::<String>::new()));
 }
+
+/// The binary with `--root TREE --live` (how an image is tested, and how
+/// bench/ runs it): the files go under the tree, the NICs are the running
+/// kernel's — the wait for them must not look for them under the tree.
+#[test]
+fn the_binary_applies_live_with_a_root_tree() {
+    if !isolated("the_binary_applies_live_with_a_root_tree") {
+        return;
+    }
+    two_nics();
+    let tree = std::env::temp_dir().join(format!("osconf-netns-root-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tree);
+    for (path, text) in [
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
+        ("etc/osconf/osconf.conf", "[network]\nnic_wait_seconds = 2\n"),
+        ("boot/aliyun_custom_image/os.conf", VPC),
+    ] {
+        std::fs::create_dir_all(tree.join(path).parent().unwrap()).unwrap();
+        std::fs::write(tree.join(path), text).unwrap();
+    }
+    // As `ip netns exec` does: a sysfs of this namespace, in a mount
+    // namespace of its own (a plain `unshare --net` still shows the host's NICs).
+    let out = Command::new("unshare")
+        .args(["--mount", "--", "sh", "-c", "mount -t sysfs sysfs /sys && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_osconf"))
+        .args(["apply", "--live", "--root"])
+        .arg(&tree)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&tree);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
+}
