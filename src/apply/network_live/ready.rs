@@ -23,20 +23,28 @@ enum State {
     Ready,
 }
 
-fn state(root: &Root, mac: Mac, udev: bool) -> State {
-    let Ok(entries) = std::fs::read_dir(root.path("/sys/class/net")) else { return State::Absent };
+/// Every link in sysfs: (MAC, name, ifindex). Read once per poll, whatever
+/// the number of NICs waited for (64 NICs must not mean 64 scans).
+fn links(root: &Root) -> Vec<(Mac, String, String)> {
+    let Ok(entries) = std::fs::read_dir(root.path("/sys/class/net")) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let dir = entry.path();
+            let mac = std::fs::read_to_string(dir.join("address")).ok()?.trim().parse::<Mac>().ok()?;
+            let index = std::fs::read_to_string(dir.join("ifindex")).unwrap_or_default().trim().to_owned();
+            Some((mac, entry.file_name().to_string_lossy().into_owned(), index))
+        })
+        .collect()
+}
+
+fn state(root: &Root, links: &[(Mac, String, String)], mac: Mac, udev: bool) -> State {
     let mut pending = None;
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        let has_mac = std::fs::read_to_string(dir.join("address")).ok().and_then(|t| t.trim().parse::<Mac>().ok()) == Some(mac);
-        if !has_mac {
-            continue;
-        }
-        let index = std::fs::read_to_string(dir.join("ifindex")).unwrap_or_default();
-        if !udev || root.exists(&format!("/run/udev/data/n{}", index.trim())) {
+    for (_, name, index) in links.iter().filter(|(m, _, _)| *m == mac) {
+        if !udev || root.exists(&format!("/run/udev/data/n{index}")) {
             return State::Ready;
         }
-        pending = Some(entry.file_name().to_string_lossy().into_owned());
+        pending = Some(name.clone());
     }
     pending.map_or(State::Absent, State::Pending)
 }
@@ -48,7 +56,8 @@ pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(),
     let udev = root.exists("/run/udev/control");
     let deadline = Instant::now().checked_add(wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", wait.as_secs())))?;
     loop {
-        let states: Vec<(&Nic, State)> = nics.iter().map(|n| (n, state(root, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
+        let links = links(root);
+        let states: Vec<(&Nic, State)> = nics.iter().map(|n| (n, state(root, &links, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
         if states.is_empty() {
             return Ok(());
         }
@@ -93,7 +102,7 @@ mod tests {
     #[test]
     fn without_udev_a_present_nic_is_ready_at_once() {
         let root = tree("no-udev", false);
-        assert_eq!(state(&root, nic(1).mac, false), State::Ready);
+        assert_eq!(state(&root, &links(&root), nic(1).mac, false), State::Ready);
         wait_until_ready(&root, &[nic(1)], Duration::ZERO).unwrap();
         let _ = std::fs::remove_dir_all(root.base());
     }
@@ -101,7 +110,7 @@ mod tests {
     #[test]
     fn with_udev_the_wait_ends_when_udev_wrote_the_link_s_data() {
         let root = tree("udev", true);
-        assert_eq!(state(&root, nic(1).mac, true), State::Pending("eth0".into()));
+        assert_eq!(state(&root, &links(&root), nic(1).mac, true), State::Pending("eth0".into()));
         let data = root.path("/run/udev/data/n2");
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
