@@ -23,28 +23,41 @@ enum State {
     Ready,
 }
 
-/// Every link in sysfs: (MAC, name, ifindex). Read once per poll, whatever
-/// the number of NICs waited for (64 NICs must not mean 64 scans).
-fn links(root: &Root) -> Vec<(Mac, String, String)> {
+/// A link with the MAC of a NIC waited for.
+#[derive(Debug, PartialEq, Eq)]
+struct Link {
+    mac: Mac,
+    name: String,
+    index: Option<u32>,
+}
+
+/// The links in sysfs that have the MAC of one of `nics`. Read once per
+/// poll, whatever the number of NICs waited for (64 NICs must not mean 64
+/// scans); of the other links only `address` is read.
+fn links(root: &Root, nics: &[Nic]) -> Vec<Link> {
     let Ok(entries) = std::fs::read_dir(root.path("/sys/class/net")) else { return Vec::new() };
     entries
         .flatten()
         .filter_map(|entry| {
             let dir = entry.path();
             let mac = std::fs::read_to_string(dir.join("address")).ok()?.trim().parse::<Mac>().ok()?;
-            let index = std::fs::read_to_string(dir.join("ifindex")).unwrap_or_default().trim().to_owned();
-            Some((mac, entry.file_name().to_string_lossy().into_owned(), index))
+            if !nics.iter().any(|n| n.mac == mac) {
+                return None;
+            }
+            let index = std::fs::read_to_string(dir.join("ifindex")).ok().and_then(|i| i.trim().parse().ok());
+            Some(Link { mac, name: entry.file_name().to_string_lossy().into_owned(), index })
         })
         .collect()
 }
 
-fn state(root: &Root, links: &[(Mac, String, String)], mac: Mac, udev: bool) -> State {
+fn state(root: &Root, links: &[Link], mac: Mac, udev: bool) -> State {
     let mut pending = None;
-    for (_, name, index) in links.iter().filter(|(m, _, _)| *m == mac) {
-        if !udev || root.exists(&format!("/run/udev/data/n{index}")) {
+    for link in links.iter().filter(|l| l.mac == mac) {
+        // udev has finished with a link once its database has it.
+        if !udev || link.index.is_some_and(|i| root.exists(&format!("/run/udev/data/n{i}"))) {
             return State::Ready;
         }
-        pending = Some(name.clone());
+        pending = Some(link.name.clone());
     }
     pending.map_or(State::Absent, State::Pending)
 }
@@ -56,7 +69,7 @@ pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(),
     let udev = root.exists("/run/udev/control");
     let deadline = Instant::now().checked_add(wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", wait.as_secs())))?;
     loop {
-        let links = links(root);
+        let links = links(root, nics);
         let states: Vec<(&Nic, State)> = nics.iter().map(|n| (n, state(root, &links, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
         if states.is_empty() {
             return Ok(());
@@ -100,9 +113,19 @@ mod tests {
     }
 
     #[test]
+    fn only_the_links_of_the_nics_waited_for_are_listed() {
+        let root = tree("listed", false);
+        std::fs::create_dir_all(root.path("/sys/class/net/eth1")).unwrap();
+        std::fs::write(root.path("/sys/class/net/eth1/address"), "52:54:00:00:00:07\n").unwrap();
+        assert_eq!(links(&root, &[nic(1)]), [Link { mac: nic(1).mac, name: "eth0".into(), index: Some(2) }]);
+        assert_eq!(links(&root, &[nic(7)]), [Link { mac: nic(7).mac, name: "eth1".into(), index: None }]);
+        let _ = std::fs::remove_dir_all(root.base());
+    }
+
+    #[test]
     fn without_udev_a_present_nic_is_ready_at_once() {
         let root = tree("no-udev", false);
-        assert_eq!(state(&root, &links(&root), nic(1).mac, false), State::Ready);
+        assert_eq!(state(&root, &links(&root, &[nic(1)]), nic(1).mac, false), State::Ready);
         wait_until_ready(&root, &[nic(1)], Duration::ZERO).unwrap();
         let _ = std::fs::remove_dir_all(root.base());
     }
@@ -110,7 +133,7 @@ mod tests {
     #[test]
     fn with_udev_the_wait_ends_when_udev_wrote_the_link_s_data() {
         let root = tree("udev", true);
-        assert_eq!(state(&root, &links(&root), nic(1).mac, true), State::Pending("eth0".into()));
+        assert_eq!(state(&root, &links(&root, &[nic(1)]), nic(1).mac, true), State::Pending("eth0".into()));
         let data = root.path("/run/udev/data/n2");
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));

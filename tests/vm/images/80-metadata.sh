@@ -14,9 +14,10 @@
 #
 # What only the endpoint carries (issue 16): a key pair for root (made here
 # by ssh-keygen), a secondary private IPv4 and an IPv6 address on eth0, and
-# eth1 with a gateway of its own (so its own table and rules, compared
-# boot to boot like every route). The change serves another key pair and
-# no secondary address: the old key and the address go.
+# eth1 with a secondary address and a gateway of its own (so its own table
+# and a rule for each address, compared boot to boot like every route). The
+# change serves another key pair, no secondary address on eth0 and other
+# addresses on eth1: the old key and addresses go.
 MD_TREE=$W/metadata-tree.json MD_REQUESTS=$W/metadata-requests.log
 MD_NET=100.100.0.0/16 MD_GATEWAY=100.100.1.253 MD_IPV6=2001:db8:77::10
 md_key() { # md_key <name>: a fresh key pair's public line
@@ -24,10 +25,10 @@ md_key() { # md_key <name>: a fresh key pair's public line
   ssh-keygen -q -t ed25519 -N "" -C "metadata-vm-$1" -f "$W/md-key-$1"
   cat "$W/md-key-$1.pub"
 }
-metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname> <eth1 address> <eth0's private-ipv4s> <key> [more server options]
+metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname> <eth1 address> <eth0's private-ipv4s> <key> <eth1's private-ipv4s> [more server options]
   MD_KEY=$6
   cat > "$MD_TREE" <<EOF
-{"token": $1, "all": $2, ${7:-} "items": {
+{"token": $1, "all": $2, ${8:-} "items": {
   "hostname": "$3", "instance-id": "i-vmtest0001", "mac": "$M0", "private-ipv4": "100.100.1.10",
   "public-keys/0/openssh-key": "$6",
   "network/interfaces/macs/$M0/private-ipv4s": "$5",
@@ -35,6 +36,7 @@ metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname>
   "network/interfaces/macs/$M0/ipv6-gateway": "2001:db8:77::1",
   "network/interfaces/macs/$M0/vswitch-ipv6-cidr-block": "2001:db8:77::/64",
   "network/interfaces/macs/$M1/primary-ip-address": "$4",
+  "network/interfaces/macs/$M1/private-ipv4s": "$7",
   "network/interfaces/macs/$M1/netmask": "255.255.255.0",
   "network/interfaces/macs/$M1/gateway": "192.168.77.1",
   "network/interfaces/macs/$M0/primary-ip-address": "100.100.1.10",
@@ -47,12 +49,12 @@ metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname>
 EOF
   : > "$MD_REQUESTS"
 }
-prepare_metadata() { metadata_tree true true meta-vm-host 192.168.77.20 '[\"100.100.1.10\",\"100.100.1.11\"]' "$(md_key first)"; }
+prepare_metadata() { metadata_tree true true meta-vm-host 192.168.77.20 '[\"100.100.1.10\",\"100.100.1.11\"]' "$(md_key first)" '[\"192.168.77.20\",\"192.168.77.30\"]'; }
 # A server as real ones may be: slow to answer right after boot, keeping
 # connections open, chunked replies.
 prepare_metadata_changed() {
   MD_OLD_KEY=$MD_KEY
-  metadata_tree false false meta-vm-changed 192.168.77.21 '[\"100.100.1.10\"]' "$(md_key second)" '"keep_alive": true, "chunked": true, "slow_first_ms": 2500,'
+  metadata_tree false false meta-vm-changed 192.168.77.21 '[\"100.100.1.10\"]' "$(md_key second)" '[\"192.168.77.21\",\"192.168.77.31\"]' '"keep_alive": true, "chunked": true, "slow_first_ms": 2500,'
 }
 prepare_metadata_again() { : > "$MD_REQUESTS"; }
 
@@ -80,16 +82,17 @@ metadata_common() { # settings from the endpoint, live: host name, addresses, ro
   check "default route via eth0" has "route=default via $MD_GATEWAY mac $M0"
   check "VPC route via eth0" has "route=172.16.0.0/12 via $MD_GATEWAY mac $M0"
   check "no default route via eth1" lacks "route=default via 192.168.77.1"
-  check "a reply from eth1's address leaves by eth1: $(value "reply_dev_$M1")" has "reply_dev_$M1=eth1"
-  check "a reply from eth0's address leaves by eth0" has "reply_dev_$M0=eth0"
+  check "a reply from each of eth1's addresses leaves by eth1: $(value "reply_devs_$M1")" has "reply_devs_$M1=eth1 eth1"
+  check "a reply from each of eth0's addresses leaves by eth0: $(value "reply_devs_$M0")" grep -aqE "^OSCONF-CHECK reply_devs_$M0=eth0( eth0)*\$" "$LOG"
 }
 assert_metadata() {
   metadata_common
   check "applied from the endpoint" grep -q 'OSCONF-CHECK mlog=.*applied metadata endpoint' "$LOG"
   check "host name" has hostname=meta-vm-host
-  check "eth1 address" has "addr_$M1=192.168.77.20/24"
+  check "eth1 address and its secondary one" has "addr_$M1=192.168.77.20/24 192.168.77.30/24"
   check "eth0 address and its secondary one" has "addr_$M0=100.100.1.10/24 100.100.1.11/24"
-  check "eth1 routes its own replies (table 1001)" grep -aqE '^OSCONF-CHECK state=rule 1001:\s+from 192\.168\.77\.20 lookup 1001( |$)' "$LOG"
+  check "eth1 routes its own replies (table 1001), from both its addresses" [ "$(grep -acE '^OSCONF-CHECK state=rule 1001:\s+from 192\.168\.77\.(20|30) lookup 1001( |$)' "$LOG")" = 2 ]
+  check "eth0's IPv6 default route, in the compared state" grep -aqE "^OSCONF-CHECK state=route6 default via 2001:db8:77::1 dev eth0( |\$)" "$LOG"
   check "token flow, then the one-request document: $(tr '\n' '|' < "$MD_REQUESTS")" \
     [ "$(tr '\n' '|' < "$MD_REQUESTS")" = "PUT /latest/api/token HTTP/1.1|GET /latest/meta-data/all HTTP/1.1|" ]
   MD_LAST_SHA=$(value metadata_record_hmac)
@@ -98,7 +101,8 @@ assert_metadata_changed() {
   metadata_common
   check "applied from the endpoint" grep -q 'OSCONF-CHECK mlog=.*applied metadata endpoint' "$LOG"
   check "host name changed" has hostname=meta-vm-changed
-  check "eth1 new address only" has "addr_$M1=192.168.77.21/24"
+  check "eth1 new addresses only" has "addr_$M1=192.168.77.21/24 192.168.77.31/24"
+  check "eth1's rules are for its new addresses only" [ "$(grep -aE '^OSCONF-CHECK state=rule 1001:' "$LOG" | grep -aoE 'from [0-9.]+' | sort | tr '\n' ' ')" = "from 192.168.77.21 from 192.168.77.31 " ]
   check "eth0 without the secondary address the endpoint no longer lists" has "addr_$M0=100.100.1.10/24"
   check "the old key is gone" lacks "root_key=$MD_OLD_KEY"
   check "read item by item" grep -qx 'GET /latest/meta-data/network/interfaces/macs/ HTTP/1.1' "$MD_REQUESTS"
