@@ -6,7 +6,7 @@
 //! exactly as before. SUSE's ifcfg gets addresses and the IPv6 route but no
 //! per-NIC routing (its rule file format cannot be checked here).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::settings::extra::Policy;
 use crate::settings::Nic;
@@ -89,9 +89,16 @@ pub fn networkmanager_ipv4(nic: &Nic, routes: usize) -> String {
     text
 }
 
-/// The whole `[ipv6]` section.
-pub fn networkmanager_ipv6(nic: &Nic) -> String {
+/// The whole `[ipv6]` section, with the IPv6 name servers `dns` when the
+/// NIC has IPv6 addresses. Without, they are left out: NetworkManager
+/// refuses the whole profile for `dns=` with `method=ignore` ("ipv6.dns:
+/// this property is not allowed for 'method=ignore'"), and such a server
+/// could not be reached through this NIC anyway.
+pub fn networkmanager_ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
     if nic.ipv6.is_empty() {
+        if !dns.is_empty() {
+            log::warn!("NetworkManager: {} has no IPv6 address: its IPv6 name servers are left out of its profile", nic.label());
+        }
         return "\n[ipv6]\nmethod=ignore\n".into();
     }
     let mut text = "\n[ipv6]\nmethod=manual\n".to_string();
@@ -103,6 +110,10 @@ pub fn networkmanager_ipv6(nic: &Nic) -> String {
     }
     if nic.ipv6_gateway.is_none() {
         text += "never-default=true\n";
+    }
+    if !dns.is_empty() {
+        let list: Vec<String> = dns.iter().map(IpAddr::to_string).collect();
+        text += &format!("dns={};\nignore-auto-dns=true\n", list.join(";"));
     }
     text
 }

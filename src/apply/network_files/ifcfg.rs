@@ -75,6 +75,9 @@ pub fn render_rhel(settings: &Settings, names: &NicNames, root: &Root) -> Result
             Some(gateway) => text += &format!("GATEWAY={gateway}\nDEFROUTE=yes\n"),
             None => text += "DEFROUTE=no\n",
         }
+        // Either family: initscripts writes each DNSn as a `nameserver` line;
+        // NetworkManager's ifcfg-rh reader takes the IPv4 ones in
+        // make_ip4_setting() and the IPv6 ones in make_ip6_setting().
         for (n, server) in dns_for(settings, nic).iter().enumerate() {
             text += &format!("DNS{}={server}\n", n + 1);
         }
