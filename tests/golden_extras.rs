@@ -212,3 +212,32 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     }
     assert!(!plan.contains("route ::/0 via 2001:db8:50::1"), "eth0's IPv6 route stays:\n{plan}");
 }
+
+/// SUSE's rule file (like RHEL's) is osconf's: written for a NIC with its
+/// own routing, removed when the settings no longer give it one.
+#[test]
+fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
+    use osconf::apply::{self, Effects};
+    use osconf::config::Config;
+    use osconf::plan::Plan;
+    use osconf::record::Record;
+
+    let tree = TempTree::new("extras-suse-rules");
+    minimal_image(&tree);
+    tree.write("/etc/osconf/osconf.conf", "[network]\nstack = suse-ifcfg\n", 0o644);
+    let (root, effects) = (Root::new(&tree.path), Effects { live: false, nic_wait: std::time::Duration::ZERO });
+    let config = Config::load(&root).unwrap();
+    apply::run(&Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap(), None, &root, effects).unwrap();
+    assert_eq!(tree.read("/etc/sysconfig/network/ifrule-eth1").lines().filter(|l| !l.starts_with('#')).count(), 3);
+
+    let previous = Record::load(&root).unwrap();
+    let mut later = settings();
+    later.nics[1].table = None;
+    let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap();
+    apply::run(&plan, previous.as_ref(), &root, effects).unwrap();
+    for file in ["ifrule-eth1", "ifroute-eth1"] {
+        assert!(plan.removals.contains(&format!("/etc/sysconfig/network/{file}")), "{:?}", plan.removals);
+        assert!(!tree.exists(&format!("/etc/sysconfig/network/{file}")), "{file} is still there");
+    }
+    assert!(tree.exists("/etc/sysconfig/network/ifcfg-eth1"));
+}
