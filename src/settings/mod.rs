@@ -24,8 +24,8 @@ pub struct Settings {
     pub hostname: Option<String>,
     pub password: Option<Password>,
     /// IPv4 from every source; IPv6 ones only from the metadata endpoint
-    /// (os.conf's `dns_nameserver` is IPv4-only), and only when the first
-    /// NIC, which carries them in the network files, has an IPv6 address.
+    /// (os.conf's `dns_nameserver` is IPv4-only), which keeps them only when
+    /// the first NIC, which carries them in the network files, has IPv6.
     pub nameservers: Vec<IpAddr>,
     pub nics: Vec<Nic>,
     /// root's SSH public keys: the source's complete list, each validated

@@ -67,7 +67,8 @@ pub fn read(items: &dyn Items) -> Result<Mapped, HttpError> {
         let Some(nic) = reading.nic(index, listed, *mac, index == 0 && primary_known)? else { continue };
         let (label, has_ipv6) = (nic.label(), !nic.ipv6.is_empty());
         match builder.nic(nic) {
-            Ok(()) => drop(carrier.get_or_insert((label, has_ipv6))),
+            Ok(()) if carrier.is_none() => carrier = Some((label, has_ipv6)),
+            Ok(()) => {}
             Err(conflict) => reading.warn(format!("{MACS}{listed}: {}: NIC left out", conflict.message)),
         }
     }
