@@ -7,7 +7,7 @@
 //! new settings no longer want.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +62,8 @@ pub struct Record {
     pub hostname: Option<String>,
     /// Only whether it was set: the password itself is never recorded.
     pub password_set: bool,
-    pub nameservers: Vec<Ipv4Addr>,
+    /// An IPv4 server reads and writes as before (`"7.7.7.7"`): older records still load.
+    pub nameservers: Vec<IpAddr>,
     /// Addresses and routes osconf configured, per NIC (matched by MAC).
     pub nics: Vec<Nic>,
     /// The network stack whose files osconf rendered, if any.
@@ -141,4 +142,23 @@ impl Record {
 fn legacy_sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Name servers became `IpAddr` (IPv6 from the metadata): a record
+    /// written before still loads, and an IPv4 server is written as before.
+    #[test]
+    fn an_older_record_with_ipv4_name_servers_still_reads() {
+        let old = r#"{"version": 2, "applied_at": 1790000000, "source": "x", "sequence": 3, "drop_hmac": "ab", "hostname": null,
+                      "password_set": false, "nameservers": ["7.7.7.7", "8.8.8.8"], "nics": [], "network_stack": null, "owned_files": []}"#;
+        let record: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(record.nameservers, ["7.7.7.7".parse::<IpAddr>().unwrap(), "8.8.8.8".parse().unwrap()]);
+        assert!(record.to_json().contains("\"nameservers\": [\n    \"7.7.7.7\",\n    \"8.8.8.8\"\n  ]"), "{}", record.to_json());
+        let with_ipv6 = Record { nameservers: vec!["2400:3200::1".parse().unwrap()], ..record };
+        let read: Record = serde_json::from_str(&with_ipv6.to_json()).unwrap();
+        assert_eq!(read.nameservers, with_ipv6.nameservers);
+    }
 }

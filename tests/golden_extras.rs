@@ -19,7 +19,8 @@ use osconf::apply::network_files::{render, Stack};
 use osconf::files::Root;
 use osconf::settings::{extra, PasswordForm, Settings};
 
-/// eth0 (primary: default route, IPv6 with its gateway) and eth1 (a
+/// eth0 (primary: default route, IPv6 with its gateway, an IPv4 and an
+/// IPv6 name server) and eth1 (a
 /// secondary NIC: two secondary addresses, IPv6, its own routing table).
 fn settings() -> Settings {
     let drop = "eth0_ip_addr=192.168.50.10\neth0_mac_addr=52:54:00:12:34:56\neth0_netmask=255.255.255.0\neth0_gateway=192.168.50.1\n\
@@ -27,6 +28,8 @@ fn settings() -> Settings {
                 eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
     // The explicit default route keeps it on eth0 (the primary NIC).
     let mut s = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    // An IPv6 name server, as the metadata gives it when eth0 has IPv6.
+    s.nameservers.push("2001:db8:50::53".parse().unwrap());
     let eth0 = &mut s.nics[0];
     extra::add_ipv6(eth0, extra::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
     extra::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
@@ -77,7 +80,7 @@ fn netplan_generate_turns_them_into_networkd_files() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let eth0 = tree.read("/run/systemd/network/10-netplan-osconf-eth0.network");
     let eth1 = tree.read("/run/systemd/network/10-netplan-osconf-eth1.network");
-    for line in ["Address=192.168.50.10/24", "Address=2001:db8:50::10/64", "Gateway=2001:db8:50::1"] {
+    for line in ["Address=192.168.50.10/24", "Address=2001:db8:50::10/64", "Gateway=2001:db8:50::1", "DNS=192.168.50.2", "DNS=2001:db8:50::53"] {
         assert!(eth0.lines().any(|l| l == line), "{line} missing:\n{eth0}");
     }
     for line in ["Address=10.0.1.5/24", "Address=10.0.1.6/24", "Address=10.0.1.7/24", "Address=2001:db8:1::5/64", "Table=1001", "Scope=link", "Gateway=10.0.1.1"] {
@@ -154,6 +157,11 @@ fn ifquery_reads_the_ifupdown_stanza() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
     }
+    // eth0's name servers, both families, as resolvconf's ifupdown hook reads them.
+    tree.write("/interfaces", &files["etc/network/interfaces.d/osconf-eth0"].0, 0o644);
+    let out = Command::new("ifquery").arg("-i").arg(tree.join("/interfaces")).arg("eth0").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success() && text.lines().any(|l| l == "dns-nameservers: 192.168.50.2 2001:db8:50::53"), "{text}");
 }
 
 #[test]
@@ -170,6 +178,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     let config = Config::load(&root).unwrap();
     let plan = Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap().to_string();
     for line in [
+        "  name servers: 192.168.50.2 2001:db8:50::53 (through /etc/resolv.conf)",
         "      secondary address 10.0.1.6/24",
         "      IPv6 address 2001:db8:1::5/64",
         "      IPv6 gateway 2001:db8:50::1 (default route)",
@@ -186,6 +195,8 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     assert_eq!(code, 0, "{err}");
     assert!(status.contains("  eth1 (MAC 52:54:00:12:34:57): 10.0.1.5/24; routes: none\n      secondary address 10.0.1.6/24\n      secondary address 10.0.1.7/24\n"), "{status}");
     assert!(status.contains("      own routing: replies from its addresses leave by it (table 1001"), "{status}");
+    assert!(status.contains("  name servers: 192.168.50.2 2001:db8:50::53\n"), "{status}");
+    assert_eq!(tree.read("/etc/resolv.conf").lines().filter(|l| l.starts_with("nameserver")).collect::<Vec<_>>(), ["nameserver 192.168.50.2", "nameserver 2001:db8:50::53"]);
 
     // The next settings no longer list them: the plan removes what osconf added.
     let previous = Record::load(&root).unwrap();
@@ -200,4 +211,33 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
         assert!(plan.lines().any(|l| l == line), "{line} missing:\n{plan}");
     }
     assert!(!plan.contains("route ::/0 via 2001:db8:50::1"), "eth0's IPv6 route stays:\n{plan}");
+}
+
+/// SUSE's rule file (like RHEL's) is osconf's: written for a NIC with its
+/// own routing, removed when the settings no longer give it one.
+#[test]
+fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
+    use osconf::apply::{self, Effects};
+    use osconf::config::Config;
+    use osconf::plan::Plan;
+    use osconf::record::Record;
+
+    let tree = TempTree::new("extras-suse-rules");
+    minimal_image(&tree);
+    tree.write("/etc/osconf/osconf.conf", "[network]\nstack = suse-ifcfg\n", 0o644);
+    let (root, effects) = (Root::new(&tree.path), Effects { live: false, nic_wait: std::time::Duration::ZERO });
+    let config = Config::load(&root).unwrap();
+    apply::run(&Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap(), None, &root, effects).unwrap();
+    assert_eq!(tree.read("/etc/sysconfig/network/ifrule-eth1").lines().filter(|l| !l.starts_with('#')).count(), 3);
+
+    let previous = Record::load(&root).unwrap();
+    let mut later = settings();
+    later.nics[1].table = None;
+    let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap();
+    apply::run(&plan, previous.as_ref(), &root, effects).unwrap();
+    for file in ["ifrule-eth1", "ifroute-eth1"] {
+        assert!(plan.removals.contains(&format!("/etc/sysconfig/network/{file}")), "{:?}", plan.removals);
+        assert!(!tree.exists(&format!("/etc/sysconfig/network/{file}")), "{file} is still there");
+    }
+    assert!(tree.exists("/etc/sysconfig/network/ifcfg-eth1"));
 }

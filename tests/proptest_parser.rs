@@ -16,7 +16,7 @@
 //! failing input proptest finds belongs in `tests/corpus/` (see its README).
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Once;
 use std::time::Duration;
@@ -164,7 +164,7 @@ fn check_valid(s: &Settings) -> Result<(), String> {
     let host = |a: Ipv4Addr| !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback());
     let mask = |p: u8| if p == 0 { 0 } else { u32::MAX << (32 - u32::from(p)) };
     let net = |a: Ipv4Addr, p: u8| u32::from(a) & mask(p);
-    if let Some(a) = s.nameservers.iter().find(|a| !host(**a)) {
+    if let Some(a) = s.nameservers.iter().find(|a| !matches!(a, IpAddr::V4(v4) if host(*v4))) {
         return bad(format!("name server {a}"));
     }
     let mut defaults = 0;
@@ -216,7 +216,7 @@ fn to_drop(s: &Settings, form: PasswordForm) -> String {
         (Some(_), _) => panic!("a password of the other form"),
     }
     if !s.nameservers.is_empty() {
-        let list: Vec<String> = s.nameservers.iter().map(Ipv4Addr::to_string).collect();
+        let list: Vec<String> = s.nameservers.iter().map(IpAddr::to_string).collect();
         out += &format!("dns_nameserver=\"{}\"\n", list.join(" "));
     }
     for nic in &s.nics {
@@ -451,7 +451,7 @@ fn generated_valid_drops_are_accepted_as_written() {
     let result = runner.run(&strategy, |(hostname, password, dns, nics)| {
         // '_' is written as '-' (systemd drops '_' from a host name at boot).
         let mut s = Settings { hostname: Some(hostname.replace('_', "-")), password: Some(Password::Plain(password)), ..Settings::default() };
-        s.nameservers = dns.iter().map(|o| Ipv4Addr::from(*o)).map(|a| if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() { Ipv4Addr::new(192, 0, 2, 53) } else { a }).collect();
+        s.nameservers = dns.iter().map(|o| Ipv4Addr::from(*o)).map(|a| if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() { Ipv4Addr::new(192, 0, 2, 53) } else { a }).map(IpAddr::V4).collect();
         for (n, (prefix, seed, mac_tail, routes, gateway, default)) in nics.into_iter().enumerate() {
             // Each NIC in its own 10.n.0.0/16-or-smaller block: distinct addresses.
             let prefix = prefix.max(16).min(30);

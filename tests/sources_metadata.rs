@@ -281,7 +281,7 @@ fn expected() -> Settings {
     Settings {
         hostname: Some("iZbp1meta".into()),
         password: None,
-        nameservers: vec![ip("100.100.2.136"), ip("100.100.2.138")],
+        nameservers: vec![ip("100.100.2.136").into(), ip("100.100.2.138").into()],
         nics: vec![
             Nic {
                 gateway: Some(ip("172.16.15.253")),
@@ -426,9 +426,15 @@ fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
         (Mock::new(Auth::Plain).status("hostname", 500), "hostname: HTTP status 500", Box::new(|s| s.hostname = None)),
         (Mock::new(Auth::Plain).set("hostname", "bad name!"), "hostname: \"bad name!\" is not a valid host name", Box::new(|s| s.hostname = None)),
         (
-            Mock::new(Auth::Plain).set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138"),
-            "dns-conf/nameservers: \"2400:3200::1\" is not an IPv4 address",
+            Mock::new(Auth::Plain).set("dns-conf/nameservers", "100.100.2.136\nfe80::53\n100.100.2.138"),
+            "dns-conf/nameservers: fe80::53 cannot be a name server",
             Box::new(|_| {}),
+        ),
+        // An IPv6 name server only where the primary NIC has IPv6 (the documented tree's eth0 has).
+        (
+            Mock::new(Auth::Plain).set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138").remove("network/interfaces/macs/00:16:3e:00:00:01/ipv6s"),
+            "dns-conf/nameservers: 2400:3200::1: eth0, the primary NIC, has no IPv6 address: skipped",
+            Box::new(|s| (s.nics[0].ipv6, s.nics[0].ipv6_gateway) = (Vec::new(), None)),
         ),
         (
             Mock::new(Auth::Plain).set("network/interfaces/macs/00:16:3e:00:00:01/vpc-cidr-block", "172.16.1.0/12"),
@@ -604,6 +610,16 @@ fn public_keys_become_roots_keys_and_a_bad_one_is_a_warning_naming_it() {
         assert_eq!(settings(&found), want, "{refused}");
         assert_eq!(warnings(&found), [format!("{refused}: HTTP status 500: root's SSH keys left as they are")]);
     }
+}
+
+/// IPv6 name servers are kept, in order, when the primary NIC has IPv6 (the documented tree's eth0 has).
+#[test]
+fn an_ipv6_name_server_is_kept_when_the_primary_nic_has_ipv6() {
+    let (found, _) = read_mock(Mock::new(Auth::Token).set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138"));
+    let mut want = expected();
+    want.nameservers = vec![ip("100.100.2.136").into(), ip6("2400:3200::1").into(), ip("100.100.2.138").into()];
+    assert_eq!(settings(&found), want);
+    assert_eq!(warnings(&found), Vec::<String>::new());
 }
 
 /// Each bad per-NIC item of issue 16 is a warning naming it; the rest of the NIC applies.

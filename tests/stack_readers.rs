@@ -311,3 +311,38 @@ fn networkd_uses_osconf_files_for_the_drop_nics_and_the_image_s_for_others() {
     assert_eq!(file, "20-eth9.network");
     assert!(tree.read("/var/lib/osconf/backup/etc/systemd/network/05-ens3.network").contains("DHCP=yes"));
 }
+
+// ---- IPv6 name servers (metadata) ------------------------------------------------
+
+/// Each family's name servers in its own section of the keyfile, as
+/// NetworkManager's reader keeps them: it silently drops an IPv6 server
+/// from `[ipv4] dns=`, and refuses the whole profile for `[ipv6] dns=` with
+/// `method=ignore` (a NIC without IPv6: the IPv6 servers are left out).
+#[test]
+fn networkmanager_reads_ipv6_name_servers_from_the_ipv6_section() {
+    use osconf::apply::network_files::{render, Stack};
+    use osconf::files::Root;
+    use osconf::settings::extra;
+
+    let drop = "eth0_ip_addr=192.168.50.10\neth0_mac_addr=52:54:00:12:34:56\neth0_netmask=255.255.255.0\neth0_gateway=192.168.50.1\ndns_nameserver=\"192.168.50.2\"\n";
+    let mut settings = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    settings.nameservers.push("2001:db8:50::53".parse().unwrap());
+    let tree = TempTree::new("readers-nm-dns6");
+    let profile = |settings: &Settings| {
+        let rendered = render(Stack::NetworkManager, settings, &Root::new(&tree.path), &[]).unwrap();
+        let keyfile = rendered.owned.iter().find(|f| f.path.ends_with("osconf-eth0.nmconnection")).unwrap();
+        tree.write("/eth0.nmconnection", &keyfile.text(), 0o600);
+        nm_profile(&tree.join("/eth0.nmconnection"))
+    };
+
+    // eth0 without IPv6: the profile loads, with the IPv4 server only.
+    let read = profile(&settings);
+    assert_eq!((get(&read, "ipv4", "dns"), get(&read, "ipv6", "method"), get(&read, "ipv6", "dns")), (Some("192.168.50.2;"), Some("ignore"), None), "{read:?}");
+
+    let eth0 = &mut settings.nics[0];
+    extra::add_ipv6(eth0, extra::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
+    extra::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
+    let read = profile(&settings);
+    assert_eq!(get(&read, "ipv4", "dns"), Some("192.168.50.2;"), "{read:?}");
+    assert_eq!((get(&read, "ipv6", "dns"), get(&read, "ipv6", "ignore-auto-dns")), (Some("2001:db8:50::53;"), Some("true")), "{read:?}");
+}

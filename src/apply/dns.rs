@@ -3,8 +3,15 @@
 //! NetworkManager, SUSE netconfig), the servers go to that manager, which
 //! writes its file: replacing the link with a plain file would take
 //! resolv.conf away from it for good.
+//!
+//! IPv6 servers (from the metadata endpoint) go wherever IPv4 ones go:
+//! resolv.conf's `nameserver` takes either family (resolv.conf(5)), as do
+//! resolved's `DNS=`, netconfig's `NETCONFIG_DNS_STATIC_SERVERS` (written as
+//! `nameserver` lines) and NetworkManager's global `servers=` (its
+//! `load_global_dns()` in nm-config-data.c keeps a server valid as AF_INET
+//! or AF_INET6 and drops the rest).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::{originals, shell_vars};
 use crate::error::Error;
@@ -117,24 +124,16 @@ fn current_text(root: &Root, mode: DnsMode) -> Result<String, Error> {
     Ok(root.read_optional(path)?.unwrap_or_default())
 }
 
-pub fn render(root: &Root, mode: DnsMode, servers: &[Ipv4Addr]) -> Result<FileWrite, Error> {
-    let lines = |prefix: &str| servers.iter().map(|s| format!("{prefix}{s}\n")).collect::<String>();
+pub fn render(root: &Root, mode: DnsMode, servers: &[IpAddr]) -> Result<FileWrite, Error> {
+    let list = |separator: &str| servers.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(separator);
     Ok(match mode {
-        DnsMode::Resolved => {
-            let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
-            FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from dns_nameserver.\n[Resolve]\nDNS={}\n", list.join(" ")), 0o644)
-        }
-        DnsMode::NetworkManager => {
-            let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
-            FileWrite::new(NM_DNS_CONF, format!("# Written by osconf from dns_nameserver.\n[global-dns-domain-*]\nservers={}\n", list.join(",")), 0o644)
-        }
-        DnsMode::Netconfig => {
-            let list: Vec<String> = servers.iter().map(Ipv4Addr::to_string).collect();
-            FileWrite::new(NETCONFIG, shell_vars::set(&current_text(root, mode)?, NETCONFIG_KEY, &format!("\"{}\"", list.join(" "))), 0o644)
-        }
+        DnsMode::Resolved => FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from dns_nameserver.\n[Resolve]\nDNS={}\n", list(" ")), 0o644),
+        DnsMode::NetworkManager => FileWrite::new(NM_DNS_CONF, format!("# Written by osconf from dns_nameserver.\n[global-dns-domain-*]\nservers={}\n", list(",")), 0o644),
+        DnsMode::Netconfig => FileWrite::new(NETCONFIG, shell_vars::set(&current_text(root, mode)?, NETCONFIG_KEY, &format!("\"{}\"", list(" "))), 0o644),
         DnsMode::Resolvconf | DnsMode::Plain => {
             let path = mode.edited_path().expect("these modes edit a file");
-            FileWrite::new(path, keep_other_lines(&current_text(root, mode)?) + &lines("nameserver "), 0o644)
+            let lines: String = servers.iter().map(|s| format!("nameserver {s}\n")).collect();
+            FileWrite::new(path, keep_other_lines(&current_text(root, mode)?) + &lines, 0o644)
         }
     })
 }
@@ -152,5 +151,24 @@ mod tests {
     fn replaces_nameservers_keeps_search_and_options() {
         let kept = keep_other_lines("# x\nsearch example.com\nnameserver 1.1.1.1\noptions rotate\nnameserver 2.2.2.2\n");
         assert_eq!(kept, "# x\nsearch example.com\noptions rotate\n");
+    }
+
+    /// Metadata's IPv6 servers reach every manager beside the IPv4 ones, in order.
+    #[test]
+    fn ipv6_servers_go_wherever_ipv4_ones_go() {
+        let dir = std::env::temp_dir().join(format!("osconf-dns6-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("etc/sysconfig/network")).unwrap();
+        std::fs::write(dir.join("etc/resolv.conf"), "search example.com\nnameserver 192.0.2.53\n").unwrap();
+        std::fs::write(dir.join("etc/sysconfig/network/config"), "NETCONFIG_DNS_POLICY=\"auto\"\nNETCONFIG_DNS_STATIC_SERVERS=\"\"\n").unwrap();
+        let root = Root::new(&dir);
+        let servers: Vec<IpAddr> = ["100.100.2.136", "2400:3200::1", "2400:3200:baba::1"].iter().map(|s| s.parse().unwrap()).collect();
+        let text = |mode| render(&root, mode, &servers).unwrap().text();
+        assert_eq!(text(DnsMode::Plain), "search example.com\nnameserver 100.100.2.136\nnameserver 2400:3200::1\nnameserver 2400:3200:baba::1\n");
+        assert_eq!(text(DnsMode::Resolvconf), "nameserver 100.100.2.136\nnameserver 2400:3200::1\nnameserver 2400:3200:baba::1\n");
+        assert!(text(DnsMode::Resolved).ends_with("[Resolve]\nDNS=100.100.2.136 2400:3200::1 2400:3200:baba::1\n"));
+        assert!(text(DnsMode::NetworkManager).ends_with("[global-dns-domain-*]\nservers=100.100.2.136,2400:3200::1,2400:3200:baba::1\n"));
+        assert_eq!(text(DnsMode::Netconfig), "NETCONFIG_DNS_POLICY=\"auto\"\nNETCONFIG_DNS_STATIC_SERVERS=\"100.100.2.136 2400:3200::1 2400:3200:baba::1\"\n");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,7 +7,7 @@
 //! checked against what the NIC already has.
 //! No source goes through another source's text format.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::{values, Nic, Password, Route, Settings};
 
@@ -46,7 +46,7 @@ impl SettingsBuilder {
         self.settings.password = Some(password);
     }
 
-    pub fn nameservers(&mut self, servers: Vec<Ipv4Addr>) {
+    pub fn nameservers(&mut self, servers: Vec<IpAddr>) {
         self.settings.nameservers = servers;
     }
 

@@ -9,7 +9,7 @@ pub(crate) mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,10 @@ pub use values::{Mac, Route};
 pub struct Settings {
     pub hostname: Option<String>,
     pub password: Option<Password>,
-    pub nameservers: Vec<Ipv4Addr>,
+    /// IPv4 from every source; IPv6 ones only from the metadata endpoint
+    /// (os.conf's `dns_nameserver` is IPv4-only), which keeps them only when
+    /// the first NIC, which carries them in the network files, has IPv6.
+    pub nameservers: Vec<IpAddr>,
     pub nics: Vec<Nic>,
     /// root's SSH public keys: the source's complete list, each validated
     /// by [`SshKey::parse`] (a bad one was left out with a warning).
@@ -134,7 +137,7 @@ impl Settings {
                     builder.hostname(name);
                 }
                 "password" => builder.password(values::password(&entry.value, form).map_err(at)?),
-                "dns_nameserver" => builder.nameservers(values::nameservers(&entry.value).map_err(at)?),
+                "dns_nameserver" => builder.nameservers(values::nameservers(&entry.value).map_err(at)?.into_iter().map(IpAddr::V4).collect()),
                 key => match values::nic_key(key) {
                     Some((index, _)) => nic_entries.entry(index).or_default().push(entry),
                     None => log::warn!("line {}: unknown key {:?} ignored", entry.line, parse::shorten(key)),

@@ -18,7 +18,7 @@ fn alibaba_classic_sample() {
     let s = Settings::from_drop(CLASSIC.as_bytes(), PasswordForm::Base64Plain).unwrap();
     assert_eq!(s.hostname.as_deref(), Some("iZ23r29djmjZ"));
     assert_eq!(s.password, Some(Password::Plain("qwHr1234".into())));
-    assert_eq!(s.nameservers, vec![ip("7.7.7.7"), ip("8.8.8.8")]);
+    assert_eq!(s.nameservers, vec![IpAddr::V4(ip("7.7.7.7")), IpAddr::V4(ip("8.8.8.8"))]);
     assert!(s.is_classic());
     assert_eq!(s.nics.len(), 2);
     let eth0 = &s.nics[0];

@@ -2,7 +2,7 @@
 //! message; the caller adds the key and line.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use base64::Engine;
@@ -81,6 +81,24 @@ fn is_crypt_hash(value: &str) -> bool {
 
 pub fn nameservers(value: &str) -> Result<Vec<Ipv4Addr>, String> {
     value.split_whitespace().map(host_address).collect()
+}
+
+/// One entry of a name server list that may hold either family (the
+/// metadata's `dns-conf/nameservers`): an IPv4 host address, or an IPv6
+/// address a resolver can use as it is — not unspecified, loopback or
+/// multicast, nor link-local (resolv.conf would need its zone, `%eth0`).
+pub fn nameserver(value: &str) -> Result<IpAddr, String> {
+    match IpAddr::from_str(value) {
+        Err(_) => Err(format!("{:?} is not an IP address", shorten(value))),
+        Ok(IpAddr::V4(_)) => host_address(value).map(IpAddr::V4),
+        Ok(IpAddr::V6(address)) => {
+            let link_local = address.segments()[0] & 0xffc0 == 0xfe80;
+            if address.is_unspecified() || address.is_loopback() || address.is_multicast() || link_local {
+                return Err(format!("{address} cannot be a name server"));
+            }
+            Ok(IpAddr::V6(address))
+        }
+    }
 }
 
 /// Splits `eth12_ip_addr` into (12, "ip_addr").

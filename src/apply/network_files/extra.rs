@@ -3,10 +3,9 @@
 //! default route, and per-NIC routing (the NIC's own table with its subnet
 //! and a default route via its gateway, and `from ADDRESS` rules). Every
 //! fragment is empty for a NIC without them, so os.conf drops render
-//! exactly as before. SUSE's ifcfg gets addresses and the IPv6 route but no
-//! per-NIC routing (its rule file format cannot be checked here).
+//! exactly as before.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::settings::extra::Policy;
 use crate::settings::Nic;
@@ -89,9 +88,16 @@ pub fn networkmanager_ipv4(nic: &Nic, routes: usize) -> String {
     text
 }
 
-/// The whole `[ipv6]` section.
-pub fn networkmanager_ipv6(nic: &Nic) -> String {
+/// The whole `[ipv6]` section, with the IPv6 name servers `dns` when the
+/// NIC has IPv6 addresses. Without, they are left out: NetworkManager
+/// refuses the whole profile for `dns=` with `method=ignore` ("ipv6.dns:
+/// this property is not allowed for 'method=ignore'"), and such a server
+/// could not be reached through this NIC anyway.
+pub fn networkmanager_ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
     if nic.ipv6.is_empty() {
+        if !dns.is_empty() {
+            log::warn!("NetworkManager: {} has no IPv6 address: its IPv6 name servers are left out of its profile", nic.label());
+        }
         return "\n[ipv6]\nmethod=ignore\n".into();
     }
     let mut text = "\n[ipv6]\nmethod=manual\n".to_string();
@@ -103,6 +109,10 @@ pub fn networkmanager_ipv6(nic: &Nic) -> String {
     }
     if nic.ipv6_gateway.is_none() {
         text += "never-default=true\n";
+    }
+    if !dns.is_empty() {
+        let list: Vec<String> = dns.iter().map(IpAddr::to_string).collect();
+        text += &format!("dns={};\nignore-auto-dns=true\n", list.join(";"));
     }
     text
 }
@@ -133,8 +143,11 @@ pub fn rhel_policy_routes(nic: &Nic, name: &str) -> String {
     format!("{}/{} dev {name} table {}\ndefault via {} dev {name} table {}\n", p.network, p.prefix, p.table, p.gateway, p.table)
 }
 
-/// The content of `rule-NAME` (`ip rule add` arguments, one rule a line).
-pub fn rhel_rules(nic: &Nic) -> String {
+/// The rules of per-NIC routing, one a line, as both rule files take them:
+/// RHEL's `rule-NAME` (each line `ip rule add` arguments) and wicked's
+/// `ifrule-NAME` (client/suse/compat-suse.c, ni_suse_parse_rule(): the
+/// family from the `from` prefix, then the `table` and `priority` keywords).
+pub fn policy_rules(nic: &Nic) -> String {
     let Some(p) = nic.policy() else { return String::new() };
     sources(&p).map(|s| format!("from {s}/32 table {} priority {}\n", p.table, p.priority())).collect()
 }
@@ -146,9 +159,22 @@ pub fn suse_ifcfg(nic: &Nic) -> String {
     extra_addresses(nic).iter().enumerate().map(|(n, a)| format!("IPADDR_{}='{a}'\n", n + 1)).collect()
 }
 
-/// `ifroute-NAME` lines: the IPv6 default route.
+/// `ifroute-NAME` lines: the IPv6 default route, and the NIC's table. The
+/// columns are wicked's (client/suse/compat-suse.c, __ni_suse_route_parse():
+/// destination, gateway, netmask, interface, then options; `-` for none):
+/// the subnet is a device route (no gateway) and the default route takes
+/// the family of its gateway. The options are parsed by
+/// __ni_suse_route_parse_opts(): `table N` and `scope link` (names of
+/// src/route.c's ni_route_scope_names). A destination is skipped only
+/// when the same table holds it already, so the table's default route
+/// stands beside the main one.
 pub fn suse_routes(nic: &Nic, name: &str) -> String {
-    nic.ipv6_gateway.map(|g| format!("default {g} - {name}\n")).unwrap_or_default()
+    let mut text = nic.ipv6_gateway.map(|g| format!("default {g} - {name}\n")).unwrap_or_default();
+    if let Some(p) = nic.policy() {
+        text += &format!("{}/{} - - {name} table {} scope link\n", p.network, p.prefix, p.table);
+        text += &format!("default {} - {name} table {}\n", p.gateway, p.table);
+    }
+    text
 }
 
 // ifupdown

@@ -1,6 +1,8 @@
-//! ifcfg files: RHEL's network-scripts (ifcfg-NAME + route-NAME) and SUSE's
-//! wicked/ifcfg (ifcfg-NAME + ifroute-NAME). Named by the kernel's NIC name;
-//! RHEL also pins the MAC with HWADDR.
+//! ifcfg files: RHEL's network-scripts (ifcfg-NAME + route-NAME + rule-NAME)
+//! and SUSE's wicked/ifcfg (ifcfg-NAME + ifroute-NAME + ifrule-NAME). Named
+//! by the kernel's NIC name; RHEL also pins the MAC with HWADDR. A route or
+//! rule file is written only when the NIC has such lines, and like every
+//! file osconf owns it is removed when the settings no longer need it.
 //!
 //! initscripts and NetworkManager's ifcfg-rh plugin load every `ifcfg-*` in
 //! network-scripts/ except names ending in `~ .bak .old .orig .rpmnew
@@ -16,6 +18,7 @@ use crate::settings::{Mac, Nic, Settings};
 use super::{default_gateway, dns_for, extra, header, static_routes, NicNames, Rendered};
 
 pub const SCRIPTS: &str = "/etc/sysconfig/network-scripts";
+const SUSE: &str = "/etc/sysconfig/network";
 
 /// Suffixes initscripts and ifcfg-rh skip when they read network-scripts/.
 const IGNORED: [&str; 7] = ["~", ".bak", ".old", ".orig", ".rpmnew", ".rpmorig", ".rpmsave"];
@@ -75,6 +78,9 @@ pub fn render_rhel(settings: &Settings, names: &NicNames, root: &Root) -> Result
             Some(gateway) => text += &format!("GATEWAY={gateway}\nDEFROUTE=yes\n"),
             None => text += "DEFROUTE=no\n",
         }
+        // Either family: initscripts writes each DNSn as a `nameserver` line;
+        // NetworkManager's ifcfg-rh reader takes the IPv4 ones in
+        // make_ip4_setting() and the IPv6 ones in make_ip6_setting().
         for (n, server) in dns_for(settings, nic).iter().enumerate() {
             text += &format!("DNS{}={server}\n", n + 1);
         }
@@ -82,14 +88,8 @@ pub fn render_rhel(settings: &Settings, names: &NicNames, root: &Root) -> Result
         text += &extra::rhel_ifcfg(nic);
         owned.push(FileWrite::new(format!("{SCRIPTS}/ifcfg-{name}"), text, 0o644));
         let routes: String = static_routes(nic).map(|r| format!("{}/{} via {} dev {name}\n", r.dest, r.prefix, r.via)).collect();
-        let routes = routes + &extra::rhel_policy_routes(nic, &name);
-        if !routes.is_empty() {
-            owned.push(FileWrite::new(format!("{SCRIPTS}/route-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
-        }
-        let rules = extra::rhel_rules(nic);
-        if !rules.is_empty() {
-            owned.push(FileWrite::new(format!("{SCRIPTS}/rule-{name}"), header("#", &format!("{} routing rules", nic.label())) + &rules, 0o644));
-        }
+        owned.extend(lines_file(format!("{SCRIPTS}/route-{name}"), nic, "routes", routes + &extra::rhel_policy_routes(nic, &name)));
+        owned.extend(lines_file(format!("{SCRIPTS}/rule-{name}"), nic, "routing rules", extra::policy_rules(nic)));
     }
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
     let nics: Vec<(&Nic, String)> = settings.nics.iter().map(|n| (n, names.of(n))).collect();
@@ -104,7 +104,7 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
         let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
         text += &format!("BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='{}/{}'\n", nic.address, nic.prefix);
         text += &extra::suse_ifcfg(nic);
-        owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifcfg-{name}"), text, 0o644));
+        owned.push(FileWrite::new(format!("{SUSE}/ifcfg-{name}"), text, 0o644));
         let routes: String = nic
             .routes
             .iter()
@@ -113,10 +113,118 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
                 false => format!("{}/{} {} - {name}\n", r.dest, r.prefix, r.via),
             })
             .collect();
-        let routes = routes + &extra::suse_routes(nic, &name);
-        if !routes.is_empty() {
-            owned.push(FileWrite::new(format!("/etc/sysconfig/network/ifroute-{name}"), header("#", &format!("{} routes", nic.label())) + &routes, 0o644));
-        }
+        owned.extend(lines_file(format!("{SUSE}/ifroute-{name}"), nic, "routes", routes + &extra::suse_routes(nic, &name)));
+        // wicked reads ifrule-<ifname> beside ifroute-<ifname> for a static
+        // NIC (compat-suse.c, __ni_suse_addrconf_static(), ni_suse_read_rules()).
+        owned.extend(lines_file(format!("{SUSE}/ifrule-{name}"), nic, "routing rules", extra::policy_rules(nic)));
     }
     Rendered { owned, edited: Vec::new(), disabled: Vec::new() }
+}
+
+/// A route or rule file of a NIC (header, then `lines`), if it has lines.
+fn lines_file(path: String, nic: &Nic, what: &str, lines: String) -> Option<FileWrite> {
+    (!lines.is_empty()).then(|| FileWrite::new(path, header("#", &format!("{} {what}", nic.label())) + &lines, 0o644))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::settings::extra;
+
+    /// A route as wicked reads an `ifroute-<ifname>` line: (table, destination, prefix, gateway, scope).
+    type WickedRoute = (u32, Option<IpAddr>, u8, Option<IpAddr>, &'static str);
+
+    /// The lines wicked parses: __ni_suse_read_routes() and
+    /// ni_suse_read_rules() cut each line at the first `#`, skip leading
+    /// blanks, and skip what is left empty.
+    fn lines(text: &str) -> impl Iterator<Item = Vec<&str>> {
+        text.lines().map(|l| l.split('#').next().unwrap().split([' ', '\t']).filter(|t| !t.is_empty()).collect::<Vec<_>>()).filter(|t| !t.is_empty())
+    }
+
+    /// compat-suse.c, __ni_suse_route_parse() with __ni_suse_route_parse_opts(),
+    /// for what osconf writes: columns destination, gateway, netmask,
+    /// interface (`-`: none), then `table N` / `scope NAME` pairs. Anything
+    /// it would reject (or not read as meant) is an error here.
+    fn wicked_route(t: &[&str], ifname: &str) -> Result<WickedRoute, String> {
+        let column = |n: usize| t.get(n).copied().filter(|c| *c != "-");
+        let gateway = column(1).map(|g| g.parse::<IpAddr>().map_err(|_| format!("gateway {g}"))).transpose()?;
+        if column(2).is_some() || column(3).is_some_and(|n| n != ifname) {
+            return Err(format!("netmask or foreign interface in {t:?}"));
+        }
+        let (mut table, mut scope) = (254, "universe");
+        let mut opts = t.iter().skip(4);
+        while let Some(opt) = opts.next() {
+            let value = opts.next().ok_or(format!("{opt} without a value"))?;
+            match *opt {
+                "table" => table = value.parse().ok().filter(|n| *n != 0 && *n != u32::MAX).ok_or(format!("table {value}"))?,
+                "scope" => scope = ["universe", "global", "site", "link", "host", "nowhere"].into_iter().find(|s| s == value).ok_or(format!("scope {value}"))?,
+                // `via`/`dev` belong in their columns; other keywords osconf does not write.
+                _ => return Err(format!("option {opt}")),
+            }
+        }
+        let (destination, prefix) = match t[0] {
+            "default" => (None, 0),
+            text => {
+                let (address, prefix) = text.split_once('/').ok_or(format!("{text} without a prefix"))?;
+                (Some(address.parse::<IpAddr>().map_err(|_| format!("destination {text}"))?), prefix.parse().map_err(|_| format!("prefix {text}"))?)
+            }
+        };
+        // The family comes from the gateway, else the destination; `default` needs the gateway.
+        if destination.is_none() && gateway.is_none() || gateway.zip(destination).is_some_and(|(g, d)| g.is_ipv4() != d.is_ipv4()) {
+            return Err(format!("no family, or two, in {t:?}"));
+        }
+        Ok((table, destination, prefix, gateway, scope))
+    }
+
+    /// compat-suse.c, ni_suse_parse_rule(), for what osconf writes:
+    /// `from PREFIX` (its address gives the family), `table N`, `priority N`.
+    fn wicked_rule(t: &[&str]) -> Result<(IpAddr, u8, u32, u32), String> {
+        let (mut from, mut table, mut priority) = (None, 254, None);
+        for pair in t.chunks(2) {
+            let [key, value] = pair else { return Err(format!("{pair:?} without a value")) };
+            let number = || value.parse::<u32>().map_err(|_| format!("{key} {value}"));
+            match *key {
+                "from" | "src" => from = value.split_once('/').and_then(|(a, p)| Some((a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?))),
+                "table" | "lookup" => table = number()?,
+                "priority" | "pref" | "preference" | "prio" => priority = Some(number()?),
+                _ => return Err(format!("keyword {key}")),
+            }
+        }
+        let (address, prefix) = from.ok_or("a rule without family")?;
+        Ok((address, prefix, table, priority.ok_or("no priority")?))
+    }
+
+    #[test]
+    fn wicked_reads_the_suse_per_nic_routing_as_meant() {
+        let mut nic = Nic::new(1, "52:54:00:12:34:57".parse().unwrap(), "10.0.1.5".parse().unwrap(), 24);
+        crate::settings::build::set_gateway(&mut nic, "10.0.1.1".parse().unwrap()).unwrap();
+        nic.routes.push(crate::settings::Route { dest: "172.16.0.0".parse().unwrap(), prefix: 12, via: "10.0.1.1".parse().unwrap() });
+        extra::add_secondary(&mut nic, "10.0.1.6".parse().unwrap()).unwrap();
+        extra::add_ipv6(&mut nic, "2001:db8:1::5".parse().unwrap(), 64).unwrap();
+        extra::set_ipv6_gateway(&mut nic, "fe80::1".parse().unwrap()).unwrap();
+        assert!(extra::route_own_replies(&mut nic));
+        let settings = Settings { nics: vec![nic], ..Settings::default() };
+        let files = render_suse(&settings, &NicNames { found: Vec::new() }).owned;
+        let file = |name: &str| files.iter().find(|f| f.path == format!("/etc/sysconfig/network/{name}")).unwrap().text();
+
+        let routes: Vec<WickedRoute> = lines(&file("ifroute-eth1")).map(|t| wicked_route(&t, "eth1").unwrap()).collect();
+        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+        assert_eq!(
+            routes,
+            [
+                (254, ip("172.16.0.0"), 12, ip("10.0.1.1"), "universe"),
+                (254, None, 0, ip("fe80::1"), "universe"),
+                (1001, ip("10.0.1.0"), 24, None, "link"),
+                (1001, None, 0, ip("10.0.1.1"), "universe"),
+            ]
+        );
+        let rules: Vec<_> = lines(&file("ifrule-eth1")).map(|t| wicked_rule(&t).unwrap()).collect();
+        assert_eq!(rules, [(ip("10.0.1.5").unwrap(), 32, 1001, 1001), (ip("10.0.1.6").unwrap(), 32, 1001, 1001)]);
+        // The mirror rejects what wicked would not read as meant.
+        assert!(wicked_route(&["default", "-", "-", "eth1", "table", "1001"], "eth1").is_err(), "no family");
+        assert!(wicked_route(&["10.0.1.0/24", "-", "-", "eth1", "via", "10.0.1.1"], "eth1").is_err());
+        assert!(wicked_rule(&["table", "1001", "priority", "1001"]).is_err(), "no family");
+    }
 }

@@ -15,7 +15,7 @@ mod networkmanager;
 pub mod take_effect;
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
@@ -137,8 +137,10 @@ fn static_routes(nic: &Nic) -> impl Iterator<Item = &crate::settings::Route> {
     nic.routes.iter().filter(|r| !r.is_default())
 }
 
-/// Name servers go with the first NIC only: one place, no duplicates.
-fn dns_for<'a>(settings: &'a Settings, nic: &Nic) -> &'a [Ipv4Addr] {
+/// Name servers go with the first NIC only: one place, no duplicates. IPv6
+/// ones among them too (the metadata source keeps them only when that NIC
+/// has IPv6; see `networkmanager` for the one stack that cares).
+fn dns_for<'a>(settings: &'a Settings, nic: &Nic) -> &'a [IpAddr] {
     if settings.nics.first().is_some_and(|first| first.mac == nic.mac) {
         &settings.nameservers
     } else {

@@ -16,6 +16,8 @@
 //! `no-auto-default` (NetworkManager.conf(5)), appended with `+=` to what the
 //! image's own configuration lists.
 
+use std::net::IpAddr;
+
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
@@ -53,11 +55,13 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
         text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);
     }
     text += &extra::networkmanager_ipv4(nic, static_routes(nic).count());
-    let dns = dns_for(settings, nic);
-    if !dns.is_empty() {
-        text += &format!("dns={};\nignore-auto-dns=true\n", join(dns, ";"));
+    // Each family's servers in its own section: NetworkManager refuses an
+    // IPv6 server in `[ipv4] dns=` ("DNS server address is invalid").
+    let (dns4, dns6): (Vec<IpAddr>, Vec<IpAddr>) = dns_for(settings, nic).iter().partition(|a| a.is_ipv4());
+    if !dns4.is_empty() {
+        text += &format!("dns={};\nignore-auto-dns=true\n", join(&dns4, ";"));
     }
-    text += &extra::networkmanager_ipv6(nic);
+    text += &extra::networkmanager_ipv6(nic, &dns6);
     FileWrite::new(format!("{CONNECTIONS}/{id}.nmconnection"), text, 0o600)
 }
 

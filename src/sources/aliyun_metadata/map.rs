@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `hostname` | the host name |
 //! | `instance-id` | recorded |
-//! | `dns-conf/nameservers` | the IPv4 name servers (others are skipped) |
+//! | `dns-conf/nameservers` | the name servers: IPv4, and IPv6 when the primary NIC has an IPv6 address (else each is skipped with a warning) |
 //! | `mac` | which NIC is primary: eth0, with the default route |
 //! | `network/interfaces/macs/` | one NIC per listed MAC, in listing order after the primary |
 //! | `…/<mac>/primary-ip-address` | the NIC's address; else `private-ipv4` (primary NIC), else the first of `…/<mac>/private-ipv4s` |
@@ -24,7 +24,7 @@
 //! configuration). When `public-keys/` or one of its keys cannot be read
 //! this time (an HTTP error status), root's keys are left as they are.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::settings::build::{self, SettingsBuilder};
 use crate::settings::extra::{self, MetadataItems};
@@ -58,24 +58,22 @@ pub fn read(items: &dyn Items) -> Result<Mapped, HttpError> {
         builder.hostname(name);
     }
     let instance_id = reading.typed("instance-id", instance_id)?;
-    if let Some(list) = reading.optional("dns-conf/nameservers")? {
-        let mut servers: Vec<Ipv4Addr> = Vec::new();
-        for entry in list_entries(&list) {
-            match values::host_address(&entry) {
-                Ok(server) if !servers.contains(&server) => servers.push(server),
-                Ok(_) => {}
-                Err(e) => reading.warn(format!("dns-conf/nameservers: {e} (not an IPv4 name server): skipped")),
-            }
-        }
-        builder.nameservers(servers);
-    }
+    let servers = reading.nameservers()?;
     let (macs, primary_known) = reading.macs()?;
+    // The first NIC carries the name servers in the network files: its label, and whether it has IPv6.
+    let mut carrier: Option<(String, bool)> = None;
     for (index, (listed, mac)) in macs.iter().enumerate() {
         let index = index as u32;
         let Some(nic) = reading.nic(index, listed, *mac, index == 0 && primary_known)? else { continue };
-        if let Err(conflict) = builder.nic(nic) {
-            reading.warn(format!("{MACS}{listed}: {}: NIC left out", conflict.message));
+        let (label, has_ipv6) = (nic.label(), !nic.ipv6.is_empty());
+        match builder.nic(nic) {
+            Ok(()) if carrier.is_none() => carrier = Some((label, has_ipv6)),
+            Ok(()) => {}
+            Err(conflict) => reading.warn(format!("{MACS}{listed}: {}: NIC left out", conflict.message)),
         }
+    }
+    if let Some(servers) = servers {
+        builder.nameservers(reading.reachable(servers, carrier));
     }
     let ssh_keys = reading.ssh_keys()?;
     let settings = match builder.build(Some(0)) {
@@ -133,6 +131,38 @@ impl Reading<'_> {
                 Ok(None)
             }
         }
+    }
+
+    /// `dns-conf/nameservers`: each entry IPv4 or IPv6, in order, once.
+    fn nameservers(&mut self) -> Result<Option<Vec<IpAddr>>, HttpError> {
+        let Some(list) = self.optional("dns-conf/nameservers")? else { return Ok(None) };
+        let mut servers: Vec<IpAddr> = Vec::new();
+        for entry in list_entries(&list) {
+            match values::nameserver(&entry) {
+                Ok(server) if !servers.contains(&server) => servers.push(server),
+                Ok(_) => {}
+                Err(e) => self.warn(format!("dns-conf/nameservers: {e}: skipped")),
+            }
+        }
+        Ok(Some(servers))
+    }
+
+    /// The name servers the instance can reach: an IPv6 one only when the
+    /// NIC that carries them (`carrier`: the first NIC, its label and
+    /// whether it has IPv6) has an IPv6 address. Without, nothing could
+    /// reach it, and NetworkManager refuses `[ipv6] dns=` on a NIC whose
+    /// IPv6 is off.
+    fn reachable(&mut self, servers: Vec<IpAddr>, carrier: Option<(String, bool)>) -> Vec<IpAddr> {
+        let why = match &carrier {
+            Some((_, true)) => return servers,
+            Some((label, false)) => format!("{label}, the primary NIC, has no IPv6 address"),
+            None => "no NIC has IPv6".to_owned(),
+        };
+        let (kept, skipped): (Vec<IpAddr>, Vec<IpAddr>) = servers.into_iter().partition(IpAddr::is_ipv4);
+        for server in skipped {
+            self.warn(format!("dns-conf/nameservers: {server}: {why}: skipped"));
+        }
+        kept
     }
 
     /// root's SSH keys: `Some` (the complete list, maybe empty) when the
@@ -285,5 +315,38 @@ fn instance_id(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err(format!("{:?} is not an instance id", shorten(text)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::items::Document;
+    use super::*;
+
+    /// One NIC, with IPv6 (`ipv6s`) or without, and a mixed server list.
+    fn tree(ipv6s: Option<&str>) -> Document {
+        let mut nic = serde_json::json!({"primary-ip-address": "172.16.1.10", "netmask": "255.255.240.0", "gateway": "172.16.15.253"});
+        if let Some(list) = ipv6s {
+            nic["ipv6s"] = serde_json::json!(list);
+        }
+        Document(serde_json::json!({
+            "mac": "00:16:3e:00:00:01",
+            "network": {"interfaces": {"macs": {"00:16:3e:00:00:01": nic}}},
+            "dns-conf": {"nameservers": "100.100.2.136\n2400:3200::1\nfe80::53\n2400:3200::1\nnonsense"},
+        }))
+    }
+
+    #[test]
+    fn ipv6_name_servers_need_an_ipv6_address_on_the_primary_nic() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let mapped = read(&tree(Some("[\"2001:db8:10:1::a\"]"))).unwrap();
+        assert_eq!(mapped.settings.nameservers, [ip("100.100.2.136"), ip("2400:3200::1")]);
+        assert_eq!(mapped.warnings, ["dns-conf/nameservers: fe80::53 cannot be a name server: skipped", "dns-conf/nameservers: \"nonsense\" is not an IP address: skipped"]);
+        assert!(mapped.canonical.contains("\"nameservers\":[\"100.100.2.136\",\"2400:3200::1\"]"), "{}", mapped.canonical);
+
+        let mapped = read(&tree(None)).unwrap();
+        assert_eq!(mapped.settings.nameservers, [ip("100.100.2.136")]);
+        assert_eq!(mapped.warnings[2], "dns-conf/nameservers: 2400:3200::1: eth0, the primary NIC, has no IPv6 address: skipped");
+        assert_eq!(mapped.warnings.len(), 3, "{:?}", mapped.warnings);
     }
 }
