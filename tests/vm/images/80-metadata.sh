@@ -13,11 +13,11 @@
 # at first, keeps connections open and sends chunks); a reboot.
 #
 # What only the endpoint carries (issue 16): a key pair for root (made here
-# by ssh-keygen), a secondary private IPv4 and an IPv6 address on eth0, and
-# eth1 with a secondary address and a gateway of its own (so its own table
-# and a rule for each address, compared boot to boot like every route). The
-# change serves another key pair, no secondary address on eth0 and other
-# addresses on eth1: the old key and addresses go.
+# by ssh-keygen), a secondary private IPv4 and an IPv6 address on eth0, an
+# IPv6 name server, and eth1 with a secondary address and a gateway of its
+# own (so its own table and a rule for each address, compared boot to boot
+# like every route). The change serves another key pair, no secondary
+# address on eth0 and other addresses on eth1: the old key and addresses go.
 MD_TREE=$W/metadata-tree.json MD_REQUESTS=$W/metadata-requests.log
 MD_NET=100.100.0.0/16 MD_GATEWAY=100.100.1.253 MD_IPV6=2001:db8:77::10
 md_key() { # md_key <name>: a fresh key pair's public line
@@ -44,7 +44,7 @@ metadata_tree() { # metadata_tree <token true|false> <all true|false> <hostname>
   "network/interfaces/macs/$M0/gateway": "$MD_GATEWAY",
   "network/interfaces/macs/$M0/vpc-cidr-block": "172.16.0.0/12",
   "network/interfaces/macs/$M0/vswitch-cidr-block": "100.100.1.0/24",
-  "dns-conf/nameservers": "100.100.2.136\n100.100.2.138"
+  "dns-conf/nameservers": "100.100.2.136\n100.100.2.138\n2001:db8:77::53"
 }}
 EOF
   : > "$MD_REQUESTS"
@@ -75,7 +75,7 @@ metadata_common() { # settings from the endpoint, live: host name, addresses, ro
   check "osconf.service found no drop" grep -q 'OSCONF-CHECK log=.*no settings found' "$LOG"
   check "osconf-metadata.service succeeded: $(value metadata_result)" [ "$(value metadata_result)" = "success exit=0" ]
   check "instance id recorded" has metadata_instance=i-vmtest0001
-  check "name servers" has "dns=100.100.2.136 100.100.2.138"
+  check "name servers, the IPv6 one too" has "dns=100.100.2.136 100.100.2.138 2001:db8:77::53"
   check "eth0 IPv6 address" grep -aqE "^OSCONF-CHECK addr6_$M0=(.* )?$MD_IPV6/64( |\$)" "$LOG"
   check "root's key in osconf's block, and only it" [ "$(grep -ac '^OSCONF-CHECK root_key=' "$LOG") $(value root_key)" = "1 $MD_KEY" ]
   check "authorized_keys 600 root's" has "root_keys_mode=600 0"
