@@ -16,10 +16,10 @@ if [ -n "${OSCONF_BIN:-}" ]; then BIN=$(realpath "$OSCONF_BIN"); else
   BIN=$PWD/target/x86_64-unknown-linux-gnu/release/osconf
 fi
 W=$(mktemp -d /tmp/osconf-bench.XXXXXX)
-NS=osconf-bench-$$
-cleanup() { ip netns del "$NS" 2>/dev/null || true; umount "$W/fs" 2>/dev/null || true; rm -rf "$W" "${BACKING:-}"; }
+NS=osconf-bench-$$ PEERS=osconf-bench-peers-$$
+cleanup() { ip netns del "$NS" 2>/dev/null || true; ip netns del "$PEERS" 2>/dev/null || true; umount "$W/fs" 2>/dev/null || true; rm -rf "$W" "${BACKING:-}"; }
 trap cleanup EXIT
-ip netns add "$NS"
+ip netns add "$NS"; ip netns add "$PEERS"
 # The image trees live on their own small ext4 (a loop device), like a
 # guest's root disk: syncs then cost osconf's own writes and journal
 # commits, not whatever else on this machine's disk happens to be dirty.
@@ -42,16 +42,18 @@ make_drop() {
     done; } > "$out"
 }
 
-# Image tree + NICs inside the namespace (veth pairs with fixed MACs).
+# Image tree + NICs inside the namespace (veth pairs with fixed MACs). The
+# peers live in a namespace of their own, so that the test namespace has
+# the links an instance with that many NICs has (osconf lists every link).
 prepare() {
   local nics=$1 root=$2 n
   mkdir -p "$root/etc" "$root/boot/aliyun_custom_image"
   printf 'root:*:19000:0:99999:7:::\n' > "$root/etc/shadow"; printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
   for ((n = 0; n < nics; n++)); do
     ip -n "$NS" link show "bn$n" >/dev/null 2>&1 && continue
-    ip -n "$NS" link add "bn$n" type veth peer name "bp$n"
+    ip -n "$NS" link add "bn$n" type veth peer name "bp$n" netns "$PEERS"
     ip -n "$NS" link set dev "bn$n" address "52:54:00:be:$(printf %02x $n):01"
-    ip -n "$NS" link set "bp$n" up
+    ip -n "$PEERS" link set "bp$n" up
   done
 }
 
