@@ -35,7 +35,10 @@ bash "$REPO/tests/install-deps.sh"
 . "$HERE/lib.sh"
 # debootstrap does not resolve virtual packages: python3-cffi-backend provides
 # the cffi API python3-cryptography (a cloud-init dependency) needs.
-rootfs cloudinit --include=systemd-sysv,udev,iproute2,ifupdown,kmod,cloud-init,python3-cffi-backend
+# cloud-init's ifupdown files need net-tools (routes are `route add`
+# commands) and resolvconf (name servers are `dns-nameservers` lines):
+# without them it sets neither.
+rootfs cloudinit --include=systemd-sysv,udev,iproute2,ifupdown,kmod,cloud-init,python3-cffi-backend,net-tools,resolvconf
 
 # --- drop: an os.conf on the first partition / a NoCloud seed
 PW64=$(printf 'Passw0rd!\n' | base64)
@@ -189,7 +192,9 @@ for mode in $MODES; do
     has done
     if [ $mode = drop ]; then
       has 'address 192.168.50.10/24'
+      has 'route default via 192.168.50.1 '
       has 'hostname vpc-host$'
+      has 'nameservers 192.168.50.2 192.168.50.3'
     else
       cp "$MD_REQUESTS" "$log.requests"
       echo "  [$mode $agent] $(wc -l < "$log.requests") requests to the endpoint: $(sort "$log.requests" | uniq -c | sort -rn | head -n 3 | awk '{printf "%s×%s %s; ", $1, $2, $3}')..."
