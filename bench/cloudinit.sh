@@ -198,10 +198,11 @@ for mode in $MODES; do
     else
       cp "$MD_REQUESTS" "$log.requests"
       echo "  [$mode $agent] $(wc -l < "$log.requests") requests to the endpoint: $(sort "$log.requests" | uniq -c | sort -rn | head -n 3 | awk '{printf "%s×%s %s; ", $1, $2, $3}')..."
-      has 'address 100.100.1.10/'
+      has 'address 100.100.1.10/24'
+      has 'route default via 100.100.1.253 '
       has 'hostname md-bench-host$'
       has "root_keys .*$(awk '{print $2}' bench-md-key.pub)"
-      has 'nameservers 100.100.2.136'
+      has 'nameservers 100.100.2.136 100.100.2.138'
       if [ $agent = osconf ]; then has 'unit osconf-metadata.service .* success$'; else has 'unit cloud-init.service .* success$'; fi
     fi
     AGENT[$agent]=$(awk '$1=="BENCH" && $2=="unit" {t += $4} END {print t+0}' "$log.txt")
