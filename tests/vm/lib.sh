@@ -103,6 +103,8 @@ debootstrap_into() { # debootstrap_into <tar> <name> <debootstrap args...>
 }
 
 boot() { # boot <disk> <log> <kernel args>; VM_ARCH=arm64: the arm64 machine (arm64_setup)
+  # EXTRA_QEMU_ARGS: words added to QEMU's command line; the array
+  # EXTRA_QEMU_ARGV: arguments that hold spaces (an SMBIOS product name).
   local s; s=$(date +%s.%N)
   # shellcheck disable=SC2046
   local -a vm=(qemu-system-x86_64 $(accel_args)); local kernel=$KERNEL initrd=initrd.gz console=ttyS0
@@ -115,7 +117,7 @@ boot() { # boot <disk> <log> <kernel args>; VM_ARCH=arm64: the arm64 machine (ar
     ${EXTRA_DRIVE:+-drive file=$EXTRA_DRIVE,format=raw,if=virtio,readonly=on} \
     -netdev "${NET0:-hubport,id=n0,hubid=0}" -device virtio-net-pci,romfile=,netdev=n0,mac=52:54:00:12:34:56 \
     -netdev hubport,id=n1,hubid=1 -device virtio-net-pci,romfile=,netdev=n1,mac=52:54:00:12:34:57 \
-    ${EXTRA_QEMU_ARGS:-} \
+    ${EXTRA_QEMU_ARGS:-} ${EXTRA_QEMU_ARGV[@]+"${EXTRA_QEMU_ARGV[@]}"} \
     -serial file:"$2" -monitor none -display none 2>&1 | grep -v 'not connected to host network' || true
   BOOT_SECONDS=$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 }

@@ -4,10 +4,15 @@
 QEMU runs this once per TCP connection the guest opens to
 100.100.100.200:80 (user-mode networking, `guestfwd=...-cmd:`), with the
 connection on stdin/stdout: nothing listens on the host, and only that VM
-can reach it. Serves the flat item tree of TREE (JSON: {"token": bool,
-"all": bool, "keep_alive": bool, "chunked": bool, "slow_first_ms": N,
-"items": {"item": "body", ...}}), directories listed from the items;
-appends each request line to LOG. Replies carry a Content-Length, or are
+can reach it. Serves the flat item tree of TREE (JSON: {"token": bool or
+"offered", "all": bool, "keep_alive": bool, "chunked": bool,
+"slow_first_ms": N, "user_data": "text", "items": {"item": "body", ...}}),
+directories listed from the items (one name a line, a directory's with a
+trailing /), under /latest/ and under the dated version cloud-init's AliYun
+source reads (/2016-01-01/); appends each request line to LOG. "token":
+true requires a session token on every read (the hardened mode), "offered"
+hands one out but reads without it work too (the normal mode). user-data
+is served where the tree has it, else 404, as for an instance without. Replies carry a Content-Length, or are
 chunked; the connection is closed when the client asks, unless keep_alive
 (then only when the client closes it, as servers that keep connections
 open do). The first connection of a LOG (an empty LOG) is answered only
@@ -21,6 +26,7 @@ import sys
 import time
 
 TOKEN = "AQAEAGh0dHBzOi8vdm0tdGVzdA=="
+VERSIONS = ("/latest/", "/2016-01-01/")
 
 
 def listing(items, directory):
@@ -51,9 +57,14 @@ def answer(tree, method, path, headers):
         if tree.get("token") and "x-aliyun-ecs-metadata-token-ttl-seconds" in headers:
             return 200, TOKEN
         return 404, "not found"
-    if tree.get("token") and headers.get("x-aliyun-ecs-metadata-token") != TOKEN:
+    if tree.get("token") is True and headers.get("x-aliyun-ecs-metadata-token") != TOKEN:
         return 403, "token required"
-    prefix = "/latest/meta-data/"
+    version = next((v for v in VERSIONS if path.startswith(v)), None)
+    if version is None:
+        return 404, "not found"
+    if path == version + "user-data":
+        return (200, tree["user_data"]) if "user_data" in tree else (404, "not found")
+    prefix = version + "meta-data/"
     if not path.startswith(prefix):
         return 404, "not found"
     item = path[len(prefix):]
