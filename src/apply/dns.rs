@@ -127,8 +127,8 @@ fn current_text(root: &Root, mode: DnsMode) -> Result<String, Error> {
 pub fn render(root: &Root, mode: DnsMode, servers: &[IpAddr]) -> Result<FileWrite, Error> {
     let list = |separator: &str| servers.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(separator);
     Ok(match mode {
-        DnsMode::Resolved => FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from dns_nameserver.\n[Resolve]\nDNS={}\n", list(" ")), 0o644),
-        DnsMode::NetworkManager => FileWrite::new(NM_DNS_CONF, format!("# Written by osconf from dns_nameserver.\n[global-dns-domain-*]\nservers={}\n", list(",")), 0o644),
+        DnsMode::Resolved => FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from the instance's name servers.\n[Resolve]\nDNS={}\n", list(" ")), 0o644),
+        DnsMode::NetworkManager => FileWrite::new(NM_DNS_CONF, format!("# Written by osconf from the instance's name servers.\n[global-dns-domain-*]\nservers={}\n", list(",")), 0o644),
         DnsMode::Netconfig => FileWrite::new(NETCONFIG, shell_vars::set(&current_text(root, mode)?, NETCONFIG_KEY, &format!("\"{}\"", list(" "))), 0o644),
         DnsMode::Resolvconf | DnsMode::Plain => {
             let path = mode.edited_path().expect("these modes edit a file");

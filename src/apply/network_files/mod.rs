@@ -117,9 +117,10 @@ impl NicNames {
     }
 }
 
-/// The first line of every file osconf writes.
+/// The first line of every file osconf writes. It names no source: the
+/// same files come from os.conf, the Tencent CD-ROM or the metadata endpoint.
 fn header(comment: &str, what: &str) -> String {
-    format!("{comment} Written by osconf from the instance's os.conf ({what}).\n{comment} osconf owns this file and rewrites or removes it when the settings change.\n")
+    format!("{comment} Written by osconf from the instance's settings ({what}).\n{comment} osconf owns this file and rewrites or removes it when the settings change.\n")
 }
 
 /// The gateway of the default route, when this NIC carries it.
