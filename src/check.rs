@@ -49,7 +49,11 @@ impl fmt::Display for Report {
                 writeln!(f, "         fix: {}", item.fix)?;
             }
         }
-        writeln!(f, "{}", if self.ready { "The image is ready for osconf." } else { "The image is NOT ready: fix the FAILED items." })
+        writeln!(
+            f,
+            "{}",
+            if self.ready { "The image is ready for osconf." } else { "The image is NOT ready: fix the FAILED items." }
+        )
     }
 }
 
@@ -88,7 +92,13 @@ fn first_partition(root: &Root) -> Vec<Item> {
                 Some(point) => (point, partition.device.display().to_string()),
                 None => return vec![unmounted_partition(&partition.device, probe(&partition.device))],
             },
-            Err(e) => return vec![failed(NAME, e.to_string(), "put / on a partitioned disk whose partition 1 is FAT32, ext2/3/4 or UFS")],
+            Err(e) => {
+                return vec![failed(
+                    NAME,
+                    e.to_string(),
+                    "put / on a partitioned disk whose partition 1 is FAT32, ext2/3/4 or UFS",
+                )]
+            }
         }
     } else {
         (root.path("/boot"), format!("{}/boot (offline image)", root.base().display()))
@@ -96,21 +106,41 @@ fn first_partition(root: &Root) -> Vec<Item> {
     let mut items = Vec::new();
     match nix::sys::statfs::statfs(&point) {
         Ok(fs) => {
-            let kind = fs_name(fs.filesystem_type().0 as i64);
-            let writable = nix::unistd::access(&point, nix::unistd::AccessFlags::W_OK).is_ok() && !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+            let kind = fs_name(fs.filesystem_type());
+            let writable = nix::unistd::access(&point, nix::unistd::AccessFlags::W_OK).is_ok()
+                && !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
             match (kind, writable) {
-                (Some(kind), true) => items.push(ok(NAME, format!("{device} at {}: {kind}, writable", point.display()))),
-                (Some(kind), false) => items.push(failed(NAME, format!("{device} at {}: {kind}, read-only", point.display()), "make the first partition writable: the cloud writes os.conf there and osconf deletes it")),
-                (None, _) => items.push(failed(NAME, format!("{device} at {}: file system not one the cloud can write ({CLOUD_WRITABLE})", point.display()), NOT_WRITABLE_FIX)),
+                (Some(kind), true) => {
+                    items.push(ok(NAME, format!("{device} at {}: {kind}, writable", point.display())))
+                }
+                (Some(kind), false) => items.push(failed(
+                    NAME,
+                    format!("{device} at {}: {kind}, read-only", point.display()),
+                    "make the first partition writable: the cloud writes os.conf there and osconf deletes it",
+                )),
+                (None, _) => items.push(failed(
+                    NAME,
+                    format!(
+                        "{device} at {}: file system not one the cloud can write ({CLOUD_WRITABLE})",
+                        point.display()
+                    ),
+                    NOT_WRITABLE_FIX,
+                )),
             }
         }
-        Err(e) => items.push(failed(NAME, format!("{}: {e}", point.display()), "create the first partition (often /boot)")),
+        Err(e) => {
+            items.push(failed(NAME, format!("{}: {e}", point.display()), "create the first partition (often /boot)"))
+        }
     }
     let dir = point.join("aliyun_custom_image");
     items.push(if dir.is_dir() {
         ok("drop directory", format!("{} exists", dir.display()))
     } else {
-        warning("drop directory", format!("{} is missing (the cloud creates it, but not every tool does)", dir.display()), format!("mkdir {}", dir.display()))
+        warning(
+            "drop directory",
+            format!("{} is missing (the cloud creates it, but not every tool does)", dir.display()),
+            format!("mkdir {}", dir.display()),
+        )
     });
     if root.is_host() {
         items.push(disk_size(&device));
@@ -126,17 +156,31 @@ pub fn unmounted_partition(device: &Path, content: std::io::Result<Content>) -> 
     match content {
         Ok(content) if content.cloud_writable => warning(
             NAME,
-            format!("{} ({}) is not mounted: aliyun_custom_image/ cannot be checked (osconf mounts it itself at boot)", device.display(), content.name),
+            format!(
+                "{} ({}) is not mounted: aliyun_custom_image/ cannot be checked (osconf mounts it itself at boot)",
+                device.display(),
+                content.name
+            ),
             "mount it (e.g. at /boot) and run osconf check again",
         ),
-        Ok(content) => failed(NAME, format!("{} holds {}, not a file system the cloud can write ({CLOUD_WRITABLE}): no Alibaba drop can arrive", device.display(), content.name), NOT_WRITABLE_FIX),
+        Ok(content) => failed(
+            NAME,
+            format!(
+                "{} holds {}, not a file system the cloud can write ({CLOUD_WRITABLE}): no Alibaba drop can arrive",
+                device.display(),
+                content.name
+            ),
+            NOT_WRITABLE_FIX,
+        ),
         Err(e) => warning(NAME, format!("{} cannot be read: {e}", device.display()), "run osconf check as root"),
     }
 }
 
 /// statfs magic numbers of the file systems the platform can write.
-fn fs_name(magic: i64) -> Option<&'static str> {
-    match magic {
+fn fs_name(kind: nix::sys::statfs::FsType) -> Option<&'static str> {
+    // The field's width differs between architectures (and libcs); the magic numbers fit all of them.
+    #[allow(clippy::unnecessary_cast)]
+    match kind.0 as i64 {
         0xEF53 => Some("ext2/3/4"),
         0x4d44 => Some("FAT (vfat)"),
         0x00011954 | 0x19540119 => Some("UFS"),
@@ -147,11 +191,19 @@ fn fs_name(magic: i64) -> Option<&'static str> {
 fn disk_size(partition: &str) -> Item {
     const NAME: &str = "system disk size";
     let name = Path::new(partition).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let disk = std::fs::canonicalize(format!("/sys/class/block/{name}")).ok().and_then(|p| p.parent().map(Path::to_path_buf));
-    let bytes = disk.and_then(|d| std::fs::read_to_string(d.join("size")).ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(|sectors| sectors.saturating_mul(512));
+    let disk =
+        std::fs::canonicalize(format!("/sys/class/block/{name}")).ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let bytes = disk
+        .and_then(|d| std::fs::read_to_string(d.join("size")).ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(|sectors| sectors.saturating_mul(512));
     match bytes {
         Some(b) if b > MIN_DISK_BYTES => ok(NAME, format!("{:.1} GiB", b as f64 / 1073741824.0)),
-        Some(b) => failed(NAME, format!("{:.1} GiB, the platform requires more than 5 GiB", b as f64 / 1073741824.0), "grow the virtual disk beyond 5 GiB before uploading"),
+        Some(b) => failed(
+            NAME,
+            format!("{:.1} GiB, the platform requires more than 5 GiB", b as f64 / 1073741824.0),
+            "grow the virtual disk beyond 5 GiB before uploading",
+        ),
         None => warning(NAME, "unknown", "check that the virtual disk is larger than 5 GiB"),
     }
 }
@@ -160,7 +212,12 @@ fn osconf_enabled(root: &Root) -> Item {
     const NAME: &str = "osconf at boot";
     let systemd = wants_links(root, "osconf.service");
     let sysv = ["rcS.d", "rc2.d", "rc3.d"].iter().find_map(|dir| {
-        std::fs::read_dir(root.path(format!("/etc/{dir}"))).ok()?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).find(|n| n.starts_with('S') && n.ends_with("osconf")).map(|n| format!("/etc/{dir}/{n}"))
+        std::fs::read_dir(root.path(format!("/etc/{dir}")))
+            .ok()?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with('S') && n.ends_with("osconf"))
+            .map(|n| format!("/etc/{dir}/{n}"))
     });
     let has_systemd = root.exists("/lib/systemd/systemd") || root.exists("/usr/lib/systemd/systemd");
     if root.exists("/sbin/openrc-run") && !has_systemd {
@@ -169,9 +226,13 @@ fn osconf_enabled(root: &Root) -> Item {
     match (systemd, sysv) {
         (Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
         (None, Some(link)) if !has_systemd => ok(NAME, format!("enabled for SysV init ({link})")),
-        (None, Some(link)) => warning(NAME, format!("only a SysV link ({link}) on a systemd image"), "systemctl enable osconf.service"),
+        (None, Some(link)) => {
+            warning(NAME, format!("only a SysV link ({link}) on a systemd image"), "systemctl enable osconf.service")
+        }
         (None, None) if has_systemd => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
-        (None, None) => failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)"),
+        (None, None) => {
+            failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)")
+        }
     }
 }
 
@@ -180,7 +241,10 @@ fn openrc_enabled(root: &Root) -> Item {
     const NAME: &str = "osconf at boot";
     const FIX: &str = "install openrc/osconf as /etc/init.d/osconf and rc-update add osconf boot";
     let script = root.read_optional("/etc/init.d/osconf").ok().flatten().unwrap_or_default();
-    let link = ["boot", "sysinit", "default"].iter().map(|level| format!("/etc/runlevels/{level}/osconf")).find(|link| root.exists(link));
+    let link = ["boot", "sysinit", "default"]
+        .iter()
+        .map(|level| format!("/etc/runlevels/{level}/osconf"))
+        .find(|link| root.exists(link));
     match (script.starts_with("#!/sbin/openrc-run"), link) {
         (false, _) => failed(NAME, "/etc/init.d/osconf is not the OpenRC script (#!/sbin/openrc-run)", FIX),
         (true, Some(link)) => ok(NAME, format!("enabled for OpenRC ({link})")),
@@ -193,10 +257,17 @@ fn shadow(root: &Root) -> Vec<Item> {
     let path = root.path("/etc/shadow");
     let file = match std::fs::File::open(&path) {
         Ok(file) => file,
-        Err(e) => return vec![failed(NAME, format!("cannot be read: {e}"), "the image needs /etc/shadow (pwconv creates it)")],
+        Err(e) => {
+            return vec![failed(
+                NAME,
+                format!("cannot be read: {e}"),
+                "the image needs /etc/shadow (pwconv creates it)",
+            )]
+        }
     };
     let mut items = Vec::new();
-    let dir_writable = nix::unistd::access(path.parent().unwrap_or(Path::new("/")), nix::unistd::AccessFlags::W_OK).is_ok();
+    let dir_writable =
+        nix::unistd::access(path.parent().unwrap_or(Path::new("/")), nix::unistd::AccessFlags::W_OK).is_ok();
     items.push(match (is_immutable(&file), dir_writable) {
         (true, _) => failed(NAME, "is immutable (chattr +i): the password cannot be set", "chattr -i /etc/shadow"),
         (false, false) => failed(NAME, "its directory is not writable", "make /etc writable at boot"),
@@ -223,12 +294,21 @@ fn is_immutable(file: &std::fs::File) -> bool {
 fn root_login(root: &Root) -> Item {
     const NAME: &str = "root login";
     let shadow = std::fs::read_to_string(root.path("/etc/shadow")).unwrap_or_default();
-    let hash = shadow.lines().find_map(|l| l.strip_prefix("root:")).and_then(|rest| rest.split(':').next()).unwrap_or("");
+    let hash =
+        shadow.lines().find_map(|l| l.strip_prefix("root:")).and_then(|rest| rest.split(':').next()).unwrap_or("");
     let keys = std::fs::read_to_string(root.path("/root/.ssh/authorized_keys")).unwrap_or_default();
     if keys.lines().any(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-        warning(NAME, "/root/.ssh/authorized_keys holds keys", "remove keys baked into the image: the platform forbids default key pairs")
+        warning(
+            NAME,
+            "/root/.ssh/authorized_keys holds keys",
+            "remove keys baked into the image: the platform forbids default key pairs",
+        )
     } else if hash.starts_with('$') {
-        warning(NAME, "root has a password in the image", "lock it (passwd -l root): the cloud sets the password through osconf")
+        warning(
+            NAME,
+            "root has a password in the image",
+            "lock it (passwd -l root): the cloud sets the password through osconf",
+        )
     } else {
         ok(NAME, "no baked-in password or SSH key")
     }
@@ -263,13 +343,23 @@ fn what_is_written(stack: network_files::Stack) -> &'static str {
 
 fn conflicts(root: &Root) -> Vec<Item> {
     let mut items = Vec::new();
-    let cloud_init: Option<PathBuf> = ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().map(|p| root.path(p)).find(|p| p.exists());
+    let cloud_init: Option<PathBuf> =
+        ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().map(|p| root.path(p)).find(|p| p.exists());
     items.push(match cloud_init {
-        Some(path) => warning("cloud-init", format!("installed ({})", path.display()), "remove cloud-init, or disable it (touch /etc/cloud/cloud-init.disabled): both would configure the network"),
+        Some(path) => warning(
+            "cloud-init",
+            format!("installed ({})", path.display()),
+            "remove cloud-init, or disable it (touch /etc/cloud/cloud-init.disabled): both would configure the network",
+        ),
         None => ok("cloud-init", "not installed"),
     });
-    if wants_links(root, "NetworkManager.service").is_some() && wants_links(root, "systemd-networkd.service").is_some() {
-        items.push(warning("network services", "NetworkManager and systemd-networkd are both enabled", "disable one of them"));
+    if wants_links(root, "NetworkManager.service").is_some() && wants_links(root, "systemd-networkd.service").is_some()
+    {
+        items.push(warning(
+            "network services",
+            "NetworkManager and systemd-networkd are both enabled",
+            "disable one of them",
+        ));
     }
     items
 }

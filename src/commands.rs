@@ -8,13 +8,13 @@ use crate::apply::{self, Effects};
 use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
-use crate::{out, outln};
 use crate::files::Root;
 use crate::plan::Plan;
 use crate::record::Record;
 use crate::settings::{PasswordForm, Settings};
 use crate::sources::{self, Access, Found};
 use crate::timing::Stopwatch;
+use crate::{out, outln};
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -83,8 +83,11 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
         // renaming the NICs first.
         // The running kernel's NICs and udev, whatever --root says: live
         // effects are on this host (as netlink's are).
-        crate::apply::network_live::wait_until_ready(&Root::new("/"), &settings.nics, config.nic_wait)
-            .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
+        crate::apply::network_live::wait_until_ready(&Root::new("/"), &settings.nics, config.nic_wait).map_err(
+            |e| {
+                Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description))
+            },
+        )?;
         stopwatch.lap("udev");
     }
     let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
@@ -97,8 +100,9 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
         }
     } else {
         let effects = Effects { live, nic_wait: config.nic_wait };
-        apply::run(&plan, previous.as_ref(), &root, effects)
-            .map_err(|e| Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description)))?;
+        apply::run(&plan, previous.as_ref(), &root, effects).map_err(|e| {
+            Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description))
+        })?;
         log::info!("applied {} ({})", found.description, plan.drop_id());
     }
     // apply::run timed its own steps.
@@ -131,13 +135,23 @@ pub fn status(options: &Options) -> Result<i32, Error> {
             outln!("  name servers: {}", if servers.is_empty() { "(not set)".into() } else { servers.join(" ") });
             for nic in &r.nics {
                 let routes: Vec<String> = nic.routes.iter().map(|r| r.to_string()).collect();
-                outln!("  {} (MAC {}): {}/{}; routes: {}", nic.label(), nic.mac, nic.address, nic.prefix, if routes.is_empty() { "none".into() } else { routes.join(", ") });
+                outln!(
+                    "  {} (MAC {}): {}/{}; routes: {}",
+                    nic.label(),
+                    nic.mac,
+                    nic.address,
+                    nic.prefix,
+                    if routes.is_empty() { "none".into() } else { routes.join(", ") }
+                );
                 for extra in nic.extras() {
                     outln!("      {extra}");
                 }
             }
             outln!("  network stack: {}", r.network_stack.as_deref().unwrap_or("(none)"));
-            outln!("  SSH keys for root (osconf's block): {}", if r.ssh_keys.is_empty() { "none".into() } else { r.ssh_keys.len().to_string() });
+            outln!(
+                "  SSH keys for root (osconf's block): {}",
+                if r.ssh_keys.is_empty() { "none".into() } else { r.ssh_keys.len().to_string() }
+            );
             for key in &r.ssh_keys {
                 outln!("    {}", key.summary());
             }
@@ -179,7 +193,13 @@ fn guess_form(path: &std::path::Path) -> PasswordForm {
     }
 }
 
-fn build_plan(found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
+fn build_plan(
+    found: &Found,
+    previous: Option<&Record>,
+    root: &Root,
+    config: &Config,
+    stopwatch: &mut Stopwatch,
+) -> Result<Plan, Error> {
     let settings = parse_settings(found, stopwatch)?;
     plan_for(settings, found, previous, root, config, stopwatch)
 }
@@ -193,7 +213,14 @@ fn parse_settings(found: &Found, stopwatch: &mut Stopwatch) -> Result<Settings, 
 
 /// The plan against what osconf set last (`previous`, from any source);
 /// apply-once judged by the found source's own record.
-fn plan_for(settings: Settings, found: &Found, previous: Option<&Record>, root: &Root, config: &Config, stopwatch: &mut Stopwatch) -> Result<Plan, Error> {
+fn plan_for(
+    settings: Settings,
+    found: &Found,
+    previous: Option<&Record>,
+    root: &Root,
+    config: &Config,
+    stopwatch: &mut Stopwatch,
+) -> Result<Plan, Error> {
     let settings = keep_unread(settings, found, previous);
     let mut plan = Plan::build(settings, found.description.clone(), &found.content, previous, root, config)?;
     plan.record.kind = found.record_kind();

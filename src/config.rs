@@ -87,14 +87,23 @@ impl Config {
                     Err(_) => Err(bad("a whole number")),
                 };
                 match (section, key) {
-                    ("source", "partition") => config.partition = partition_choice(value).ok_or_else(|| bad("auto, UUID=…, LABEL=… or /dev/…"))?,
+                    ("source", "partition") => {
+                        config.partition =
+                            partition_choice(value).ok_or_else(|| bad("auto, UUID=…, LABEL=… or /dev/…"))?
+                    }
                     ("source", "tencent") => config.tencent = boolean()?,
                     ("network", "stack") => config.network_stack = (value != "auto").then(|| value.to_owned()),
-                    ("network", "nic_wait_seconds") => config.nic_wait = Duration::from_secs(number(MAX_NIC_WAIT_SECONDS, "one hour")?),
+                    ("network", "nic_wait_seconds") => {
+                        config.nic_wait = Duration::from_secs(number(MAX_NIC_WAIT_SECONDS, "one hour")?)
+                    }
                     ("metadata", "enabled") => config.metadata.enabled = boolean()?,
                     ("metadata", "url") => config.metadata.url = value.to_owned(),
-                    ("metadata", "timeout_ms") => config.metadata.request_timeout = Duration::from_millis(number(MAX_TIMEOUT_MS, "ten minutes")?),
-                    ("metadata", "total_timeout_ms") => config.metadata.total_timeout = Duration::from_millis(number(MAX_TIMEOUT_MS, "ten minutes")?),
+                    ("metadata", "timeout_ms") => {
+                        config.metadata.request_timeout = Duration::from_millis(number(MAX_TIMEOUT_MS, "ten minutes")?)
+                    }
+                    ("metadata", "total_timeout_ms") => {
+                        config.metadata.total_timeout = Duration::from_millis(number(MAX_TIMEOUT_MS, "ten minutes")?)
+                    }
                     _ => log::warn!("{CONFIG_PATH}: unknown key [{section}] {key} ignored"),
                 }
             }
@@ -104,7 +113,9 @@ impl Config {
 }
 
 fn partition_choice(value: &str) -> Option<PartitionChoice> {
-    let by = |dir: &str, id: &str| (!id.is_empty() && !id.contains('/')).then(|| PartitionChoice::Device(PathBuf::from(dir).join(id)));
+    let by = |dir: &str, id: &str| {
+        (!id.is_empty() && !id.contains('/')).then(|| PartitionChoice::Device(PathBuf::from(dir).join(id)))
+    };
     if value == "auto" {
         Some(PartitionChoice::Auto)
     } else if let Some(uuid) = value.strip_prefix("UUID=") {
@@ -135,7 +146,12 @@ mod tests {
         assert_eq!(config.nic_wait, Duration::from_secs(3));
         assert_eq!(
             config.metadata,
-            MetadataConfig { enabled: true, url: "http://127.0.0.1:8080".into(), request_timeout: Duration::from_millis(200), total_timeout: Duration::from_millis(900) }
+            MetadataConfig {
+                enabled: true,
+                url: "http://127.0.0.1:8080".into(),
+                request_timeout: Duration::from_millis(200),
+                total_timeout: Duration::from_millis(900)
+            }
         );
     }
 
@@ -147,7 +163,9 @@ mod tests {
         assert!(Config::parse("[network]\nnic_wait_seconds = -1\n").unwrap_err().contains("whole number"));
         let e = Config::parse("[network]\nnic_wait_seconds = 18446744073709551615\n").unwrap_err();
         assert!(e.contains("[network] nic_wait_seconds") && e.contains("at most 3600"), "{e}");
-        assert!(Config::parse("[metadata]\ntotal_timeout_ms = 600001\n").unwrap_err().contains("[metadata] total_timeout_ms"));
+        assert!(Config::parse("[metadata]\ntotal_timeout_ms = 600001\n")
+            .unwrap_err()
+            .contains("[metadata] total_timeout_ms"));
         assert_eq!(Config::parse("[network]\nnic_wait_seconds = 3600\n").unwrap().nic_wait, Duration::from_secs(3600));
     }
 }

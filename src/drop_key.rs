@@ -82,7 +82,9 @@ impl DropKey {
                 key.copy_from_slice(&bytes);
                 return Ok(DropKey { bytes: key, new: false });
             }
-            Ok(_) => log::warn!("{KEY_PATH} is damaged (not {KEY_LEN} bytes): making a new key; the current drop will be applied again"),
+            Ok(_) => log::warn!(
+                "{KEY_PATH} is damaged (not {KEY_LEN} bytes): making a new key; the current drop will be applied again"
+            ),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io::Error::new(e.kind(), format!("reading {KEY_PATH}: {e}"))),
         }
@@ -132,8 +134,14 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231() {
         // Test cases 1, 2 and 6 (a key longer than the block).
-        assert_eq!(hex(&hmac_sha256(&[0x0b; 20], b"Hi There")), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-        assert_eq!(hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex(&hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
         assert_eq!(
             hex(&hmac_sha256(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First")),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"

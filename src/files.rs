@@ -80,7 +80,11 @@ impl FileWrite {
 impl std::fmt::Debug for FileWrite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let content = if self.secret { "<secret>".to_string() } else { self.text() };
-        f.debug_struct("FileWrite").field("path", &self.path).field("mode", &format_args!("{:o}", self.mode)).field("content", &content).finish()
+        f.debug_struct("FileWrite")
+            .field("path", &self.path)
+            .field("mode", &format_args!("{:o}", self.mode))
+            .field("content", &content)
+            .finish()
     }
 }
 
@@ -232,7 +236,8 @@ fn prepare_temp(path: &Path, content: &[u8], mode: Mode) -> io::Result<Temp> {
     let temp_prefix = format!(".{name}.osconf-");
     remove_stale_temps(dir, &temp_prefix);
     let temp = dir.join(format!("{temp_prefix}{}", std::process::id()));
-    let file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp).map_err(|e| with_path(path, e))?;
+    let file =
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp).map_err(|e| with_path(path, e))?;
     // From here on, dropping `staged` removes the temp.
     let mut staged = Temp { temp, path: path.to_path_buf(), file, renamed: false };
     let result = (|| {
@@ -286,7 +291,9 @@ fn sync_contents<'a>(temps: impl Iterator<Item = &'a Temp>) -> io::Result<usize>
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io::Error::new(e.kind(), format!("syncing directory {}: {e}", dir.display())))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io::Error::new(e.kind(), format!("syncing directory {}: {e}", dir.display())))
 }
 
 fn with_path(path: &Path, e: io::Error) -> io::Error {
@@ -295,7 +302,9 @@ fn with_path(path: &Path, e: io::Error) -> io::Error {
 
 fn remove_file(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display())))
+        }
         _ => Ok(()),
     }
 }
@@ -315,7 +324,8 @@ fn remove_file(path: &Path) -> io::Result<()> {
 fn copy_security_xattrs(from: &Path, to: &File) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::io::AsRawFd;
-    let c_path = std::ffi::CString::new(from.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let c_path = std::ffi::CString::new(from.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
     // Names, then values: each call sized by a first call with an empty buffer.
     let read = |call: &dyn Fn(*mut libc::c_void, usize) -> isize| -> io::Result<Vec<u8>> {
         loop {
@@ -340,7 +350,9 @@ fn copy_security_xattrs(from: &Path, to: &File) -> io::Result<()> {
         Ok(names) => names,
         // A file system without extended attributes has no labels to keep.
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTSUP)) => return Ok(()),
-        Err(e) => return Err(io::Error::new(e.kind(), format!("listing the extended attributes of the old file: {e}"))),
+        Err(e) => {
+            return Err(io::Error::new(e.kind(), format!("listing the extended attributes of the old file: {e}")))
+        }
     };
     for name in names.split(|&b| b == 0).filter(|n| n.starts_with(b"security.")) {
         let c_name = std::ffi::CString::new(name).expect("split at NUL");
@@ -362,7 +374,10 @@ fn copy_security_xattrs(from: &Path, to: &File) -> io::Result<()> {
 fn remove_stale_temps(dir: &Path, prefix: &str) {
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
-        let is_ours = entry.file_name().to_str().is_some_and(|n| n.strip_prefix(prefix).is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit())));
+        let is_ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.strip_prefix(prefix).is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit())));
         if is_ours && entry.file_type().is_ok_and(|t| t.is_file()) {
             let _ = fs::remove_file(entry.path());
         }
@@ -427,7 +442,8 @@ mod tests {
         fs::write(dir.join(".f.osconf-999999"), b"half").unwrap();
         fs::write(dir.join(".g.osconf-999999"), b"another file's").unwrap();
         write_atomic(&path, b"new", Mode::KeepExisting(0o644)).unwrap();
-        let mut left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut left: Vec<_> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
         assert_eq!(left, [".g.osconf-999999", "f"]);
         fs::remove_dir_all(dir).unwrap();
@@ -446,7 +462,8 @@ mod tests {
     }
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut names: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         names
     }
@@ -464,7 +481,9 @@ mod tests {
 
     fn old_tree(name: &str) -> PathBuf {
         let dir = temp_dir(name);
-        for (path, content) in [("a/one", "one old"), ("b/two", "two old"), ("a/gone", "gone"), ("c/record", "record old")] {
+        for (path, content) in
+            [("a/one", "one old"), ("b/two", "two old"), ("a/gone", "gone"), ("c/record", "record old")]
+        {
             fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
             fs::write(dir.join(path), content).unwrap();
         }
@@ -489,7 +508,10 @@ mod tests {
         assert_eq!(fs::read(dir.join("a/one")).unwrap(), b"one new");
         assert_eq!(fs::read(dir.join("b/two")).unwrap(), b"two new");
         assert_eq!(fs::read(dir.join("c/record")).unwrap(), b"record new");
-        assert_eq!((names(&dir.join("a")), names(&dir.join("b")), names(&dir.join("c"))), (vec!["one".into()], vec!["two".into()], vec!["record".into()]));
+        assert_eq!(
+            (names(&dir.join("a")), names(&dir.join("b")), names(&dir.join("c"))),
+            (vec!["one".into()], vec!["two".into()], vec!["record".into()])
+        );
         assert_eq!(fs::metadata(dir.join("b/two")).unwrap().mode() & 0o7777, 0o600);
         fs::remove_dir_all(dir).unwrap();
     }
@@ -501,17 +523,28 @@ mod tests {
             let mut n = 0;
             let result = batch(&dir).commit(|_| {
                 n += 1;
-                if n == failing { Err(io::Error::other("injected")) } else { Ok(()) }
+                if n == failing {
+                    Err(io::Error::other("injected"))
+                } else {
+                    Ok(())
+                }
             });
             assert!(result.is_err());
             // (file, its step, new content): what comes before the failing step is new, the rest old.
-            let expected: [(&str, usize, &[u8]); 3] = [("a/one", 1, b"one new"), ("b/two", 2, b"two new"), ("c/record", 4, b"record new")];
+            let expected: [(&str, usize, &[u8]); 3] =
+                [("a/one", 1, b"one new"), ("b/two", 2, b"two new"), ("c/record", 4, b"record new")];
             for (path, step, new) in expected {
                 let now = fs::read(dir.join(path)).unwrap();
-                assert_eq!(now == new, step < failing, "failure at step {failing}: {path} is {:?}", String::from_utf8_lossy(&now));
+                assert_eq!(
+                    now == new,
+                    step < failing,
+                    "failure at step {failing}: {path} is {:?}",
+                    String::from_utf8_lossy(&now)
+                );
             }
             assert_eq!(dir.join("a/gone").exists(), failing <= 3);
-            let temps: Vec<String> = ["a", "b", "c"].iter().flat_map(|d| names(&dir.join(d))).filter(|n| n.contains(".osconf-")).collect();
+            let temps: Vec<String> =
+                ["a", "b", "c"].iter().flat_map(|d| names(&dir.join(d))).filter(|n| n.contains(".osconf-")).collect();
             assert!(temps.is_empty(), "failure at step {failing}: temps left: {temps:?}");
             fs::remove_dir_all(dir).unwrap();
         }

@@ -24,7 +24,11 @@ pub fn acquire(root: &Root, timeout: Duration) -> Result<RunLock, Error> {
     let deadline = Instant::now().checked_add(timeout).ok_or_else(|| Error::Failed("lock wait too long".into()))?;
     let mut told = false;
     loop {
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
             .map_err(|e| Error::Failed(format!("opening {}: {e}", path.display())))?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => return Ok(RunLock { _lock: lock }),
@@ -35,7 +39,12 @@ pub fn acquire(root: &Root, timeout: Duration) -> Result<RunLock, Error> {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err((_, e)) => return Err(Error::Failed(format!("another osconf is still running after {}s ({e}); giving up", timeout.as_secs()))),
+            Err((_, e)) => {
+                return Err(Error::Failed(format!(
+                    "another osconf is still running after {}s ({e}); giving up",
+                    timeout.as_secs()
+                )))
+            }
         }
     }
 }

@@ -48,7 +48,15 @@ enum Command {
 }
 
 fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
-    let mut options = Options { root: PathBuf::from("/"), drop: None, form: None, live: None, keep_drop: false, json: false, metadata: None };
+    let mut options = Options {
+        root: PathBuf::from("/"),
+        drop: None,
+        form: None,
+        live: None,
+        keep_drop: false,
+        json: false,
+        metadata: None,
+    };
     let mut command = None;
     let mut args = args.iter().peekable();
     while let Some(arg) = args.next() {

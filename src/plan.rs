@@ -63,7 +63,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn build(settings: Settings, source: String, content: &[u8], previous: Option<&Record>, root: &Root, config: &Config) -> Result<Plan, Error> {
+    pub fn build(
+        settings: Settings,
+        source: String,
+        content: &[u8],
+        previous: Option<&Record>,
+        root: &Root,
+        config: &Config,
+    ) -> Result<Plan, Error> {
         let settings = keep_the_default_route(settings, previous);
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(content);
@@ -102,7 +109,9 @@ impl Plan {
         }
         let mut originals: Vec<String> = Vec::new();
         if settings.hostname.is_some() {
-            originals.extend(hostname::KEPT_ORIGINALS.iter().filter(|p| writes.iter().any(|w| w.path == **p)).map(|p| p.to_string()));
+            originals.extend(
+                hostname::KEPT_ORIGINALS.iter().filter(|p| writes.iter().any(|w| w.path == **p)).map(|p| p.to_string()),
+            );
             originals.retain(|p| originals::needs_keeping(root, p, previous.hostname.is_some()));
         }
         if let (false, Some(path)) = (settings.nameservers.is_empty(), dns_mode.edited_path()) {
@@ -135,13 +144,19 @@ impl Plan {
         let mut backups: Vec<String> = writes
             .iter()
             .filter(|w| {
-                let foreign = (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
+                let foreign =
+                    (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
                 foreign && !root.exists(&backup_path(&w.path))
             })
-            .filter(|w| root.path(&w.path).is_file() && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..]))
+            .filter(|w| {
+                root.path(&w.path).is_file()
+                    && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..])
+            })
             .map(|w| w.path.clone())
             .collect();
-        backups.extend(disables.iter().filter(|p| !previously_owned.contains(p) && !root.exists(&backup_path(p))).cloned());
+        backups.extend(
+            disables.iter().filter(|p| !previously_owned.contains(p) && !root.exists(&backup_path(p))).cloned(),
+        );
         // A file osconf owned is removed as its own, never backed up as the image's.
         disables.retain(|p| !previously_owned.contains(p));
         let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
@@ -168,7 +183,25 @@ impl Plan {
             },
             ..Record::default()
         };
-        Ok(Plan { source, key, already_applied, migrated_record, settings, network, dns_mode, writes, backups, removals, disables, originals, restored, restored_hostname, live, ssh_keys: keys, record })
+        Ok(Plan {
+            source,
+            key,
+            already_applied,
+            migrated_record,
+            settings,
+            network,
+            dns_mode,
+            writes,
+            backups,
+            removals,
+            disables,
+            originals,
+            restored,
+            restored_hostname,
+            live,
+            ssh_keys: keys,
+            record,
+        })
     }
 }
 /// Whether `previous` was written for the drop with these bytes (keyed
@@ -306,7 +339,8 @@ impl Plan {
     /// The drop's display id: its apply sequence number, never a digest.
     pub fn drop_id(&self) -> String {
         // Already applied: the previous record's number (a version-1 record has none: #1).
-        let number = if self.already_applied { self.record.sequence.saturating_sub(1).max(1) } else { self.record.sequence };
+        let number =
+            if self.already_applied { self.record.sequence.saturating_sub(1).max(1) } else { self.record.sequence };
         format!("drop #{number}")
     }
 }

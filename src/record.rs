@@ -102,9 +102,9 @@ impl Record {
     pub fn load_kind(root: &Root, kind: RecordKind) -> io::Result<Option<Record>> {
         let path = kind.path();
         let Some(text) = root.read_optional(path)? else { return Ok(None) };
-        serde_json::from_str(&text)
-            .map(|record| Some(Record { kind, ..record }))
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{path} is damaged ({e}); move it away to start afresh")))
+        serde_json::from_str(&text).map(|record| Some(Record { kind, ..record })).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{path} is damaged ({e}); move it away to start afresh"))
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -156,7 +156,11 @@ mod tests {
                       "password_set": false, "nameservers": ["7.7.7.7", "8.8.8.8"], "nics": [], "network_stack": null, "owned_files": []}"#;
         let record: Record = serde_json::from_str(old).unwrap();
         assert_eq!(record.nameservers, ["7.7.7.7".parse::<IpAddr>().unwrap(), "8.8.8.8".parse().unwrap()]);
-        assert!(record.to_json().contains("\"nameservers\": [\n    \"7.7.7.7\",\n    \"8.8.8.8\"\n  ]"), "{}", record.to_json());
+        assert!(
+            record.to_json().contains("\"nameservers\": [\n    \"7.7.7.7\",\n    \"8.8.8.8\"\n  ]"),
+            "{}",
+            record.to_json()
+        );
         let with_ipv6 = Record { nameservers: vec!["2400:3200::1".parse().unwrap()], ..record };
         let read: Record = serde_json::from_str(&with_ipv6.to_json()).unwrap();
         assert_eq!(read.nameservers, with_ipv6.nameservers);

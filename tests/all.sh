@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test osconf has, in one command (as root: network namespaces, loop
 # devices and QEMU need it):
+#   0. cargo fmt --check and cargo clippy -D warnings;
 #   1. cargo test: unit tests, the binary on temp trees, golden files,
 #      netlink in network namespaces, media on loop devices, metadata on loopback;
 #   2. the release builds and the .deb/.rpm packages, x86_64 and aarch64 (tests/release_check.sh);
@@ -14,6 +15,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 bash tests/install-deps.sh
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
 bash tests/release_check.sh
 bash tests/aarch64.sh

@@ -10,7 +10,11 @@ fn ready_image(tree: &TempTree) {
     tree.write("/lib/systemd/systemd", "", 0o755);
     tree.write("/lib/systemd/system/osconf.service", "[Unit]\n", 0o644);
     std::fs::create_dir_all(tree.join("/etc/systemd/system/multi-user.target.wants")).unwrap();
-    std::os::unix::fs::symlink("/lib/systemd/system/osconf.service", tree.join("/etc/systemd/system/multi-user.target.wants/osconf.service")).unwrap();
+    std::os::unix::fs::symlink(
+        "/lib/systemd/system/osconf.service",
+        tree.join("/etc/systemd/system/multi-user.target.wants/osconf.service"),
+    )
+    .unwrap();
     tree.write("/sbin/ifup", "", 0o755);
     tree.write("/etc/network/interfaces", "source /etc/network/interfaces.d/*\n", 0o644);
     std::fs::create_dir_all(tree.join("/boot/aliyun_custom_image")).unwrap();
@@ -23,7 +27,9 @@ fn check(tree: &TempTree) -> (i32, String) {
 }
 
 fn line<'a>(out: &'a str, name: &str) -> &'a str {
-    out.lines().find(|l| l.get(9..).is_some_and(|rest| rest.starts_with(&format!("{name}:")))).unwrap_or_else(|| panic!("no {name} line in:\n{out}"))
+    out.lines()
+        .find(|l| l.get(9..).is_some_and(|rest| rest.starts_with(&format!("{name}:"))))
+        .unwrap_or_else(|| panic!("no {name} line in:\n{out}"))
 }
 
 #[test]
@@ -34,7 +40,11 @@ fn a_ready_image_passes() {
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("FAILED") && !out.contains("WARNING"), "{out}");
     assert!(line(&out, "osconf at boot").contains("enabled for systemd"));
-    assert!(line(&out, "network stack").contains("ifupdown") && line(&out, "network stack").contains("interfaces.d/osconf-ethN"), "{out}");
+    assert!(
+        line(&out, "network stack").contains("ifupdown")
+            && line(&out, "network stack").contains("interfaces.d/osconf-ethN"),
+        "{out}"
+    );
     assert!(out.ends_with("The image is ready for osconf.\n"));
 }
 
@@ -85,7 +95,9 @@ fn json_for_tools() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["ready"], true);
     let items = report["items"].as_array().unwrap();
-    assert!(items.iter().all(|i| i["status"] == "OK" && i["name"].is_string() && i["detail"].is_string() && i["fix"] == ""));
+    assert!(items
+        .iter()
+        .all(|i| i["status"] == "OK" && i["name"].is_string() && i["detail"].is_string() && i["fix"] == ""));
     assert!(items.iter().any(|i| i["name"] == "network stack"));
 }
 
@@ -100,7 +112,11 @@ fn openrc_images_need_the_openrc_script_in_a_runlevel() {
     let (code, out) = check(&tree);
     assert_eq!(code, 1, "{out}");
     assert!(line(&out, "osconf at boot").contains("not the OpenRC script"), "{out}");
-    tree.write("/etc/init.d/osconf", &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openrc/osconf")).unwrap(), 0o755);
+    tree.write(
+        "/etc/init.d/osconf",
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openrc/osconf")).unwrap(),
+        0o755,
+    );
     let (code, out) = check(&tree);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("fix: rc-update add osconf boot"), "{out}");

@@ -38,8 +38,14 @@ fn apply_sets_everything_records_it_and_deletes_the_drop() {
     assert_eq!(tree.mode("/etc/shadow"), 0o640);
 
     assert_eq!(tree.read("/etc/hostname"), "iZ23r29djmjZ\n");
-    assert_eq!(tree.read("/etc/hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n10.171.254.123\tiZ23r29djmjZ\t# managed by osconf\n");
-    assert_eq!(tree.read("/etc/resolv.conf"), "search example.internal\noptions timeout:2\nnameserver 7.7.7.7\nnameserver 8.8.8.8\n");
+    assert_eq!(
+        tree.read("/etc/hosts"),
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n10.171.254.123\tiZ23r29djmjZ\t# managed by osconf\n"
+    );
+    assert_eq!(
+        tree.read("/etc/resolv.conf"),
+        "search example.internal\noptions timeout:2\nnameserver 7.7.7.7\nnameserver 8.8.8.8\n"
+    );
 
     // Drop gone, its directory kept; record written 0600 and complete.
     assert!(!tree.exists(DROP));
@@ -56,7 +62,10 @@ fn apply_sets_everything_records_it_and_deletes_the_drop() {
     assert_eq!(record["password_set"], true);
     assert_eq!(record["nameservers"], serde_json::json!(["7.7.7.7", "8.8.8.8"]));
     assert_eq!(record["nics"][1]["mac"], "00:8c:fa:5e:14:24");
-    assert_eq!(record["nics"][1]["routes"], serde_json::json!([{"dest": "0.0.0.0", "prefix": 0, "via": "42.120.74.1"}]));
+    assert_eq!(
+        record["nics"][1]["routes"],
+        serde_json::json!([{"dest": "0.0.0.0", "prefix": 0, "via": "42.120.74.1"}])
+    );
     assert!(record["applied_at"].as_u64().unwrap() > 1_700_000_000);
 
     // The password appears nowhere but as a hash in shadow.
@@ -166,9 +175,18 @@ fn status_shows_the_record() {
     assert_eq!(code, 0);
     let mut record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
     record.as_object_mut().unwrap().remove("drop_hmac");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap(), record, "status --json is the record without its digest");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+        record,
+        "status --json is the record without its digest"
+    );
     let (_, text, _) = osconf(&["status", "--root", root]);
-    assert!(text.contains("(drop #1, unix time ") && text.contains("host name: iZ23r29djmjZ") && text.contains("root password: set"), "{text}");
+    assert!(
+        text.contains("(drop #1, unix time ")
+            && text.contains("host name: iZ23r29djmjZ")
+            && text.contains("root password: set"),
+        "{text}"
+    );
 }
 
 /// Issue 13 point 1: a plain (fast, unkeyed) digest of the drop lets anyone
@@ -194,7 +212,14 @@ fn no_digest_of_the_drop_is_printed_or_left_anywhere() {
         assert_eq!(*code, 0, "{out}{err}");
         for digest in [&plain, &keyed] {
             // Any 12 hex digits of either digest would already be a usable filter.
-            assert!(!digest.as_bytes().chunks(12).any(|c| out.contains(std::str::from_utf8(c).unwrap()) || err.contains(std::str::from_utf8(c).unwrap())), "{out}{err}");
+            assert!(
+                !digest
+                    .as_bytes()
+                    .chunks(12)
+                    .any(|c| out.contains(std::str::from_utf8(c).unwrap())
+                        || err.contains(std::str::from_utf8(c).unwrap())),
+                "{out}{err}"
+            );
         }
         assert!(!out.contains("sha256") && !err.contains("sha256"), "{out}{err}");
     }
@@ -239,7 +264,8 @@ fn tencent_drop_writes_the_hash_as_is_and_is_never_deleted_by_format() {
     let drop = include_str!("../examples/tencent.conf");
     tree.write("/media/cdrom/qcloud_action/os.conf", drop, 0o444);
     let path = tree.join("/media/cdrom/qcloud_action/os.conf");
-    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--drop", path.to_str().unwrap(), "--keep-drop"]);
+    let (code, out, err) =
+        osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--drop", path.to_str().unwrap(), "--keep-drop"]);
     assert_eq!(code, 0, "{out}{err}");
     let expected = drop.lines().find_map(|l| l.strip_prefix("password=")).unwrap();
     assert_eq!(root_hash(&tree), expected);

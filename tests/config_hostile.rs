@@ -13,7 +13,8 @@ use osconf::config::Config;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 
-const NUMERIC_KEYS: [(&str, &str); 3] = [("network", "nic_wait_seconds"), ("metadata", "timeout_ms"), ("metadata", "total_timeout_ms")];
+const NUMERIC_KEYS: [(&str, &str); 3] =
+    [("network", "nic_wait_seconds"), ("metadata", "timeout_ms"), ("metadata", "total_timeout_ms")];
 
 fn runner() -> TestRunner {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
@@ -26,7 +27,11 @@ fn judge(text: &str) -> Result<(), String> {
     match parsed {
         Ok(config) => {
             let now = Instant::now();
-            for (what, wait) in [("nic_wait", config.nic_wait), ("request_timeout", config.metadata.request_timeout), ("total_timeout", config.metadata.total_timeout)] {
+            for (what, wait) in [
+                ("nic_wait", config.nic_wait),
+                ("request_timeout", config.metadata.request_timeout),
+                ("total_timeout", config.metadata.total_timeout),
+            ] {
                 if now.checked_add(wait).is_none() {
                     return Err(format!("accepted a {what} that overflows a deadline: {wait:?}"));
                 }
@@ -39,7 +44,8 @@ fn judge(text: &str) -> Result<(), String> {
 }
 
 fn check(strategy: impl Strategy<Value = String>) {
-    let result = runner().run(&strategy, |text| judge(&text).map_err(|p| TestCaseError::fail(format!("{p}\ninput: {text:?}"))));
+    let result =
+        runner().run(&strategy, |text| judge(&text).map_err(|p| TestCaseError::fail(format!("{p}\ninput: {text:?}"))));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -49,7 +55,10 @@ fn check(strategy: impl Strategy<Value = String>) {
 fn arbitrary_bytes() {
     let bytes = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..400),
-        prop::collection::vec(prop::sample::select(b"[]=#;\\\"' \t\r\nanetworkmetadatanic_wait_seconds0123456789\xff".to_vec()), 0..200),
+        prop::collection::vec(
+            prop::sample::select(b"[]=#;\\\"' \t\r\nanetworkmetadatanic_wait_seconds0123456789\xff".to_vec()),
+            0..200
+        ),
     ];
     check(bytes.prop_map(|b| String::from_utf8_lossy(&b).into_owned()));
 }
@@ -58,10 +67,27 @@ fn arbitrary_bytes() {
 fn extreme_numbers_for_every_numeric_key() {
     let number = prop_oneof![
         any::<u64>().prop_map(|n| n.to_string()),
-        prop::sample::select(vec!["18446744073709551615", "18446744073709551616", "9223372036854775808", "-1", "+5", "1e9", "0x10", " 7 ", "", "3600", "3601", "600000", "600001"])
-            .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775808",
+            "-1",
+            "+5",
+            "1e9",
+            "0x10",
+            " 7 ",
+            "",
+            "3600",
+            "3601",
+            "600000",
+            "600001"
+        ])
+        .prop_map(str::to_owned),
     ];
-    check((prop::sample::select(NUMERIC_KEYS.to_vec()), number).prop_map(|((section, key), n)| format!("[{section}]\n{key} = {n}\n")));
+    check(
+        (prop::sample::select(NUMERIC_KEYS.to_vec()), number)
+            .prop_map(|((section, key), n)| format!("[{section}]\n{key} = {n}\n")),
+    );
     for (section, key) in NUMERIC_KEYS {
         let e = Config::parse(&format!("[{section}]\n{key} = 18446744073709551615\n")).unwrap_err();
         assert!(e.contains(&format!("[{section}] {key}")), "the error must name the key: {e}");
@@ -76,7 +102,10 @@ fn a_huge_nic_wait_is_a_clear_error_not_an_abort() {
     tree.write(DROP, include_str!("../examples/classic.conf"), 0o644);
     let before = tree.snapshot();
     let (code, out, err) = osconf(&["plan", "--root", tree.path.to_str().unwrap()]);
-    assert!(code == 1 && err.contains("[network] nic_wait_seconds") && err.contains("at most 3600"), "plan: exit {code}: {out}{err}");
+    assert!(
+        code == 1 && err.contains("[network] nic_wait_seconds") && err.contains("at most 3600"),
+        "plan: exit {code}: {out}{err}"
+    );
     // Live, in a private network and UTS namespace (only lo: the NICs are
     // waited for, where the deadline used to overflow and abort, exit 134).
     let out = std::process::Command::new("unshare")

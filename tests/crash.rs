@@ -30,10 +30,20 @@ fn prepared(name: &str) -> TempTree {
 }
 
 fn vpc_drop() -> String {
-    CLASSIC.lines().filter(|l| !l.starts_with("eth1_")).map(|l| {
-        let l = l.replace("iZ23r29djmjZ", "moved").replace("10.171.254.123", "10.171.254.124");
-        if l.starts_with("eth0_route=") { "eth0_route=\"0.0.0.0/0 10.171.254.1\"".to_string() } else { l }
-    }).collect::<Vec<_>>().join("\n") + "\n"
+    CLASSIC
+        .lines()
+        .filter(|l| !l.starts_with("eth1_"))
+        .map(|l| {
+            let l = l.replace("iZ23r29djmjZ", "moved").replace("10.171.254.123", "10.171.254.124");
+            if l.starts_with("eth0_route=") {
+                "eth0_route=\"0.0.0.0/0 10.171.254.1\"".to_string()
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 fn run(tree: &TempTree, env: &[(&str, String)]) -> (i32, String) {
@@ -64,7 +74,12 @@ fn normalised(mut snap: Snapshot) -> Snapshot {
     }
     if let Some((shadow, _)) = snap.get_mut("etc/shadow") {
         let text = String::from_utf8(shadow.clone()).unwrap();
-        *shadow = text.lines().map(|l| if l.starts_with("root:$6$") { "root:<hash>".to_string() } else { l.to_string() }).collect::<Vec<_>>().join("\n").into_bytes();
+        *shadow = text
+            .lines()
+            .map(|l| if l.starts_with("root:$6$") { "root:<hash>".to_string() } else { l.to_string() })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes();
     }
     snap
 }
@@ -77,7 +92,8 @@ fn assert_old_or_new(tree: &TempTree, old: &Snapshot, new: &Snapshot, context: &
     let shadow = tree.read("/etc/shadow");
     let root_hash = shadow.lines().find(|l| l.starts_with("root:")).unwrap().split(':').nth(1).unwrap().to_string();
     assert!(
-        old.get("etc/shadow").map(|(b, _)| b.as_slice()) == Some(shadow.as_bytes()) || crypt_matches(PASSWORD, &root_hash),
+        old.get("etc/shadow").map(|(b, _)| b.as_slice()) == Some(shadow.as_bytes())
+            || crypt_matches(PASSWORD, &root_hash),
         "{context}: /etc/shadow is neither the old file nor a complete new one:\n{shadow}"
     );
     assert_eq!(shadow.lines().count(), 3, "{context}: shadow lost lines");
@@ -91,7 +107,11 @@ fn assert_old_or_new(tree: &TempTree, old: &Snapshot, new: &Snapshot, context: &
             continue;
         }
         assert!(!temp, "{context}: temp file left: {path}");
-        assert!(old_n.get(path) == Some(file) || new_n.get(path) == Some(file), "{context}: {path} is neither old nor new:\n{}", String::from_utf8_lossy(&file.0));
+        assert!(
+            old_n.get(path) == Some(file) || new_n.get(path) == Some(file),
+            "{context}: {path} is neither old nor new:\n{}",
+            String::from_utf8_lossy(&file.0)
+        );
     }
     for path in old_n.keys().filter(|p| !now_n.contains_key(*p)) {
         assert!(!new_n.contains_key(path) || path == "boot/aliyun_custom_image/os.conf", "{context}: {path} vanished");
@@ -125,7 +145,8 @@ fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges(
         if is_mixed(&tree.snapshot(), &old, &new) {
             between_renames += 1;
         }
-        let recorded = tree.read("/var/lib/osconf/record.json") != String::from_utf8_lossy(&old["var/lib/osconf/record.json"].0);
+        let recorded =
+            tree.read("/var/lib/osconf/record.json") != String::from_utf8_lossy(&old["var/lib/osconf/record.json"].0);
         assert!(tree.exists(DROP) || recorded, "{context}: the drop was deleted before the record was written");
         // The next boot, without a fault, ends where an uninterrupted apply does.
         let (code, err) = run(&tree, &[]);
@@ -142,7 +163,11 @@ fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges(
 /// apply stopped between two renames.
 fn is_mixed(now: &Snapshot, old: &Snapshot, new: &Snapshot) -> bool {
     let (now, old, new) = (normalised(now.clone()), normalised(old.clone()), normalised(new.clone()));
-    let changed = |path: &String| path != "var/lib/osconf/record.json" && path != "boot/aliyun_custom_image/os.conf" && old.get(path) != new.get(path);
+    let changed = |path: &String| {
+        path != "var/lib/osconf/record.json"
+            && path != "boot/aliyun_custom_image/os.conf"
+            && old.get(path) != new.get(path)
+    };
     let paths: Vec<&String> = old.keys().chain(new.keys()).filter(|p| changed(p)).collect();
     paths.iter().any(|p| now.get(*p) == new.get(*p)) && paths.iter().any(|p| now.get(*p) == old.get(*p))
 }
@@ -164,7 +189,18 @@ fn an_apply_syncs_the_same_number_of_times_whatever_the_number_of_files() {
         tree.write(DROP, &drop, 0o644);
         let trace = tree.join("/strace.out");
         let out = Command::new("strace")
-            .args(["-f", "-qq", "-e", "trace=fsync,fdatasync,syncfs,sync", "-o", trace.to_str().unwrap(), OSCONF, "apply", "--root", tree.path.to_str().unwrap()])
+            .args([
+                "-f",
+                "-qq",
+                "-e",
+                "trace=fsync,fdatasync,syncfs,sync",
+                "-o",
+                trace.to_str().unwrap(),
+                OSCONF,
+                "apply",
+                "--root",
+                tree.path.to_str().unwrap(),
+            ])
             .output()
             .expect("strace is needed (tests/install-deps.sh installs it)");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -213,7 +249,10 @@ fn a_full_disk_keeps_the_old_files_and_leaves_no_temp_file() {
     let tree = TempTree::new("crash-full");
     let mount_point = tree.join("/fs");
     std::fs::create_dir_all(&mount_point).unwrap();
-    let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=512k", "tmpfs", mount_point.to_str().unwrap()]).status().unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs", mount_point.to_str().unwrap()])
+        .status()
+        .unwrap();
     assert!(ok.success());
     let root = TempTree { path: mount_point.clone() };
     minimal_image(&root);
@@ -264,7 +303,8 @@ fn a_write_error_found_at_sync_time_fails_the_apply_and_keeps_the_old_files() {
     assert!(err.contains("the drop is kept"), "{err}");
     // Temps may stay where removing them failed too: the next write of
     // that file removes them.
-    let after: Snapshot = after.into_iter().filter(|(path, _)| !path.contains(".osconf-") || path.ends_with(".osconf-orig")).collect();
+    let after: Snapshot =
+        after.into_iter().filter(|(path, _)| !path.contains(".osconf-") || path.ends_with(".osconf-orig")).collect();
     assert_eq!(after, before, "a failed sync changed files");
 }
 

@@ -29,7 +29,12 @@ fn apply(tree: &TempTree) -> (i32, String, String) {
 
 /// The interfaces ifupdown brings up on hotplug, by its own parser.
 fn hotplug(tree: &TempTree) -> String {
-    let out = Command::new("ifquery").args(["-i"]).arg(tree.join("/etc/network/interfaces")).args(["--list", "--allow=hotplug"]).output().expect("ifquery (ifupdown) is installed");
+    let out = Command::new("ifquery")
+        .args(["-i"])
+        .arg(tree.join("/etc/network/interfaces"))
+        .args(["--list", "--allow=hotplug"])
+        .output()
+        .expect("ifquery (ifupdown) is installed");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -68,7 +73,10 @@ fn a_drop_without_a_default_route_keeps_the_one_osconf_set() {
     let (code, _, err) = apply(&tree);
     assert_eq!(code, 0, "{err}");
     let after = tree.read("/etc/network/interfaces.d/osconf-eth0");
-    assert!(after.contains("up ip route replace default via 172.16.15.253 dev eth0"), "the stanza keeps its default route:\n{after}");
+    assert!(
+        after.contains("up ip route replace default via 172.16.15.253 dev eth0"),
+        "the stanza keeps its default route:\n{after}"
+    );
     let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
     assert_eq!(record["nics"], record_before["nics"], "the record still holds the default route osconf set");
     assert_eq!(tree.read("/etc/hostname"), "no-gateway\n");

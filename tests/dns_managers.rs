@@ -22,7 +22,10 @@ fn link_resolv_conf(tree: &TempTree, target: &str) {
 }
 
 fn resolv_target(tree: &TempTree) -> String {
-    std::fs::read_link(tree.join("/etc/resolv.conf")).expect("resolv.conf is still a link").to_string_lossy().into_owned()
+    std::fs::read_link(tree.join("/etc/resolv.conf"))
+        .expect("resolv.conf is still a link")
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn without_dns() -> String {
@@ -51,7 +54,10 @@ fn networkmanagers_resolv_conf_gets_the_servers_through_nm_global_dns() {
     apply(&tree, CLASSIC);
     assert_eq!(resolv_target(&tree), "/run/NetworkManager/resolv.conf");
     let config = networkmanager_config(&tree);
-    assert!(config.contains("[global-dns-domain-*]\nservers=7.7.7.7,8.8.8.8\n"), "NetworkManager does not read the servers:\n{config}");
+    assert!(
+        config.contains("[global-dns-domain-*]\nservers=7.7.7.7,8.8.8.8\n"),
+        "NetworkManager does not read the servers:\n{config}"
+    );
 
     apply(&tree, &without_dns());
     assert_eq!(resolv_target(&tree), "/run/NetworkManager/resolv.conf");
@@ -70,7 +76,13 @@ fn netconfigs_resolv_conf_gets_the_servers_through_its_static_setting() {
     let edited = tree.read("/etc/sysconfig/network/config");
     assert_eq!(edited, config.replace("\"192.0.2.53\"", "\"7.7.7.7 8.8.8.8\""), "one line changed, every other kept");
     // netconfig sources the file with the shell: what it reads.
-    let sourced = Command::new("sh").arg("-c").arg(". \"$1\"; printf '%s|%s' \"$NETCONFIG_DNS_STATIC_SERVERS\" \"$NETCONFIG_DNS_POLICY\"").arg("sh").arg(tree.join("/etc/sysconfig/network/config")).output().unwrap();
+    let sourced = Command::new("sh")
+        .arg("-c")
+        .arg(". \"$1\"; printf '%s|%s' \"$NETCONFIG_DNS_STATIC_SERVERS\" \"$NETCONFIG_DNS_POLICY\"")
+        .arg("sh")
+        .arg(tree.join("/etc/sysconfig/network/config"))
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&sourced.stdout), "7.7.7.7 8.8.8.8|auto");
 
     apply(&tree, &without_dns());

@@ -55,12 +55,15 @@ fn run_case(case: &Path) -> Result<(), String> {
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.split_once(' '))
-        .map(|(mode, path)| (path.trim_start_matches('/').to_owned(), u32::from_str_radix(mode, 8).expect("octal mode")))
+        .map(|(mode, path)| {
+            (path.trim_start_matches('/').to_owned(), u32::from_str_radix(mode, 8).expect("octal mode"))
+        })
         .collect();
     let expected: BTreeMap<String, (Vec<u8>, u32)> = snapshot(&expected_dir)
         .into_iter()
         .map(|(path, (content, _))| {
-            let mode = *modes.get(&path).unwrap_or_else(|| panic!("{}: no mode listed for {path} in modes", case.display()));
+            let mode =
+                *modes.get(&path).unwrap_or_else(|| panic!("{}: no mode listed for {path} in modes", case.display()));
             (path, (content, mode))
         })
         .collect();
@@ -73,7 +76,9 @@ fn run_case(case: &Path) -> Result<(), String> {
                 String::from_utf8_lossy(content),
                 String::from_utf8_lossy(got)
             )),
-            Some((_, got_mode)) if got_mode != mode => problems.push(format!("{path}: mode {got_mode:o}, expected {mode:o}")),
+            Some((_, got_mode)) if got_mode != mode => {
+                problems.push(format!("{path}: mode {got_mode:o}, expected {mode:o}"))
+            }
             Some(_) => {}
         }
     }
@@ -88,16 +93,28 @@ fn run_case(case: &Path) -> Result<(), String> {
     let removed_file = case.join("removed");
     if std::env::var_os("OSCONF_BLESS").is_some() {
         let text: String = removed.iter().map(|p| format!("/{p}\n")).collect();
-        if text.is_empty() { let _ = fs::remove_file(&removed_file); } else { fs::write(&removed_file, text).unwrap(); }
+        if text.is_empty() {
+            let _ = fs::remove_file(&removed_file);
+        } else {
+            fs::write(&removed_file, text).unwrap();
+        }
     }
-    let expected_removed: Vec<String> = fs::read_to_string(&removed_file).unwrap_or_default().lines().map(|l| l.trim_start_matches('/').to_owned()).collect();
+    let expected_removed: Vec<String> = fs::read_to_string(&removed_file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim_start_matches('/').to_owned())
+        .collect();
     if removed.iter().map(|p| p.as_str()).ne(expected_removed.iter().map(|p| p.as_str())) {
         problems.push(format!("removed {removed:?}, expected {expected_removed:?}"));
     }
     if after.contains_key(drop_path) {
         problems.push("the drop was not deleted".into());
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 /// Git keeps only the executable bit: give the image the modes a fresh
@@ -131,7 +148,9 @@ fn every_golden_case_writes_exactly_its_expected_files() {
     assert!(cases.len() >= 4, "golden cases missing: {cases:?}");
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|case| run_case(case).err().map(|e| format!("== {}\n{e}", case.strip_prefix(&golden).unwrap().display())))
+        .filter_map(|case| {
+            run_case(case).err().map(|e| format!("== {}\n{e}", case.strip_prefix(&golden).unwrap().display()))
+        })
         .collect();
     assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }

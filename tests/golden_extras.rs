@@ -45,7 +45,11 @@ fn settings() -> Settings {
 fn rendered(stack: Stack) -> BTreeMap<String, (String, u32)> {
     let tree = TempTree::new(&format!("extras-{stack}"));
     let out = render(stack, &settings(), &Root::new(&tree.path), &[]).unwrap();
-    out.owned.into_iter().chain(out.edited).map(|w| (w.path.trim_start_matches('/').to_owned(), (w.text(), w.mode))).collect()
+    out.owned
+        .into_iter()
+        .chain(out.edited)
+        .map(|w| (w.path.trim_start_matches('/').to_owned(), (w.text(), w.mode)))
+        .collect()
 }
 
 #[test]
@@ -61,7 +65,8 @@ fn every_stack_renders_the_golden_files() {
                 fs::write(dir.join(path), text).unwrap();
             }
         }
-        let expected: BTreeMap<String, String> = snapshot(&dir).into_iter().map(|(p, (c, _))| (p, String::from_utf8(c).unwrap())).collect();
+        let expected: BTreeMap<String, String> =
+            snapshot(&dir).into_iter().map(|(p, (c, _))| (p, String::from_utf8(c).unwrap())).collect();
         let got: BTreeMap<String, String> = files.into_iter().map(|(p, (t, _))| (p, t)).collect();
         if got != expected {
             problems.push(format!("{stack}:\n--- expected\n{expected:#?}\n--- got\n{got:#?}"));
@@ -76,14 +81,32 @@ fn netplan_generate_turns_them_into_networkd_files() {
     for (path, (text, mode)) in rendered(Stack::Netplan) {
         tree.write(&path, &text, mode);
     }
-    let out = Command::new("netplan").args(["generate", "--root-dir"]).arg(&tree.path).output().expect("netplan.io is installed");
+    let out = Command::new("netplan")
+        .args(["generate", "--root-dir"])
+        .arg(&tree.path)
+        .output()
+        .expect("netplan.io is installed");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let eth0 = tree.read("/run/systemd/network/10-netplan-osconf-eth0.network");
     let eth1 = tree.read("/run/systemd/network/10-netplan-osconf-eth1.network");
-    for line in ["Address=192.168.50.10/24", "Address=2001:db8:50::10/64", "Gateway=2001:db8:50::1", "DNS=192.168.50.2", "DNS=2001:db8:50::53"] {
+    for line in [
+        "Address=192.168.50.10/24",
+        "Address=2001:db8:50::10/64",
+        "Gateway=2001:db8:50::1",
+        "DNS=192.168.50.2",
+        "DNS=2001:db8:50::53",
+    ] {
         assert!(eth0.lines().any(|l| l == line), "{line} missing:\n{eth0}");
     }
-    for line in ["Address=10.0.1.5/24", "Address=10.0.1.6/24", "Address=10.0.1.7/24", "Address=2001:db8:1::5/64", "Table=1001", "Scope=link", "Gateway=10.0.1.1"] {
+    for line in [
+        "Address=10.0.1.5/24",
+        "Address=10.0.1.6/24",
+        "Address=10.0.1.7/24",
+        "Address=2001:db8:1::5/64",
+        "Table=1001",
+        "Scope=link",
+        "Gateway=10.0.1.1",
+    ] {
         assert!(eth1.lines().any(|l| l == line), "{line} missing:\n{eth1}");
     }
     let rules: Vec<&str> = eth1.split("[RoutingPolicyRule]").skip(1).collect();
@@ -116,7 +139,13 @@ fn networkmanager_writes_the_same_keys_itself() {
     let keys = |text: &str, section: &str| -> Vec<String> {
         let body = text.split(&format!("[{section}]\n")).nth(1).unwrap_or_default();
         let body = body.split("\n[").next().unwrap();
-        let mut lines: Vec<String> = body.lines().filter(|l| ["address", "route", "routing-rule", "method", "never-default"].iter().any(|k| l.starts_with(k))).map(str::to_owned).collect();
+        let mut lines: Vec<String> = body
+            .lines()
+            .filter(|l| {
+                ["address", "route", "routing-rule", "method", "never-default"].iter().any(|k| l.starts_with(k))
+            })
+            .map(str::to_owned)
+            .collect();
         lines.sort();
         lines
     };
@@ -125,14 +154,22 @@ fn networkmanager_writes_the_same_keys_itself() {
     assert_eq!(keys(ours, "ipv6"), keys(&theirs, "ipv6"), "{ours}\n{theirs}");
     // NetworkManager's keyfile reader (`nmcli --offline connection modify`
     // normalises a keyfile from stdin) keeps every one of those keys.
-    let mut reader = Command::new("nmcli").args(["--offline", "connection", "modify"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut reader = Command::new("nmcli")
+        .args(["--offline", "connection", "modify"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::io::Write::write_all(&mut reader.stdin.take().unwrap(), ours.as_bytes()).unwrap();
     let read = reader.wait_with_output().unwrap();
     assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
     let read = String::from_utf8(read.stdout).unwrap();
     for section in ["ipv4", "ipv6"] {
         let (kept, written) = (keys(&read, section), keys(ours, section));
-        assert!(written.iter().all(|k| kept.contains(k)), "[{section}] {written:?} not all kept by NetworkManager's reader:\n{read}");
+        assert!(
+            written.iter().all(|k| kept.contains(k)),
+            "[{section}] {written:?} not all kept by NetworkManager's reader:\n{read}"
+        );
     }
     // eth0's IPv6 gateway goes with its first address, as nmcli writes ipv6.gateway.
     let eth0 = &files["etc/NetworkManager/system-connections/osconf-eth0.nmconnection"].0;
@@ -145,7 +182,12 @@ fn ifquery_reads_the_ifupdown_stanza() {
     let files = rendered(Stack::Ifupdown);
     let stanza = &files["etc/network/interfaces.d/osconf-eth1"].0;
     tree.write("/interfaces", stanza, 0o644);
-    let out = Command::new("ifquery").arg("-i").arg(tree.join("/interfaces")).arg("eth1").output().expect("ifupdown is installed");
+    let out = Command::new("ifquery")
+        .arg("-i")
+        .arg(tree.join("/interfaces"))
+        .arg("eth1")
+        .output()
+        .expect("ifupdown is installed");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     for line in [
@@ -161,7 +203,10 @@ fn ifquery_reads_the_ifupdown_stanza() {
     tree.write("/interfaces", &files["etc/network/interfaces.d/osconf-eth0"].0, 0o644);
     let out = Command::new("ifquery").arg("-i").arg(tree.join("/interfaces")).arg("eth0").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success() && text.lines().any(|l| l == "dns-nameservers: 192.168.50.2 2001:db8:50::53"), "{text}");
+    assert!(
+        out.status.success() && text.lines().any(|l| l == "dns-nameservers: 192.168.50.2 2001:db8:50::53"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -196,12 +241,16 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     assert!(status.contains("  eth1 (MAC 52:54:00:12:34:57): 10.0.1.5/24; routes: none\n      secondary address 10.0.1.6/24\n      secondary address 10.0.1.7/24\n"), "{status}");
     assert!(status.contains("      own routing: replies from its addresses leave by it (table 1001"), "{status}");
     assert!(status.contains("  name servers: 192.168.50.2 2001:db8:50::53\n"), "{status}");
-    assert_eq!(tree.read("/etc/resolv.conf").lines().filter(|l| l.starts_with("nameserver")).collect::<Vec<_>>(), ["nameserver 192.168.50.2", "nameserver 2001:db8:50::53"]);
+    assert_eq!(
+        tree.read("/etc/resolv.conf").lines().filter(|l| l.starts_with("nameserver")).collect::<Vec<_>>(),
+        ["nameserver 192.168.50.2", "nameserver 2001:db8:50::53"]
+    );
 
     // The next settings no longer list them: the plan removes what osconf added.
     let previous = Record::load(&root).unwrap();
     let mut later = settings();
-    later.nics[1] = osconf::settings::Nic { secondary: Vec::new(), ipv6: Vec::new(), table: None, ..later.nics[1].clone() };
+    later.nics[1] =
+        osconf::settings::Nic { secondary: Vec::new(), ipv6: Vec::new(), table: None, ..later.nics[1].clone() };
     let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap().to_string();
     for line in [
         "  - table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6, from 10.0.1.7 lookup 1001 on eth1 (52:54:00:12:34:57)",
@@ -227,7 +276,8 @@ fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
     tree.write("/etc/osconf/osconf.conf", "[network]\nstack = suse-ifcfg\n", 0o644);
     let (root, effects) = (Root::new(&tree.path), Effects { live: false, nic_wait: std::time::Duration::ZERO });
     let config = Config::load(&root).unwrap();
-    apply::run(&Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap(), None, &root, effects).unwrap();
+    apply::run(&Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap(), None, &root, effects)
+        .unwrap();
     assert_eq!(tree.read("/etc/sysconfig/network/ifrule-eth1").lines().filter(|l| !l.starts_with('#')).count(), 3);
 
     let previous = Record::load(&root).unwrap();

@@ -74,7 +74,8 @@ fn apply_within(tree: &TempTree, extra: &[&str], limit: Duration) -> (i32, Strin
 }
 
 fn run_within(mut command: Command, limit: Duration) -> (i32, String) {
-    let mut child = command.env_remove("OSCONF_LOG").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("run osconf");
+    let mut child =
+        command.env_remove("OSCONF_LOG").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("run osconf");
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -149,7 +150,11 @@ fn shell_syntax_in_every_value_is_refused_naming_key_and_line() {
         for payload in payloads {
             for quoted in [payload.to_string(), format!("\"{payload}\""), format!("'{payload}'")] {
                 n += 1;
-                let err = refused(&format!("shell-{n}"), drop_with(key, &quoted).as_bytes(), &[&format!("line {}: {key}", line_of(key))]);
+                let err = refused(
+                    &format!("shell-{n}"),
+                    drop_with(key, &quoted).as_bytes(),
+                    &[&format!("line {}: {key}", line_of(key))],
+                );
                 if key == "password" {
                     assert!(!err.contains("touch"), "the password's text was shown: {err}");
                 }
@@ -180,7 +185,10 @@ fn newlines_nul_bytes_and_control_characters_are_refused() {
     let cases: Vec<(String, Vec<&str>)> = vec![
         // A quoted value cannot span lines: the open quote is the error.
         (drop.replace("iZ23r29djmjZ", "\"iZ23r29\ntouch /tmp/pwned\""), vec!["line 1: hostname", "missing closing"]),
-        (drop.replace("10.171.254.123", "'10.171.254.123\nhostname=evil'"), vec!["line 3: eth0_ip_addr", "missing closing"]),
+        (
+            drop.replace("10.171.254.123", "'10.171.254.123\nhostname=evil'"),
+            vec!["line 3: eth0_ip_addr", "missing closing"],
+        ),
         (drop.replace("iZ23r29djmjZ", "iZ23\0r29"), vec!["line 1: contains a NUL byte"]),
         (drop.replace("00:8c:fa:5e:14:23", "00:8c:fa:5e:14:23\0"), vec!["line 4: contains a NUL byte"]),
         (drop.replace("iZ23r29djmjZ", "iZ23\x1b]0;owned\x07"), vec!["line 1: contains the control character"]),
@@ -221,7 +229,12 @@ fn crlf_line_ends_apply_like_lf() {
 #[test]
 fn invalid_utf8_is_refused_naming_the_line() {
     let drop = drop_with("", "").replace("iZ23r29djmjZ", "iZ23\u{fffd}");
-    let bytes = drop.replace('\u{fffd}', "\u{1}").into_bytes().iter().map(|&b| if b == 1 { 0xff } else { b }).collect::<Vec<u8>>();
+    let bytes = drop
+        .replace('\u{fffd}', "\u{1}")
+        .into_bytes()
+        .iter()
+        .map(|&b| if b == 1 { 0xff } else { b })
+        .collect::<Vec<u8>>();
     refused("utf8-value", &bytes, &["line 1: is not valid UTF-8"]);
     // Overlong encoding of '/' and a lone continuation byte, in a later line.
     let mut bytes = drop_with("", "").into_bytes();
@@ -304,8 +317,13 @@ fn a_drop_that_is_not_a_regular_file_is_refused_without_hanging() {
     let tree = tree_with_drop("device", b"");
     fs::remove_file(tree.join(DROP)).unwrap();
     let zero = nix::sys::stat::makedev(1, 5);
-    nix::sys::stat::mknod(&tree.join(DROP), nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::from_bits_truncate(0o644), zero)
-        .expect("mknod (tests run as root)");
+    nix::sys::stat::mknod(
+        &tree.join(DROP),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+        zero,
+    )
+    .expect("mknod (tests run as root)");
     assert_refused(&tree, 2, &["os.conf", "not a regular file"]);
 
     let tree = tree_with_drop("directory", b"");
@@ -323,7 +341,10 @@ fn a_drop_that_is_not_a_regular_file_is_refused_without_hanging() {
 
 #[test]
 fn path_traversal_in_the_host_name_is_refused() {
-    for (n, name) in ["../../etc/passwd", "/etc/passwd", "..", "a/b", "a\\b", "%2e%2e%2fetc", "~root", "-n", "a b"].iter().enumerate() {
+    for (n, name) in ["../../etc/passwd", "/etc/passwd", "..", "a/b", "a\\b", "%2e%2e%2fetc", "~root", "-n", "a b"]
+        .iter()
+        .enumerate()
+    {
         let quoted = format!("\"{name}\"");
         let err = refused(&format!("traversal-{n}"), drop_with("hostname", &quoted).as_bytes(), &["line 1: hostname"]);
         assert!(err.contains("not a valid host name") || err.contains("value contains"), "{err}");
@@ -332,9 +353,21 @@ fn path_traversal_in_the_host_name_is_refused() {
 
 #[test]
 fn netmasks_that_are_not_masks_are_refused() {
-    for (n, mask) in ["255.0.255.0", "255.255.255.1", "0.255.255.255", "0.0.0.0", "256.0.0.0", "24", "/24", "255.255.255", "255.255.255.0.0", "0xffffff00", ""]
-        .iter()
-        .enumerate()
+    for (n, mask) in [
+        "255.0.255.0",
+        "255.255.255.1",
+        "0.255.255.255",
+        "0.0.0.0",
+        "256.0.0.0",
+        "24",
+        "/24",
+        "255.255.255",
+        "255.255.255.0.0",
+        "0xffffff00",
+        "",
+    ]
+    .iter()
+    .enumerate()
     {
         refused(&format!("netmask-{n}"), drop_with("eth1_netmask", mask).as_bytes(), &["line 10: eth1_netmask"]);
     }
@@ -361,17 +394,29 @@ fn routes_with_bad_prefixes_are_refused() {
     .iter()
     .enumerate()
     {
-        refused(&format!("route-{n}"), drop_with("eth0_route", &format!("\"{route}\"")).as_bytes(), &["line 7: eth0_route"]);
+        refused(
+            &format!("route-{n}"),
+            drop_with("eth0_route", &format!("\"{route}\"")).as_bytes(),
+            &["line 7: eth0_route"],
+        );
     }
     // eth1 carries 0.0.0.0/0 already: a second default route, on eth0, is refused
     // where the second one is (in NIC order).
-    refused("route-two-defaults", drop_with("eth0_route", "\"0.0.0.0/0 10.171.254.1\"").as_bytes(), &["line 12: eth1_route", "second default route"]);
+    refused(
+        "route-two-defaults",
+        drop_with("eth0_route", "\"0.0.0.0/0 10.171.254.1\"").as_bytes(),
+        &["line 12: eth1_route", "second default route"],
+    );
 }
 
 #[test]
 fn a_password_that_decodes_to_invalid_utf8_is_refused_without_showing_it() {
     for (n, value) in ["/w==", "wMA=", "gA==", "7aCA"].iter().enumerate() {
-        let err = refused(&format!("password-utf8-{n}"), drop_with("password", value).as_bytes(), &["line 2: password", "not UTF-8"]);
+        let err = refused(
+            &format!("password-utf8-{n}"),
+            drop_with("password", value).as_bytes(),
+            &["line 2: password", "not UTF-8"],
+        );
         assert!(!err.contains(value), "{err}");
     }
     for (n, text) in ["a\nb", "a\rb", "\u{1b}[2J", ""].iter().enumerate() {
@@ -384,7 +429,8 @@ fn a_password_that_decodes_to_invalid_utf8_is_refused_without_showing_it() {
 #[test]
 fn the_corpus_of_bad_drops_changes_nothing() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut names: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     let mut count = 0;
     for name in names.iter().filter(|n| n.starts_with("bad-") && n.ends_with(".conf")) {

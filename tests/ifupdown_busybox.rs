@@ -17,7 +17,11 @@ fn busybox_image(name: &str) -> TempTree {
     tree.write("/bin/busybox", "", 0o755);
     std::fs::create_dir_all(tree.join("/sbin")).unwrap();
     std::os::unix::fs::symlink("/bin/busybox", tree.join("/sbin/ifup")).unwrap();
-    tree.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n", 0o644);
+    tree.write(
+        "/etc/network/interfaces",
+        "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n",
+        0o644,
+    );
     tree
 }
 
@@ -50,7 +54,13 @@ fn stanzas_go_in_one_marked_block_that_busybox_ifup_reads() {
     assert!(commands.contains("ip route replace default via 42.120.74.1 dev eth1"), "{commands}");
 
     // A changed drop replaces the block: one block, eth1 gone.
-    let vpc = CLASSIC.lines().filter(|l| !l.starts_with("eth1_")).collect::<Vec<_>>().join("\n").replace("iZ23r29djmjZ", "vpc-host") + "\n";
+    let vpc = CLASSIC
+        .lines()
+        .filter(|l| !l.starts_with("eth1_"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("iZ23r29djmjZ", "vpc-host")
+        + "\n";
     tree.write(DROP, &vpc, 0o644);
     let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
@@ -68,7 +78,11 @@ fn stanzas_go_in_one_marked_block_that_busybox_ifup_reads() {
 #[test]
 fn busybox_ifup_fails_on_sourcing_interfaces_d_which_is_why_the_block_exists() {
     let tree = busybox_image("busybox-source");
-    tree.write("/etc/network/interfaces", "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n", 0o644);
+    tree.write(
+        "/etc/network/interfaces",
+        "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n",
+        0o644,
+    );
     let (ok, output) = busybox_ifup_dry_run(&tree, "lo");
     assert!(!ok && output.contains("interfaces.d/*"), "busybox ifup accepted `source`: {output}");
 }

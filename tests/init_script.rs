@@ -14,7 +14,11 @@ use common::*;
 fn start(tree: &TempTree, init: Init, existing_log_mode: Option<u32>) -> (String, u32) {
     let run = match init {
         Init::SysV => concat!("sh ", env!("CARGO_MANIFEST_DIR"), "/init.d/osconf start"),
-        Init::OpenRc => concat!("sh -c 'ebegin() { :; }; eend() { :; }; ewarn() { :; }; . ", env!("CARGO_MANIFEST_DIR"), "/openrc/osconf; start'"),
+        Init::OpenRc => concat!(
+            "sh -c 'ebegin() { :; }; eend() { :; }; ewarn() { :; }; . ",
+            env!("CARGO_MANIFEST_DIR"),
+            "/openrc/osconf; start'"
+        ),
     };
     let setup = format!(
         "set -e; mount -t tmpfs none /usr/sbin; mount -t tmpfs none /var/log
@@ -27,7 +31,10 @@ fn start(tree: &TempTree, init: Init, existing_log_mode: Option<u32>) -> (String
             .map(|m| format!("echo 'old line' >/var/log/osconf.log; chmod {m:o} /var/log/osconf.log"))
             .unwrap_or_default(),
     );
-    let out = Command::new("unshare").args(["--mount", "--propagation", "private", "sh", "-c", &setup]).output().expect("unshare");
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &setup])
+        .output()
+        .expect("unshare");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     let (log, mode) = text.rsplit_once("mode=").unwrap();
@@ -56,7 +63,10 @@ fn the_log_is_created_0600_and_holds_no_digest_of_the_drop() {
             Sha256::digest(drop.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
         };
         assert!(
-            !log.contains(&plain[..12]) && !log.contains("sha256") && !log.contains("qwHr1234") && !log.contains("cXdIcjEyMzQK"),
+            !log.contains(&plain[..12])
+                && !log.contains("sha256")
+                && !log.contains("qwHr1234")
+                && !log.contains("cXdIcjEyMzQK"),
             "{log}"
         );
     }

@@ -61,7 +61,8 @@ fn addresses() -> Vec<String> {
 
 /// The main table's IPv4 routes, as `ip route` prints them.
 fn routes() -> Vec<String> {
-    let mut out: Vec<String> = sh(&["ip", "-4", "route", "show", "table", "main"]).lines().map(|l| l.trim().to_owned()).collect();
+    let mut out: Vec<String> =
+        sh(&["ip", "-4", "route", "show", "table", "main"]).lines().map(|l| l.trim().to_owned()).collect();
     out.sort();
     out
 }
@@ -92,7 +93,13 @@ fn vpc_sets_address_and_default_route() {
     let s = settings(VPC);
     apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
-    assert_eq!(routes(), ["192.168.50.0/24 dev ens3 proto kernel scope link src 192.168.50.10", "default via 192.168.50.1 dev ens3 proto static"]);
+    assert_eq!(
+        routes(),
+        [
+            "192.168.50.0/24 dev ens3 proto kernel scope link src 192.168.50.10",
+            "default via 192.168.50.1 dev ens3 proto static"
+        ]
+    );
     assert!(sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
 }
 
@@ -135,7 +142,10 @@ fn many_nics_with_many_routes_and_reapply_is_a_no_op() {
     assert_eq!(table.len(), 10 + 10 * 8 + 1, "{table:#?}");
     assert!(table.iter().any(|r| r == "172.23.9.0/24 via 10.9.0.1 dev nic9 proto static"));
     // eth1 is present (a "classic" layout) and its gateway gives the default route.
-    assert_eq!(table.iter().filter(|r| r.starts_with("default")).collect::<Vec<_>>(), ["default via 10.1.0.1 dev nic1 proto static"]);
+    assert_eq!(
+        table.iter().filter(|r| r.starts_with("default")).collect::<Vec<_>>(),
+        ["default via 10.1.0.1 dev nic1 proto static"]
+    );
     // Again, with the record saying we set it: nothing changes, no EEXIST.
     assert_eq!(changes(&s.nics, &s.nics), vec![]);
     apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
@@ -194,13 +204,13 @@ fn a_late_nic_is_waited_for() {
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
 }
 
-
 /// Classic-like settings plus what only the metadata carries: eth1 (a
 /// secondary NIC) with a secondary address, IPv6 and its own routing table.
 fn with_extras() -> Settings {
     use osconf::settings::extra;
     let mut s = settings(VPC);
-    let drop = "eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
+    let drop =
+        "eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
     let mut eth1 = settings(drop).nics.remove(0);
     eth1.routes.clear(); // the primary NIC (eth0) carries the default route
     extra::add_secondary(&mut eth1, "10.0.1.6".parse().unwrap()).unwrap();
@@ -235,15 +245,38 @@ fn secondary_addresses_ipv6_and_per_nic_routing() {
     let s = with_extras();
     apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 10.0.1.5/24", "enp0s4 10.0.1.6/24", "ens3 192.168.50.10/24"]);
-    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).collect();
+    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"])
+        .iter()
+        .map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+        .collect();
     assert_eq!(v6, [format!("{} enp0s4 inet6 2001:db8:1::5/64", v6[0].split_whitespace().next().unwrap())]);
-    assert_eq!(lines(&["ip", "-6", "route", "show", "default"]), ["default via 2001:db8:1::1 dev enp0s4 proto static metric 1024 pref medium"]);
-    assert_eq!(lines(&["ip", "rule", "show", "table", "1001"]), ["1001:\tfrom 10.0.1.5 lookup 1001", "1001:\tfrom 10.0.1.6 lookup 1001"]);
-    assert_eq!(lines(&["ip", "route", "show", "table", "1001"]), ["10.0.1.0/24 dev enp0s4 proto static scope link", "default via 10.0.1.1 dev enp0s4 proto static"]);
+    assert_eq!(
+        lines(&["ip", "-6", "route", "show", "default"]),
+        ["default via 2001:db8:1::1 dev enp0s4 proto static metric 1024 pref medium"]
+    );
+    assert_eq!(
+        lines(&["ip", "rule", "show", "table", "1001"]),
+        ["1001:\tfrom 10.0.1.5 lookup 1001", "1001:\tfrom 10.0.1.6 lookup 1001"]
+    );
+    assert_eq!(
+        lines(&["ip", "route", "show", "table", "1001"]),
+        ["10.0.1.0/24 dev enp0s4 proto static scope link", "default via 10.0.1.1 dev enp0s4 proto static"]
+    );
     // Replies from eth1's addresses leave by eth1; the rest by the default route (eth0).
-    assert_eq!((leaves_by("10.0.1.5"), leaves_by("10.0.1.6"), leaves_by("192.168.50.10")), ("enp0s4".into(), "enp0s4".into(), "ens3".into()));
+    assert_eq!(
+        (leaves_by("10.0.1.5"), leaves_by("10.0.1.6"), leaves_by("192.168.50.10")),
+        ("enp0s4".into(), "enp0s4".into(), "ens3".into())
+    );
     // Again: nothing changes, no rule twice.
-    let state = || (addresses(), routes(), lines(&["ip", "rule"]), lines(&["ip", "route", "show", "table", "1001"]), lines(&["ip", "-6", "route"]));
+    let state = || {
+        (
+            addresses(),
+            routes(),
+            lines(&["ip", "rule"]),
+            lines(&["ip", "route", "show", "table", "1001"]),
+            lines(&["ip", "-6", "route"]),
+        )
+    };
     let before = state();
     assert_eq!(changes(&s.nics, &s.nics), vec![]);
     apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
@@ -293,14 +326,23 @@ fn kernel_state() -> Vec<Vec<String>> {
             .map(|l| {
                 let words: Vec<&str> = l.split_whitespace().collect();
                 let at = words.iter().position(|w| *w == "proto");
-                words.iter().enumerate().filter(|(i, _)| at.is_none_or(|p| *i != p && *i != p + 1)).map(|(_, w)| *w).collect::<Vec<_>>().join(" ")
+                words
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| at.map_or(true, |p| *i != p && *i != p + 1))
+                    .map(|(_, w)| *w)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
             .collect()
     };
     // A table that was never filled does not exist yet: no routes.
     let table = Command::new("ip").args(["route", "show", "table", "1001"]).output().unwrap();
     let table: Vec<String> = String::from_utf8_lossy(&table.stdout).lines().map(str::to_owned).collect();
-    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"]).iter().map(|l| l.split_whitespace().skip(1).take(3).collect::<Vec<_>>().join(" ")).collect();
+    let v6: Vec<String> = lines(&["ip", "-6", "-o", "addr", "show", "scope", "global"])
+        .iter()
+        .map(|l| l.split_whitespace().skip(1).take(3).collect::<Vec<_>>().join(" "))
+        .collect();
     vec![
         addresses(),
         v6,
@@ -329,7 +371,16 @@ fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
     // ifupdown itself runs osconf's stanzas (no hook scripts: nothing outside this namespace).
     let ifupdown = |command: &str| {
         let (file, state) = (dir.join("interfaces"), dir.join("state"));
-        sh(&[command, "--no-scripts", "--state-dir", state.to_str().unwrap(), "-i", file.to_str().unwrap(), "eth0", "eth1"]);
+        sh(&[
+            command,
+            "--no-scripts",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "-i",
+            file.to_str().unwrap(),
+            "eth0",
+            "eth1",
+        ]);
     };
     ifupdown("ifup");
     let by_files = kernel_state();

@@ -34,8 +34,11 @@ fn arbitrary_bytes_never_panic() {
     let bytes = prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..600),
         // Mostly-HTTP: a status line and headers from a small alphabet.
-        proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b':'), Just(b' '), Just(b'0'), Just(b'f'), any::<u8>()], 0..300)
-            .prop_map(|tail| [b"HTTP/1.1 200 OK\r\n".as_slice(), &tail].concat()),
+        proptest::collection::vec(
+            prop_oneof![Just(b'\r'), Just(b'\n'), Just(b':'), Just(b' '), Just(b'0'), Just(b'f'), any::<u8>()],
+            0..300
+        )
+        .prop_map(|tail| [b"HTTP/1.1 200 OK\r\n".as_slice(), &tail].concat()),
     ];
     runner()
         .run(&(bytes, any::<bool>()), |(bytes, eof)| {
@@ -72,7 +75,12 @@ fn extreme_sizes_are_errors_not_overflows() {
         .run(&strategy, |(a, b, tail, eof)| {
             let length = [format!("HTTP/1.1 200 OK\r\nContent-Length: {a}\r\n\r\n").as_bytes(), &tail].concat();
             bounded(&parse_response(&length, eof))?;
-            let chunked = [format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n{a}\r\n").as_bytes(), &tail, format!("\r\n{b}\r\n").as_bytes()].concat();
+            let chunked = [
+                format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n{a}\r\n").as_bytes(),
+                &tail,
+                format!("\r\n{b}\r\n").as_bytes(),
+            ]
+            .concat();
             bounded(&parse_response(&chunked, eof))?;
             Ok(())
         })
@@ -87,7 +95,11 @@ enum Framing {
 }
 
 fn framing() -> impl Strategy<Value = Framing> {
-    prop_oneof![Just(Framing::Length), proptest::collection::vec(1usize..40, 1..20).prop_map(Framing::Chunked), Just(Framing::UntilClose)]
+    prop_oneof![
+        Just(Framing::Length),
+        proptest::collection::vec(1usize..40, 1..20).prop_map(Framing::Chunked),
+        Just(Framing::UntilClose)
+    ]
 }
 
 fn encode(body: &str, framing: &Framing, status: u16) -> Vec<u8> {
@@ -114,7 +126,12 @@ fn encode(body: &str, framing: &Framing, status: u16) -> Vec<u8> {
 
 #[test]
 fn valid_responses_cut_anywhere_are_read_more_or_exactly_their_body() {
-    let strategy = ("[ -~\n]{0,200}", framing(), prop_oneof![Just(200u16), Just(404), Just(500)], any::<proptest::sample::Index>());
+    let strategy = (
+        "[ -~\n]{0,200}",
+        framing(),
+        prop_oneof![Just(200u16), Just(404), Just(500)],
+        any::<proptest::sample::Index>(),
+    );
     runner()
         .run(&strategy, |(body, framing, status, cut)| {
             let raw = encode(&body, &framing, status);

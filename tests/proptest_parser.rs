@@ -111,7 +111,8 @@ fn judge(bytes: &[u8]) -> Result<Vec<Settings>, String> {
     }
     let mut accepted = Vec::new();
     for form in FORMS {
-        let result = std::panic::catch_unwind(|| Settings::from_drop(bytes, form)).map_err(|_| format!("from_drop({form:?}) panicked"))?;
+        let result = std::panic::catch_unwind(|| Settings::from_drop(bytes, form))
+            .map_err(|_| format!("from_drop({form:?}) panicked"))?;
         match result {
             Err(e) => check_settings_error(&e, bytes, lines, parsed.is_err())?,
             Ok(settings) => {
@@ -156,9 +157,13 @@ fn check_valid(s: &Settings) -> Result<(), String> {
         }
     }
     match &s.password {
-        Some(Password::Plain(p)) if p.is_empty() || p.chars().any(char::is_control) => return bad("plain password".into()),
+        Some(Password::Plain(p)) if p.is_empty() || p.chars().any(char::is_control) => {
+            return bad("plain password".into())
+        }
         // A ':' or a newline in the hash would corrupt /etc/shadow.
-        Some(Password::Hash(h)) if !h.starts_with('$') || h.contains([':', '\n', '\r', ' ']) => return bad(format!("hash {h:?}")),
+        Some(Password::Hash(h)) if !h.starts_with('$') || h.contains([':', '\n', '\r', ' ']) => {
+            return bad(format!("hash {h:?}"))
+        }
         _ => {}
     }
     let host = |a: Ipv4Addr| !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback());
@@ -178,13 +183,18 @@ fn check_valid(s: &Settings) -> Result<(), String> {
         if !host(nic.address) || !(1..=32).contains(&nic.prefix) {
             return bad(format!("address {}/{}", nic.address, nic.prefix));
         }
-        let on_link = |via: Ipv4Addr| host(via) && via != nic.address && net(via, nic.prefix) == net(nic.address, nic.prefix);
+        let on_link =
+            |via: Ipv4Addr| host(via) && via != nic.address && net(via, nic.prefix) == net(nic.address, nic.prefix);
         if let Some(gw) = nic.gateway.filter(|gw| !on_link(*gw)) {
             return bad(format!("gateway {gw}"));
         }
         let mut seen = BTreeSet::new();
         for r in &nic.routes {
-            if r.prefix > 32 || net(r.dest, r.prefix) != u32::from(r.dest) || !on_link(r.via) || !seen.insert((r.dest, r.prefix)) {
+            if r.prefix > 32
+                || net(r.dest, r.prefix) != u32::from(r.dest)
+                || !on_link(r.via)
+                || !seen.insert((r.dest, r.prefix))
+            {
                 return bad(format!("route {r}"));
             }
             defaults += usize::from(r.is_default());
@@ -221,7 +231,8 @@ fn to_drop(s: &Settings, form: PasswordForm) -> String {
     }
     for nic in &s.nics {
         let n = nic.index;
-        out += &format!("eth{n}_ip_addr={}\neth{n}_mac_addr={}\neth{n}_netmask={}\n", nic.address, nic.mac, nic.netmask());
+        out +=
+            &format!("eth{n}_ip_addr={}\neth{n}_mac_addr={}\neth{n}_netmask={}\n", nic.address, nic.mac, nic.netmask());
         if let Some(gw) = nic.gateway {
             out += &format!("eth{n}_gateway={gw}\n");
         }
@@ -246,8 +257,10 @@ fn check_round_trip(s: &Settings, form: PasswordForm) -> Result<(), String> {
 
 fn examples() -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut drops: Vec<Vec<u8>> =
-        ["examples/classic.conf", "examples/vpc.conf", "examples/tencent.conf"].iter().map(|p| std::fs::read(dir.join(p)).unwrap()).collect();
+    let mut drops: Vec<Vec<u8>> = ["examples/classic.conf", "examples/vpc.conf", "examples/tencent.conf"]
+        .iter()
+        .map(|p| std::fs::read(dir.join(p)).unwrap())
+        .collect();
     drops.extend(corpus().into_iter().filter(|(name, _)| name.starts_with("ok-")).map(|(_, bytes)| bytes));
     drops
 }
@@ -265,22 +278,107 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 }
 
 const KEYS: &[&str] = &[
-    "hostname", "password", "dns_nameserver", "eth0_ip_addr", "eth0_mac_addr", "eth0_netmask", "eth0_gateway", "eth0_route",
-    "eth1_ip_addr", "eth1_mac_addr", "eth1_netmask", "eth1_gateway", "eth1_route", "eth2_ip_addr", "eth2_mac_addr",
-    "eth2_netmask", "eth10_route", "eth01_ip_addr", "eth0_foo", "eth", "eth_ip_addr", "Hostname", "a-b", "", "x y", "PATH",
+    "hostname",
+    "password",
+    "dns_nameserver",
+    "eth0_ip_addr",
+    "eth0_mac_addr",
+    "eth0_netmask",
+    "eth0_gateway",
+    "eth0_route",
+    "eth1_ip_addr",
+    "eth1_mac_addr",
+    "eth1_netmask",
+    "eth1_gateway",
+    "eth1_route",
+    "eth2_ip_addr",
+    "eth2_mac_addr",
+    "eth2_netmask",
+    "eth10_route",
+    "eth01_ip_addr",
+    "eth0_foo",
+    "eth",
+    "eth_ip_addr",
+    "Hostname",
+    "a-b",
+    "",
+    "x y",
+    "PATH",
 ];
 
 const VALUES: &[&str] = &[
-    "", " ", "0", "10.0.0.1", "10.0.0.2", "10.171.254.1", "10.171.254.124", "42.120.74.1", "172.16.15.1", "0.0.0.0",
-    "255.255.255.255", "255.255.255.0", "255.255.0.0", "255.0.0.0", "255.255.0.255", "255.255.255.254", "128.0.0.0",
-    "127.0.0.1", "224.0.0.1", "1.2.3.4.5", "010.0.0.1", "0x0a.0.0.1", "10.0.0.0/8 10.171.254.1",
-    "0.0.0.0/0 10.171.254.1", "0.0.0.0/0 42.120.74.1", "\"10.0.0.0/8 10.171.254.1;0.0.0.0/0 10.171.254.1\"",
-    "10.0.0.0/33 10.0.0.1", "10.0.0.1/8 10.0.0.1", "10.0.0.0/-1 10.0.0.1", "10.0.0.0/+8 10.0.0.1", "10.0.0.0/8", ";;",
-    "00:8c:fa:5e:14:23", "00:8c:fa:5e:14:24", "52:54:00:E1:96:EB", "01:00:5e:00:00:01", "00:00:00:00:00:00",
-    "00:8C:FA:5E:14:2", "cXdIcjEyMzQK", "/w==", "AA==", "CgoK", "cXdI cjEy", "$6$salt$hash", "$6$rounds=5000$s$h",
-    "$6$s$h:0:0", "$(touch /tmp/pwned)", "`id`", ";reboot", "a|b", "a&b", "a>b", "\"a b\"", "'x'", "\"quoted",
-    "\\", "é", "ﬀ", "iZ23r29djmjZ", "VM_10_20_xxxx", "../../etc/passwd", "-bad", "a..b", "a.b.c", "#", "a#b", "x # c",
-    "\"7.7.7.7 8.8.8.8\"", "\"7.7.7.7  8.8.8.8\"", "\u{7f}", "\u{1b}[31m", "\u{2028}",
+    "",
+    " ",
+    "0",
+    "10.0.0.1",
+    "10.0.0.2",
+    "10.171.254.1",
+    "10.171.254.124",
+    "42.120.74.1",
+    "172.16.15.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "255.255.255.0",
+    "255.255.0.0",
+    "255.0.0.0",
+    "255.255.0.255",
+    "255.255.255.254",
+    "128.0.0.0",
+    "127.0.0.1",
+    "224.0.0.1",
+    "1.2.3.4.5",
+    "010.0.0.1",
+    "0x0a.0.0.1",
+    "10.0.0.0/8 10.171.254.1",
+    "0.0.0.0/0 10.171.254.1",
+    "0.0.0.0/0 42.120.74.1",
+    "\"10.0.0.0/8 10.171.254.1;0.0.0.0/0 10.171.254.1\"",
+    "10.0.0.0/33 10.0.0.1",
+    "10.0.0.1/8 10.0.0.1",
+    "10.0.0.0/-1 10.0.0.1",
+    "10.0.0.0/+8 10.0.0.1",
+    "10.0.0.0/8",
+    ";;",
+    "00:8c:fa:5e:14:23",
+    "00:8c:fa:5e:14:24",
+    "52:54:00:E1:96:EB",
+    "01:00:5e:00:00:01",
+    "00:00:00:00:00:00",
+    "00:8C:FA:5E:14:2",
+    "cXdIcjEyMzQK",
+    "/w==",
+    "AA==",
+    "CgoK",
+    "cXdI cjEy",
+    "$6$salt$hash",
+    "$6$rounds=5000$s$h",
+    "$6$s$h:0:0",
+    "$(touch /tmp/pwned)",
+    "`id`",
+    ";reboot",
+    "a|b",
+    "a&b",
+    "a>b",
+    "\"a b\"",
+    "'x'",
+    "\"quoted",
+    "\\",
+    "é",
+    "ﬀ",
+    "iZ23r29djmjZ",
+    "VM_10_20_xxxx",
+    "../../etc/passwd",
+    "-bad",
+    "a..b",
+    "a.b.c",
+    "#",
+    "a#b",
+    "x # c",
+    "\"7.7.7.7 8.8.8.8\"",
+    "\"7.7.7.7  8.8.8.8\"",
+    "\u{7f}",
+    "\u{1b}[31m",
+    "\u{2028}",
 ];
 
 /// One mutation of a drop, by position (indexes wrap around the input).
@@ -378,7 +476,9 @@ fn run(runner: &mut TestRunner, strategy: impl Strategy<Value = Vec<u8>>) -> (u3
                 accepted.set(accepted.get() + u32::from(!settings.is_empty()));
                 Ok(())
             }
-            Err(problem) => Err(TestCaseError::fail(format!("{problem}\ninput: {:?}", String::from_utf8_lossy(&bytes)))),
+            Err(problem) => {
+                Err(TestCaseError::fail(format!("{problem}\ninput: {:?}", String::from_utf8_lossy(&bytes))))
+            }
         }
     });
     if let Err(e) = result {
@@ -406,8 +506,22 @@ fn arbitrary_bytes() {
 #[test]
 fn extreme_numbers_in_every_numeric_position() {
     const EXTREMES: [&str; 16] = [
-        "0", "1", "32", "33", "255", "256", "65536", "4294967295", "4294967296", "18446744073709551615", "18446744073709551616",
-        "340282366920938463463374607431768211456", "-1", "+1", "007", "0x20",
+        "0",
+        "1",
+        "32",
+        "33",
+        "255",
+        "256",
+        "65536",
+        "4294967295",
+        "4294967296",
+        "18446744073709551615",
+        "18446744073709551616",
+        "340282366920938463463374607431768211456",
+        "-1",
+        "+1",
+        "007",
+        "0x20",
     ];
     let slot = || prop_oneof![Just(None), prop::sample::select(EXTREMES.to_vec()).prop_map(Some)];
     let strategy = prop::collection::vec(slot(), 7).prop_map(|slots| {
@@ -427,12 +541,16 @@ fn extreme_numbers_in_every_numeric_position() {
 #[test]
 fn mutated_valid_drops() {
     let bases = examples();
-    let strategy = (prop::sample::select(bases), prop::collection::vec(mutation(), 1..4)).prop_map(|(base, ms)| mutate(&base, &ms));
+    let strategy = (prop::sample::select(bases), prop::collection::vec(mutation(), 1..4))
+        .prop_map(|(base, ms)| mutate(&base, &ms));
     let (accepted, total) = run(&mut runner(), strategy);
     eprintln!("mutated drops: {accepted} of {total} accepted");
     // Some mutations (comments, CRLF, a changed but valid value) keep a drop
     // valid: the round trip must have been exercised, not only the errors.
-    assert!(accepted * 20 > total, "only {accepted} of {total} mutated drops were accepted: the mutations are too destructive");
+    assert!(
+        accepted * 20 > total,
+        "only {accepted} of {total} mutated drops were accepted: the mutations are too destructive"
+    );
 }
 
 /// Drops generated valid by construction: any number of NICs, random
@@ -450,11 +568,26 @@ fn generated_valid_drops_are_accepted_as_written() {
     let mut runner = runner();
     let result = runner.run(&strategy, |(hostname, password, dns, nics)| {
         // '_' is written as '-' (systemd drops '_' from a host name at boot).
-        let mut s = Settings { hostname: Some(hostname.replace('_', "-")), password: Some(Password::Plain(password)), ..Settings::default() };
-        s.nameservers = dns.iter().map(|o| Ipv4Addr::from(*o)).map(|a| if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() { Ipv4Addr::new(192, 0, 2, 53) } else { a }).map(IpAddr::V4).collect();
+        let mut s = Settings {
+            hostname: Some(hostname.replace('_', "-")),
+            password: Some(Password::Plain(password)),
+            ..Settings::default()
+        };
+        s.nameservers = dns
+            .iter()
+            .map(|o| Ipv4Addr::from(*o))
+            .map(|a| {
+                if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() {
+                    Ipv4Addr::new(192, 0, 2, 53)
+                } else {
+                    a
+                }
+            })
+            .map(IpAddr::V4)
+            .collect();
         for (n, (prefix, seed, mac_tail, routes, gateway, default)) in nics.into_iter().enumerate() {
             // Each NIC in its own 10.n.0.0/16-or-smaller block: distinct addresses.
-            let prefix = prefix.max(16).min(30);
+            let prefix = prefix.clamp(16, 30);
             let base = u32::from(Ipv4Addr::new(10, n as u8, 0, 0));
             let size = 1u32 << (32 - u32::from(prefix));
             let host = |k: u32| Ipv4Addr::from(base + 1 + k % (size - 2));
@@ -468,7 +601,11 @@ fn generated_valid_drops_are_accepted_as_written() {
             let mut nic = osconf::settings::Nic::new(n as u32, osconf::settings::Mac(mac), address, prefix);
             nic.gateway = gateway.then_some(gw);
             for r in 0..routes {
-                nic.routes.push(osconf::settings::Route { dest: Ipv4Addr::new(172, 16 + r as u8, n as u8, 0), prefix: 24, via: gw });
+                nic.routes.push(osconf::settings::Route {
+                    dest: Ipv4Addr::new(172, 16 + r as u8, n as u8, 0),
+                    prefix: 24,
+                    via: gw,
+                });
             }
             if default && n == 0 {
                 nic.routes.push(osconf::settings::Route::default_via(gw));
@@ -476,7 +613,8 @@ fn generated_valid_drops_are_accepted_as_written() {
             s.nics.push(nic);
         }
         let text = to_drop(&s, PasswordForm::Base64Plain);
-        let got = Settings::from_drop(text.as_bytes(), PasswordForm::Base64Plain).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let got = Settings::from_drop(text.as_bytes(), PasswordForm::Base64Plain)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         // The validator adds the default route from the carrier's gateway when
         // none is explicit, and makes '_' in the host name '-' (systemd drops '_').
         let mut want = s.clone();

@@ -21,7 +21,12 @@ fn hold_pwd_lock(tree: &TempTree) -> File {
     let mut lock: libc::flock = unsafe { std::mem::zeroed() };
     lock.l_type = libc::F_WRLCK as libc::c_short;
     lock.l_whence = libc::SEEK_SET as libc::c_short;
-    assert_eq!(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) }, 0, "{}", std::io::Error::last_os_error());
+    assert_eq!(
+        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) },
+        0,
+        "{}",
+        std::io::Error::last_os_error()
+    );
     file
 }
 
@@ -66,7 +71,10 @@ fn shadow_waits_for_the_lock_and_keeps_what_the_holder_wrote() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(child.wait().unwrap().success(), "{rest}");
     let shadow = tree.read("/etc/shadow");
-    assert!(shadow.starts_with("root:$6$") && shadow.ends_with("alice:$6$abc$def:19000:0:99999:7:::\nsvc:!*:19999::::::\n"), "{shadow}");
+    assert!(
+        shadow.starts_with("root:$6$") && shadow.ends_with("alice:$6$abc$def:19000:0:99999:7:::\nsvc:!*:19999::::::\n"),
+        "{shadow}"
+    );
 }
 
 #[test]
@@ -94,7 +102,8 @@ fn a_lock_held_too_long_fails_the_apply_cleanly_and_keeps_the_drop() {
 fn the_unit_runs_after_sysusers_and_firstboot() {
     let unit = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/osconf.service");
     let text = std::fs::read_to_string(unit).unwrap();
-    let after: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("After=")).flat_map(str::split_whitespace).collect();
+    let after: Vec<&str> =
+        text.lines().filter_map(|l| l.strip_prefix("After=")).flat_map(str::split_whitespace).collect();
     for writer in ["systemd-sysusers.service", "systemd-firstboot.service"] {
         assert!(after.contains(&writer), "osconf.service must be After={writer}");
         assert!(!text.lines().filter_map(|l| l.strip_prefix("Before=")).any(|l| l.contains(writer)));
@@ -103,7 +112,12 @@ fn the_unit_runs_after_sysusers_and_firstboot() {
         "set -e; mount -t tmpfs none /usr/sbin; printf '#!/bin/sh\\n' >/usr/sbin/osconf; chmod 755 /usr/sbin/osconf
          mkdir -p /tmp/osconf-verify-$$; cp {unit} /tmp/osconf-verify-$$/; systemd-analyze verify --man=no /tmp/osconf-verify-$$/osconf.service 2>&1; rm -r /tmp/osconf-verify-$$"
     );
-    let out = Command::new("unshare").args(["--mount", "--propagation", "private", "sh", "-c", &script]).output().unwrap();
+    let out =
+        Command::new("unshare").args(["--mount", "--propagation", "private", "sh", "-c", &script]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.trim().is_empty(), "systemd-analyze verify: {text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && text.trim().is_empty(),
+        "systemd-analyze verify: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

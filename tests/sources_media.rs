@@ -81,7 +81,17 @@ fn disk_of(tree: &TempTree, fs: &str, content: &Path) -> PathBuf {
         }
         "vfat" => {
             run(&["mkfs.vfat", "-F", "32", part.to_str().unwrap()]);
-            let out = Command::new("mcopy").env("MTOOLS_SKIP_CHECK", "1").args(["-s", "-i", part.to_str().unwrap(), content.join("aliyun_custom_image").to_str().unwrap(), "::/"]).output().unwrap();
+            let out = Command::new("mcopy")
+                .env("MTOOLS_SKIP_CHECK", "1")
+                .args([
+                    "-s",
+                    "-i",
+                    part.to_str().unwrap(),
+                    content.join("aliyun_custom_image").to_str().unwrap(),
+                    "::/",
+                ])
+                .output()
+                .unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         }
         "swap" => {
@@ -92,11 +102,30 @@ fn disk_of(tree: &TempTree, fs: &str, content: &Path) -> PathBuf {
     }
     let _ = std::fs::remove_file(&image);
     run(&["truncate", "-s", "42M", image.to_str().unwrap()]);
-    let mut sfdisk = Command::new("sfdisk").args(["-q", image.to_str().unwrap()]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+    let mut sfdisk = Command::new("sfdisk")
+        .args(["-q", image.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
-    sfdisk.stdin.take().unwrap().write_all(format!("label: dos\nstart=1MiB, size=40MiB, type={}\n", if fs == "vfat" { "c" } else { "83" }).as_bytes()).unwrap();
+    sfdisk
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!("label: dos\nstart=1MiB, size=40MiB, type={}\n", if fs == "vfat" { "c" } else { "83" }).as_bytes(),
+        )
+        .unwrap();
     assert!(sfdisk.wait().unwrap().success());
-    run(&["dd", &format!("if={}", part.display()), &format!("of={}", image.display()), "bs=1M", "seek=1", "conv=notrunc", "status=none"]);
+    run(&[
+        "dd",
+        &format!("if={}", part.display()),
+        &format!("of={}", image.display()),
+        "bs=1M",
+        "seek=1",
+        "conv=notrunc",
+        "status=none",
+    ]);
     image
 }
 
@@ -105,7 +134,11 @@ fn first_partition(l: &Loop) -> PathBuf {
 }
 
 fn mounts_of(device: &Path) -> usize {
-    std::fs::read_to_string("/proc/self/mounts").unwrap().lines().filter(|l| l.starts_with(&format!("{} ", device.display()))).count()
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{} ", device.display())))
+        .count()
 }
 
 const DROP: &str = "hostname=from-disk\n";
@@ -164,7 +197,17 @@ fn tencent_iso_labelled_config_2_is_found_by_its_label() {
     std::fs::create_dir_all(content.join("qcloud_action")).unwrap();
     std::fs::write(content.join("qcloud_action/os.conf"), "hostname=VM_1_2_x\n").unwrap();
     let iso = tree.join("/config.iso");
-    run(&["genisoimage", "-quiet", "-V", "config-2", "-r", "-J", "-o", iso.to_str().unwrap(), content.to_str().unwrap()]);
+    run(&[
+        "genisoimage",
+        "-quiet",
+        "-V",
+        "config-2",
+        "-r",
+        "-J",
+        "-o",
+        iso.to_str().unwrap(),
+        content.to_str().unwrap(),
+    ]);
     let l = Loop::attach(&iso, false);
     let device = PathBuf::from(&l.0);
     assert_eq!(iso9660_label(&device).as_deref(), Some("config-2"));
@@ -225,7 +268,11 @@ fn plan_mounts_the_first_partition_read_only_and_apply_read_write() {
     let l = Loop::attach(&image, true);
     let partition = partition_from_device(&first_partition(&l)).unwrap();
     let found = read_from_partition(&partition, Access::ReadOnly).unwrap().unwrap();
-    assert!(mount_options(&first_partition(&l)).contains(&"ro".to_string()), "{:?}", mount_options(&first_partition(&l)));
+    assert!(
+        mount_options(&first_partition(&l)).contains(&"ro".to_string()),
+        "{:?}",
+        mount_options(&first_partition(&l))
+    );
     assert!(found.description.contains("mounted read-only by osconf"), "{}", found.description);
     drop(found);
     let found = read_from_partition(&partition, Access::ReadWrite).unwrap().unwrap();
@@ -237,7 +284,8 @@ fn plan_mounts_the_first_partition_read_only_and_apply_read_write() {
 /// A config that names the partition, without the CD-ROM (this kernel has
 /// no iso9660), with the metadata endpoint at `url` when given.
 fn config_for(partition: &Path, metadata: Option<&str>) -> Config {
-    let mut config = Config { partition: PartitionChoice::Device(partition.to_owned()), tencent: false, ..Config::default() };
+    let mut config =
+        Config { partition: PartitionChoice::Device(partition.to_owned()), tencent: false, ..Config::default() };
     if let Some(url) = metadata {
         config.metadata.enabled = true;
         config.metadata.url = url.to_owned();
@@ -256,8 +304,16 @@ fn metadata_with_hostname(name: &'static str) -> String {
             let mut buf = [0u8; 4096];
             let n = stream.read(&mut buf).unwrap_or(0);
             let request = String::from_utf8_lossy(&buf[..n]);
-            let (status, body) = if request.starts_with("GET /latest/meta-data/hostname ") { ("200 OK", name) } else { ("404 Not Found", "") };
-            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let (status, body) = if request.starts_with("GET /latest/meta-data/hostname ") {
+                ("200 OK", name)
+            } else {
+                ("404 Not Found", "")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     url
@@ -281,26 +337,40 @@ fn an_unusable_first_partition_warns_and_the_other_sources_are_still_tried() {
         // The other sources: nothing at all is exit 0; the metadata endpoint is read.
         assert!(osconf::sources::find(&Root::new("/"), &config_for(&p1, None), Access::ReadWrite).unwrap().is_none());
         let url = metadata_with_hostname("from-metadata");
-        let found = osconf::sources::find(&Root::new("/"), &config_for(&p1, Some(&url)), Access::ReadWrite).unwrap().expect("the metadata's settings");
-        assert!(found.description.contains("metadata endpoint") && found.settings().unwrap().hostname.as_deref() == Some("from-metadata"), "{fs}");
+        let found = osconf::sources::find(&Root::new("/"), &config_for(&p1, Some(&url)), Access::ReadWrite)
+            .unwrap()
+            .expect("the metadata's settings");
+        assert!(
+            found.description.contains("metadata endpoint")
+                && found.settings().unwrap().hostname.as_deref() == Some("from-metadata"),
+            "{fs}"
+        );
         // osconf check: FAILED with the fix, naming what is there.
         let item = unmounted_partition(&p1, probe(&p1));
         if fs == "vfat" {
             assert_eq!(item.status, Status::Warning, "FAT is writable by the cloud");
             if !has_file_system("vfat") {
-                let e = osconf::sources::mount::mount_first_fitting(&p1, "probe-test", &["vfat"], true).unwrap_err().to_string();
+                let e = osconf::sources::mount::mount_first_fitting(&p1, "probe-test", &["vfat"], true)
+                    .unwrap_err()
+                    .to_string();
                 assert!(e.contains("vfat"), "{e}");
             }
         } else {
             assert_eq!(item.status, Status::Failed, "{fs}: {item:?}");
-            assert!(item.detail.contains(if fs == "swap" { "holds swap" } else { "holds nothing" }) && item.detail.contains("FAT32, ext2/3/4 or UFS"), "{item:?}");
+            assert!(
+                item.detail.contains(if fs == "swap" { "holds swap" } else { "holds nothing" })
+                    && item.detail.contains("FAT32, ext2/3/4 or UFS"),
+                "{item:?}"
+            );
             assert!(item.fix.contains("partition 1") && item.fix.contains("FAT32 or ext4"), "{item:?}");
         }
     }
     // A [source] partition that does not exist: the same.
     let missing = Path::new("/dev/disk/by-label/osconf-test-no-such-label");
     let url = metadata_with_hostname("from-metadata");
-    assert!(osconf::sources::find(&Root::new("/"), &config_for(missing, Some(&url)), Access::ReadWrite).unwrap().is_some());
+    assert!(osconf::sources::find(&Root::new("/"), &config_for(missing, Some(&url)), Access::ReadWrite)
+        .unwrap()
+        .is_some());
 }
 
 /// A partition whose `aliyun_custom_image` is a symlink (absolute, out of the
@@ -363,7 +433,8 @@ fn the_drop_is_deleted_through_its_directory_not_its_path() {
     for resolve in [Resolve::Openat2, Resolve::Walk] {
         std::fs::create_dir_all(point.join("aliyun_custom_image")).unwrap();
         std::fs::write(point.join(DROP_PATH), DROP).unwrap();
-        let found = read_drop_beneath_with(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain, resolve).unwrap().unwrap();
+        let found =
+            read_drop_beneath_with(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain, resolve).unwrap().unwrap();
         assert_eq!(found.content, DROP.as_bytes());
         // Between the read and the deletion the directory is swapped for a link out.
         std::fs::rename(point.join("aliyun_custom_image"), point.join("moved")).unwrap();
@@ -374,7 +445,10 @@ fn the_drop_is_deleted_through_its_directory_not_its_path() {
         std::fs::remove_file(point.join("aliyun_custom_image")).unwrap();
         std::fs::remove_dir(point.join("moved")).unwrap();
     }
-    assert!(read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain).unwrap().is_none(), "nothing left to read");
+    assert!(
+        read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain).unwrap().is_none(),
+        "nothing left to read"
+    );
     run(&["umount", point.to_str().unwrap()]);
 }
 
@@ -426,7 +500,9 @@ fn osconf_plan_mounts_the_partition_read_only() {
         command.pre_exec(move || {
             use nix::libc::{mount, unshare, CLONE_NEWNS, MS_BIND, MS_PRIVATE, MS_REC};
             let fail = || Err(std::io::Error::last_os_error());
-            if unshare(CLONE_NEWNS) != 0 || mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), MS_REC | MS_PRIVATE, std::ptr::null()) != 0 {
+            if unshare(CLONE_NEWNS) != 0
+                || mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), MS_REC | MS_PRIVATE, std::ptr::null()) != 0
+            {
                 return fail();
             }
             if mount(etc.as_ptr(), target.as_ptr(), std::ptr::null(), MS_BIND, std::ptr::null()) != 0 {
@@ -438,6 +514,12 @@ fn osconf_plan_mounts_the_partition_read_only() {
     let out = command.output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(stdout.contains(&format!("Settings from {}:/aliyun_custom_image/os.conf (ext4, mounted read-only by osconf)", l.0)), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "Settings from {}:/aliyun_custom_image/os.conf (ext4, mounted read-only by osconf)",
+            l.0
+        )),
+        "{stdout}{stderr}"
+    );
     assert_eq!(mounts_of(&first_partition(&l)), 0);
 }

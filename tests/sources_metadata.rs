@@ -105,7 +105,9 @@ fn all_document(tree: &BTreeMap<String, String>) -> String {
         for part in &parts[..parts.len() - 1] {
             node = node.entry(part.to_string()).or_insert_with(|| serde_json::json!({})).as_object_mut().unwrap();
         }
-        let value = serde_json::from_str::<Vec<String>>(body).map(|l| serde_json::json!(l)).unwrap_or_else(|_| serde_json::json!(body));
+        let value = serde_json::from_str::<Vec<String>>(body)
+            .map(|l| serde_json::json!(l))
+            .unwrap_or_else(|_| serde_json::json!(body));
         node.insert(parts[parts.len() - 1].to_string(), value);
     }
     serde_json::Value::Object(root).to_string()
@@ -127,7 +129,15 @@ struct Mock {
 
 impl Mock {
     fn new(auth: Auth) -> Mock {
-        Mock { auth, framing: Framing::Close, failure: Failure::None, all: false, slow_first: 0, tree: documented_tree(), status: Vec::new() }
+        Mock {
+            auth,
+            framing: Framing::Close,
+            failure: Failure::None,
+            all: false,
+            slow_first: 0,
+            tree: documented_tree(),
+            status: Vec::new(),
+        }
     }
 
     fn set(mut self, item: &str, body: &str) -> Mock {
@@ -181,10 +191,18 @@ impl Mock {
             let (status, body) = self.answer(&first, &request);
             let reason = if status == 200 { "OK" } else { "Error" };
             let reply = match self.framing {
-                Framing::Close => format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
-                Framing::KeepAlive => format!("HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}", body.len()),
+                Framing::Close => format!(
+                    "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+                Framing::KeepAlive => format!(
+                    "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
+                    body.len()
+                ),
                 Framing::Chunked => {
-                    let mut text = format!("HTTP/1.1 {status} {reason}\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n");
+                    let mut text = format!(
+                        "HTTP/1.1 {status} {reason}\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+                    );
                     for chunk in body.as_bytes().chunks(7) {
                         text += &format!("{:x}\r\n{}\r\n", chunk.len(), String::from_utf8_lossy(chunk));
                     }
@@ -202,7 +220,9 @@ impl Mock {
         let path = first.split(' ').nth(1).unwrap_or("");
         if first.starts_with("PUT /latest/api/token") {
             return match self.auth {
-                Auth::Token if request.contains("X-aliyun-ecs-metadata-token-ttl-seconds: 21600") => (200, TOKEN.into()),
+                Auth::Token if request.contains("X-aliyun-ecs-metadata-token-ttl-seconds: 21600") => {
+                    (200, TOKEN.into())
+                }
                 _ => (404, "not found".into()),
             };
         }
@@ -240,7 +260,12 @@ fn read_request(stream: &mut TcpStream) -> Option<String> {
 }
 
 fn config(url: &str) -> MetadataConfig {
-    MetadataConfig { enabled: true, url: url.into(), request_timeout: Duration::from_millis(300), total_timeout: Duration::from_millis(4000) }
+    MetadataConfig {
+        enabled: true,
+        url: url.into(),
+        request_timeout: Duration::from_millis(300),
+        total_timeout: Duration::from_millis(4000),
+    }
 }
 
 fn read_mock(mock: Mock) -> (Found, Vec<String>) {
@@ -378,7 +403,9 @@ fn a_timeout_is_reported_as_a_timeout() {
 
 #[test]
 fn upper_case_listings_are_used_exactly_as_listed() {
-    let mut mock = Mock::new(Auth::Plain).set("network/interfaces/macs/", "00:16:3E:00:00:02/\n00:16:3E:00:00:01/").set("mac", "00:16:3E:00:00:01");
+    let mut mock = Mock::new(Auth::Plain)
+        .set("network/interfaces/macs/", "00:16:3E:00:00:02/\n00:16:3E:00:00:01/")
+        .set("mac", "00:16:3E:00:00:01");
     for (item, body) in documented_tree().into_iter().filter(|(k, _)| k.starts_with("network/interfaces/macs/00")) {
         mock.tree.remove(&item);
         mock.tree.insert(item.replace(":3e:", ":3E:"), body);
@@ -411,7 +438,9 @@ fn without_primary_ip_address_the_top_level_and_private_ipv4s_give_the_addresses
     let (found, _) = read_mock(mock);
     assert_eq!(settings(&found), expected());
     // Without private-ipv4 either, the primary NIC's private-ipv4s gives it.
-    let mock = Mock::new(Auth::Plain).remove("network/interfaces/macs/00:16:3e:00:00:01/primary-ip-address").remove("private-ipv4");
+    let mock = Mock::new(Auth::Plain)
+        .remove("network/interfaces/macs/00:16:3e:00:00:01/primary-ip-address")
+        .remove("private-ipv4");
     assert_eq!(settings(&read_mock(mock).0), expected());
     // Without a netmask, the vSwitch's CIDR gives the prefix.
     let mock = Mock::new(Auth::Plain).remove("network/interfaces/macs/00:16:3e:00:00:02/netmask");
@@ -424,7 +453,11 @@ fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
     let cases: Vec<Case> = vec![
         (Mock::new(Auth::Plain).set("hostname", ""), "hostname: empty", Box::new(|s| s.hostname = None)),
         (Mock::new(Auth::Plain).status("hostname", 500), "hostname: HTTP status 500", Box::new(|s| s.hostname = None)),
-        (Mock::new(Auth::Plain).set("hostname", "bad name!"), "hostname: \"bad name!\" is not a valid host name", Box::new(|s| s.hostname = None)),
+        (
+            Mock::new(Auth::Plain).set("hostname", "bad name!"),
+            "hostname: \"bad name!\" is not a valid host name",
+            Box::new(|s| s.hostname = None),
+        ),
         (
             Mock::new(Auth::Plain).set("dns-conf/nameservers", "100.100.2.136\nfe80::53\n100.100.2.138"),
             "dns-conf/nameservers: fe80::53 cannot be a name server",
@@ -432,7 +465,9 @@ fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
         ),
         // An IPv6 name server only where the primary NIC has IPv6 (the documented tree's eth0 has).
         (
-            Mock::new(Auth::Plain).set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138").remove("network/interfaces/macs/00:16:3e:00:00:01/ipv6s"),
+            Mock::new(Auth::Plain)
+                .set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138")
+                .remove("network/interfaces/macs/00:16:3e:00:00:01/ipv6s"),
             "dns-conf/nameservers: 2400:3200::1: eth0, the primary NIC, has no IPv6 address: skipped",
             Box::new(|s| (s.nics[0].ipv6, s.nics[0].ipv6_gateway) = (Vec::new(), None)),
         ),
@@ -448,7 +483,9 @@ fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
             Box::new(|s| (s.nics[1].gateway, s.nics[1].table) = (None, None)),
         ),
         (
-            Mock::new(Auth::Plain).remove("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address").remove("network/interfaces/macs/00:16:3e:00:00:02/private-ipv4s"),
+            Mock::new(Auth::Plain)
+                .remove("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address")
+                .remove("network/interfaces/macs/00:16:3e:00:00:02/private-ipv4s"),
             "network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address: no address",
             Box::new(|s| drop(s.nics.pop())),
         ),
@@ -578,7 +615,11 @@ fn an_item_missing_this_time_keeps_what_osconf_set() {
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
     let resolv = tree.read("/etc/resolv.conf");
-    let (url, _) = Mock::new(Auth::Token).status("hostname", 500).remove("dns-conf/nameservers").set("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address", "172.16.2.30").serve();
+    let (url, _) = Mock::new(Auth::Token)
+        .status("hostname", 500)
+        .remove("dns-conf/nameservers")
+        .set("network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address", "172.16.2.30")
+        .serve();
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("hostname: HTTP status 500: ignored"), "{err}");
@@ -593,7 +634,11 @@ fn an_item_missing_this_time_keeps_what_osconf_set() {
 /// says nothing about keys, so those installed stay.
 #[test]
 fn public_keys_become_roots_keys_and_a_bad_one_is_a_warning_naming_it() {
-    let (found, _) = read_mock(Mock::new(Auth::Plain).set("public-keys/", "0/\n1=bob\n2").set("public-keys/2/openssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9zY29uZg x"));
+    let (found, _) = read_mock(
+        Mock::new(Auth::Plain)
+            .set("public-keys/", "0/\n1=bob\n2")
+            .set("public-keys/2/openssh-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9zY29uZg x"),
+    );
     let mut want = expected();
     assert_eq!(settings(&found), want);
     let got = warnings(&found);
@@ -615,7 +660,8 @@ fn public_keys_become_roots_keys_and_a_bad_one_is_a_warning_naming_it() {
 /// IPv6 name servers are kept, in order, when the primary NIC has IPv6 (the documented tree's eth0 has).
 #[test]
 fn an_ipv6_name_server_is_kept_when_the_primary_nic_has_ipv6() {
-    let (found, _) = read_mock(Mock::new(Auth::Token).set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138"));
+    let (found, _) =
+        read_mock(Mock::new(Auth::Token).set("dns-conf/nameservers", "100.100.2.136\n2400:3200::1\n100.100.2.138"));
     let mut want = expected();
     want.nameservers = vec![ip("100.100.2.136").into(), ip6("2400:3200::1").into(), ip("100.100.2.138").into()];
     assert_eq!(settings(&found), want);
@@ -645,7 +691,9 @@ fn bad_secondary_and_ipv6_items_are_warnings_naming_them() {
     }
     assert_eq!(got.len(), 3, "{got:?}");
     // An empty list is no list, not a warning; the IPv6 prefix defaults to /64.
-    let mock = Mock::new(Auth::Plain).set(&format!("{MAC1}private-ipv4s"), "").remove(&format!("{MAC0}vswitch-ipv6-cidr-block"));
+    let mock = Mock::new(Auth::Plain)
+        .set(&format!("{MAC1}private-ipv4s"), "")
+        .remove(&format!("{MAC0}vswitch-ipv6-cidr-block"));
     let (found, _) = read_mock(mock);
     want = expected();
     want.nics[1].secondary.clear();
@@ -667,12 +715,23 @@ fn metadata_keys_and_addresses_reach_the_image() {
     let person = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH person@laptop\n";
     tree.write("/root/.ssh/authorized_keys", person, 0o600);
     let root = tree.path.to_str().unwrap();
-    let block = |keys: &[&str]| format!("# BEGIN osconf: keys from the cloud; osconf replaces this block at each apply\n{}# END osconf\n", keys.iter().map(|k| format!("{k}\n")).collect::<String>());
+    let block = |keys: &[&str]| {
+        format!(
+            "# BEGIN osconf: keys from the cloud; osconf replaces this block at each apply\n{}# END osconf\n",
+            keys.iter().map(|k| format!("{k}\n")).collect::<String>()
+        )
+    };
 
     let (url, _) = Mock::new(Auth::Token).serve();
     let (code, out, err) = osconf(&["plan", "--root", root, "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
-    for shown in ["secondary address 172.16.2.21/24", "IPv6 address 2001:db8:10:1::a/64", "IPv6 gateway 2001:db8:10:1::1", "table 1001", &key(KEY_A).summary()] {
+    for shown in [
+        "secondary address 172.16.2.21/24",
+        "IPv6 address 2001:db8:10:1::a/64",
+        "IPv6 gateway 2001:db8:10:1::1",
+        "table 1001",
+        &key(KEY_A).summary(),
+    ] {
         assert!(out.contains(shown), "{shown}: {out}");
     }
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
@@ -680,7 +739,11 @@ fn metadata_keys_and_addresses_reach_the_image() {
     assert_eq!(tree.read("/root/.ssh/authorized_keys"), format!("{person}{}", block(&[KEY_A, KEY_B])));
     let eth0 = tree.read("/etc/network/interfaces.d/osconf-eth0");
     let eth1 = tree.read("/etc/network/interfaces.d/osconf-eth1");
-    assert!(eth0.contains("up ip -6 addr replace 2001:db8:10:1::a/64 dev eth0") && eth0.contains("up ip -6 route replace default via 2001:db8:10:1::1 dev eth0"), "{eth0}");
+    assert!(
+        eth0.contains("up ip -6 addr replace 2001:db8:10:1::a/64 dev eth0")
+            && eth0.contains("up ip -6 route replace default via 2001:db8:10:1::1 dev eth0"),
+        "{eth0}"
+    );
     assert!(eth1.contains("up ip addr replace 172.16.2.21/24 broadcast + dev eth1"), "{eth1}");
     assert!(eth1.contains("up ip rule add from 172.16.2.21 lookup 1001 priority 1001"), "{eth1}");
 

@@ -18,7 +18,8 @@ use osconf::record::Record;
 use osconf::settings::{Settings, SshKey};
 
 const CLASSIC: &str = include_str!("../examples/classic.conf");
-const PERSON_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH person@laptop";
+const PERSON_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH person@laptop";
 const KEYS: &str = "/root/.ssh/authorized_keys";
 
 /// Fresh key pairs from ssh-keygen: (public key line, ssh-keygen's fingerprint).
@@ -33,7 +34,8 @@ fn generate(tree: &TempTree, kinds: &[(&str, &str)]) -> Vec<(String, String)> {
             if !bits.is_empty() {
                 args.extend(["-b", bits]);
             }
-            let status = Command::new("ssh-keygen").args(&args).status().expect("ssh-keygen (openssh-client) is installed");
+            let status =
+                Command::new("ssh-keygen").args(&args).status().expect("ssh-keygen (openssh-client) is installed");
             assert!(status.success());
             let public = std::fs::read_to_string(file.with_extension("pub")).unwrap();
             (public.trim().to_owned(), fingerprints(&file.with_extension("pub"))[0].clone())
@@ -50,7 +52,11 @@ fn fingerprints(path: &std::path::Path) -> Vec<String> {
 
 fn image(tree: &TempTree) {
     minimal_image(tree);
-    tree.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n", 0o644);
+    tree.write(
+        "/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+        0o644,
+    );
 }
 
 /// Applies settings holding only `keys`, as `osconf apply` applies settings
@@ -60,7 +66,8 @@ fn apply_keys(tree: &TempTree, keys: Option<&[&str]>, tag: &str) -> String {
     let ssh_keys = keys.map(|lines| lines.iter().map(|l| SshKey::parse(l).unwrap()).collect());
     let settings = Settings { ssh_keys, ..Settings::default() };
     let previous = Record::load(&root).unwrap();
-    let plan = Plan::build(settings, "test keys".into(), tag.as_bytes(), previous.as_ref(), &root, &Config::default()).unwrap();
+    let plan = Plan::build(settings, "test keys".into(), tag.as_bytes(), previous.as_ref(), &root, &Config::default())
+        .unwrap();
     apply::run(&plan, previous.as_ref(), &root, Effects { live: false, nic_wait: Duration::ZERO }).unwrap();
     plan.to_string()
 }
@@ -151,7 +158,10 @@ fn keys_on_an_image_without_ssh_dir_and_a_home_from_passwd() {
     apply_keys(&tree, Some(&[&key, &key]), "1");
     let path = "/var/lib/rootdir/.ssh/authorized_keys";
     assert_eq!(tree.read(path), block(&[&key]), "a key listed twice is installed once");
-    assert_eq!((tree.mode(path), tree.mode("/var/lib/rootdir/.ssh"), tree.mode("/var/lib/rootdir")), (0o600, 0o700, 0o700));
+    assert_eq!(
+        (tree.mode(path), tree.mode("/var/lib/rootdir/.ssh"), tree.mode("/var/lib/rootdir")),
+        (0o600, 0o700, 0o700)
+    );
     assert_eq!((owner(&tree, path), owner(&tree, "/var/lib/rootdir/.ssh")), ((0, 0), (0, 0)));
     assert_eq!(fingerprints(&tree.join(path)), [fingerprint]);
     assert!(!tree.exists(KEYS));
@@ -164,7 +174,10 @@ fn keys_on_an_image_without_ssh_dir_and_a_home_from_passwd() {
     };
     assert_eq!(changed(&|| drop(apply_keys(&tree, None, "2"))), ["var/lib/osconf/record.json"]);
     // No key removes the block (the file was only that); no key again changes nothing.
-    assert_eq!(changed(&|| drop(apply_keys(&tree, Some(&[]), "3"))), ["var/lib/osconf/record.json", path.trim_start_matches('/')]);
+    assert_eq!(
+        changed(&|| drop(apply_keys(&tree, Some(&[]), "3"))),
+        ["var/lib/osconf/record.json", path.trim_start_matches('/')]
+    );
     assert_eq!(tree.read(path), "");
     assert_eq!(changed(&|| drop(apply_keys(&tree, Some(&[]), "4"))), ["var/lib/osconf/record.json"]);
 }
@@ -177,7 +190,11 @@ fn a_damaged_block_leaves_the_file_alone_and_the_rest_applies() {
     tree.write(KEYS, &damaged, 0o600);
     let root = Root::new(&tree.path);
     let key = generate(&tree, &[("ed25519", "")]).remove(0).0;
-    let settings = Settings { hostname: Some("fine".into()), ssh_keys: Some(vec![SshKey::parse(&key).unwrap()]), ..Settings::default() };
+    let settings = Settings {
+        hostname: Some("fine".into()),
+        ssh_keys: Some(vec![SshKey::parse(&key).unwrap()]),
+        ..Settings::default()
+    };
     let plan = Plan::build(settings, "test".into(), b"x", None, &root, &Config::default()).unwrap();
     assert!(plan.to_string().contains("SSH keys for root: 1 asked for, not installed: /root/.ssh/authorized_keys: \"# BEGIN osconf\" without \"# END osconf\""), "{plan}");
     let record = apply::run(&plan, None, &root, Effects { live: false, nic_wait: Duration::ZERO }).unwrap();

@@ -55,7 +55,12 @@ fn run(program: &str, args: &[&str], input: Option<&[u8]>) -> String {
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{program} {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -91,7 +96,9 @@ fn networkd_winner(tree: &TempTree, mac: &str, name: &str) -> Option<(String, St
     files.into_iter().map(|(file, path)| (file, fs::read_to_string(path).unwrap())).find(|(_, text)| {
         section(text, "Match").iter().all(|(key, value)| match key.as_str() {
             "MACAddress" | "PermanentMACAddress" => value.split_whitespace().any(|m| m.eq_ignore_ascii_case(mac)),
-            "Name" => value.split_whitespace().any(|n| n == name || n.strip_suffix('*').is_some_and(|p| name.starts_with(p))),
+            "Name" => {
+                value.split_whitespace().any(|n| n == name || n.strip_suffix('*').is_some_and(|p| name.starts_with(p)))
+            }
             _ => false,
         })
     })
@@ -104,16 +111,24 @@ fn netplan_case(case: &str, others: &[(&str, &str)]) {
     run("netplan", &["generate", "--root-dir", tree.path.to_str().unwrap()], None);
     for nic in &nics {
         let name = name_of(&tree, nic);
-        let (file, text) = networkd_winner(&tree, &nic.mac.to_string(), &name).unwrap_or_else(|| panic!("{case}: no .network file for {name}"));
+        let (file, text) = networkd_winner(&tree, &nic.mac.to_string(), &name)
+            .unwrap_or_else(|| panic!("{case}: no .network file for {name}"));
         let network = section(&text, "Network");
-        assert!(network.contains(&("Address".into(), format!("{}/{}", nic.address, nic.prefix))), "{case}: {name} gets {file}:\n{text}");
+        assert!(
+            network.contains(&("Address".into(), format!("{}/{}", nic.address, nic.prefix))),
+            "{case}: {name} gets {file}:\n{text}"
+        );
         assert!(!network.iter().any(|(k, _)| k == "DHCP" || k == "Gateway"), "{case}: {name} gets {file}:\n{text}");
         let routes = text.matches("[Route]").count();
         assert_eq!(routes, nic.routes.len(), "{case}: {name} gets {file}:\n{text}");
     }
     for (name, mac) in others {
-        let (file, text) = networkd_winner(&tree, mac, name).unwrap_or_else(|| panic!("{case}: the image's {name} lost its configuration"));
-        assert!(section(&text, "Network").contains(&("DHCP".into(), "ipv4".into())), "{case}: {name} gets {file}:\n{text}");
+        let (file, text) = networkd_winner(&tree, mac, name)
+            .unwrap_or_else(|| panic!("{case}: the image's {name} lost its configuration"));
+        assert!(
+            section(&text, "Network").contains(&("DHCP".into(), "ipv4".into())),
+            "{case}: {name} gets {file}:\n{text}"
+        );
     }
 }
 
@@ -152,11 +167,23 @@ fn ifquery_sees_lo_still_auto_and_only_osconf_stanzas_for_its_nics() {
     assert_eq!(hotplug, ["eth9"], "allow-hotplug interfaces");
     for nic in &nics {
         let stanza = ifquery(&tree, &nic.label());
-        assert!(stanza.contains(&format!("up: ip addr replace {}/{} broadcast + dev {}", nic.address, nic.prefix, nic.label())), "{stanza}");
+        assert!(
+            stanza.contains(&format!(
+                "up: ip addr replace {}/{} broadcast + dev {}",
+                nic.address,
+                nic.prefix,
+                nic.label()
+            )),
+            "{stanza}"
+        );
     }
     let backup = tree.read("/var/lib/osconf/backup/etc/network/interfaces");
     assert!(backup.starts_with("auto lo eth0\n"), "the original is kept out of /etc/network: {backup}");
-    assert!(fs::read_dir(tree.join("/etc/network")).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("osconf-orig")));
+    assert!(fs::read_dir(tree.join("/etc/network")).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("osconf-orig")));
 }
 
 // ---- RHEL ifcfg (initscripts' rules) -------------------------------------------
@@ -216,9 +243,15 @@ fn initscripts_loads_only_osconf_ifcfg_for_the_drop_nics() {
         }
         if case == "rhel-ifcfg/conflict" {
             assert!(tree.exists("/etc/sysconfig/network-scripts/ifcfg-eth9"), "a NIC not in the drop keeps its file");
-            assert!(tree.read("/var/lib/osconf/backup/etc/sysconfig/network-scripts/ifcfg-eth0").contains("BOOTPROTO=dhcp"));
+            assert!(tree
+                .read("/var/lib/osconf/backup/etc/sysconfig/network-scripts/ifcfg-eth0")
+                .contains("BOOTPROTO=dhcp"));
         }
-        let backups_in_scripts = fs::read_dir(tree.join("/etc/sysconfig/network-scripts")).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().contains("osconf"));
+        let backups_in_scripts = fs::read_dir(tree.join("/etc/sysconfig/network-scripts"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains("osconf"));
         assert!(!backups_in_scripts, "{case}: osconf left a file initscripts may load in network-scripts/");
     }
 }
@@ -268,31 +301,53 @@ fn nm_candidates(tree: &TempTree, nic: &Nic, name: &str) -> Vec<(i32, String)> {
 fn nm_config(tree: &TempTree) -> String {
     let conf = tree.join("/etc/NetworkManager/NetworkManager.conf");
     let dir = tree.join("/etc/NetworkManager/conf.d");
-    run("NetworkManager", &[&format!("--config={}", conf.display()), &format!("--config-dir={}", dir.display()), "--print-config"], None)
+    run(
+        "NetworkManager",
+        &[&format!("--config={}", conf.display()), &format!("--config-dir={}", dir.display()), "--print-config"],
+        None,
+    )
 }
 
 #[test]
 fn networkmanager_autoconnects_osconf_profiles_and_creates_no_default_profile() {
-    for (case, freed) in [("networkmanager/conflict", None), ("networkmanager/classic-to-vpc", Some("00:8c:fa:5e:14:24")), ("networkmanager/vpc", None)] {
+    for (case, freed) in [
+        ("networkmanager/conflict", None),
+        ("networkmanager/classic-to-vpc", Some("00:8c:fa:5e:14:24")),
+        ("networkmanager/vpc", None),
+    ] {
         let (tree, nics) = applied(case);
         for nic in &nics {
             let name = name_of(&tree, nic);
             let candidates = nm_candidates(&tree, nic, &name);
-            assert_eq!(candidates.first().map(|c| c.1.clone()), Some(format!("osconf-{}", nic.label())), "{case}: {name}: {candidates:?}");
+            assert_eq!(
+                candidates.first().map(|c| c.1.clone()),
+                Some(format!("osconf-{}", nic.label())),
+                "{case}: {name}: {candidates:?}"
+            );
             assert!(candidates.iter().skip(1).all(|c| c.0 < candidates[0].0), "{case}: {name}: a tie: {candidates:?}");
-            assert!(candidates.len() == 1 || case != "networkmanager/conflict", "{case}: the image's profile bound to {name} is still there: {candidates:?}");
+            assert!(
+                candidates.len() == 1 || case != "networkmanager/conflict",
+                "{case}: the image's profile bound to {name} is still there: {candidates:?}"
+            );
         }
         let config = nm_config(&tree);
-        let line = config.lines().find(|l| l.starts_with("no-auto-default=")).unwrap_or_else(|| panic!("{case}: {config}"));
+        let line =
+            config.lines().find(|l| l.starts_with("no-auto-default=")).unwrap_or_else(|| panic!("{case}: {config}"));
         for nic in &nics {
             assert!(line.contains(&format!("mac:{}", nic.mac)), "{case}: {line}");
         }
         if let Some(mac) = freed {
-            assert!(line.contains(&format!("mac:{mac}")), "{case}: the NIC osconf stopped configuring gets a DHCP profile: {line}");
+            assert!(
+                line.contains(&format!("mac:{mac}")),
+                "{case}: the NIC osconf stopped configuring gets a DHCP profile: {line}"
+            );
         }
         if case == "networkmanager/conflict" {
             assert!(line.contains("mac:52:54:00:00:09:01"), "the image's own list is kept: {line}");
-            assert!(tree.exists("/etc/NetworkManager/system-connections/office.nmconnection"), "a profile for another NIC is kept");
+            assert!(
+                tree.exists("/etc/NetworkManager/system-connections/office.nmconnection"),
+                "a profile for another NIC is kept"
+            );
         }
     }
 }
@@ -337,12 +392,20 @@ fn networkmanager_reads_ipv6_name_servers_from_the_ipv6_section() {
 
     // eth0 without IPv6: the profile loads, with the IPv4 server only.
     let read = profile(&settings);
-    assert_eq!((get(&read, "ipv4", "dns"), get(&read, "ipv6", "method"), get(&read, "ipv6", "dns")), (Some("192.168.50.2;"), Some("ignore"), None), "{read:?}");
+    assert_eq!(
+        (get(&read, "ipv4", "dns"), get(&read, "ipv6", "method"), get(&read, "ipv6", "dns")),
+        (Some("192.168.50.2;"), Some("ignore"), None),
+        "{read:?}"
+    );
 
     let eth0 = &mut settings.nics[0];
     extra::add_ipv6(eth0, extra::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
     extra::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
     let read = profile(&settings);
     assert_eq!(get(&read, "ipv4", "dns"), Some("192.168.50.2;"), "{read:?}");
-    assert_eq!((get(&read, "ipv6", "dns"), get(&read, "ipv6", "ignore-auto-dns")), (Some("2001:db8:50::53;"), Some("true")), "{read:?}");
+    assert_eq!(
+        (get(&read, "ipv6", "dns"), get(&read, "ipv6", "ignore-auto-dns")),
+        (Some("2001:db8:50::53;"), Some("true")),
+        "{read:?}"
+    );
 }

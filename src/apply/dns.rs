@@ -45,7 +45,8 @@ pub enum DnsMode {
 
 impl DnsMode {
     pub fn detect(root: &Root) -> DnsMode {
-        let target = std::fs::read_link(root.path(RESOLV_CONF)).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+        let target =
+            std::fs::read_link(root.path(RESOLV_CONF)).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
         if target.contains("systemd/resolve") {
             DnsMode::Resolved
         } else if target.contains("resolvconf") && root.exists("/etc/resolvconf/resolv.conf.d") {
@@ -108,7 +109,11 @@ pub fn restore(root: &Root, mode: DnsMode) -> Result<Option<FileWrite>, Error> {
     if keep_other_lines(&current) == keep_other_lines(&original) {
         return Ok(Some(FileWrite::new(path, original, 0o644)));
     }
-    let servers: String = original.lines().filter(|l| l.split_whitespace().next() == Some("nameserver")).map(|l| format!("{l}\n")).collect();
+    let servers: String = original
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some("nameserver"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     Ok(Some(FileWrite::new(path, keep_other_lines(&current) + &servers, 0o644)))
 }
 
@@ -127,9 +132,24 @@ fn current_text(root: &Root, mode: DnsMode) -> Result<String, Error> {
 pub fn render(root: &Root, mode: DnsMode, servers: &[IpAddr]) -> Result<FileWrite, Error> {
     let list = |separator: &str| servers.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(separator);
     Ok(match mode {
-        DnsMode::Resolved => FileWrite::new(RESOLVED_DROPIN, format!("# Written by osconf from the instance's name servers.\n[Resolve]\nDNS={}\n", list(" ")), 0o644),
-        DnsMode::NetworkManager => FileWrite::new(NM_DNS_CONF, format!("# Written by osconf from the instance's name servers.\n[global-dns-domain-*]\nservers={}\n", list(",")), 0o644),
-        DnsMode::Netconfig => FileWrite::new(NETCONFIG, shell_vars::set(&current_text(root, mode)?, NETCONFIG_KEY, &format!("\"{}\"", list(" "))), 0o644),
+        DnsMode::Resolved => FileWrite::new(
+            RESOLVED_DROPIN,
+            format!("# Written by osconf from the instance's name servers.\n[Resolve]\nDNS={}\n", list(" ")),
+            0o644,
+        ),
+        DnsMode::NetworkManager => FileWrite::new(
+            NM_DNS_CONF,
+            format!(
+                "# Written by osconf from the instance's name servers.\n[global-dns-domain-*]\nservers={}\n",
+                list(",")
+            ),
+            0o644,
+        ),
+        DnsMode::Netconfig => FileWrite::new(
+            NETCONFIG,
+            shell_vars::set(&current_text(root, mode)?, NETCONFIG_KEY, &format!("\"{}\"", list(" "))),
+            0o644,
+        ),
         DnsMode::Resolvconf | DnsMode::Plain => {
             let path = mode.edited_path().expect("these modes edit a file");
             let lines: String = servers.iter().map(|s| format!("nameserver {s}\n")).collect();
@@ -149,7 +169,8 @@ mod tests {
 
     #[test]
     fn replaces_nameservers_keeps_search_and_options() {
-        let kept = keep_other_lines("# x\nsearch example.com\nnameserver 1.1.1.1\noptions rotate\nnameserver 2.2.2.2\n");
+        let kept =
+            keep_other_lines("# x\nsearch example.com\nnameserver 1.1.1.1\noptions rotate\nnameserver 2.2.2.2\n");
         assert_eq!(kept, "# x\nsearch example.com\noptions rotate\n");
     }
 
@@ -160,14 +181,26 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("etc/sysconfig/network")).unwrap();
         std::fs::write(dir.join("etc/resolv.conf"), "search example.com\nnameserver 192.0.2.53\n").unwrap();
-        std::fs::write(dir.join("etc/sysconfig/network/config"), "NETCONFIG_DNS_POLICY=\"auto\"\nNETCONFIG_DNS_STATIC_SERVERS=\"\"\n").unwrap();
+        std::fs::write(
+            dir.join("etc/sysconfig/network/config"),
+            "NETCONFIG_DNS_POLICY=\"auto\"\nNETCONFIG_DNS_STATIC_SERVERS=\"\"\n",
+        )
+        .unwrap();
         let root = Root::new(&dir);
-        let servers: Vec<IpAddr> = ["100.100.2.136", "2400:3200::1", "2400:3200:baba::1"].iter().map(|s| s.parse().unwrap()).collect();
+        let servers: Vec<IpAddr> =
+            ["100.100.2.136", "2400:3200::1", "2400:3200:baba::1"].iter().map(|s| s.parse().unwrap()).collect();
         let text = |mode| render(&root, mode, &servers).unwrap().text();
-        assert_eq!(text(DnsMode::Plain), "search example.com\nnameserver 100.100.2.136\nnameserver 2400:3200::1\nnameserver 2400:3200:baba::1\n");
-        assert_eq!(text(DnsMode::Resolvconf), "nameserver 100.100.2.136\nnameserver 2400:3200::1\nnameserver 2400:3200:baba::1\n");
+        assert_eq!(
+            text(DnsMode::Plain),
+            "search example.com\nnameserver 100.100.2.136\nnameserver 2400:3200::1\nnameserver 2400:3200:baba::1\n"
+        );
+        assert_eq!(
+            text(DnsMode::Resolvconf),
+            "nameserver 100.100.2.136\nnameserver 2400:3200::1\nnameserver 2400:3200:baba::1\n"
+        );
         assert!(text(DnsMode::Resolved).ends_with("[Resolve]\nDNS=100.100.2.136 2400:3200::1 2400:3200:baba::1\n"));
-        assert!(text(DnsMode::NetworkManager).ends_with("[global-dns-domain-*]\nservers=100.100.2.136,2400:3200::1,2400:3200:baba::1\n"));
+        assert!(text(DnsMode::NetworkManager)
+            .ends_with("[global-dns-domain-*]\nservers=100.100.2.136,2400:3200::1,2400:3200:baba::1\n"));
         assert_eq!(text(DnsMode::Netconfig), "NETCONFIG_DNS_POLICY=\"auto\"\nNETCONFIG_DNS_STATIC_SERVERS=\"100.100.2.136 2400:3200::1 2400:3200:baba::1\"\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -116,7 +116,10 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         log::info!("removed {path} (no longer needed)");
     }
     for path in &plan.disables {
-        log::info!("removed {path}: the image's own definition of a NIC osconf configures (kept as {})", backup_path(path));
+        log::info!(
+            "removed {path}: the image's own definition of a NIC osconf configures (kept as {})",
+            backup_path(path)
+        );
     }
     if let (true, Some(stack)) = (effects.live, plan.network.stack) {
         network_files::take_effect::now(stack, root);

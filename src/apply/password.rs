@@ -28,7 +28,8 @@ pub fn render(root: &Root, password: &Password, days_since_epoch: u64) -> Result
 /// the plan and the write is kept, not overwritten with the plan's copy.
 pub fn rebase(current: &str, planned: &[u8]) -> Result<Vec<u8>, Error> {
     let planned = String::from_utf8_lossy(planned);
-    let root: Vec<&str> = planned.lines().find(|l| l.starts_with("root:")).map(|l| l.split(':').collect()).unwrap_or_default();
+    let root: Vec<&str> =
+        planned.lines().find(|l| l.starts_with("root:")).map(|l| l.split(':').collect()).unwrap_or_default();
     let (Some(hash), Some(day)) = (root.get(1), root.get(2).and_then(|d| d.parse().ok())) else {
         return Err(Error::Failed(format!("{SHADOW}: the planned content has no root line")));
     };
@@ -71,7 +72,10 @@ mod tests {
     fn only_roots_hash_and_date_change() {
         let shadow = "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nuser:$6$x$y:19000:0:99999:7:::\n";
         let out = with_root_hash(shadow, "$6$salt$hash", 20000).unwrap();
-        assert_eq!(out, "root:$6$salt$hash:20000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nuser:$6$x$y:19000:0:99999:7:::\n");
+        assert_eq!(
+            out,
+            "root:$6$salt$hash:20000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nuser:$6$x$y:19000:0:99999:7:::\n"
+        );
     }
 
     #[test]

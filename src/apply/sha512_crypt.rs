@@ -56,10 +56,22 @@ pub fn hash(password: &[u8], salt: &str) -> String {
     let mut c = a;
     for round in 0..ROUNDS {
         let mut h = Sha512::new();
-        if round % 2 == 1 { h.update(&p) } else { h.update(c) }
-        if round % 3 != 0 { h.update(&s) }
-        if round % 7 != 0 { h.update(&p) }
-        if round % 2 == 1 { h.update(c) } else { h.update(&p) }
+        if round % 2 == 1 {
+            h.update(&p)
+        } else {
+            h.update(c)
+        }
+        if round % 3 != 0 {
+            h.update(&s)
+        }
+        if round % 7 != 0 {
+            h.update(&p)
+        }
+        if round % 2 == 1 {
+            h.update(c)
+        } else {
+            h.update(&p)
+        }
         c = h.finalize().into();
     }
 
@@ -93,7 +105,10 @@ mod tests {
             hash(b"Hello world!", "saltstring"),
             "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
         );
-        assert_eq!(hash(b"qwHr1234", "saltsaltsalt"), "$6$saltsaltsalt$LLER3bRioFpIoIyM4w2iweMO0MJ8zYamMjJG3fq.HAalyWDPkQelTVCsysogZ8GUmasQZ1qWZY62wdxB1xyKZ0");
+        assert_eq!(
+            hash(b"qwHr1234", "saltsaltsalt"),
+            "$6$saltsaltsalt$LLER3bRioFpIoIyM4w2iweMO0MJ8zYamMjJG3fq.HAalyWDPkQelTVCsysogZ8GUmasQZ1qWZY62wdxB1xyKZ0"
+        );
     }
 
     #[test]

@@ -66,7 +66,9 @@ pub fn render(root: &Root, keys: &[SshKey]) -> KeysPlan {
     }
     let mut plan = KeysPlan { keys: unique, path, dir, owner, write: None, skipped: None };
     match planned_content(root, &plan) {
-        Ok(Some(content)) => plan.write = Some(FileWrite { exact_mode: true, ..FileWrite::new(&plan.path, content, 0o600) }),
+        Ok(Some(content)) => {
+            plan.write = Some(FileWrite { exact_mode: true, ..FileWrite::new(&plan.path, content, 0o600) })
+        }
         Ok(None) => {}
         Err(why) => {
             log::warn!("root's SSH keys are not installed: {why}");
@@ -159,13 +161,18 @@ fn root_home(root: &Root) -> (String, (u32, u32)) {
             return fallback;
         }
     };
-    let Some(fields) = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f[0] == "root" && f.len() >= 7) else {
+    let Some(fields) =
+        passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f[0] == "root" && f.len() >= 7)
+    else {
         return fallback;
     };
     let home = fields[5];
     let usable = home.starts_with('/') && !home.split('/').any(|c| c == "..") && !home.chars().any(char::is_control);
     if !usable {
-        log::warn!("{PASSWD}: root's home {:?} is not a usable absolute path: {DEFAULT_HOME} is used", crate::settings::parse::shorten(home));
+        log::warn!(
+            "{PASSWD}: root's home {:?} is not a usable absolute path: {DEFAULT_HOME} is used",
+            crate::settings::parse::shorten(home)
+        );
         return fallback;
     }
     let id = |text: &str| text.parse::<u32>().unwrap_or(0);
@@ -198,7 +205,8 @@ pub fn prepare_dir(root: &Root, plan: &KeysPlan) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    const ALICE: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
+    const ALICE: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
     const BOB: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH bob";
 
     fn keys(lines: &[&str]) -> Vec<SshKey> {
@@ -225,7 +233,10 @@ mod tests {
 
     #[test]
     fn a_last_line_without_newline_is_ended_not_joined() {
-        assert_eq!(with_block("ssh-rsa AAAA me", &keys(&[ALICE])).unwrap(), format!("ssh-rsa AAAA me\n{}", block(&[ALICE])));
+        assert_eq!(
+            with_block("ssh-rsa AAAA me", &keys(&[ALICE])).unwrap(),
+            format!("ssh-rsa AAAA me\n{}", block(&[ALICE]))
+        );
         assert_eq!(with_block("", &keys(&[ALICE])).unwrap(), block(&[ALICE]));
     }
 
@@ -256,7 +267,8 @@ mod tests {
     fn home_comes_from_passwd_with_a_safe_fallback() {
         let root = tree("home");
         assert_eq!(root_home(&root), ("/root".into(), (0, 0)));
-        fs::write(root.path(PASSWD), "daemon:x:1:1::/usr/sbin:/bin/false\nroot:x:0:0:root:/var/root:/bin/sh\n").unwrap();
+        fs::write(root.path(PASSWD), "daemon:x:1:1::/usr/sbin:/bin/false\nroot:x:0:0:root:/var/root:/bin/sh\n")
+            .unwrap();
         assert_eq!(root_home(&root), ("/var/root".into(), (0, 0)));
         fs::write(root.path(PASSWD), "root:x:0:0:root:/../../etc:/bin/sh\n").unwrap();
         assert_eq!(root_home(&root).0, "/root");

@@ -80,7 +80,10 @@ impl SettingsBuilder {
         nics.sort_by_key(|n| n.index);
         let explicit: Vec<u32> = nics.iter().filter(|n| n.default_route().is_some()).map(|n| n.index).collect();
         if explicit.len() > 1 {
-            let message = format!("a second default route (eth{} already has one): only one NIC may carry 0.0.0.0/0", explicit[0]);
+            let message = format!(
+                "a second default route (eth{} already has one): only one NIC may carry 0.0.0.0/0",
+                explicit[0]
+            );
             return Err(Conflict { index: explicit[1], field: NicField::Routes, message });
         }
         if explicit.is_empty() {

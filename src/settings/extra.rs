@@ -55,7 +55,12 @@ impl Nic {
         let mut out: Vec<String> = self.secondary.iter().map(|(a, p)| format!("secondary address {a}/{p}")).collect();
         out.extend(self.ipv6.iter().map(|(a, p)| format!("IPv6 address {a}/{p}")));
         out.extend(self.ipv6_gateway.map(|g| format!("IPv6 gateway {g} (default route)")));
-        out.extend(self.policy().map(|p| format!("own routing: replies from its addresses leave by it (table {}, default via {})", p.table, p.gateway)));
+        out.extend(self.policy().map(|p| {
+            format!(
+                "own routing: replies from its addresses leave by it (table {}, default via {})",
+                p.table, p.gateway
+            )
+        }));
         out
     }
 }
@@ -83,7 +88,8 @@ pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
 /// An IPv6 address a NIC can be given: not unspecified, loopback,
 /// multicast or link-local (the kernel makes that one itself).
 pub fn ipv6_address(text: &str) -> Result<Ipv6Addr, String> {
-    let address: Ipv6Addr = text.trim().parse().map_err(|_| format!("{:?} is not an IPv6 address", super::parse::shorten(text)))?;
+    let address: Ipv6Addr =
+        text.trim().parse().map_err(|_| format!("{:?} is not an IPv6 address", super::parse::shorten(text)))?;
     if address.is_unspecified() || address.is_loopback() || address.is_multicast() || is_link_local(address) {
         return Err(format!("{address} cannot be a NIC's configured IPv6 address"));
     }
@@ -161,7 +167,10 @@ pub fn fill_from_metadata(nic: &mut Nic, items: MetadataItems, item_prefix: &str
         Some(cidr) => match cidr.rsplit_once('/').map(|(_, p)| p.parse::<u8>()) {
             Some(Ok(p)) if (1..=128).contains(&p) => p,
             _ => {
-                warn("vswitch-ipv6-cidr-block", format!("{:?} is not an IPv6 CIDR block (its /64 is assumed)", super::parse::shorten(cidr)));
+                warn(
+                    "vswitch-ipv6-cidr-block",
+                    format!("{:?} is not an IPv6 CIDR block (its /64 is assumed)", super::parse::shorten(cidr)),
+                );
                 64
             }
         },
@@ -221,7 +230,13 @@ mod tests {
         let mut n = nic();
         add_secondary(&mut n, "10.0.1.6".parse().unwrap()).unwrap();
         assert_eq!(n.secondary, [("10.0.1.6".parse().unwrap(), 24)]);
-        for (bad, why) in [("10.0.2.6", "not on eth1's subnet"), ("10.0.1.5", "already"), ("10.0.1.6", "already"), ("10.0.1.1", "gateway"), ("0.0.0.0", "cannot be")] {
+        for (bad, why) in [
+            ("10.0.2.6", "not on eth1's subnet"),
+            ("10.0.1.5", "already"),
+            ("10.0.1.6", "already"),
+            ("10.0.1.1", "gateway"),
+            ("0.0.0.0", "cannot be"),
+        ] {
             let e = add_secondary(&mut n, bad.parse().unwrap()).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
@@ -240,7 +255,9 @@ mod tests {
         set_ipv6_gateway(&mut n, "fe80::1".parse().unwrap()).unwrap();
         set_ipv6_gateway(&mut n, "2001:db8:10::1".parse().unwrap()).unwrap();
         assert_eq!(n.ipv6_gateway, Some("2001:db8:10::1".parse().unwrap()));
-        assert!(set_ipv6_gateway(&mut n, "2001:db8:99::1".parse().unwrap()).unwrap_err().contains("neither link-local"));
+        assert!(set_ipv6_gateway(&mut n, "2001:db8:99::1".parse().unwrap())
+            .unwrap_err()
+            .contains("neither link-local"));
         assert!(set_ipv6_gateway(&mut n, address).unwrap_err().contains("own address"));
     }
 
@@ -258,7 +275,11 @@ mod tests {
             ipv6_cidr: Some("2001:db8:1::/64"),
         };
         let warnings = fill_from_metadata(&mut n, items, "network/interfaces/macs/52:54:00:00:00:02/", true);
-        assert_eq!(n.secondary, [("10.0.1.6".parse().unwrap(), 24)], "the primary address in the list is not a secondary one");
+        assert_eq!(
+            n.secondary,
+            [("10.0.1.6".parse().unwrap(), 24)],
+            "the primary address in the list is not a secondary one"
+        );
         assert_eq!(n.ipv6, [("2001:db8:1::5".parse().unwrap(), 64)]);
         assert_eq!(n.ipv6_gateway, Some("2001:db8:1::1".parse().unwrap()));
         assert_eq!(n.table, Some(1001));
@@ -274,7 +295,12 @@ mod tests {
         let mut primary = nic();
         assert!(fill_from_metadata(&mut primary, MetadataItems::default(), "", false).is_empty());
         assert_eq!(primary, nic());
-        let bad = MetadataItems { ipv6s: Some("2001:db8::7"), ipv6_cidr: Some("garbage"), ipv6_gateway: Some("nope"), ..Default::default() };
+        let bad = MetadataItems {
+            ipv6s: Some("2001:db8::7"),
+            ipv6_cidr: Some("garbage"),
+            ipv6_gateway: Some("nope"),
+            ..Default::default()
+        };
         let warnings = fill_from_metadata(&mut primary, bad, "m/", false);
         assert_eq!(primary.ipv6, [("2001:db8::7".parse().unwrap(), 64)]);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
@@ -288,7 +314,10 @@ mod tests {
         assert!(route_own_replies(&mut n));
         let policy = n.policy().unwrap();
         assert_eq!((policy.table, policy.priority()), (1001, 1001));
-        assert_eq!((policy.network, policy.prefix, policy.gateway), ("10.0.1.0".parse().unwrap(), 24, "10.0.1.1".parse().unwrap()));
+        assert_eq!(
+            (policy.network, policy.prefix, policy.gateway),
+            ("10.0.1.0".parse().unwrap(), 24, "10.0.1.1".parse().unwrap())
+        );
         assert_eq!(policy.sources, ["10.0.1.5".parse::<Ipv4Addr>().unwrap(), "10.0.1.6".parse().unwrap()]);
         add_ipv6(&mut n, "2001:db8::5".parse().unwrap(), 64).unwrap();
         set_ipv6_gateway(&mut n, "fe80::1".parse().unwrap()).unwrap();

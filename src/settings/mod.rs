@@ -92,7 +92,18 @@ pub struct Nic {
 impl Nic {
     /// A NIC with only its primary address.
     pub fn new(index: u32, mac: Mac, address: Ipv4Addr, prefix: u8) -> Nic {
-        Nic { index, mac, address, prefix, gateway: None, routes: Vec::new(), secondary: Vec::new(), ipv6: Vec::new(), ipv6_gateway: None, table: None }
+        Nic {
+            index,
+            mac,
+            address,
+            prefix,
+            gateway: None,
+            routes: Vec::new(),
+            secondary: Vec::new(),
+            ipv6: Vec::new(),
+            ipv6_gateway: None,
+            table: None,
+        }
     }
 
     pub fn label(&self) -> String {
@@ -137,7 +148,8 @@ impl Settings {
                     builder.hostname(name);
                 }
                 "password" => builder.password(values::password(&entry.value, form).map_err(at)?),
-                "dns_nameserver" => builder.nameservers(values::nameservers(&entry.value).map_err(at)?.into_iter().map(IpAddr::V4).collect()),
+                "dns_nameserver" => builder
+                    .nameservers(values::nameservers(&entry.value).map_err(at)?.into_iter().map(IpAddr::V4).collect()),
                 key => match values::nic_key(key) {
                     Some((index, _)) => nic_entries.entry(index).or_default().push(entry),
                     None => log::warn!("line {}: unknown key {:?} ignored", entry.line, parse::shorten(key)),

@@ -187,7 +187,10 @@ mod tests {
         let big = vec![b'a'; MAX_DROP_BYTES + 1];
         assert!(err(&big).message.contains("more than"));
         // A whole-file error: no "line 0", no empty key in front.
-        assert_eq!(err(&big).to_string(), format!("file is {} bytes, more than the {MAX_DROP_BYTES} allowed", MAX_DROP_BYTES + 1));
+        assert_eq!(
+            err(&big).to_string(),
+            format!("file is {} bytes, more than the {MAX_DROP_BYTES} allowed", MAX_DROP_BYTES + 1)
+        );
         let e = crate::settings::SettingsError::from(err(&big));
         assert_eq!(e.to_string(), err(&big).to_string());
     }

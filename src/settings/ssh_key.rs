@@ -66,7 +66,9 @@ impl SshKey {
         if body.is_empty() {
             return Err(format!("{kind} key without its Base64 body"));
         }
-        let blob = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| format!("{kind} key: the body is not valid Base64"))?;
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| format!("{kind} key: the body is not valid Base64"))?;
         check_blob(kind, layout, &blob)?;
         Ok(SshKey { kind: kind.to_owned(), body: body.to_owned(), comment })
     }
@@ -116,7 +118,9 @@ fn check_blob(kind: &str, layout: &[&str], blob: &[u8]) -> Result<(), String> {
     }
     match strings.first() {
         Some(name) if *name == kind.as_bytes() => {}
-        Some(name) => return bad(&format!("the body is a {:?} key, not {kind}", shorten(&String::from_utf8_lossy(name)))),
+        Some(name) => {
+            return bad(&format!("the body is a {:?} key, not {kind}", shorten(&String::from_utf8_lossy(name))))
+        }
         None => return bad("the body is empty"),
     }
     let fields = &strings[1..];
@@ -183,7 +187,10 @@ pub fn listing_index(entry: &str) -> Result<u32, String> {
 /// (`Ok(None)`: not served). Every key of every listed entry's
 /// `public-keys/<n>/openssh-key`, in listing order; a bad entry or key is a
 /// warning naming its item. The complete list, for `Settings::ssh_keys`.
-pub fn keys_from_metadata<E>(listing: Option<&str>, mut get: impl FnMut(&str) -> Result<Option<String>, E>) -> Result<(Vec<SshKey>, Vec<String>), E> {
+pub fn keys_from_metadata<E>(
+    listing: Option<&str>,
+    mut get: impl FnMut(&str) -> Result<Option<String>, E>,
+) -> Result<(Vec<SshKey>, Vec<String>), E> {
     let (mut keys, mut warnings) = (Vec::new(), Vec::new());
     for entry in listing.unwrap_or_default().lines().map(str::trim).filter(|l| !l.is_empty()) {
         let index = match listing_index(entry) {
@@ -215,7 +222,8 @@ mod tests {
     use super::*;
 
     /// Made by `ssh-keygen -t ed25519 -C alice@example` (the fingerprint is ssh-keygen's).
-    pub const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
+    pub const ED25519: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
     const ED25519_FINGERPRINT: &str = "SHA256:YYbsrqTjHIJdYMbLLdCXTMlS8mp/sW7Isvgf9W3uRck";
 
     fn blob(strings: &[&[u8]]) -> String {

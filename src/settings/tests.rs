@@ -66,7 +66,8 @@ fn tencent_with_two_nics_takes_the_default_route_via_eth0_gateway() {
 fn any_number_of_nics_in_index_order() {
     let mut drop = String::new();
     for n in [7, 0, 12, 3] {
-        drop += &format!("eth{n}_ip_addr=10.{n}.0.2\neth{n}_mac_addr=52:54:00:00:00:{n:02x}\neth{n}_netmask=255.255.0.0\n");
+        drop +=
+            &format!("eth{n}_ip_addr=10.{n}.0.2\neth{n}_mac_addr=52:54:00:00:00:{n:02x}\neth{n}_netmask=255.255.0.0\n");
     }
     let s = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
     assert_eq!(s.nics.iter().map(|n| n.index).collect::<Vec<_>>(), vec![0, 3, 7, 12]);
@@ -166,7 +167,11 @@ fn bad_gateways_and_routes() {
 #[test]
 fn every_route_of_a_long_list_is_kept() {
     // The documented script's `sed 's/;/\n/'` split only the first `;`.
-    let s = Settings::from_drop(format!("{NIC0}eth0_route=\"10.0.0.0/8 10.0.0.1; 172.16.0.0/12 10.0.0.1;192.168.0.0/16 10.0.0.1;\"").as_bytes(), PasswordForm::Base64Plain).unwrap();
+    let s = Settings::from_drop(
+        format!("{NIC0}eth0_route=\"10.0.0.0/8 10.0.0.1; 172.16.0.0/12 10.0.0.1;192.168.0.0/16 10.0.0.1;\"").as_bytes(),
+        PasswordForm::Base64Plain,
+    )
+    .unwrap();
     assert_eq!(s.nics[0].routes.len(), 3);
 }
 
@@ -179,7 +184,8 @@ fn incomplete_or_clashing_nics() {
     let two = format!("{NIC0}{}", NIC0.replace("eth0", "eth1").replace(":01", ":02"));
     bad(&two, "eth1_ip_addr", 4, "also eth0's address");
     let gw0 = format!("{NIC0}eth0_route=\"0.0.0.0/0 10.0.0.1\"\n");
-    let gw1 = NIC0.replace("eth0", "eth1").replace("10.0.0", "10.0.1").replace(":01", ":02") + "eth1_route=\"0.0.0.0/0 10.0.1.1\"\n";
+    let gw1 = NIC0.replace("eth0", "eth1").replace("10.0.0", "10.0.1").replace(":01", ":02")
+        + "eth1_route=\"0.0.0.0/0 10.0.1.1\"\n";
     bad(&format!("{gw0}{gw1}"), "eth1_route", 8, "second default route");
 }
 

@@ -48,7 +48,8 @@ pub fn password(value: &str, form: PasswordForm) -> Result<Password, String> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(value.trim())
                 .map_err(|_| "is not valid Base64 (value not shown)".to_string())?;
-            let text = String::from_utf8(bytes).map_err(|_| "decodes to bytes that are not UTF-8 text (value not shown)".to_string())?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| "decodes to bytes that are not UTF-8 text (value not shown)".to_string())?;
             let text = text.strip_suffix('\n').unwrap_or(&text);
             if text.is_empty() {
                 return Err("decodes to an empty password".into());
@@ -105,7 +106,8 @@ pub fn nameserver(value: &str) -> Result<IpAddr, String> {
 pub fn nic_key(key: &str) -> Option<(u32, &str)> {
     let rest = key.strip_prefix("eth")?;
     let (digits, field) = rest.split_once('_')?;
-    let valid = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+    let valid =
+        !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
     if !valid || field.is_empty() {
         return None;
     }

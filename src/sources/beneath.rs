@@ -31,9 +31,12 @@ pub fn open_dir(base: &Path, relative: &Path, resolve: Resolve) -> nix::Result<O
         return Ok(base);
     }
     if resolve == Resolve::Openat2 {
-        let how = OpenHow::new().flags(DIR_FLAGS).resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+        let how =
+            OpenHow::new().flags(DIR_FLAGS).resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
         match openat2(&base, relative, how) {
-            Err(Errno::ENOSYS) => log::debug!("no openat2 in this kernel: opening {} one component at a time", relative.display()),
+            Err(Errno::ENOSYS) => {
+                log::debug!("no openat2 in this kernel: opening {} one component at a time", relative.display())
+            }
             result => return result,
         }
     }

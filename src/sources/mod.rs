@@ -23,8 +23,8 @@ use nix::errno::Errno;
 use crate::config::Config;
 use crate::error::Error;
 use crate::files::Root;
-use crate::settings::parse::MAX_DROP_BYTES;
 use crate::record::RecordKind;
+use crate::settings::parse::MAX_DROP_BYTES;
 use crate::settings::{PasswordForm, Settings, SettingsError};
 
 use self::mount::Mounted;
@@ -84,7 +84,11 @@ impl Found {
 
     /// Which record marks it applied.
     pub fn record_kind(&self) -> RecordKind {
-        if self.typed.is_some() { RecordKind::Metadata } else { RecordKind::Drop }
+        if self.typed.is_some() {
+            RecordKind::Metadata
+        } else {
+            RecordKind::Drop
+        }
     }
 
     /// Deletes the drop (keeping its directory) where the medium is writable.
@@ -94,7 +98,9 @@ impl Found {
             (Some(path), Some(dir)) => {
                 let name = path.file_name().ok_or_else(|| failed(format!("{}: no file name", path.display())))?;
                 match nix::unistd::unlinkat(dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
-                    Ok(()) | Err(Errno::ENOENT) => nix::unistd::fsync(dir).map_err(|e| failed(format!("{}: {e}", path.display()))),
+                    Ok(()) | Err(Errno::ENOENT) => {
+                        nix::unistd::fsync(dir).map_err(|e| failed(format!("{}: {e}", path.display())))
+                    }
                     Err(e) => Err(failed(format!("removing {}: {e}", path.display()))),
                 }
             }
@@ -139,7 +145,15 @@ pub fn read_drop_file(path: &Path, form: PasswordForm) -> Result<Option<Found>, 
         Some(content) => content,
         None => return Ok(None),
     };
-    Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path.to_owned()), drop_dir: None, mount: None, typed: None }))
+    Ok(Some(Found {
+        description: path.display().to_string(),
+        content,
+        form,
+        delete_after: Some(path.to_owned()),
+        drop_dir: None,
+        mount: None,
+        typed: None,
+    }))
 }
 
 /// Reads the drop at `relative` (e.g. `aliyun_custom_image/os.conf`) on the
@@ -150,7 +164,12 @@ pub fn read_drop_beneath(base: &Path, relative: &Path, form: PasswordForm) -> Re
     read_drop_beneath_with(base, relative, form, beneath::Resolve::Openat2)
 }
 
-pub fn read_drop_beneath_with(base: &Path, relative: &Path, form: PasswordForm, resolve: beneath::Resolve) -> Result<Option<Found>, Error> {
+pub fn read_drop_beneath_with(
+    base: &Path,
+    relative: &Path,
+    form: PasswordForm,
+    resolve: beneath::Resolve,
+) -> Result<Option<Found>, Error> {
     let path = base.join(relative);
     let (dir, name) = match (relative.parent(), relative.file_name()) {
         (Some(dir), Some(name)) => (dir, name),
@@ -170,7 +189,15 @@ pub fn read_drop_beneath_with(base: &Path, relative: &Path, form: PasswordForm, 
         Err(e) => return open_error(&path, e.into()),
     };
     let content = read_open_file(&path, file)?;
-    Ok(Some(Found { description: path.display().to_string(), content, form, delete_after: Some(path), drop_dir: Some(dir), mount: None, typed: None }))
+    Ok(Some(Found {
+        description: path.display().to_string(),
+        content,
+        form,
+        delete_after: Some(path),
+        drop_dir: Some(dir),
+        mount: None,
+        typed: None,
+    }))
 }
 
 pub fn read_regular_file(path: &Path) -> Result<Option<Vec<u8>>, Error> {
@@ -184,7 +211,10 @@ pub fn read_regular_file(path: &Path) -> Result<Option<Vec<u8>>, Error> {
 fn open_error<T>(path: &Path, e: std::io::Error) -> Result<Option<T>, Error> {
     match e.raw_os_error() {
         _ if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Some(nix::libc::ELOOP) => Err(Error::Invalid(format!("{}: is a symbolic link, not a regular file; it is left as it is", path.display()))),
+        Some(nix::libc::ELOOP) => Err(Error::Invalid(format!(
+            "{}: is a symbolic link, not a regular file; it is left as it is",
+            path.display()
+        ))),
         _ => Err(Error::Failed(format!("{}: cannot be opened: {e}", path.display()))),
     }
 }
@@ -196,16 +226,29 @@ fn read_open_file(path: &Path, file: File) -> Result<Vec<u8>, Error> {
     let io_error = |why: String| Error::Failed(format!("{}: {why}", path.display()));
     let meta = file.metadata().map_err(|e| io_error(e.to_string()))?;
     if !meta.file_type().is_file() {
-        let kind = if meta.file_type().is_fifo() { "a FIFO, " } else if meta.is_dir() { "a directory, " } else { "" };
+        let kind = if meta.file_type().is_fifo() {
+            "a FIFO, "
+        } else if meta.is_dir() {
+            "a directory, "
+        } else {
+            ""
+        };
         return Err(refuse(format!("is {kind}not a regular file")));
     }
     if meta.len() > MAX_DROP_BYTES as u64 {
-        return Err(Error::Invalid(format!("{}: {} bytes, more than the {MAX_DROP_BYTES} allowed for a drop", path.display(), meta.len())));
+        return Err(Error::Invalid(format!(
+            "{}: {} bytes, more than the {MAX_DROP_BYTES} allowed for a drop",
+            path.display(),
+            meta.len()
+        )));
     }
     let mut content = Vec::new();
     file.take(MAX_DROP_BYTES as u64 + 1).read_to_end(&mut content).map_err(|e| io_error(e.to_string()))?;
     if content.len() > MAX_DROP_BYTES {
-        return Err(Error::Invalid(format!("{}: more than the {MAX_DROP_BYTES} bytes allowed for a drop", path.display())));
+        return Err(Error::Invalid(format!(
+            "{}: more than the {MAX_DROP_BYTES} bytes allowed for a drop",
+            path.display()
+        )));
     }
     Ok(content)
 }

@@ -45,9 +45,9 @@ pub fn identify(head: &[u8]) -> Content {
     let writable = |name| Content { name, cloud_writable: true };
     let other = |name| Content { name, cloud_writable: false };
     let ufs_magic = |sb: usize| {
-        head.get(sb + 1372..sb + 1376).map(|m| u32::from_le_bytes(m.try_into().expect("4 bytes"))).is_some_and(|m| {
-            [0x0001_1954, 0x1954_0119].iter().any(|&magic| m == magic || m == u32::swap_bytes(magic))
-        })
+        head.get(sb + 1372..sb + 1376)
+            .map(|m| u32::from_le_bytes(m.try_into().expect("4 bytes")))
+            .is_some_and(|m| [0x0001_1954, 0x1954_0119].iter().any(|&magic| m == magic || m == u32::swap_bytes(magic)))
     };
     if at(1080, &[0x53, 0xEF]) {
         writable("ext2/3/4")

@@ -16,7 +16,8 @@ pub const OSCONF: &str = env!("CARGO_BIN_EXE_osconf");
 /// but does not follow their execve (no binfmt_misc handler is assumed), and
 /// the binary to the release build it ships.
 pub fn osconf_argv() -> Vec<String> {
-    let mut argv: Vec<String> = std::env::var("OSCONF_TEST_RUNNER").unwrap_or_default().split_whitespace().map(String::from).collect();
+    let mut argv: Vec<String> =
+        std::env::var("OSCONF_TEST_RUNNER").unwrap_or_default().split_whitespace().map(String::from).collect();
     argv.push(std::env::var("OSCONF_TEST_BIN").unwrap_or_else(|_| OSCONF.to_owned()));
     argv
 }
@@ -105,7 +106,10 @@ fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, u32)>) {
             out.insert(rel, (fs::read_link(&path).unwrap().to_string_lossy().as_bytes().to_vec(), 0o777));
         } else if !meta.is_file() {
             // A FIFO or device node: reading it would block or never end.
-            out.insert(rel, (format!("<special {:o}>", meta.permissions().mode()).into_bytes(), meta.permissions().mode() & 0o7777));
+            out.insert(
+                rel,
+                (format!("<special {:o}>", meta.permissions().mode()).into_bytes(), meta.permissions().mode() & 0o7777),
+            );
         } else {
             out.insert(rel, (fs::read(&path).unwrap(), meta.permissions().mode() & 0o7777));
         }
@@ -130,22 +134,32 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// Runs the built binary; returns (exit code, stdout, stderr).
 pub fn osconf(args: &[&str]) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = osconf_command().args(args).env_remove("OSCONF_LOG").output().expect("run osconf");
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned())
+    let Output { status, stdout, stderr } =
+        osconf_command().args(args).env_remove("OSCONF_LOG").output().expect("run osconf");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
 }
 
 /// True when libc's crypt would accept `password` for `hash` (checked with
 /// `openssl passwd -6`, which computes the same SHA-512 crypt).
 pub fn crypt_matches(password: &str, hash: &str) -> bool {
     let salt = hash.split('$').nth(2).expect("a $6$salt$hash");
-    let out = Command::new("openssl").args(["passwd", "-6", "-salt", salt, password]).output().expect("openssl is installed");
+    let out =
+        Command::new("openssl").args(["passwd", "-6", "-salt", salt, password]).output().expect("openssl is installed");
     assert!(out.status.success(), "openssl passwd failed");
     String::from_utf8_lossy(&out.stdout).trim() == hash
 }
 
 /// A minimal image: shadow, hosts, hostname, resolv.conf.
 pub fn minimal_image(tree: &TempTree) {
-    tree.write("/etc/shadow", "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nalice:$6$abc$def:19000:0:99999:7:::\n", 0o640);
+    tree.write(
+        "/etc/shadow",
+        "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nalice:$6$abc$def:19000:0:99999:7:::\n",
+        0o640,
+    );
     tree.write("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n", 0o644);
     tree.write("/etc/hostname", "old-name\n", 0o644);
     tree.write("/etc/resolv.conf", "search example.internal\nnameserver 192.0.2.53\noptions timeout:2\n", 0o644);

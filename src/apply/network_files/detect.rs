@@ -20,7 +20,10 @@ pub fn detect(root: &Root, forced: Option<&str>) -> Result<Detection, Error> {
     if let Some(name) = forced {
         let stack = Stack::from_name(name).ok_or_else(|| {
             let names: Vec<&str> = Stack::ALL.iter().map(|s| s.name()).collect();
-            Error::Invalid(format!("[network] stack = {name:?} in osconf.conf: expected auto or one of {}", names.join(", ")))
+            Error::Invalid(format!(
+                "[network] stack = {name:?} in osconf.conf: expected auto or one of {}",
+                names.join(", ")
+            ))
         })?;
         return Ok(found(stack, "set by [network] stack in osconf.conf".into()));
     }
@@ -92,11 +95,28 @@ mod tests {
 
     #[test]
     fn each_stack_is_recognised() {
-        let ubuntu = tree("ubuntu", &["usr/sbin/netplan", "etc/network/interfaces", "sbin/ifup", "etc/systemd/system/multi-user.target.wants/systemd-networkd.service"], &["etc/netplan"]);
+        let ubuntu = tree(
+            "ubuntu",
+            &[
+                "usr/sbin/netplan",
+                "etc/network/interfaces",
+                "sbin/ifup",
+                "etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
+            ],
+            &["etc/netplan"],
+        );
         assert_eq!(detected(&ubuntu), Some(Stack::Netplan));
-        let fedora = tree("fedora", &["etc/systemd/system/multi-user.target.wants/NetworkManager.service"], &["etc/sysconfig/network-scripts"]);
+        let fedora = tree(
+            "fedora",
+            &["etc/systemd/system/multi-user.target.wants/NetworkManager.service"],
+            &["etc/sysconfig/network-scripts"],
+        );
         assert_eq!(detected(&fedora), Some(Stack::NetworkManager));
-        let networkd = tree("networkd", &["etc/systemd/system/multi-user.target.wants/systemd-networkd.service", "etc/network/interfaces"], &[]);
+        let networkd = tree(
+            "networkd",
+            &["etc/systemd/system/multi-user.target.wants/systemd-networkd.service", "etc/network/interfaces"],
+            &[],
+        );
         assert_eq!(detected(&networkd), Some(Stack::Networkd));
         let debian = tree("debian", &["sbin/ifup", "etc/network/interfaces"], &[]);
         assert_eq!(detected(&debian), Some(Stack::Ifupdown));

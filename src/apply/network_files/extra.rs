@@ -57,8 +57,12 @@ pub fn netplan_routes(nic: &Nic) -> String {
         text += &format!("        - to: \"::/0\"\n          via: \"{gateway}\"\n");
     }
     if let Some(p) = nic.policy() {
-        text += &format!("        - to: \"{}/{}\"\n          scope: link\n          table: {}\n", p.network, p.prefix, p.table);
-        text += &format!("        - to: \"0.0.0.0/0\"\n          via: \"{}\"\n          table: {}\n", p.gateway, p.table);
+        text += &format!(
+            "        - to: \"{}/{}\"\n          scope: link\n          table: {}\n",
+            p.network, p.prefix, p.table
+        );
+        text +=
+            &format!("        - to: \"0.0.0.0/0\"\n          via: \"{}\"\n          table: {}\n", p.gateway, p.table);
     }
     text
 }
@@ -66,7 +70,11 @@ pub fn netplan_routes(nic: &Nic) -> String {
 /// The `routing-policy:` key of the NIC's definition.
 pub fn netplan_policy(nic: &Nic) -> String {
     let Some(p) = nic.policy() else { return String::new() };
-    let rules: String = sources(&p).map(|s| format!("        - from: \"{s}/32\"\n          table: {}\n          priority: {}\n", p.table, p.priority())).collect();
+    let rules: String = sources(&p)
+        .map(|s| {
+            format!("        - from: \"{s}/32\"\n          table: {}\n          priority: {}\n", p.table, p.priority())
+        })
+        .collect();
     format!("      routing-policy:\n{rules}")
 }
 
@@ -76,7 +84,8 @@ pub fn netplan_policy(nic: &Nic) -> String {
 /// addresses (numbered on from 2), the NIC's table as `routeN` with
 /// `routeN_options=table=T` (numbered on from `routes + 1`), and its rules.
 pub fn networkmanager_ipv4(nic: &Nic, routes: usize) -> String {
-    let mut text: String = nic.secondary.iter().enumerate().map(|(n, (a, p))| format!("address{}={a}/{p}\n", n + 2)).collect();
+    let mut text: String =
+        nic.secondary.iter().enumerate().map(|(n, (a, p))| format!("address{}={a}/{p}\n", n + 2)).collect();
     if let Some(p) = nic.policy() {
         let n = routes + 1;
         text += &format!("route{n}={}/{}\nroute{n}_options=table={}\n", p.network, p.prefix, p.table);
@@ -96,7 +105,10 @@ pub fn networkmanager_ipv4(nic: &Nic, routes: usize) -> String {
 pub fn networkmanager_ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
     if nic.ipv6.is_empty() {
         if !dns.is_empty() {
-            log::warn!("NetworkManager: {} has no IPv6 address: its IPv6 name servers are left out of its profile", nic.label());
+            log::warn!(
+                "NetworkManager: {} has no IPv6 address: its IPv6 name servers are left out of its profile",
+                nic.label()
+            );
         }
         return "\n[ipv6]\nmethod=ignore\n".into();
     }
@@ -121,7 +133,12 @@ pub fn networkmanager_ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
 
 /// `IPADDRn`/`PREFIXn` for secondary addresses, and the IPv6 keys (or `IPV6INIT=no`).
 pub fn rhel_ifcfg(nic: &Nic) -> String {
-    let mut text: String = nic.secondary.iter().enumerate().map(|(n, (a, p))| format!("IPADDR{}={a}\nPREFIX{}={p}\n", n + 1, n + 1)).collect();
+    let mut text: String = nic
+        .secondary
+        .iter()
+        .enumerate()
+        .map(|(n, (a, p))| format!("IPADDR{}={a}\nPREFIX{}={p}\n", n + 1, n + 1))
+        .collect();
     let Some(((first, prefix), rest)) = nic.ipv6.split_first() else {
         return text + "IPV6INIT=no\n";
     };
@@ -140,7 +157,10 @@ pub fn rhel_ifcfg(nic: &Nic) -> String {
 /// Lines of `route-NAME` for the NIC's table.
 pub fn rhel_policy_routes(nic: &Nic, name: &str) -> String {
     let Some(p) = nic.policy() else { return String::new() };
-    format!("{}/{} dev {name} table {}\ndefault via {} dev {name} table {}\n", p.network, p.prefix, p.table, p.gateway, p.table)
+    format!(
+        "{}/{} dev {name} table {}\ndefault via {} dev {name} table {}\n",
+        p.network, p.prefix, p.table, p.gateway, p.table
+    )
 }
 
 /// The rules of per-NIC routing, one a line, as both rule files take them:
@@ -193,11 +213,16 @@ pub fn ifupdown_up(nic: &Nic, name: &str) -> String {
         text += &format!("    up ip -6 route replace default via {gateway} dev {name}\n");
     }
     if let Some(p) = nic.policy() {
-        text += &format!("    up ip route replace {}/{} dev {name} scope link table {}\n", p.network, p.prefix, p.table);
+        text +=
+            &format!("    up ip route replace {}/{} dev {name} scope link table {}\n", p.network, p.prefix, p.table);
         text += &format!("    up ip route replace default via {} dev {name} table {}\n", p.gateway, p.table);
         // `ip rule add` adds a rule twice: delete it first.
         for s in sources(&p) {
-            text += &format!("    up ip rule del from {s} lookup {} priority {} 2>/dev/null || true\n", p.table, p.priority());
+            text += &format!(
+                "    up ip rule del from {s} lookup {} priority {} 2>/dev/null || true\n",
+                p.table,
+                p.priority()
+            );
             text += &format!("    up ip rule add from {s} lookup {} priority {}\n", p.table, p.priority());
         }
     }

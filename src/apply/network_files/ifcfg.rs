@@ -30,7 +30,10 @@ pub fn is_loaded(file_name: &str) -> bool {
 
 /// A shell-style `KEY=value` of an ifcfg file, unquoted.
 fn value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().rev().find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('=')).map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
+        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
 }
 
 /// The image's ifcfg files (with their route files) that define one of
@@ -39,7 +42,8 @@ fn value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 pub fn conflicting(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Result<Vec<String>, Error> {
     let Ok(entries) = std::fs::read_dir(root.path(SCRIPTS)) else { return Ok(Vec::new()) };
     let mut found = Vec::new();
-    let mut files: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| is_loaded(n)).collect();
+    let mut files: Vec<String> =
+        entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| is_loaded(n)).collect();
     files.sort();
     for file in files {
         let path = format!("{SCRIPTS}/{file}");
@@ -87,8 +91,14 @@ pub fn render_rhel(settings: &Settings, names: &NicNames, root: &Root) -> Result
         text += "PEERDNS=no\n";
         text += &extra::rhel_ifcfg(nic);
         owned.push(FileWrite::new(format!("{SCRIPTS}/ifcfg-{name}"), text, 0o644));
-        let routes: String = static_routes(nic).map(|r| format!("{}/{} via {} dev {name}\n", r.dest, r.prefix, r.via)).collect();
-        owned.extend(lines_file(format!("{SCRIPTS}/route-{name}"), nic, "routes", routes + &extra::rhel_policy_routes(nic, &name)));
+        let routes: String =
+            static_routes(nic).map(|r| format!("{}/{} via {} dev {name}\n", r.dest, r.prefix, r.via)).collect();
+        owned.extend(lines_file(
+            format!("{SCRIPTS}/route-{name}"),
+            nic,
+            "routes",
+            routes + &extra::rhel_policy_routes(nic, &name),
+        ));
         owned.extend(lines_file(format!("{SCRIPTS}/rule-{name}"), nic, "routing rules", extra::policy_rules(nic)));
     }
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
@@ -113,7 +123,12 @@ pub fn render_suse(settings: &Settings, names: &NicNames) -> Rendered {
                 false => format!("{}/{} {} - {name}\n", r.dest, r.prefix, r.via),
             })
             .collect();
-        owned.extend(lines_file(format!("{SUSE}/ifroute-{name}"), nic, "routes", routes + &extra::suse_routes(nic, &name)));
+        owned.extend(lines_file(
+            format!("{SUSE}/ifroute-{name}"),
+            nic,
+            "routes",
+            routes + &extra::suse_routes(nic, &name),
+        ));
         // wicked reads ifrule-<ifname> beside ifroute-<ifname> for a static
         // NIC (compat-suse.c, __ni_suse_addrconf_static(), ni_suse_read_rules()).
         owned.extend(lines_file(format!("{SUSE}/ifrule-{name}"), nic, "routing rules", extra::policy_rules(nic)));
@@ -140,7 +155,9 @@ mod tests {
     /// ni_suse_read_rules() cut each line at the first `#`, skip leading
     /// blanks, and skip what is left empty.
     fn lines(text: &str) -> impl Iterator<Item = Vec<&str>> {
-        text.lines().map(|l| l.split('#').next().unwrap().split([' ', '\t']).filter(|t| !t.is_empty()).collect::<Vec<_>>()).filter(|t| !t.is_empty())
+        text.lines()
+            .map(|l| l.split('#').next().unwrap().split([' ', '\t']).filter(|t| !t.is_empty()).collect::<Vec<_>>())
+            .filter(|t| !t.is_empty())
     }
 
     /// compat-suse.c, __ni_suse_route_parse() with __ni_suse_route_parse_opts(),
@@ -158,8 +175,15 @@ mod tests {
         while let Some(opt) = opts.next() {
             let value = opts.next().ok_or(format!("{opt} without a value"))?;
             match *opt {
-                "table" => table = value.parse().ok().filter(|n| *n != 0 && *n != u32::MAX).ok_or(format!("table {value}"))?,
-                "scope" => scope = ["universe", "global", "site", "link", "host", "nowhere"].into_iter().find(|s| s == value).ok_or(format!("scope {value}"))?,
+                "table" => {
+                    table = value.parse().ok().filter(|n| *n != 0 && *n != u32::MAX).ok_or(format!("table {value}"))?
+                }
+                "scope" => {
+                    scope = ["universe", "global", "site", "link", "host", "nowhere"]
+                        .into_iter()
+                        .find(|s| s == value)
+                        .ok_or(format!("scope {value}"))?
+                }
                 // `via`/`dev` belong in their columns; other keywords osconf does not write.
                 _ => return Err(format!("option {opt}")),
             }
@@ -168,11 +192,16 @@ mod tests {
             "default" => (None, 0),
             text => {
                 let (address, prefix) = text.split_once('/').ok_or(format!("{text} without a prefix"))?;
-                (Some(address.parse::<IpAddr>().map_err(|_| format!("destination {text}"))?), prefix.parse().map_err(|_| format!("prefix {text}"))?)
+                (
+                    Some(address.parse::<IpAddr>().map_err(|_| format!("destination {text}"))?),
+                    prefix.parse().map_err(|_| format!("prefix {text}"))?,
+                )
             }
         };
         // The family comes from the gateway, else the destination; `default` needs the gateway.
-        if destination.is_none() && gateway.is_none() || gateway.zip(destination).is_some_and(|(g, d)| g.is_ipv4() != d.is_ipv4()) {
+        if destination.is_none() && gateway.is_none()
+            || gateway.zip(destination).is_some_and(|(g, d)| g.is_ipv4() != d.is_ipv4())
+        {
             return Err(format!("no family, or two, in {t:?}"));
         }
         Ok((table, destination, prefix, gateway, scope))
@@ -186,7 +215,11 @@ mod tests {
             let [key, value] = pair else { return Err(format!("{pair:?} without a value")) };
             let number = || value.parse::<u32>().map_err(|_| format!("{key} {value}"));
             match *key {
-                "from" | "src" => from = value.split_once('/').and_then(|(a, p)| Some((a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?))),
+                "from" | "src" => {
+                    from = value
+                        .split_once('/')
+                        .and_then(|(a, p)| Some((a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?)))
+                }
                 "table" | "lookup" => table = number()?,
                 "priority" | "pref" | "preference" | "prio" => priority = Some(number()?),
                 _ => return Err(format!("keyword {key}")),
@@ -200,16 +233,22 @@ mod tests {
     fn wicked_reads_the_suse_per_nic_routing_as_meant() {
         let mut nic = Nic::new(1, "52:54:00:12:34:57".parse().unwrap(), "10.0.1.5".parse().unwrap(), 24);
         crate::settings::build::set_gateway(&mut nic, "10.0.1.1".parse().unwrap()).unwrap();
-        nic.routes.push(crate::settings::Route { dest: "172.16.0.0".parse().unwrap(), prefix: 12, via: "10.0.1.1".parse().unwrap() });
+        nic.routes.push(crate::settings::Route {
+            dest: "172.16.0.0".parse().unwrap(),
+            prefix: 12,
+            via: "10.0.1.1".parse().unwrap(),
+        });
         extra::add_secondary(&mut nic, "10.0.1.6".parse().unwrap()).unwrap();
         extra::add_ipv6(&mut nic, "2001:db8:1::5".parse().unwrap(), 64).unwrap();
         extra::set_ipv6_gateway(&mut nic, "fe80::1".parse().unwrap()).unwrap();
         assert!(extra::route_own_replies(&mut nic));
         let settings = Settings { nics: vec![nic], ..Settings::default() };
         let files = render_suse(&settings, &NicNames { found: Vec::new() }).owned;
-        let file = |name: &str| files.iter().find(|f| f.path == format!("/etc/sysconfig/network/{name}")).unwrap().text();
+        let file =
+            |name: &str| files.iter().find(|f| f.path == format!("/etc/sysconfig/network/{name}")).unwrap().text();
 
-        let routes: Vec<WickedRoute> = lines(&file("ifroute-eth1")).map(|t| wicked_route(&t, "eth1").unwrap()).collect();
+        let routes: Vec<WickedRoute> =
+            lines(&file("ifroute-eth1")).map(|t| wicked_route(&t, "eth1").unwrap()).collect();
         let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
         assert_eq!(
             routes,

@@ -60,11 +60,13 @@ pub(super) fn without_conflicts(text: &str, names: &[String]) -> String {
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         let first = words.first().copied().unwrap_or("");
-        let stanza_start = matches!(first, "iface" | "mapping" | "auto" | "source" | "source-directory") || first.starts_with("allow-");
+        let stanza_start = matches!(first, "iface" | "mapping" | "auto" | "source" | "source-directory")
+            || first.starts_with("allow-");
         if stanza_start {
             in_conflict = false;
         }
-        if first == "source" && words.get(1).is_some_and(|p| p.starts_with("/etc/network/interfaces.d") || *p == "interfaces.d/*")
+        if first == "source"
+            && words.get(1).is_some_and(|p| p.starts_with("/etc/network/interfaces.d") || *p == "interfaces.d/*")
             || first == "source-directory" && words.get(1).is_some_and(|p| p.contains("interfaces.d"))
         {
             sources = true;
@@ -84,7 +86,7 @@ pub(super) fn without_conflicts(text: &str, names: &[String]) -> String {
             continue;
         }
         if first == "iface" {
-            in_conflict = words.get(1).is_some_and(|w| ours(w));
+            in_conflict = words.get(1).is_some_and(ours);
         }
         if (first == "iface" && in_conflict) || (in_conflict && !stanza_start && !line.trim().is_empty()) {
             out += &format!("#osconf# {line}\n");

@@ -34,7 +34,8 @@ pub enum Stack {
 }
 
 impl Stack {
-    pub const ALL: [Stack; 6] = [Stack::Ifupdown, Stack::RhelIfcfg, Stack::SuseIfcfg, Stack::Networkd, Stack::NetworkManager, Stack::Netplan];
+    pub const ALL: [Stack; 6] =
+        [Stack::Ifupdown, Stack::RhelIfcfg, Stack::SuseIfcfg, Stack::Networkd, Stack::NetworkManager, Stack::Netplan];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -130,7 +131,11 @@ fn default_gateway(nic: &Nic) -> Option<Ipv4Addr> {
 
 /// A route's destination as `ip route` and netplan write it: `default` or `DEST/PREFIX`.
 fn destination(route: &crate::settings::Route) -> String {
-    if route.is_default() { "default".to_string() } else { format!("{}/{}", route.dest, route.prefix) }
+    if route.is_default() {
+        "default".to_string()
+    } else {
+        format!("{}/{}", route.dest, route.prefix)
+    }
 }
 
 /// The NIC's routes other than the default one.

@@ -90,7 +90,11 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
         if gone.is_empty() {
             continue;
         }
-        let Some(target) = path.strip_prefix("/lib/netplan/").map(|name| format!("/etc/netplan/{name}")).or_else(|| path.strip_prefix("/etc/").map(|_| path.clone())) else {
+        let Some(target) = path
+            .strip_prefix("/lib/netplan/")
+            .map(|name| format!("/etc/netplan/{name}"))
+            .or_else(|| path.strip_prefix("/etc/").map(|_| path.clone()))
+        else {
             log::warn!("netplan: {path} defines NICs osconf configures but is in /run, where osconf does not write");
             continue;
         };
@@ -112,7 +116,10 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
 /// The body of osconf's definition of one NIC.
 fn definition(settings: &Settings, nic: &Nic) -> String {
     let mut text = format!("      match:\n        macaddress: \"{}\"\n", nic.mac);
-    text += &format!("      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n", nic.address, nic.prefix);
+    text += &format!(
+        "      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n",
+        nic.address, nic.prefix
+    );
     text += &extra::netplan_addresses(nic);
     let extra_routes = extra::netplan_routes(nic);
     if !nic.routes.is_empty() || !extra_routes.is_empty() {
@@ -135,7 +142,8 @@ fn definition(settings: &Settings, nic: &Nic) -> String {
 /// empty goes too (netplan rejects an empty mapping there).
 fn without(text: &str, gone: &[&Definition], total: usize, path: &str) -> String {
     let ids: Vec<&str> = gone.iter().map(|d| d.id.as_str()).collect();
-    let mut out = format!("# osconf removed the definitions of {} here: osconf configures it in {OWN}.\n", ids.join(", "));
+    let mut out =
+        format!("# osconf removed the definitions of {} here: osconf configures it in {OWN}.\n", ids.join(", "));
     out += &format!("# The original file is {}.\n", backup_path(path));
     let cut = |n: usize| gone.iter().any(|d| d.lines.is_some_and(|(first, end)| n >= first && n < end));
     for (n, line) in text.lines().enumerate() {

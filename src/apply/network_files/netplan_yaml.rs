@@ -34,7 +34,10 @@ pub fn definitions(text: &str) -> Vec<Definition> {
     // (indent, key, first line) of every open block key.
     let mut stack: Vec<(usize, String, usize)> = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
-    let close = |stack: &mut Vec<(usize, String, usize)>, defs: &mut Vec<Definition>, keep: &dyn Fn(usize) -> bool, line: usize| {
+    let close = |stack: &mut Vec<(usize, String, usize)>,
+                 defs: &mut Vec<Definition>,
+                 keep: &dyn Fn(usize) -> bool,
+                 line: usize| {
         while let Some((indent, _, _)) = stack.last() {
             if keep(*indent) {
                 break;
@@ -242,7 +245,9 @@ fn flow_scalar(chars: &[char], at: &mut usize, key: bool) -> String {
     }
     let start = *at;
     while let Some(&c) = chars.get(*at) {
-        let ends_key = key && c == ':' && chars.get(*at + 1).map_or(true, |n| n.is_whitespace() || matches!(n, '{' | '[' | '"' | '\''));
+        let ends_key = key
+            && c == ':'
+            && chars.get(*at + 1).map_or(true, |n| n.is_whitespace() || matches!(n, '{' | '[' | '"' | '\''));
         if matches!(c, ',' | '}' | ']') || ends_key {
             break;
         }
@@ -267,7 +272,13 @@ mod tests {
         let defs = definitions(text);
         assert_eq!(
             defs,
-            [Definition { id: "ens3".into(), mac: Some("52:54:00:12:34:56".into()), has_match: true, lines: Some((3, 8)), ..Definition::default() }]
+            [Definition {
+                id: "ens3".into(),
+                mac: Some("52:54:00:12:34:56".into()),
+                has_match: true,
+                lines: Some((3, 8)),
+                ..Definition::default()
+            }]
         );
     }
 
@@ -277,14 +288,27 @@ mod tests {
         let defs = definitions(text);
         assert_eq!(defs.len(), 3, "{defs:?}");
         assert_eq!((defs[0].id.as_str(), defs[0].has_match, defs[0].lines), ("enp0s3", false, Some((2, 9))));
-        assert_eq!((defs[1].id.as_str(), defs[1].match_name.as_deref(), defs[1].broad_match, defs[1].lines), ("eth1", Some("en*"), true, Some((9, 10))));
+        assert_eq!(
+            (defs[1].id.as_str(), defs[1].match_name.as_deref(), defs[1].broad_match, defs[1].lines),
+            ("eth1", Some("en*"), true, Some((9, 10)))
+        );
         assert_eq!((defs[2].id.as_str(), defs[2].broad_match, defs[2].lines), ("eth2", true, Some((10, 12))));
     }
 
     #[test]
     fn flow_style_definitions_have_no_lines() {
-        let defs = definitions("network: {version: 2, ethernets: {ens3: {match: {macaddress: \"52:54:00:AA:BB:CC\"}, dhcp4: true}}}\n");
-        assert_eq!(defs, [Definition { id: "ens3".into(), mac: Some("52:54:00:AA:BB:CC".into()), has_match: true, ..Definition::default() }]);
+        let defs = definitions(
+            "network: {version: 2, ethernets: {ens3: {match: {macaddress: \"52:54:00:AA:BB:CC\"}, dhcp4: true}}}\n",
+        );
+        assert_eq!(
+            defs,
+            [Definition {
+                id: "ens3".into(),
+                mac: Some("52:54:00:AA:BB:CC".into()),
+                has_match: true,
+                ..Definition::default()
+            }]
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::settings::{Mac, Nic, Settings};
 
 use super::{dns_for, extra, header, NicNames, Rendered};
 
-const DIRS: [&str; 4] = ["/etc/systemd/network", "/run/systemd/network", "/lib/systemd/network", "/usr/lib/systemd/network"];
+const DIRS: [&str; 4] =
+    ["/etc/systemd/network", "/run/systemd/network", "/lib/systemd/network", "/usr/lib/systemd/network"];
 
 pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut owned = Vec::new();
@@ -34,7 +35,11 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
             if path.starts_with("/etc/") {
                 disabled.push(path);
             } else {
-                log::warn!("networkd: {path} sorts before {file} and matches {} ({}): it wins, osconf cannot remove it", names.of(nic), nic.mac);
+                log::warn!(
+                    "networkd: {path} sorts before {file} and matches {} ({}): it wins, osconf cannot remove it",
+                    names.of(nic),
+                    nic.mac
+                );
             }
         }
         owned.push(FileWrite::new(format!("/etc/systemd/network/{file}"), text, 0o644));
@@ -74,7 +79,9 @@ fn names_nic(text: &str, mac: Mac, name: &str) -> bool {
         }
         let Some((key, value)) = line.split_once('=').filter(|_| in_match) else { continue };
         let hit = match key.trim() {
-            "MACAddress" | "PermanentMACAddress" => value.split_whitespace().any(|m| m.parse::<Mac>().ok() == Some(mac)),
+            "MACAddress" | "PermanentMACAddress" => {
+                value.split_whitespace().any(|m| m.parse::<Mac>().ok() == Some(mac))
+            }
             "Name" => value.split_whitespace().any(|n| n == name),
             _ => false,
         };

@@ -45,7 +45,10 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Ni
 fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
     let id = format!("osconf-{}", nic.label());
     let mut text = header("#", &format!("{} settings", nic.label()));
-    text += &format!("[connection]\nid={id}\nuuid={}\ntype=ethernet\nautoconnect=true\nautoconnect-priority=100\n\n", uuid_for(nic.mac));
+    text += &format!(
+        "[connection]\nid={id}\nuuid={}\ntype=ethernet\nautoconnect=true\nautoconnect-priority=100\n\n",
+        uuid_for(nic.mac)
+    );
     text += &format!("[ethernet]\nmac-address={}\n\n[ipv4]\nmethod=manual\n", nic.mac.to_string().to_uppercase());
     match default_gateway(nic) {
         Some(gateway) => text += &format!("address1={}/{},{gateway}\n", nic.address, nic.prefix),
@@ -76,7 +79,8 @@ fn no_auto_default(settings: &Settings, root: &Root, previous: &[Nic]) -> Result
     macs.sort();
     macs.dedup();
     let specs: Vec<String> = macs.iter().map(|m| format!("mac:{m}")).collect();
-    let text = header("#", "no automatic DHCP profile for the NICs osconf configures or configured") + &format!("[main]\nno-auto-default+={}\n", specs.join(","));
+    let text = header("#", "no automatic DHCP profile for the NICs osconf configures or configured")
+        + &format!("[main]\nno-auto-default+={}\n", specs.join(","));
     Ok(FileWrite::new(CONF, text, 0o644))
 }
 
@@ -100,7 +104,8 @@ fn bound_keyfiles(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Resu
             log::warn!("NetworkManager: {path} is not a keyfile osconf can read; left alone");
             continue;
         };
-        let get = |sections: &[&str], key: &str| sections.iter().find_map(|s| ini.get_from(Some(*s), key)).map(str::trim);
+        let get =
+            |sections: &[&str], key: &str| sections.iter().find_map(|s| ini.get_from(Some(*s), key)).map(str::trim);
         let mac = get(&["ethernet", "802-3-ethernet"], "mac-address").and_then(|m| m.parse::<Mac>().ok());
         let interface = get(&["connection"], "interface-name");
         if nics.iter().any(|(nic, name)| mac == Some(nic.mac) || interface == Some(name.as_str())) {

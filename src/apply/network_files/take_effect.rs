@@ -26,7 +26,10 @@ pub fn now(stack: Stack, root: &Root) {
         return;
     }
     let Some(generator) = GENERATORS.iter().find(|p| root.path(p).is_file()) else {
-        log::warn!("netplan's generator is not in {}: networkd reads osconf's files from the next boot on", GENERATORS.join(", "));
+        log::warn!(
+            "netplan's generator is not in {}: networkd reads osconf's files from the next boot on",
+            GENERATORS.join(", ")
+        );
         return;
     };
     match run_bounded(Command::new(generator), LIMIT) {
@@ -37,7 +40,8 @@ pub fn now(stack: Stack, root: &Root) {
 
 /// Runs a program (never a shell) with no input, and waits for it up to `limit`.
 fn run_bounded(mut command: Command, limit: Duration) -> Result<(), String> {
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+    let mut child =
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
     let deadline = Instant::now() + limit;
     loop {
         match child.try_wait().map_err(|e| e.to_string())? {

@@ -58,8 +58,12 @@ pub(super) fn changes(desired: &[Nic], previous: &[Nic], out: &mut Vec<LiveChang
 /// Carries out one removal of `changes` on link `index` (`None`: the link is gone).
 pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveChange) -> Result<(), Error> {
     let result = match (change, index) {
-        (LiveChange::RemoveExtraAddress { address, prefix, .. }, Some(index)) => remove_address(handle, index, *address, *prefix).await,
-        (LiveChange::RemoveRoute6 { via, .. }, Some(index)) => ignore_missing(handle.route().del(default_route6(index, *via)).execute().await),
+        (LiveChange::RemoveExtraAddress { address, prefix, .. }, Some(index)) => {
+            remove_address(handle, index, *address, *prefix).await
+        }
+        (LiveChange::RemoveRoute6 { via, .. }, Some(index)) => {
+            ignore_missing(handle.route().del(default_route6(index, *via)).execute().await)
+        }
         // Rules do not hang on a link: they go even when the NIC is gone.
         (LiveChange::RemovePolicy { policy, .. }, index) => remove_policy(handle, index, policy).await,
         _ => Ok(()),
@@ -69,7 +73,8 @@ pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveCha
 
 /// Re-asserts a NIC's extra addresses, IPv6 default route and own routing.
 pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(), Error> {
-    let failed = |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac));
+    let failed =
+        |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac));
     for (address, prefix) in &nic.secondary {
         let request = handle.address().add(index, IpAddr::V4(*address), *prefix).replace().execute();
         request.await.map_err(|e| failed(format!("setting address {address}/{prefix}"), e))?;
@@ -78,10 +83,16 @@ pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(),
     // disable_ipv6) gets a warning, and the IPv4 settings still apply.
     let mut ipv6 = Vec::new();
     for &(address, prefix) in &nic.ipv6 {
-        ipv6.push((format!("address {address}/{prefix}"), handle.address().add(index, IpAddr::V6(address), prefix).replace().execute().await));
+        ipv6.push((
+            format!("address {address}/{prefix}"),
+            handle.address().add(index, IpAddr::V6(address), prefix).replace().execute().await,
+        ));
     }
     if let Some(via) = nic.ipv6_gateway {
-        ipv6.push((format!("route ::/0 via {via}"), handle.route().add(default_route6(index, via)).replace().execute().await));
+        ipv6.push((
+            format!("route ::/0 via {via}"),
+            handle.route().add(default_route6(index, via)).replace().execute().await,
+        ));
     }
     for (what, result) in ipv6 {
         if let Err(e) = result {
@@ -90,20 +101,40 @@ pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(),
     }
     if let Some(policy) = nic.policy() {
         for route in table_routes(index, &policy) {
-            handle.route().add(route).replace().execute().await.map_err(|e| failed(format!("setting the routes of table {}", policy.table), e))?;
+            handle
+                .route()
+                .add(route)
+                .replace()
+                .execute()
+                .await
+                .map_err(|e| failed(format!("setting the routes of table {}", policy.table), e))?;
         }
         for source in &policy.sources {
             // A rule added with "replace" is added again: add exclusively, and
             // take "it exists" as done.
-            let result = handle.rule().add().v4().source_prefix(*source, 32).table_id(policy.table).priority(policy.priority()).action(RuleAction::ToTable).execute().await;
-            ignore_exists(result).map_err(|e| failed(format!("adding rule from {source} lookup {}", policy.table), e))?;
+            let result = handle
+                .rule()
+                .add()
+                .v4()
+                .source_prefix(*source, 32)
+                .table_id(policy.table)
+                .priority(policy.priority())
+                .action(RuleAction::ToTable)
+                .execute()
+                .await;
+            ignore_exists(result)
+                .map_err(|e| failed(format!("adding rule from {source} lookup {}", policy.table), e))?;
         }
     }
     Ok(())
 }
 
 fn default_route6(index: u32, via: Ipv6Addr) -> RouteMessage {
-    RouteMessageBuilder::<Ipv6Addr>::new().destination_prefix(Ipv6Addr::UNSPECIFIED, 0).gateway(via).output_interface(index).build()
+    RouteMessageBuilder::<Ipv6Addr>::new()
+        .destination_prefix(Ipv6Addr::UNSPECIFIED, 0)
+        .gateway(via)
+        .output_interface(index)
+        .build()
 }
 
 /// The NIC's table: its subnet on the link, and the default route via its gateway.
@@ -125,7 +156,14 @@ fn table_routes(index: u32, policy: &Policy) -> [RouteMessage; 2] {
 
 async fn remove_policy(handle: &Handle, index: Option<u32>, policy: &Policy) -> Result<(), rtnetlink::Error> {
     for source in &policy.sources {
-        let mut request = handle.rule().add().v4().source_prefix(*source, 32).table_id(policy.table).priority(policy.priority()).action(RuleAction::ToTable);
+        let mut request = handle
+            .rule()
+            .add()
+            .v4()
+            .source_prefix(*source, 32)
+            .table_id(policy.table)
+            .priority(policy.priority())
+            .action(RuleAction::ToTable);
         let rule: RuleMessage = request.message_mut().clone();
         match handle.rule().del(rule).execute().await {
             // A rule that is not there is ENOENT.
@@ -152,7 +190,9 @@ fn ignore_exists(result: Result<(), rtnetlink::Error>) -> Result<(), rtnetlink::
 /// Links by MAC for removals: the NIC may be gone.
 pub(super) fn index_of(links: &BTreeMap<Mac, u32>, change: &LiveChange) -> Option<u32> {
     let mac = match change {
-        LiveChange::RemoveExtraAddress { mac, .. } | LiveChange::RemoveRoute6 { mac, .. } | LiveChange::RemovePolicy { mac, .. } => mac,
+        LiveChange::RemoveExtraAddress { mac, .. }
+        | LiveChange::RemoveRoute6 { mac, .. }
+        | LiveChange::RemovePolicy { mac, .. } => mac,
         _ => return None,
     };
     links.get(mac).copied()

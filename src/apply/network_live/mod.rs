@@ -31,29 +31,81 @@ use crate::timing::Stopwatch;
 /// One change to the running kernel, as `osconf plan` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveChange {
-    AddAddress { label: String, mac: Mac, address: Ipv4Addr, prefix: u8 },
-    RemoveAddress { label: String, mac: Mac, address: Ipv4Addr, prefix: u8 },
-    AddRoute { label: String, mac: Mac, route: Route },
-    RemoveRoute { label: String, mac: Mac, route: Route },
+    AddAddress {
+        label: String,
+        mac: Mac,
+        address: Ipv4Addr,
+        prefix: u8,
+    },
+    RemoveAddress {
+        label: String,
+        mac: Mac,
+        address: Ipv4Addr,
+        prefix: u8,
+    },
+    AddRoute {
+        label: String,
+        mac: Mac,
+        route: Route,
+    },
+    RemoveRoute {
+        label: String,
+        mac: Mac,
+        route: Route,
+    },
     /// Secondary IPv4 and IPv6 addresses, the IPv6 default route and per-NIC
     /// routing (see `extra`).
-    AddExtraAddress { label: String, mac: Mac, address: IpAddr, prefix: u8 },
-    RemoveExtraAddress { label: String, mac: Mac, address: IpAddr, prefix: u8 },
-    AddRoute6 { label: String, mac: Mac, via: Ipv6Addr },
-    RemoveRoute6 { label: String, mac: Mac, via: Ipv6Addr },
-    AddPolicy { label: String, mac: Mac, policy: Policy },
-    RemovePolicy { label: String, mac: Mac, policy: Policy },
+    AddExtraAddress {
+        label: String,
+        mac: Mac,
+        address: IpAddr,
+        prefix: u8,
+    },
+    RemoveExtraAddress {
+        label: String,
+        mac: Mac,
+        address: IpAddr,
+        prefix: u8,
+    },
+    AddRoute6 {
+        label: String,
+        mac: Mac,
+        via: Ipv6Addr,
+    },
+    RemoveRoute6 {
+        label: String,
+        mac: Mac,
+        via: Ipv6Addr,
+    },
+    AddPolicy {
+        label: String,
+        mac: Mac,
+        policy: Policy,
+    },
+    RemovePolicy {
+        label: String,
+        mac: Mac,
+        policy: Policy,
+    },
 }
 
 impl fmt::Display for LiveChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LiveChange::AddAddress { label, mac, address, prefix } => write!(f, "+ address {address}/{prefix} on {label} ({mac})"),
-            LiveChange::RemoveAddress { label, mac, address, prefix } => write!(f, "- address {address}/{prefix} on {label} ({mac})"),
+            LiveChange::AddAddress { label, mac, address, prefix } => {
+                write!(f, "+ address {address}/{prefix} on {label} ({mac})")
+            }
+            LiveChange::RemoveAddress { label, mac, address, prefix } => {
+                write!(f, "- address {address}/{prefix} on {label} ({mac})")
+            }
             LiveChange::AddRoute { label, mac, route } => write!(f, "+ route {route} on {label} ({mac})"),
             LiveChange::RemoveRoute { label, mac, route } => write!(f, "- route {route} on {label} ({mac})"),
-            LiveChange::AddExtraAddress { label, mac, address, prefix } => write!(f, "+ address {address}/{prefix} on {label} ({mac})"),
-            LiveChange::RemoveExtraAddress { label, mac, address, prefix } => write!(f, "- address {address}/{prefix} on {label} ({mac})"),
+            LiveChange::AddExtraAddress { label, mac, address, prefix } => {
+                write!(f, "+ address {address}/{prefix} on {label} ({mac})")
+            }
+            LiveChange::RemoveExtraAddress { label, mac, address, prefix } => {
+                write!(f, "- address {address}/{prefix} on {label} ({mac})")
+            }
             LiveChange::AddRoute6 { label, mac, via } => write!(f, "+ route ::/0 via {via} on {label} ({mac})"),
             LiveChange::RemoveRoute6 { label, mac, via } => write!(f, "- route ::/0 via {via} on {label} ({mac})"),
             LiveChange::AddPolicy { label, mac, policy } => write!(f, "+ {} on {label} ({mac})", describe(policy)),
@@ -65,7 +117,15 @@ impl fmt::Display for LiveChange {
 /// Per-NIC routing in words: its table's routes and its rules.
 fn describe(p: &Policy) -> String {
     let sources: Vec<String> = p.sources.iter().map(|s| format!("from {s}")).collect();
-    format!("table {} ({}/{} on the link, default via {}), rules {} lookup {}", p.table, p.network, p.prefix, p.gateway, sources.join(", "), p.table)
+    format!(
+        "table {} ({}/{} on the link, default via {}), rules {} lookup {}",
+        p.table,
+        p.network,
+        p.prefix,
+        p.gateway,
+        sources.join(", "),
+        p.table
+    )
 }
 
 /// What applying `desired` changes, given what osconf set before
@@ -140,7 +200,8 @@ async fn all<F: Future<Output = Result<(), Error>>>(requests: impl IntoIterator<
 }
 
 async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
-    let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
+    let (connection, handle, _) =
+        rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
     tokio::spawn(connection);
     let mut stopwatch = Stopwatch::start();
 
@@ -165,7 +226,10 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
     all(changes.iter().filter_map(|change| match *change {
         LiveChange::RemoveRoute { mac, route, .. } => {
             let request = handle.route().del(route_message(*links.get(&mac)?, route)).execute();
-            Some(async move { ignore_missing(request.await).map_err(|e| Error::Failed(format!("removing route {route} from {mac}: {e}"))) })
+            Some(async move {
+                ignore_missing(request.await)
+                    .map_err(|e| Error::Failed(format!("removing route {route} from {mac}: {e}")))
+            })
         }
         _ => None,
     }))
@@ -175,7 +239,9 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
             let index = *links.get(&mac)?;
             let handle = &handle;
             Some(async move {
-                remove_address(handle, index, address.into(), prefix).await.map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))
+                remove_address(handle, index, address.into(), prefix)
+                    .await
+                    .map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))
             })
         }
         _ => None,
@@ -188,10 +254,14 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
     stopwatch.lap("netlink: removals");
     // Additions are all re-asserted (with replace), not only the new ones: a
     // reboot or another tool may have dropped them since the last run.
-    all(configured.iter().map(|nic| {
-        let request = handle.address().add(links[&nic.mac], nic.address.into(), nic.prefix).replace().execute();
-        async move { request.await.map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e)) }
-    }))
+    all(
+        configured.iter().map(|nic| {
+            let request = handle.address().add(links[&nic.mac], nic.address.into(), nic.prefix).replace().execute();
+            async move {
+                request.await.map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e))
+            }
+        }),
+    )
     .await?;
     stopwatch.lap("netlink: addresses");
     all(configured.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {
@@ -215,7 +285,9 @@ fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
 /// waits for late ones (udev or a hot-plugged virtio device can be a moment
 /// behind osconf at boot).
 async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) -> Result<BTreeMap<Mac, u32>, Error> {
-    let deadline = Instant::now().checked_add(nic_wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", nic_wait.as_secs())))?;
+    let deadline = Instant::now()
+        .checked_add(nic_wait)
+        .ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", nic_wait.as_secs())))?;
     loop {
         let links = link_indexes(handle).await?;
         let missing: Vec<&Nic> = desired.iter().filter(|n| !links.contains_key(&n.mac)).collect();
@@ -224,7 +296,11 @@ async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) ->
         }
         if Instant::now() >= deadline {
             let names: Vec<String> = missing.iter().map(|n| format!("{} (MAC {})", n.label(), n.mac)).collect();
-            return Err(Error::Failed(format!("no network interface with the MAC of {} appeared within {} s", names.join(", "), nic_wait.as_secs_f32())));
+            return Err(Error::Failed(format!(
+                "no network interface with the MAC of {} appeared within {} s",
+                names.join(", "),
+                nic_wait.as_secs_f32()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -235,8 +311,11 @@ async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) ->
 async fn link_indexes(handle: &Handle) -> Result<BTreeMap<Mac, u32>, Error> {
     let mut links = BTreeMap::new();
     // Without the counters: they are most of each link's message.
-    let mut dump = handle.link().get().set_filter_mask(AddressFamily::Unspec, vec![LinkExtentMask::SkipStats]).execute();
-    while let Some(link) = dump.try_next().await.map_err(|e| Error::Failed(format!("listing network interfaces: {e}")))? {
+    let mut dump =
+        handle.link().get().set_filter_mask(AddressFamily::Unspec, vec![LinkExtentMask::SkipStats]).execute();
+    while let Some(link) =
+        dump.try_next().await.map_err(|e| Error::Failed(format!("listing network interfaces: {e}")))?
+    {
         for attribute in &link.attributes {
             if let LinkAttribute::Address(bytes) = attribute {
                 if let Ok(mac) = <[u8; 6]>::try_from(bytes.as_slice()) {
@@ -259,7 +338,13 @@ fn route_message(index: u32, route: Route) -> rtnetlink::packet_route::route::Ro
 }
 
 async fn remove_address(handle: &Handle, index: u32, address: IpAddr, prefix: u8) -> Result<(), rtnetlink::Error> {
-    let mut dump = handle.address().get().set_link_index_filter(index).set_address_filter(address).set_prefix_length_filter(prefix).execute();
+    let mut dump = handle
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .set_address_filter(address)
+        .set_prefix_length_filter(prefix)
+        .execute();
     while let Some(message) = dump.try_next().await? {
         ignore_missing(handle.address().del(message).execute().await)?;
     }
@@ -272,7 +357,9 @@ fn ignore_missing(result: Result<(), rtnetlink::Error>) -> Result<(), rtnetlink:
     const ENODEV: i32 = 19;
     const EADDRNOTAVAIL: i32 = 99;
     match result {
-        Err(rtnetlink::Error::NetlinkError(ref e)) if [ESRCH, ENODEV, EADDRNOTAVAIL].contains(&e.raw_code().abs()) => Ok(()),
+        Err(rtnetlink::Error::NetlinkError(ref e)) if [ESRCH, ENODEV, EADDRNOTAVAIL].contains(&e.raw_code().abs()) => {
+            Ok(())
+        }
         other => other,
     }
 }
@@ -283,7 +370,10 @@ mod tests {
 
     fn nic(index: u32, mac_last: u8, address: &str, routes: &[(&str, u8, &str)]) -> Nic {
         Nic {
-            routes: routes.iter().map(|(d, p, v)| Route { dest: d.parse().unwrap(), prefix: *p, via: v.parse().unwrap() }).collect(),
+            routes: routes
+                .iter()
+                .map(|(d, p, v)| Route { dest: d.parse().unwrap(), prefix: *p, via: v.parse().unwrap() })
+                .collect(),
             ..Nic::new(index, Mac([0x52, 0x54, 0, 0, 0, mac_last]), address.parse().unwrap(), 24)
         }
     }
@@ -297,19 +387,28 @@ mod tests {
         let desired = [nic(0, 1, "10.0.0.5", &[("0.0.0.0", 0, "10.0.0.1")])];
         assert_eq!(
             shown(&changes(&desired, &[])),
-            ["+ address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)", "+ route 0.0.0.0/0 via 10.0.0.1 on eth0 (52:54:00:00:00:01)"]
+            [
+                "+ address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)",
+                "+ route 0.0.0.0/0 via 10.0.0.1 on eth0 (52:54:00:00:00:01)"
+            ]
         );
     }
 
     #[test]
     fn same_settings_change_nothing() {
-        let desired = [nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]), nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")])];
+        let desired = [
+            nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]),
+            nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")]),
+        ];
         assert_eq!(changes(&desired, &desired), vec![]);
     }
 
     #[test]
     fn classic_to_vpc_removes_eth1_and_moves_the_default_route() {
-        let previous = [nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]), nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")])];
+        let previous = [
+            nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]),
+            nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")]),
+        ];
         let desired = [nic(0, 1, "10.0.0.6", &[("0.0.0.0", 0, "10.0.0.1")])];
         assert_eq!(
             shown(&changes(&desired, &previous)),

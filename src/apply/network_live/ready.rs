@@ -67,21 +67,37 @@ fn state(root: &Root, links: &[Link], mac: Mac, udev: bool) -> State {
 /// udev has not finished with by then is a warning, and osconf goes on.
 pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(), Error> {
     let udev = root.exists("/run/udev/control");
-    let deadline = Instant::now().checked_add(wait).ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", wait.as_secs())))?;
+    let deadline = Instant::now()
+        .checked_add(wait)
+        .ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", wait.as_secs())))?;
     loop {
         let links = links(root, nics);
-        let states: Vec<(&Nic, State)> = nics.iter().map(|n| (n, state(root, &links, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
+        let states: Vec<(&Nic, State)> =
+            nics.iter().map(|n| (n, state(root, &links, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
         if states.is_empty() {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            let absent: Vec<String> = states.iter().filter(|(_, s)| *s == State::Absent).map(|(n, _)| format!("{} (MAC {})", n.label(), n.mac)).collect();
+            let absent: Vec<String> = states
+                .iter()
+                .filter(|(_, s)| *s == State::Absent)
+                .map(|(n, _)| format!("{} (MAC {})", n.label(), n.mac))
+                .collect();
             if !absent.is_empty() {
-                return Err(Error::Failed(format!("no network interface with the MAC of {} appeared within {} s", absent.join(", "), wait.as_secs_f32())));
+                return Err(Error::Failed(format!(
+                    "no network interface with the MAC of {} appeared within {} s",
+                    absent.join(", "),
+                    wait.as_secs_f32()
+                )));
             }
             for (nic, s) in &states {
                 if let State::Pending(name) = s {
-                    log::warn!("udev has not finished with {name} ({}, MAC {}) after {} s: its name may still change", nic.label(), nic.mac, wait.as_secs_f32());
+                    log::warn!(
+                        "udev has not finished with {name} ({}, MAC {}) after {} s: its name may still change",
+                        nic.label(),
+                        nic.mac,
+                        wait.as_secs_f32()
+                    );
                 }
             }
             return Ok(());

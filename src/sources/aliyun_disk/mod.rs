@@ -83,15 +83,28 @@ pub fn read_from_partition(partition: &Partition, access: Access) -> Result<Opti
 /// Partition 1 of the disk holding `/`.
 pub fn first_partition_of_root(paths: &KernelPaths) -> Result<Partition, Error> {
     let st = nix::sys::stat::stat("/").map_err(|e| Error::Failed(format!("stat /: {e}")))?;
-    first_partition_of_mount(paths, Path::new("/"), (nix::sys::stat::major(st.st_dev), nix::sys::stat::minor(st.st_dev)))
+    first_partition_of_mount(
+        paths,
+        Path::new("/"),
+        (nix::sys::stat::major(st.st_dev), nix::sys::stat::minor(st.st_dev)),
+    )
 }
 
 /// Partition 1 of the disk holding the file system mounted at `mount_point`
 /// (device number `major:minor` from its `stat`). Device-mapper devices
 /// (LVM, crypt) are followed down to the partition under them; for a btrfs
 /// over several devices, the first device on a partitioned disk counts.
-pub fn first_partition_of_mount(paths: &KernelPaths, mount_point: &Path, (major, minor): (u64, u64)) -> Result<Partition, Error> {
-    let not_found = |why: String| Error::Failed(format!("cannot find the first partition of the disk holding {} ({major}:{minor}): {why}", mount_point.display()));
+pub fn first_partition_of_mount(
+    paths: &KernelPaths,
+    mount_point: &Path,
+    (major, minor): (u64, u64),
+) -> Result<Partition, Error> {
+    let not_found = |why: String| {
+        Error::Failed(format!(
+            "cannot find the first partition of the disk holding {} ({major}:{minor}): {why}",
+            mount_point.display()
+        ))
+    };
     let devices = backing_devices(paths, mount_point, (major, minor));
     if devices.is_empty() {
         return Err(not_found("no block device for it in sysfs or in mountinfo".into()));
@@ -110,19 +123,26 @@ pub fn first_partition_of_mount(paths: &KernelPaths, mount_point: &Path, (major,
 /// the real partition, then partition 1 of its disk.
 fn partition_1_of_disk_under(mut device: PathBuf) -> Result<Partition, String> {
     for _ in 0..8 {
-        let slaves: Vec<PathBuf> = std::fs::read_dir(device.join("slaves")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        let slaves: Vec<PathBuf> = std::fs::read_dir(device.join("slaves"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
         match slaves.into_iter().min() {
             Some(slave) => device = slave.canonicalize().map_err(|e| e.to_string())?,
             None => break,
         }
     }
-    let disk = if device.join("partition").exists() { device.parent().map(Path::to_path_buf).unwrap_or(device) } else { device };
+    let disk = if device.join("partition").exists() {
+        device.parent().map(Path::to_path_buf).unwrap_or(device)
+    } else {
+        device
+    };
     let entries = std::fs::read_dir(&disk).map_err(|e| format!("{}: {e}", disk.display()))?;
     for entry in entries.flatten() {
         let number = std::fs::read_to_string(entry.path().join("partition")).unwrap_or_default();
         if number.trim() == "1" {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let major_minor = std::fs::read_to_string(entry.path().join("dev")).map_err(|e| e.to_string())?.trim().to_owned();
+            let major_minor =
+                std::fs::read_to_string(entry.path().join("dev")).map_err(|e| e.to_string())?.trim().to_owned();
             return Ok(Partition { device: PathBuf::from("/dev").join(name), major_minor });
         }
     }
@@ -132,8 +152,10 @@ fn partition_1_of_disk_under(mut device: PathBuf) -> Result<Partition, String> {
 /// A partition named in osconf.conf (`/dev/...`, or `UUID=`/`LABEL=` already
 /// turned into a /dev/disk/by-* path by the config).
 pub fn partition_from_device(path: &Path) -> Result<Partition, Error> {
-    let device = path.canonicalize().map_err(|e| Error::Failed(format!("[source] partition {}: {e}", path.display())))?;
-    let st = nix::sys::stat::stat(&device).map_err(|e| Error::Failed(format!("[source] partition {}: {e}", device.display())))?;
+    let device =
+        path.canonicalize().map_err(|e| Error::Failed(format!("[source] partition {}: {e}", path.display())))?;
+    let st = nix::sys::stat::stat(&device)
+        .map_err(|e| Error::Failed(format!("[source] partition {}: {e}", device.display())))?;
     if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFBLK {
         return Err(Error::Failed(format!("[source] partition {} is not a block device", device.display())));
     }

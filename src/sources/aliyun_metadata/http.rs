@@ -66,13 +66,24 @@ pub struct Client {
 impl Client {
     /// `url` is `http://IP[:PORT]` (a trailing `/` allowed).
     pub fn new(url: &str, request_timeout: Duration, total_timeout: Duration) -> Result<Client, String> {
-        let host = url.strip_prefix("http://").ok_or_else(|| format!("{url:?}: only http:// URLs are supported"))?.trim_end_matches('/');
+        let host = url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("{url:?}: only http:// URLs are supported"))?
+            .trim_end_matches('/');
         let address: SocketAddr = match host.parse() {
             Ok(address) => address,
-            Err(_) => format!("{host}:80").parse().map_err(|_| format!("{url:?}: the host must be an IP address (no name resolution at boot)"))?,
+            Err(_) => format!("{host}:80")
+                .parse()
+                .map_err(|_| format!("{url:?}: the host must be an IP address (no name resolution at boot)"))?,
         };
         let request_timeout = request_timeout.max(Duration::from_millis(1));
-        Ok(Client { address, host: host.to_owned(), request_timeout, total_timeout, deadline: Instant::now() + total_timeout })
+        Ok(Client {
+            address,
+            host: host.to_owned(),
+            request_timeout,
+            total_timeout,
+            deadline: Instant::now() + total_timeout,
+        })
     }
 
     /// One request, tried again after a timeout: each try waits twice as
@@ -115,7 +126,8 @@ impl Client {
         };
         let mut stream = TcpStream::connect_timeout(&self.address, wait).map_err(io)?;
         stream.set_write_timeout(Some(wait)).map_err(io)?;
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: osconf\r\n", self.host);
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: osconf\r\n", self.host);
         for (name, value) in headers {
             request += &format!("{name}: {value}\r\n");
         }
@@ -205,16 +217,19 @@ impl Head {
         let mut parts = status_line.splitn(3, ' ');
         let version = parts.next().unwrap_or_default();
         let code = parts.next().unwrap_or_default();
-        let status = (matches!(version, "HTTP/1.0" | "HTTP/1.1") && code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| code.parse::<u16>().ok())
-            .flatten()
-            .filter(|s| *s >= 100)
-            .ok_or_else(|| format!("bad status line {:?}", crate::settings::parse::shorten(status_line)))?;
+        let status =
+            (matches!(version, "HTTP/1.0" | "HTTP/1.1") && code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| code.parse::<u16>().ok())
+                .flatten()
+                .filter(|s| *s >= 100)
+                .ok_or_else(|| format!("bad status line {:?}", crate::settings::parse::shorten(status_line)))?;
         let mut length: Option<usize> = None;
         let mut chunked = false;
         let mut other_coding = false;
         for line in lines {
-            let (name, value) = line.split_once(':').ok_or_else(|| format!("bad header {:?}", crate::settings::parse::shorten(line)))?;
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| format!("bad header {:?}", crate::settings::parse::shorten(line)))?;
             let value = value.trim();
             match name.trim().to_ascii_lowercase().as_str() {
                 "content-length" => {
@@ -253,7 +268,10 @@ fn content_length(value: &str) -> Result<usize, String> {
     }
     match value.parse::<u64>() {
         Ok(n) if n <= MAX_BODY as u64 => Ok(n as usize),
-        _ => Err(format!("Content-Length {} is more than the {MAX_BODY} bytes accepted", crate::settings::parse::shorten(value))),
+        _ => Err(format!(
+            "Content-Length {} is more than the {MAX_BODY} bytes accepted",
+            crate::settings::parse::shorten(value)
+        )),
     }
 }
 
@@ -329,9 +347,21 @@ mod tests {
     fn a_response_is_complete_by_its_framing_not_by_the_end_of_the_connection() {
         // Keep-alive: the connection stays open, the length says it is all there.
         assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false), Ok(None));
-        assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false).unwrap().unwrap().body, "hello");
-        assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", false), Ok(None));
-        assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", false).unwrap().unwrap().body, "abc");
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false).unwrap().unwrap().body,
+            "hello"
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", false),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", false)
+                .unwrap()
+                .unwrap()
+                .body,
+            "abc"
+        );
         // Without a length only the end of the connection ends the body.
         assert_eq!(parse_response(b"HTTP/1.0 200 OK\r\n\r\nabc", false), Ok(None));
         assert_eq!(parse_response(b"HTTP/1.1 204 No Content\r\n\r\n", false).unwrap().unwrap().body, "");
@@ -341,9 +371,11 @@ mod tests {
 
     #[test]
     fn sizes_from_the_server_are_checked() {
-        let huge_chunk = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n", false);
+        let huge_chunk =
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n", false);
         assert!(huge_chunk.unwrap_err().contains("larger than"));
-        let too_many_digits = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", false);
+        let too_many_digits =
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", false);
         assert!(too_many_digits.unwrap_err().contains("bad chunk size"));
         let e = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n", false).unwrap_err();
         assert!(e.contains("more than"), "{e}");

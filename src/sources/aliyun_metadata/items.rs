@@ -105,7 +105,11 @@ impl Items for Document {
             Value::Array(list) => Fetch::Value(list.iter().map(scalar).collect::<Vec<_>>().join("\n")),
             // A directory reads as its listing, sub-directories with `/`.
             Value::Object(object) => Fetch::Value(
-                object.iter().map(|(k, v)| if v.is_object() && !k.ends_with('/') { format!("{k}/") } else { k.clone() }).collect::<Vec<_>>().join("\n"),
+                object
+                    .iter()
+                    .map(|(k, v)| if v.is_object() && !k.ends_with('/') { format!("{k}/") } else { k.clone() })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             ),
         })
     }
@@ -132,10 +136,17 @@ mod tests {
         }));
         assert_eq!(doc.get("hostname").unwrap(), Fetch::Value("h1".into()));
         assert_eq!(doc.get("network/interfaces/macs/").unwrap(), Fetch::Value("00:16:3E:00:00:01/".into()));
-        assert_eq!(doc.get("network/interfaces/macs/00:16:3E:00:00:01/private-ipv4s").unwrap(), Fetch::Value("10.0.0.5\n10.0.0.6".into()));
+        assert_eq!(
+            doc.get("network/interfaces/macs/00:16:3E:00:00:01/private-ipv4s").unwrap(),
+            Fetch::Value("10.0.0.5\n10.0.0.6".into())
+        );
         assert_eq!(doc.get("dns-conf/nameservers").unwrap(), Fetch::Value("1.1.1.1\n8.8.8.8".into()));
         assert_eq!(doc.get("n").unwrap(), Fetch::Value("5".into()));
         assert_eq!(doc.get("hostname/x").unwrap(), Fetch::Missing);
-        assert_eq!(doc.get("network/interfaces/macs/00:16:3e:00:00:01/netmask").unwrap(), Fetch::Missing, "keys are exact");
+        assert_eq!(
+            doc.get("network/interfaces/macs/00:16:3e:00:00:01/netmask").unwrap(),
+            Fetch::Missing,
+            "keys are exact"
+        );
     }
 }

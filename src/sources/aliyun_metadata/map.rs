@@ -83,7 +83,10 @@ pub fn read(items: &dyn Items) -> Result<Mapped, HttpError> {
     let has_keys = settings.ssh_keys.as_ref().is_some_and(|keys| !keys.is_empty());
     if settings.hostname.is_none() && settings.nics.is_empty() && settings.nameservers.is_empty() && !has_keys {
         let why = reading.warnings.join("; ");
-        return Err(HttpError::Garbage(format!("no usable item (no host name, NIC, name server or SSH key){}", if why.is_empty() { String::new() } else { format!(": {why}") })));
+        return Err(HttpError::Garbage(format!(
+            "no usable item (no host name, NIC, name server or SSH key){}",
+            if why.is_empty() { String::new() } else { format!(": {why}") }
+        )));
     }
     let canonical = serde_json::json!({
         "instance-id": instance_id,
@@ -216,7 +219,9 @@ impl Reading<'_> {
             for line in listing.lines().map(str::trim).filter(|l| !l.is_empty()) {
                 let entry = line.strip_suffix('/').unwrap_or(line);
                 match values::mac(entry) {
-                    Ok(mac) if macs.iter().any(|(_, m)| *m == mac) => self.warn(format!("{MACS}: {entry} is listed twice: once is used")),
+                    Ok(mac) if macs.iter().any(|(_, m)| *m == mac) => {
+                        self.warn(format!("{MACS}: {entry} is listed twice: once is used"))
+                    }
                     Ok(mac) => macs.push((entry.to_owned(), mac)),
                     Err(_) => self.warn(format!("{MACS}: entry {:?} is not a MAC address: ignored", shorten(line))),
                 }
@@ -257,7 +262,10 @@ impl Reading<'_> {
             }
         }
         let Some(address) = address else {
-            self.warn(format!("{}: no address (nor private-ipv4s): eth{index} ({mac}) left as the image configures it", item("primary-ip-address")));
+            self.warn(format!(
+                "{}: no address (nor private-ipv4s): eth{index} ({mac}) left as the image configures it",
+                item("primary-ip-address")
+            ));
             return Ok(None);
         };
         let prefix = match self.typed(&item("netmask"), values::netmask)? {
@@ -293,7 +301,12 @@ impl Reading<'_> {
             Some(_) => (self.list(&item("ipv6-gateway"))?, self.list(&item("vswitch-ipv6-cidr-block"))?),
             None => (None, None),
         };
-        let extras = MetadataItems { private_ipv4s: private_ipv4s.as_deref(), ipv6s: ipv6s.as_deref(), ipv6_gateway: ipv6_gateway.as_deref(), ipv6_cidr: ipv6_cidr.as_deref() };
+        let extras = MetadataItems {
+            private_ipv4s: private_ipv4s.as_deref(),
+            ipv6s: ipv6s.as_deref(),
+            ipv6_gateway: ipv6_gateway.as_deref(),
+            ipv6_cidr: ipv6_cidr.as_deref(),
+        };
         let warnings = extra::fill_from_metadata(&mut nic, extras, &format!("{MACS}{listed}/"), index != 0);
         self.warnings.extend(warnings);
         Ok(Some(nic))
@@ -341,12 +354,25 @@ mod tests {
         let ip = |text: &str| text.parse::<IpAddr>().unwrap();
         let mapped = read(&tree(Some("[\"2001:db8:10:1::a\"]"))).unwrap();
         assert_eq!(mapped.settings.nameservers, [ip("100.100.2.136"), ip("2400:3200::1")]);
-        assert_eq!(mapped.warnings, ["dns-conf/nameservers: fe80::53 cannot be a name server: skipped", "dns-conf/nameservers: \"nonsense\" is not an IP address: skipped"]);
-        assert!(mapped.canonical.contains("\"nameservers\":[\"100.100.2.136\",\"2400:3200::1\"]"), "{}", mapped.canonical);
+        assert_eq!(
+            mapped.warnings,
+            [
+                "dns-conf/nameservers: fe80::53 cannot be a name server: skipped",
+                "dns-conf/nameservers: \"nonsense\" is not an IP address: skipped"
+            ]
+        );
+        assert!(
+            mapped.canonical.contains("\"nameservers\":[\"100.100.2.136\",\"2400:3200::1\"]"),
+            "{}",
+            mapped.canonical
+        );
 
         let mapped = read(&tree(None)).unwrap();
         assert_eq!(mapped.settings.nameservers, [ip("100.100.2.136")]);
-        assert_eq!(mapped.warnings[2], "dns-conf/nameservers: 2400:3200::1: eth0, the primary NIC, has no IPv6 address: skipped");
+        assert_eq!(
+            mapped.warnings[2],
+            "dns-conf/nameservers: 2400:3200::1: eth0, the primary NIC, has no IPv6 address: skipped"
+        );
         assert_eq!(mapped.warnings.len(), 3, "{:?}", mapped.warnings);
     }
 }

@@ -31,7 +31,8 @@ pub use self::map::{read, Mapped};
 /// serves nothing usable.
 pub fn find(config: &MetadataConfig) -> Result<Option<Found>, Error> {
     let failed = |e: String| Error::Failed(format!("metadata endpoint {}: {e}", config.url));
-    let client = Client::new(&config.url, config.request_timeout, config.total_timeout).map_err(|e| Error::Failed(format!("[metadata] url: {e}")))?;
+    let client = Client::new(&config.url, config.request_timeout, config.total_timeout)
+        .map_err(|e| Error::Failed(format!("[metadata] url: {e}")))?;
     let endpoint = match Endpoint::connect(client) {
         Ok(endpoint) => endpoint,
         Err(HttpError::Unreachable(e)) => {

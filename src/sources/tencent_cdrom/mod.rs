@@ -56,7 +56,9 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
     let rdev = nix::sys::stat::stat(device).map_err(|e| Error::Failed(format!("{}: {e}", device.display())))?.st_rdev;
     let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
     let mounted = match mount_point_of(&major_minor) {
-        Some(point) => return read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::CryptHash).map(|f| f.map(read_only)),
+        Some(point) => {
+            return read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::CryptHash).map(|f| f.map(read_only))
+        }
         None => mount_first_fitting(device, "cdrom", &["iso9660"], true)?,
     };
     let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), PasswordForm::CryptHash)?;
