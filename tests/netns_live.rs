@@ -290,6 +290,35 @@ fn secondary_addresses_ipv6_and_per_nic_routing() {
     assert_eq!(state(), before);
 }
 
+/// NetworkManager-ci's Aliyun addresses, here on a secondary NIC: the one
+/// off the primary address's /20 is set with the /20 too, and its replies
+/// leave by its NIC like the primary address's (a rule for each).
+#[test]
+fn a_secondary_address_off_the_primary_subnet_is_set_and_routed() {
+    use osconf::settings::extra;
+    if !isolated("a_secondary_address_off_the_primary_subnet_is_set_and_routed") {
+        return;
+    }
+    two_nics();
+    let mut s = settings(VPC);
+    let drop = "eth1_ip_addr=172.31.176.249\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.240.0\neth1_gateway=172.31.176.1\n";
+    let mut eth1 = settings(drop).nics.remove(0);
+    eth1.routes.clear(); // eth0 carries the default route
+    extra::add_secondary(&mut eth1, "172.31.17.249".parse().unwrap()).unwrap();
+    assert!(extra::route_own_replies(&mut eth1));
+    s.nics.push(eth1);
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 172.31.17.249/20", "enp0s4 172.31.176.249/20", "ens3 192.168.50.10/24"]);
+    assert_eq!(
+        lines(&["ip", "rule", "show", "table", "1001"]),
+        ["1001:\tfrom 172.31.17.249 lookup 1001", "1001:\tfrom 172.31.176.249 lookup 1001"]
+    );
+    assert_eq!((leaves_by("172.31.176.249"), leaves_by("172.31.17.249")), ("enp0s4".into(), "enp0s4".into()));
+    let before = (addresses(), routes(), lines(&["ip", "rule"]));
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!((addresses(), routes(), lines(&["ip", "rule"])), before);
+}
+
 #[test]
 fn extras_no_longer_wanted_are_removed() {
     if !isolated("extras_no_longer_wanted_are_removed") {
