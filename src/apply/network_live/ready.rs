@@ -91,7 +91,7 @@ pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<Vec
                         wait.as_secs_f32()
                     ),
                     State::Absent => {
-                        warn_absent(nic, wait);
+                        log::warn!("{}", absent_warning(nic, wait));
                         absent.push(nic.mac);
                     }
                     State::Ready => {}
@@ -103,19 +103,20 @@ pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<Vec
     }
 }
 
-fn warn_absent(nic: &Nic, wait: Duration) {
+/// The warning for a NIC that did not appear within `wait`.
+fn absent_warning(nic: &Nic, wait: Duration) -> String {
     let default_route = match nic.default_route() {
         Some(route) => format!(" It carries the default route (via {}): osconf sets none until then.", route.via),
         None => String::new(),
     };
-    log::warn!(
+    format!(
         "no network interface with the MAC of {} (MAC {}) appeared within {} s: it is left out for now, and its \
          network files are written so that the stack configures it when it appears; everything else is \
          applied.{default_route}",
         nic.label(),
         nic.mac,
         wait.as_secs_f32()
-    );
+    )
 }
 
 #[cfg(test)]
@@ -186,5 +187,18 @@ mod tests {
         assert_eq!(absent, [nic(9).mac], "the missing NIC is returned, the pending one is not");
         assert!(started.elapsed() >= Duration::from_millis(100));
         let _ = std::fs::remove_dir_all(root.base());
+    }
+
+    #[test]
+    fn the_warning_for_an_absent_nic_names_it_and_the_default_route_it_carries() {
+        let mut eth1 = Nic::new(1, Mac([0x52, 0x54, 0, 0, 0, 2]), "10.0.1.5".parse().unwrap(), 24);
+        let text = absent_warning(&eth1, Duration::from_millis(1500));
+        assert!(
+            text.starts_with("no network interface with the MAC of eth1 (MAC 52:54:00:00:00:02) appeared within 1.5 s")
+        );
+        assert!(!text.contains("default route"), "{text}");
+        eth1.routes.push(crate::settings::Route::default_via("10.0.1.1".parse().unwrap()));
+        let text = absent_warning(&eth1, Duration::from_secs(10));
+        assert!(text.ends_with("It carries the default route (via 10.0.1.1): osconf sets none until then."), "{text}");
     }
 }
