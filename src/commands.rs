@@ -78,16 +78,21 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     let live = options.live.unwrap_or(root.is_host());
     let settings = parse_settings(&found, &mut stopwatch)?;
     let own = own_record(&found, previous.as_ref(), &root)?;
+    // One bound for all the waiting for NICs: what the udev wait leaves.
+    let mut nic_wait = config.nic_wait;
     if live && !crate::plan::applied_before(own.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {
         // The plan resolves NIC names (ifupdown, ifcfg): udev must be done
         // renaming the NICs first.
         // The running kernel's NICs and udev, whatever --root says: live
-        // effects are on this host (as netlink's are).
+        // effects are on this host (as netlink's are). A NIC absent after
+        // the wait is a warning (it names it) and the rest applies.
+        let waiting = std::time::Instant::now();
         crate::apply::network_live::wait_until_ready(&Root::new("/"), &settings.nics, config.nic_wait).map_err(
             |e| {
                 Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description))
             },
         )?;
+        nic_wait = nic_wait.saturating_sub(waiting.elapsed());
         stopwatch.lap("udev");
     }
     let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
@@ -99,7 +104,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
             log::info!("replaced the old record's plain hash of the drop with a keyed digest");
         }
     } else {
-        let effects = Effects { live, nic_wait: config.nic_wait };
+        let effects = Effects { live, nic_wait };
         apply::run(&plan, previous.as_ref(), &root, effects).map_err(|e| {
             Error::Failed(format!("applying {} failed, the drop is kept for the next boot: {e}", found.description))
         })?;

@@ -178,16 +178,23 @@ fn a_changed_drop_reconciles_and_leaves_foreign_settings_alone() {
 }
 
 #[test]
-fn a_missing_nic_fails_naming_its_mac_and_changes_nothing() {
-    if !isolated("a_missing_nic_fails_naming_its_mac_and_changes_nothing") {
+fn a_missing_nic_is_skipped_and_the_others_are_configured() {
+    if !isolated("a_missing_nic_is_skipped_and_the_others_are_configured") {
         return;
     }
     veth("ens3", "52:54:00:12:34:56");
-    let before = (addresses(), routes());
-    let error = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300), Configure::Now).unwrap_err();
-    assert!(error.to_string().contains("eth1 (MAC 52:54:00:12:34:57)"), "{error}");
-    assert_eq!((addresses(), routes()), before);
-    assert!(!sh(&["ip", "link", "show", "ens3"]).contains(",UP"));
+    let skipped = apply(&settings(CLASSIC).nics, &[], Duration::from_millis(300), Configure::Now).unwrap();
+    assert_eq!(skipped, ["52:54:00:12:34:57".parse().unwrap()]);
+    // eth0 gets its address and routes; eth1's default route waits for eth1.
+    assert_eq!(addresses(), ["ens3 10.171.254.123/24"]);
+    assert_eq!(
+        routes(),
+        [
+            "10.0.0.0/8 via 10.171.254.1 dev ens3 proto static",
+            "10.171.254.0/24 dev ens3 proto kernel scope link src 10.171.254.123",
+            "172.16.0.0/12 via 10.171.254.1 dev ens3 proto static",
+        ]
+    );
 }
 
 #[test]
@@ -281,6 +288,35 @@ fn secondary_addresses_ipv6_and_per_nic_routing() {
     assert_eq!(changes(&s.nics, &s.nics), vec![]);
     apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
     assert_eq!(state(), before);
+}
+
+/// NetworkManager-ci's Aliyun addresses, here on a secondary NIC: the one
+/// off the primary address's /20 is set with the /20 too, and its replies
+/// leave by its NIC like the primary address's (a rule for each).
+#[test]
+fn a_secondary_address_off_the_primary_subnet_is_set_and_routed() {
+    use osconf::settings::extra;
+    if !isolated("a_secondary_address_off_the_primary_subnet_is_set_and_routed") {
+        return;
+    }
+    two_nics();
+    let mut s = settings(VPC);
+    let drop = "eth1_ip_addr=172.31.176.249\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.240.0\neth1_gateway=172.31.176.1\n";
+    let mut eth1 = settings(drop).nics.remove(0);
+    eth1.routes.clear(); // eth0 carries the default route
+    extra::add_secondary(&mut eth1, "172.31.17.249".parse().unwrap()).unwrap();
+    assert!(extra::route_own_replies(&mut eth1));
+    s.nics.push(eth1);
+    apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["enp0s4 172.31.17.249/20", "enp0s4 172.31.176.249/20", "ens3 192.168.50.10/24"]);
+    assert_eq!(
+        lines(&["ip", "rule", "show", "table", "1001"]),
+        ["1001:\tfrom 172.31.17.249 lookup 1001", "1001:\tfrom 172.31.176.249 lookup 1001"]
+    );
+    assert_eq!((leaves_by("172.31.176.249"), leaves_by("172.31.17.249")), ("enp0s4".into(), "enp0s4".into()));
+    let before = (addresses(), routes(), lines(&["ip", "rule"]));
+    apply(&s.nics, &s.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!((addresses(), routes(), lines(&["ip", "rule"])), before);
 }
 
 #[test]
@@ -444,16 +480,100 @@ fn the_binary_applies_live_with_a_root_tree() {
         std::fs::create_dir_all(tree.join(path).parent().unwrap()).unwrap();
         std::fs::write(tree.join(path), text).unwrap();
     }
-    // As `ip netns exec` does: a sysfs of this namespace, in a mount
-    // namespace of its own (a plain `unshare --net` still shows the host's NICs).
-    let out = Command::new("unshare")
-        .args(["--mount", "--", "sh", "-c", "mount -t sysfs sysfs /sys && exec \"$0\" \"$@\""])
-        .arg(env!("CARGO_BIN_EXE_osconf"))
-        .args(["apply", "--live", "--root"])
-        .arg(&tree)
-        .output()
-        .unwrap();
+    let out = osconf_live(&tree, &[]);
     let _ = std::fs::remove_dir_all(&tree);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
+}
+
+/// `osconf apply --live --root TREE ARGS` with a sysfs of this namespace, as
+/// `ip netns exec` gives it, in a mount namespace of its own (a plain
+/// `unshare --net` still shows the host's NICs in /sys).
+fn osconf_live(tree: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new("unshare")
+        .args(["--mount", "--", "sh", "-c", "mount -t sysfs sysfs /sys && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_osconf"))
+        .args(["apply", "--live", "--root"])
+        .arg(tree)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A file under `tree`, or "" when it is not there.
+fn read(tree: &std::path::Path, path: &str) -> String {
+    std::fs::read_to_string(tree.join(path)).unwrap_or_default()
+}
+
+/// A drop for eth0 (present: ens3) and eth1, whose MAC no link has: eth1 is
+/// a warning naming it, everything else applies (live, files, password,
+/// host name), eth1's files are written keyed by its MAC, and the drop is
+/// recorded, so a later boot with the same drop neither applies nor waits.
+#[test]
+fn an_absent_nic_is_a_warning_and_everything_else_applies() {
+    if !isolated("an_absent_nic_is_a_warning_and_everything_else_applies") {
+        return;
+    }
+    veth("ens3", "52:54:00:12:34:56");
+    let drop = format!(
+        "hostname=absent-nic-host\npassword=U2VjcmV0LTE=\n{VPC}\
+         eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\n"
+    );
+    for stack in ["networkd", "rhel-ifcfg"] {
+        let tree = std::env::temp_dir().join(format!("osconf-netns-absent-{stack}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tree);
+        for (path, text) in [
+            ("etc/shadow", "root:*:19000:0:99999:7:::\n".to_owned()),
+            ("etc/hostname", "old-name\n".to_owned()),
+            ("etc/osconf/osconf.conf", format!("[network]\nstack = {stack}\nnic_wait_seconds = 1\n")),
+            ("boot/aliyun_custom_image/os.conf", drop.clone()),
+        ] {
+            std::fs::create_dir_all(tree.join(path).parent().unwrap()).unwrap();
+            std::fs::write(tree.join(path), text).unwrap();
+        }
+        let out = osconf_live(&tree, &["--keep-drop"]);
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stack}: {log}");
+        assert!(
+            log.contains("no network interface with the MAC of eth1 (MAC 52:54:00:12:34:57) appeared within 1 s"),
+            "{stack}: {log}"
+        );
+        assert!(log.contains("applied "), "{stack}: {log}");
+        // Live: eth0 (ens3) configured, the host name set.
+        assert_eq!(addresses(), ["ens3 192.168.50.10/24"]);
+        assert!(routes().iter().any(|r| r == "default via 192.168.50.1 dev ens3 proto static"), "{:?}", routes());
+        assert_eq!(sh(&["hostname"]).trim(), "absent-nic-host");
+        // Files: password, host name, and each NIC's files keyed by its MAC.
+        assert!(read(&tree, "etc/shadow").starts_with("root:$6$"), "{stack}: the password is set");
+        assert_eq!(read(&tree, "etc/hostname"), "absent-nic-host\n");
+        match stack {
+            "networkd" => {
+                let eth1 = read(&tree, "etc/systemd/network/10-osconf-eth1.network");
+                assert!(
+                    eth1.contains("MACAddress=52:54:00:12:34:57") && eth1.contains("Address=10.0.1.5/24"),
+                    "{eth1}"
+                );
+            }
+            _ => {
+                // DEVICE is the drop's label (the kernel's name under
+                // net.ifnames=0); HWADDR ties the file to the NIC.
+                let eth1 = read(&tree, "etc/sysconfig/network-scripts/ifcfg-eth1");
+                for line in ["DEVICE=eth1", "HWADDR=52:54:00:12:34:57", "IPADDR=10.0.1.5"] {
+                    assert!(eth1.lines().any(|l| l == line), "{line} missing in {eth1}");
+                }
+            }
+        }
+        let record = read(&tree, "var/lib/osconf/record.json");
+        assert!(record.contains("52:54:00:12:34:57"), "eth1 is recorded: {record}");
+
+        // The next boot with the same drop (a read-only CD-ROM keeps it):
+        // nothing to do, and no wait for eth1 (the check comes first).
+        let again = osconf_live(&tree, &["--keep-drop"]);
+        let log = String::from_utf8_lossy(&again.stderr).into_owned();
+        assert!(again.status.success(), "{stack}: {log}");
+        assert!(log.contains("was applied already"), "{stack}: {log}");
+        assert!(!log.contains("appeared within"), "{stack}: waited again: {log}");
+        assert_eq!(read(&tree, "var/lib/osconf/record.json"), record);
+        std::fs::remove_dir_all(&tree).unwrap();
+    }
 }

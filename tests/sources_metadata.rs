@@ -674,7 +674,7 @@ fn bad_secondary_and_ipv6_items_are_warnings_naming_them() {
     const MAC0: &str = "network/interfaces/macs/00:16:3e:00:00:01/";
     const MAC1: &str = "network/interfaces/macs/00:16:3e:00:00:02/";
     let mock = Mock::new(Auth::Plain)
-        .set(&format!("{MAC1}private-ipv4s"), "[\"172.16.2.20\",\"172.16.9.9\",\"172.16.2.21\"]")
+        .set(&format!("{MAC1}private-ipv4s"), "[\"172.16.2.20\",\"172.16.2.255\",\"172.16.2.21\"]")
         .set(&format!("{MAC0}ipv6s"), "[\"2001:db8:10:1::a\",\"fe80::5\"]")
         .set(&format!("{MAC0}ipv6-gateway"), "not-an-address");
     let (found, _) = read_mock(mock);
@@ -683,7 +683,7 @@ fn bad_secondary_and_ipv6_items_are_warnings_naming_them() {
     assert_eq!(settings(&found), want);
     let got = warnings(&found);
     for warning in [
-        format!("{MAC1}private-ipv4s: 172.16.9.9 is not on eth1's subnet"),
+        format!("{MAC1}private-ipv4s: 172.16.2.255 is the broadcast address of 172.16.2.0/24"),
         format!("{MAC0}ipv6s: fe80::5 cannot be"),
         format!("{MAC0}ipv6-gateway: \"not-an-address\" is not an IPv6 address"),
     ] {
@@ -699,6 +699,67 @@ fn bad_secondary_and_ipv6_items_are_warnings_naming_them() {
     want.nics[1].secondary.clear();
     assert_eq!(settings(&found), want);
     assert_eq!(warnings(&found), Vec::<String>::new());
+}
+
+/// NetworkManager-ci's Aliyun scenario (features/scenarios/cloud.feature,
+/// "Basic Aliyun nm-cloud-setup checks"): two `private-ipv4s` on different
+/// /20s under netmask 255.255.240.0. nm-cloud-setup configures both as /20;
+/// so does osconf, in every stack's files, without a warning — with the
+/// primary address from `primary-ip-address` as the mock serves it, and
+/// from the first of `private-ipv4s` without it.
+#[test]
+fn the_networkmanager_ci_aliyun_addresses_are_both_configured_as_slash_20() {
+    use osconf::apply::network_files::{render, Stack};
+    const MAC: &str = "network/interfaces/macs/cc:00:00:00:00:01/";
+    let tree: BTreeMap<String, String> = [
+        ("", "network/interfaces/macs/", "cc:00:00:00:00:01/"),
+        (MAC, "private-ipv4s", "172.31.176.249,172.31.17.249"),
+        (MAC, "primary-ip-address", "172.31.176.249"),
+        (MAC, "netmask", "255.255.240.0"),
+        (MAC, "vpc-cidr-block", "172.31.16.0/20"),
+        (MAC, "gateway", "172.31.176.1"),
+    ]
+    .into_iter()
+    .map(|(dir, item, body)| (format!("{dir}{item}"), body.to_owned()))
+    .collect();
+    let want = Nic {
+        gateway: Some(ip("172.31.176.1")),
+        routes: vec![route("0.0.0.0", 0, "172.31.176.1"), route("172.31.16.0", 20, "172.31.176.1")],
+        secondary: vec![(ip("172.31.17.249"), 20)],
+        ..Nic::new(0, "cc:00:00:00:00:01".parse().unwrap(), ip("172.31.176.249"), 20)
+    };
+    let served = Mock { tree, ..Mock::new(Auth::Token) };
+    for mock in [served.clone(), served.remove(&format!("{MAC}primary-ip-address"))] {
+        let (found, _) = read_mock(mock);
+        assert_eq!(settings(&found).nics, std::slice::from_ref(&want));
+        assert_eq!(warnings(&found), Vec::<String>::new());
+    }
+    let s = Settings { nics: vec![want], ..Settings::default() };
+    for (stack, lines) in [
+        (
+            Stack::Ifupdown,
+            [
+                "    up ip addr replace 172.31.176.249/20 broadcast + dev eth0",
+                "    up ip addr replace 172.31.17.249/20 broadcast + dev eth0",
+            ],
+        ),
+        (Stack::RhelIfcfg, ["IPADDR=172.31.176.249\nPREFIX=20", "IPADDR1=172.31.17.249\nPREFIX1=20"]),
+        (Stack::SuseIfcfg, ["IPADDR='172.31.176.249/20'", "IPADDR_1='172.31.17.249/20'"]),
+        (Stack::Networkd, ["Address=172.31.176.249/20", "Address=172.31.17.249/20"]),
+        (Stack::NetworkManager, ["address1=172.31.176.249/20", "address2=172.31.17.249/20"]),
+        (Stack::Netplan, ["- \"172.31.176.249/20\"", "- \"172.31.17.249/20\""]),
+    ] {
+        let tree = TempTree::new(&format!("nm-ci-aliyun-{stack}"));
+        let text: String = render(stack, &s, &osconf::files::Root::new(&tree.path), &[])
+            .unwrap()
+            .owned
+            .iter()
+            .map(|w| w.text())
+            .collect();
+        for line in lines {
+            assert!(text.contains(line), "{stack}: {line:?} missing in\n{text}");
+        }
+    }
 }
 
 /// The binary: root's keys go into osconf's block beside a person's line;

@@ -30,8 +30,8 @@ pub struct Effects {
 }
 
 /// Applies the plan and returns the record it wrote. Order:
-/// 1. live network first: it waits for every NIC, so a missing NIC fails
-///    before any file is touched; then the live host name;
+/// 1. live network first (a NIC that is not there is skipped: its files,
+///    keyed by its MAC, configure it when it appears); then the live host name;
 /// 2. backups (of files osconf replaces or disables) and the image's
 ///    originals, under /var/lib/osconf, durable before any file they keep
 ///    is replaced; root's `~/.ssh` directory;

@@ -10,7 +10,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::values::network_of;
+use super::values::{netmask_of, network_of};
 use super::Nic;
 
 /// Per-NIC tables are numbered from here (the NIC's index added), clear of
@@ -65,15 +65,28 @@ impl Nic {
     }
 }
 
-/// A secondary IPv4 address: a host address on the NIC's subnet (it takes
-/// the NIC's prefix), not the NIC's primary address, gateway or another
-/// secondary one.
+/// A secondary IPv4 address, with the NIC's prefix whether or not it is on
+/// the primary address's subnet (as nm-cloud-setup configures Alibaba's
+/// `private-ipv4s`: NetworkManager-ci serves 172.31.176.249 and
+/// 172.31.17.249 with netmask 255.255.240.0, and both become /20). Refused
+/// only where the address is unusable: not a unicast host address, the
+/// network or broadcast address of its own subnet, or an address the NIC
+/// already has (its primary one, another secondary one, its gateway).
 pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
-    if address.is_unspecified() || address.is_broadcast() || address.is_multicast() || address.is_loopback() {
+    if address.is_unspecified()
+        || address.is_broadcast()
+        || address.is_multicast()
+        || address.is_loopback()
+        || address.is_link_local()
+    {
         return Err(format!("{address} cannot be a host's address"));
     }
-    if network_of(address, nic.prefix) != nic.network() {
-        return Err(format!("{address} is not on eth{}'s subnet {}/{}", nic.index, nic.network(), nic.prefix));
+    // /31 and /32 have no network or broadcast address (RFC 3021).
+    let network = network_of(address, nic.prefix);
+    let broadcast = Ipv4Addr::from(u32::from(network) | !u32::from(netmask_of(nic.prefix)));
+    if nic.prefix <= 30 && (address == network || address == broadcast) {
+        let what = if address == network { "network" } else { "broadcast" };
+        return Err(format!("{address} is the {what} address of {network}/{}", nic.prefix));
     }
     if address == nic.address || nic.secondary.iter().any(|(a, _)| *a == address) {
         return Err(format!("{address} is already an address of eth{}", nic.index));
@@ -226,20 +239,49 @@ mod tests {
     }
 
     #[test]
-    fn secondary_addresses_are_on_the_subnet_and_distinct() {
+    fn secondary_addresses_take_the_prefix_on_any_subnet_and_are_distinct() {
         let mut n = nic();
         add_secondary(&mut n, "10.0.1.6".parse().unwrap()).unwrap();
-        assert_eq!(n.secondary, [("10.0.1.6".parse().unwrap(), 24)]);
+        // Off the primary address's subnet: configured all the same, with the NIC's prefix.
+        add_secondary(&mut n, "10.0.2.6".parse().unwrap()).unwrap();
+        assert_eq!(n.secondary, [("10.0.1.6".parse().unwrap(), 24), ("10.0.2.6".parse().unwrap(), 24)]);
         for (bad, why) in [
-            ("10.0.2.6", "not on eth1's subnet"),
             ("10.0.1.5", "already"),
             ("10.0.1.6", "already"),
+            ("10.0.2.6", "already"),
             ("10.0.1.1", "gateway"),
+            ("10.0.3.0", "network address of 10.0.3.0/24"),
+            ("10.0.3.255", "broadcast address of 10.0.3.0/24"),
             ("0.0.0.0", "cannot be"),
+            ("127.0.0.2", "cannot be"),
+            ("224.0.0.5", "cannot be"),
+            ("169.254.3.4", "cannot be"),
+            ("255.255.255.255", "cannot be"),
         ] {
             let e = add_secondary(&mut n, bad.parse().unwrap()).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
+        assert_eq!(n.secondary.len(), 2, "nothing refused was added");
+        // A /31 or /32 has no network or broadcast address (RFC 3021).
+        let mut point = Nic::new(2, Mac([0x52, 0x54, 0, 0, 0, 3]), "10.0.9.4".parse().unwrap(), 31);
+        add_secondary(&mut point, "10.0.9.6".parse().unwrap()).unwrap();
+        add_secondary(&mut point, "10.0.9.7".parse().unwrap()).unwrap();
+    }
+
+    /// NetworkManager-ci's Aliyun scenario: nm-cloud-setup configures both /20.
+    #[test]
+    fn the_networkmanager_ci_aliyun_addresses_are_both_configured() {
+        let mut n = Nic::new(0, Mac([0xcc, 0, 0, 0, 0, 1]), "172.31.176.249".parse().unwrap(), 20);
+        n.gateway = Some("172.31.176.1".parse().unwrap());
+        let items = MetadataItems { private_ipv4s: Some("172.31.176.249,172.31.17.249"), ..Default::default() };
+        assert_eq!(fill_from_metadata(&mut n, items, "m/", false), Vec::<String>::new());
+        assert_eq!((n.address, n.prefix), ("172.31.176.249".parse().unwrap(), 20));
+        assert_eq!(n.secondary, [("172.31.17.249".parse().unwrap(), 20)]);
+        // A secondary NIC's rules cover the off-subnet address too.
+        n.index = 1;
+        assert!(route_own_replies(&mut n));
+        let sources = n.policy().unwrap().sources;
+        assert_eq!(sources, ["172.31.176.249".parse::<Ipv4Addr>().unwrap(), "172.31.17.249".parse().unwrap()]);
     }
 
     #[test]
@@ -269,7 +311,7 @@ mod tests {
         assert_eq!(list_items("[]"), Vec::<&str>::new());
         let mut n = nic();
         let items = MetadataItems {
-            private_ipv4s: Some("[\"10.0.1.5\",\"10.0.1.6\",\"10.9.9.9\",\"nonsense\"]"),
+            private_ipv4s: Some("[\"10.0.1.5\",\"10.0.1.6\",\"10.0.1.0\",\"nonsense\"]"),
             ipv6s: Some("[2001:db8:1::5,fe80::9]"),
             ipv6_gateway: Some("2001:db8:1::1"),
             ipv6_cidr: Some("2001:db8:1::/64"),
@@ -286,7 +328,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "network/interfaces/macs/52:54:00:00:00:02/private-ipv4s: 10.9.9.9 is not on eth1's subnet 10.0.1.0/24: skipped",
+                "network/interfaces/macs/52:54:00:00:00:02/private-ipv4s: 10.0.1.0 is the network address of 10.0.1.0/24: skipped",
                 "network/interfaces/macs/52:54:00:00:00:02/private-ipv4s: \"nonsense\" is not an IPv4 address: skipped",
                 "network/interfaces/macs/52:54:00:00:00:02/ipv6s: fe80::9 cannot be a NIC's configured IPv6 address: skipped",
             ]

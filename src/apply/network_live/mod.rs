@@ -176,10 +176,12 @@ pub enum Configure {
 /// Makes the kernel match `desired`: links up, addresses, routes (unless
 /// `configure` leaves that to the stack); removes what osconf set before
 /// (`previous`) and no longer wants. Waits up to `nic_wait` for every NIC
-/// (by MAC) to appear, and changes nothing if one never does.
-pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
+/// (by MAC) to appear; the ones that never do are skipped (the udev wait
+/// before the plan warned about them; their files configure them when they
+/// appear), the rest is configured. Returns the MACs skipped.
+pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<Vec<Mac>, Error> {
     if desired.is_empty() && previous.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -199,7 +201,12 @@ async fn all<F: Future<Output = Result<(), Error>>>(requests: impl IntoIterator<
     futures::stream::iter(requests).buffer_unordered(IN_FLIGHT).try_collect().await
 }
 
-async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<(), Error> {
+async fn apply_async(
+    desired: &[Nic],
+    previous: &[Nic],
+    nic_wait: Duration,
+    configure: Configure,
+) -> Result<Vec<Mac>, Error> {
     let (connection, handle, _) =
         rtnetlink::new_connection().map_err(|e| Error::Failed(format!("opening a netlink socket: {e}")))?;
     tokio::spawn(connection);
@@ -209,10 +216,14 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
     // may be gone (detached): nothing to remove there.
     let links = wait_for_links(&handle, desired, nic_wait).await?;
     stopwatch.lap("netlink: link dump");
+    let (present, absent): (Vec<&Nic>, Vec<&Nic>) = desired.iter().partition(|n| links.contains_key(&n.mac));
+    for nic in &absent {
+        log::info!("{} (MAC {}) is not present: its addresses and routes are not set now", nic.label(), nic.mac);
+    }
 
     // A stack that configures its NICs itself (NetworkManager) is left to
     // do so; what osconf set before is still removed.
-    let configured = if configure == Configure::Now { desired } else { &[] };
+    let configured: &[&Nic] = if configure == Configure::Now { &present } else { &[] };
     // Each phase depends on the one before (routes need their NIC's address
     // and link up); requests within a phase are independent.
     all(configured.iter().map(|nic| {
@@ -274,33 +285,24 @@ async fn apply_async(desired: &[Nic], previous: &[Nic], nic_wait: Duration, conf
     // after the primary addresses (kept primary) and the main table's routes.
     all(configured.iter().map(|nic| extra::assert(&handle, links[&nic.mac], nic))).await?;
     stopwatch.lap("netlink: extras");
-    Ok(())
+    Ok(absent.iter().map(|n| n.mac).collect())
 }
 
 fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
     Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac))
 }
 
-/// The kernel's index of every link by MAC, once each desired NIC is there:
-/// waits for late ones (udev or a hot-plugged virtio device can be a moment
-/// behind osconf at boot).
+/// The kernel's index of every link by MAC, once each desired NIC is there
+/// or `nic_wait` is over: waits for late ones (udev or a hot-plugged virtio
+/// device can be a moment behind osconf at boot).
 async fn wait_for_links(handle: &Handle, desired: &[Nic], nic_wait: Duration) -> Result<BTreeMap<Mac, u32>, Error> {
     let deadline = Instant::now()
         .checked_add(nic_wait)
         .ok_or_else(|| Error::Failed(format!("nic_wait_seconds {} is too large", nic_wait.as_secs())))?;
     loop {
         let links = link_indexes(handle).await?;
-        let missing: Vec<&Nic> = desired.iter().filter(|n| !links.contains_key(&n.mac)).collect();
-        if missing.is_empty() {
+        if Instant::now() >= deadline || desired.iter().all(|n| links.contains_key(&n.mac)) {
             return Ok(links);
-        }
-        if Instant::now() >= deadline {
-            let names: Vec<String> = missing.iter().map(|n| format!("{} (MAC {})", n.label(), n.mac)).collect();
-            return Err(Error::Failed(format!(
-                "no network interface with the MAC of {} appeared within {} s",
-                names.join(", "),
-                nic_wait.as_secs_f32()
-            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -62,10 +62,13 @@ fn state(root: &Root, links: &[Link], mac: Mac, udev: bool) -> State {
     pending.map_or(State::Absent, State::Pending)
 }
 
-/// Waits up to `wait` until every NIC exists and udev is done with it. A NIC
-/// that never appears is an error (nothing has been changed yet); one that
-/// udev has not finished with by then is a warning, and osconf goes on.
-pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(), Error> {
+/// Waits up to `wait` until every NIC exists and udev is done with it, and
+/// returns the MACs of the NICs that never appeared. Neither those nor one
+/// that udev has not finished with by then fail the apply: each is a
+/// warning naming it, and osconf goes on. An absent NIC (detached, or a
+/// drop for more NICs than the instance has) gets its files, keyed by its
+/// MAC, and the stack configures it when it appears; the rest applies now.
+pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<Vec<Mac>, Error> {
     let udev = root.exists("/run/udev/control");
     let deadline = Instant::now()
         .checked_add(wait)
@@ -75,35 +78,45 @@ pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<(),
         let states: Vec<(&Nic, State)> =
             nics.iter().map(|n| (n, state(root, &links, n.mac, udev))).filter(|(_, s)| *s != State::Ready).collect();
         if states.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         if Instant::now() >= deadline {
-            let absent: Vec<String> = states
-                .iter()
-                .filter(|(_, s)| *s == State::Absent)
-                .map(|(n, _)| format!("{} (MAC {})", n.label(), n.mac))
-                .collect();
-            if !absent.is_empty() {
-                return Err(Error::Failed(format!(
-                    "no network interface with the MAC of {} appeared within {} s",
-                    absent.join(", "),
-                    wait.as_secs_f32()
-                )));
-            }
+            let mut absent = Vec::new();
             for (nic, s) in &states {
-                if let State::Pending(name) = s {
-                    log::warn!(
+                match s {
+                    State::Pending(name) => log::warn!(
                         "udev has not finished with {name} ({}, MAC {}) after {} s: its name may still change",
                         nic.label(),
                         nic.mac,
                         wait.as_secs_f32()
-                    );
+                    ),
+                    State::Absent => {
+                        log::warn!("{}", absent_warning(nic, wait));
+                        absent.push(nic.mac);
+                    }
+                    State::Ready => {}
                 }
             }
-            return Ok(());
+            return Ok(absent);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The warning for a NIC that did not appear within `wait`.
+fn absent_warning(nic: &Nic, wait: Duration) -> String {
+    let default_route = match nic.default_route() {
+        Some(route) => format!(" It carries the default route (via {}): osconf sets none until then.", route.via),
+        None => String::new(),
+    };
+    format!(
+        "no network interface with the MAC of {} (MAC {}) appeared within {} s: it is left out for now, and its \
+         network files are written so that the stack configures it when it appears; everything else is \
+         applied.{default_route}",
+        nic.label(),
+        nic.mac,
+        wait.as_secs_f32()
+    )
 }
 
 #[cfg(test)]
@@ -164,13 +177,28 @@ mod tests {
     }
 
     #[test]
-    fn udev_never_finishing_is_bounded_and_not_fatal_but_a_missing_nic_is() {
+    fn udev_never_finishing_and_a_missing_nic_are_bounded_and_not_fatal() {
         let root = tree("bounded", true);
         let started = Instant::now();
-        wait_until_ready(&root, &[nic(1)], Duration::from_millis(200)).unwrap();
+        assert_eq!(wait_until_ready(&root, &[nic(1)], Duration::from_millis(200)).unwrap(), []);
         assert!(started.elapsed() >= Duration::from_millis(200));
-        let error = wait_until_ready(&root, &[nic(1), nic(9)], Duration::from_millis(100)).unwrap_err().to_string();
-        assert!(error.contains("eth0 (MAC 52:54:00:00:00:09)"), "{error}");
+        let started = Instant::now();
+        let absent = wait_until_ready(&root, &[nic(1), nic(9)], Duration::from_millis(100)).unwrap();
+        assert_eq!(absent, [nic(9).mac], "the missing NIC is returned, the pending one is not");
+        assert!(started.elapsed() >= Duration::from_millis(100));
         let _ = std::fs::remove_dir_all(root.base());
+    }
+
+    #[test]
+    fn the_warning_for_an_absent_nic_names_it_and_the_default_route_it_carries() {
+        let mut eth1 = Nic::new(1, Mac([0x52, 0x54, 0, 0, 0, 2]), "10.0.1.5".parse().unwrap(), 24);
+        let text = absent_warning(&eth1, Duration::from_millis(1500));
+        assert!(
+            text.starts_with("no network interface with the MAC of eth1 (MAC 52:54:00:00:00:02) appeared within 1.5 s")
+        );
+        assert!(!text.contains("default route"), "{text}");
+        eth1.routes.push(crate::settings::Route::default_via("10.0.1.1".parse().unwrap()));
+        let text = absent_warning(&eth1, Duration::from_secs(10));
+        assert!(text.ends_with("It carries the default route (via 10.0.1.1): osconf sets none until then."), "{text}");
     }
 }
