@@ -868,3 +868,30 @@ fn metadata_keys_and_addresses_reach_the_image() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(tree.read("/root/.ssh/authorized_keys"), person);
 }
+
+/// Issue 22, item 5: the metadata record is input. A host name holding a
+/// new line in it is refused when the record is loaded (a warning naming
+/// the file and the field), so a metadata apply without a `hostname` item
+/// does not carry it on into /etc/hosts.
+#[test]
+fn a_recorded_host_name_with_a_new_line_does_not_reach_etc_hosts() {
+    let tree = TempTree::new("metadata-record-hostname");
+    minimal_image(&tree);
+    let root = tree.path.to_str().unwrap();
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    let hosts = tree.read("/etc/hosts");
+    let path = "/var/lib/osconf/metadata-record.json";
+    let mut record: serde_json::Value = serde_json::from_str(&tree.read(path)).unwrap();
+    record["hostname"] = "iZbp1meta\n10.0.0.66 bank.example".into();
+    tree.write(path, &record.to_string(), 0o600);
+
+    let (url, _) = Mock::new(Auth::Token).remove("hostname").serve();
+    let (code, out, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!tree.read("/etc/hosts").contains("bank.example"), "{}", tree.read("/etc/hosts"));
+    assert!(err.contains(&format!("{path} is damaged (hostname: ")), "{err}");
+    assert_eq!(tree.read("/etc/hosts"), hosts);
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
+}

@@ -24,7 +24,7 @@ use self::items::Endpoint;
 use super::{Found, Typed};
 
 pub use self::items::{Document, Fetch, Items};
-pub use self::map::{read, Mapped};
+pub use self::map::{instance_id, read, Mapped};
 
 /// `Ok(None)` when the endpoint is not there (nothing listens, or nothing
 /// answers within the total time) or is not the platform's (its replies do
