@@ -121,14 +121,24 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// `osconf status`: what was applied last.
+/// `osconf status`: what was applied last. A damaged record is said to be
+/// (on stdout, or as a warning with `--json`, which prints the record osconf
+/// goes by: the other source's, or `null`).
 pub fn status(options: &Options) -> Result<i32, Error> {
     let root = options.root();
-    let record = Record::load(&root)?;
+    let (record, damaged) = Record::load_reporting(&root)?;
+    for why in &damaged {
+        if options.json {
+            log::warn!("{why}");
+        } else {
+            outln!("Damaged record: {why}");
+        }
+    }
     match (record, options.json) {
         (Some(record), true) => out!("{}", record.to_display_json()),
         (None, true) => outln!("null"),
-        (None, false) => outln!("osconf has not applied anything on this system yet."),
+        (None, false) if damaged.is_empty() => outln!("osconf has not applied anything on this system yet."),
+        (None, false) => outln!("No usable record: the next apply applies its source's settings again."),
         (Some(r), false) => {
             outln!("Last applied: {} (drop #{}, unix time {})", r.source, r.sequence.max(1), r.applied_at);
             if let Some(id) = &r.instance_id {
@@ -238,7 +248,11 @@ fn plan_for(
 /// The record that marks this source's settings applied (drop or metadata).
 fn own_record(found: &Found, previous: Option<&Record>, root: &Root) -> Result<Option<Record>, Error> {
     let kind = found.record_kind();
-    Ok(if previous.is_some_and(|r| r.kind == kind) { previous.cloned() } else { Record::load_kind(root, kind)? })
+    if previous.is_some_and(|r| r.kind == kind) {
+        return Ok(previous.cloned());
+    }
+    // A damaged one was warned about when `previous` was loaded: absent here too.
+    Ok(Record::read_kind(root, kind)?.unwrap_or(None))
 }
 
 /// A metadata item missing or unreadable this time (warned) leaves its

@@ -5,14 +5,26 @@
 //! enabling both never makes one re-apply the other. The newer of the two
 //! is what osconf set last: the next run diffs against it to remove what the
 //! new settings no longer want.
+//!
+//! A record is input like any other (a disk edited offline, a bug of an
+//! older version): [`Record::check`] validates every field when it is
+//! loaded — the host name, addresses and routes with the settings'
+//! validators, owned files only of the shapes osconf writes — and a damaged
+//! record (not JSON, a field invalid) is a warning naming the file and the
+//! field, and is treated as absent: its source's settings apply again, and
+//! nothing is removed or restored on its word. The image's originals kept
+//! under `/var/lib/osconf/backup` stay where they are.
 
 use std::io;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::apply::network_files::Stack;
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
-use crate::settings::{Nic, SshKey};
+use crate::settings::parse::shorten;
+use crate::settings::{build, extra, values, Nic, SettingsBuilder, SshKey};
+use crate::sources::aliyun_metadata::instance_id;
 
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
 pub const METADATA_RECORD_PATH: &str = "/var/lib/osconf/metadata-record.json";
@@ -86,25 +98,116 @@ impl Record {
     pub const VERSION: u32 = 2;
 
     /// What osconf set last, from either source: the newer record, or
-    /// `None` on a system osconf never configured.
+    /// `None` on a system osconf never configured. A damaged record is a
+    /// warning and counts as absent.
     pub fn load(root: &Root) -> io::Result<Option<Record>> {
-        let drop = Record::load_kind(root, RecordKind::Drop)?;
-        let metadata = Record::load_kind(root, RecordKind::Metadata)?;
-        Ok(match (drop, metadata) {
+        let (record, damaged) = Record::load_reporting(root)?;
+        for why in damaged {
+            log::warn!("{why}");
+        }
+        Ok(record)
+    }
+
+    /// Like [`Record::load`], with the damaged records (each a sentence
+    /// naming the file and the field) returned instead of logged.
+    pub fn load_reporting(root: &Root) -> io::Result<(Option<Record>, Vec<String>)> {
+        let mut damaged = Vec::new();
+        let mut valid = |kind| -> io::Result<Option<Record>> {
+            Ok(Record::read_kind(root, kind)?.unwrap_or_else(|why| {
+                damaged.push(why);
+                None
+            }))
+        };
+        let drop = valid(RecordKind::Drop)?;
+        let metadata = valid(RecordKind::Metadata)?;
+        let newer = match (drop, metadata) {
             // `sequence` counts applies across both; a tie (records from
             // before it) goes to the metadata, whose unit runs after the drop's.
             (Some(d), Some(m)) => Some(if (m.sequence, m.applied_at) >= (d.sequence, d.applied_at) { m } else { d }),
             (d, m) => d.or(m),
-        })
+        };
+        Ok((newer, damaged))
     }
 
-    /// The record of one kind of source: what it applied last.
+    /// The record of one kind of source: what it applied last (a damaged
+    /// one is a warning and counts as absent).
     pub fn load_kind(root: &Root, kind: RecordKind) -> io::Result<Option<Record>> {
+        Ok(Record::read_kind(root, kind)?.unwrap_or_else(|why| {
+            log::warn!("{why}");
+            None
+        }))
+    }
+
+    /// The record of one kind of source as found: `Ok(None)` absent,
+    /// `Err(why)` damaged. An error only when the file cannot be read.
+    pub fn read_kind(root: &Root, kind: RecordKind) -> io::Result<Result<Option<Record>, String>> {
         let path = kind.path();
-        let Some(text) = root.read_optional(path)? else { return Ok(None) };
-        serde_json::from_str(&text).map(|record| Some(Record { kind, ..record })).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("{path} is damaged ({e}); move it away to start afresh"))
-        })
+        let damaged = |why: String| {
+            Ok(Err(format!(
+                "{path} is damaged ({why}): ignored, as if this source had not been applied (the image's originals kept under /var/lib/osconf/backup stay)"
+            )))
+        };
+        let text = match root.read_optional(path) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Ok(Ok(None)),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => return damaged("not UTF-8 text".into()),
+            Err(e) => return Err(e),
+        };
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(value) => value,
+            Err(e) => return damaged(format!("not JSON: {e}")),
+        };
+        let record: Record = match serde_json::from_value(value.clone()) {
+            Ok(record) => record,
+            Err(e) => return damaged(format!("{}: {e}", culprit(&value))),
+        };
+        match record.check() {
+            Ok(()) => Ok(Ok(Some(Record { kind, ..record }))),
+            Err(why) => damaged(why),
+        }
+    }
+
+    /// Checks every field as the input it is, with the validators the
+    /// settings use; the error names the field (`nics[0].prefix: …`).
+    pub fn check(&self) -> Result<(), String> {
+        let printable = |text: &str| text.len() <= 4096 && !text.chars().any(char::is_control);
+        if !printable(&self.source) {
+            return Err("source: holds a control character or is too long".into());
+        }
+        let hex = |text: &str| text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        if !self.drop_hmac.is_empty() && !hex(&self.drop_hmac) {
+            return Err("drop_hmac: not a hex SHA-256 digest".into());
+        }
+        if self.legacy_drop_sha256.as_deref().is_some_and(|d| !hex(d)) {
+            return Err("drop_sha256: not a hex SHA-256 digest".into());
+        }
+        if let Some(name) = &self.hostname {
+            match values::hostname(name) {
+                Ok(valid) if valid == *name => {}
+                Ok(_) => return Err(format!("hostname: {:?} holds '_'", shorten(name))),
+                Err(e) => return Err(format!("hostname: {e}")),
+            }
+        }
+        for (n, server) in self.nameservers.iter().enumerate() {
+            values::nameserver(&server.to_string()).map_err(|e| format!("nameservers[{n}]: {e}"))?;
+        }
+        let mut builder = SettingsBuilder::new();
+        for (n, nic) in self.nics.iter().enumerate() {
+            check_nic(nic).map_err(|e| format!("nics[{n}].{e}"))?;
+            builder.nic(nic.clone()).map_err(|c| format!("nics[{n}]: {}", c.message))?;
+        }
+        if let Some(stack) = self.network_stack.as_deref().filter(|s| Stack::from_name(s).is_none()) {
+            return Err(format!("network_stack: {:?} is not a network stack osconf knows", shorten(stack)));
+        }
+        for (n, path) in self.owned_files.iter().enumerate() {
+            if !osconf_could_own(path) {
+                return Err(format!("owned_files[{n}]: {:?} is not a file osconf writes", shorten(path)));
+            }
+        }
+        if let Some(id) = &self.instance_id {
+            instance_id(id).map_err(|e| format!("instance_id: {e}"))?;
+        }
+        Ok(())
     }
 
     pub fn to_json(&self) -> String {
@@ -138,6 +241,122 @@ impl Record {
     }
 }
 
+/// The top-level field (and element, for a list) whose value a record
+/// cannot be read with: the one that, set to its empty default, lets it read.
+fn culprit(value: &serde_json::Value) -> String {
+    let Some(object) = value.as_object() else { return "not a JSON object".into() };
+    let defaults = serde_json::to_value(Record::default()).expect("a record always serialises");
+    let reads = |candidate: serde_json::Map<String, serde_json::Value>| {
+        serde_json::from_value::<Record>(serde_json::Value::Object(candidate)).is_ok()
+    };
+    for (field, field_value) in object {
+        let mut candidate = object.clone();
+        match defaults.get(field) {
+            Some(default) => candidate.insert(field.clone(), default.clone()),
+            None => candidate.remove(field),
+        };
+        if !reads(candidate) {
+            continue;
+        }
+        // In a list, the element whose removal lets the record read.
+        for n in 0..field_value.as_array().map_or(0, Vec::len) {
+            let mut candidate = object.clone();
+            if let Some(list) = candidate.get_mut(field).and_then(|v| v.as_array_mut()) {
+                list.remove(n);
+            }
+            if reads(candidate) {
+                return format!("{field}[{n}]");
+            }
+        }
+        return field.clone();
+    }
+    "several fields".into()
+}
+
+/// One recorded NIC, rebuilt through the functions that built it from a
+/// source (`Nic::new`, `set_gateway`, `add_route`, `add_secondary`, …), so
+/// it holds only what a source could have given. The error names the field.
+fn check_nic(nic: &Nic) -> Result<(), String> {
+    values::host_address(&nic.address.to_string()).map_err(|e| format!("address: {e}"))?;
+    // As a netmask gives it (values::netmask): 1 to 32.
+    if !(1..=32).contains(&nic.prefix) {
+        return Err(format!("prefix: /{} is not an IPv4 prefix length (1 to 32)", nic.prefix));
+    }
+    let mut rebuilt = Nic::new(nic.index, nic.mac, nic.address, nic.prefix);
+    if let Some(gateway) = nic.gateway {
+        values::host_address(&gateway.to_string())
+            .and_then(|_| build::set_gateway(&mut rebuilt, gateway))
+            .map_err(|e| format!("gateway: {e}"))?;
+    }
+    for (n, route) in nic.routes.iter().enumerate() {
+        values::cidr(&format!("{}/{}", route.dest, route.prefix))
+            .and_then(|_| values::host_address(&route.via.to_string()))
+            .and_then(|_| build::add_route(&mut rebuilt, *route))
+            .map_err(|e| format!("routes[{n}]: {e}"))?;
+    }
+    for (n, (address, prefix)) in nic.secondary.iter().enumerate() {
+        if *prefix != nic.prefix {
+            return Err(format!("secondary[{n}]: /{prefix} is not the NIC's prefix /{}", nic.prefix));
+        }
+        extra::add_secondary(&mut rebuilt, *address).map_err(|e| format!("secondary[{n}]: {e}"))?;
+    }
+    for (n, (address, prefix)) in nic.ipv6.iter().enumerate() {
+        extra::ipv6_address(&address.to_string())
+            .and_then(|_| extra::add_ipv6(&mut rebuilt, *address, *prefix))
+            .map_err(|e| format!("ipv6[{n}]: {e}"))?;
+    }
+    if let Some(gateway) = nic.ipv6_gateway {
+        extra::set_ipv6_gateway(&mut rebuilt, gateway).map_err(|e| format!("ipv6_gateway: {e}"))?;
+    }
+    // A table of its own only with a gateway, and never one of the kernel's (0, 253 to 255).
+    if let Some(table) = nic.table {
+        if nic.gateway.is_none() || matches!(table, 0 | 253..=255) {
+            return Err(format!("table: {table} is not a routing table of the NIC's own"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether osconf could have written `path` as a file of its own (the plan's
+/// `owned`: each stack's files and the DNS drop-ins): an exact directory of
+/// osconf's and a file name of the shape it gives there — so a normalised
+/// absolute path, no `..`, no `//`, nowhere else.
+fn osconf_could_own(path: &str) -> bool {
+    let Some((dir, name)) = path.rsplit_once('/') else { return false };
+    // `ethN` as `Nic::label` writes it.
+    let label = |text: &str| {
+        text.strip_prefix("eth").is_some_and(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n == "0" || !n.starts_with('0'))
+                && n.parse::<u32>().is_ok()
+        })
+    };
+    let labelled =
+        |prefix: &str, suffix: &str| name.strip_prefix(prefix).and_then(|n| n.strip_suffix(suffix)).is_some_and(label);
+    let named = |prefixes: &[&str]| prefixes.iter().any(|p| name.strip_prefix(p).is_some_and(is_interface_name));
+    match dir {
+        "/etc/netplan" => name == "90-osconf.yaml",
+        "/etc/systemd/network" => labelled("10-osconf-", ".network"),
+        "/etc/network/interfaces.d" => labelled("osconf-", ""),
+        "/etc/NetworkManager/system-connections" => labelled("osconf-", ".nmconnection"),
+        "/etc/NetworkManager/conf.d" => name == "90-osconf.conf" || name == "90-osconf-dns.conf",
+        "/etc/systemd/resolved.conf.d" => name == "osconf.conf",
+        "/etc/sysconfig/network-scripts" => named(&["ifcfg-", "route-", "rule-"]),
+        "/etc/sysconfig/network" => named(&["ifcfg-", "ifroute-", "ifrule-"]),
+        _ => false,
+    }
+}
+
+/// A kernel interface name (the ifcfg formats name files by it): 1 to 15
+/// bytes, not `.` or `..`, no `/`, `:`, white space or control character.
+fn is_interface_name(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+}
+
 /// The version-1 digest, computed only to compare with an old record.
 fn legacy_sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -164,5 +383,175 @@ mod tests {
         let with_ipv6 = Record { nameservers: vec!["2400:3200::1".parse().unwrap()], ..record };
         let read: Record = serde_json::from_str(&with_ipv6.to_json()).unwrap();
         assert_eq!(read.nameservers, with_ipv6.nameservers);
+    }
+
+    use crate::apply::dns::DnsMode;
+    use crate::apply::network_files;
+    use crate::settings::{PasswordForm, Settings};
+
+    /// The classic example drop, its eth1 given what only the metadata
+    /// carries (secondary address, IPv6, its own routing table).
+    fn settings() -> Settings {
+        let mut settings =
+            Settings::from_drop(include_bytes!("../examples/classic.conf"), PasswordForm::Base64Plain).unwrap();
+        let eth1 = &mut settings.nics[1];
+        extra::add_secondary(eth1, "42.120.74.106".parse().unwrap()).unwrap();
+        extra::add_ipv6(eth1, "2001:db8::5".parse().unwrap(), 64).unwrap();
+        extra::set_ipv6_gateway(eth1, "2001:db8::1".parse().unwrap()).unwrap();
+        assert!(extra::route_own_replies(eth1));
+        settings
+    }
+
+    fn record() -> Record {
+        let settings = settings();
+        Record {
+            version: Record::VERSION,
+            source: "/boot/aliyun_custom_image/os.conf".into(),
+            drop_hmac: "ab".repeat(32),
+            hostname: settings.hostname.clone(),
+            nameservers: settings.nameservers.clone(),
+            nics: settings.nics.clone(),
+            network_stack: Some("netplan".into()),
+            owned_files: vec!["/etc/netplan/90-osconf.yaml".into()],
+            instance_id: Some("i-bp1h4adlltjc1d48goaq".into()),
+            ..Record::default()
+        }
+    }
+
+    /// Every file any stack or DNS mode makes osconf's own is of a shape the
+    /// check accepts — NICs under their kernel names too (ifcfg).
+    #[test]
+    fn every_file_osconf_owns_passes_the_check() {
+        let base = std::env::temp_dir().join(format!("osconf-record-owned-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        for (name, mac) in [("ens3", "00:8c:fa:5e:14:23"), ("enp0s4.100", "00:8c:fa:5e:14:24")] {
+            std::fs::create_dir_all(base.join("sys/class/net").join(name)).unwrap();
+            std::fs::write(base.join("sys/class/net").join(name).join("address"), format!("{mac}\n")).unwrap();
+        }
+        let settings = settings();
+        let mut owned: Vec<String> =
+            [DnsMode::Plain, DnsMode::Resolved, DnsMode::Resolvconf, DnsMode::NetworkManager, DnsMode::Netconfig]
+                .iter()
+                .filter_map(|mode| mode.owned_path().map(str::to_owned))
+                .collect();
+        for root in [Root::new("/nonexistent-osconf-root"), Root::new(&base)] {
+            for stack in Stack::ALL {
+                let rendered = network_files::render(stack, &settings, &root, &[]).unwrap();
+                owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
+            }
+        }
+        assert!(owned.iter().any(|p| p.ends_with("/ifcfg-ens3")) && owned.iter().any(|p| p.ends_with("/rule-eth1")));
+        assert!(owned.len() > 20, "{owned:?}");
+        for path in &owned {
+            assert!(osconf_could_own(path), "{path}");
+        }
+        let record = Record { owned_files: owned, ..record() };
+        assert_eq!(record.check(), Ok(()));
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn paths_osconf_does_not_write_are_refused() {
+        for path in [
+            "/../../../x",
+            "/etc/netplan/../../../x",
+            "/etc/netplan/../shadow",
+            "//etc/netplan/90-osconf.yaml",
+            "/etc//netplan/90-osconf.yaml",
+            "/etc/netplan/./90-osconf.yaml",
+            "etc/netplan/90-osconf.yaml",
+            "/etc/netplan/90-osconf.yaml/",
+            "/etc/netplan/50-cloud-init.yaml",
+            "/etc/shadow",
+            "/etc/systemd/network/10-osconf-eth01.network",
+            "/etc/systemd/network/10-osconf-eth.network",
+            "/etc/network/interfaces.d/osconf-eth0/../../../interfaces",
+            "/etc/network/interfaces",
+            "/etc/sysconfig/network-scripts/ifcfg-",
+            "/etc/sysconfig/network-scripts/ifcfg-..",
+            "/etc/sysconfig/network-scripts/ifcfg-a b",
+            "/etc/sysconfig/network-scripts/ifcfg-eth0\n",
+            "/etc/sysconfig/network-scripts/ifcfg-averyveryverylongname",
+            "/etc/sysconfig/network/config",
+            "",
+        ] {
+            assert!(!osconf_could_own(path), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn each_invalid_field_is_named() {
+        let with = |change: &dyn Fn(&mut Record)| {
+            let mut record = record();
+            change(&mut record);
+            record.check().unwrap_err()
+        };
+        assert_eq!(record().check(), Ok(()));
+        type Case = (Box<dyn Fn(&mut Record)>, &'static str);
+        let cases: Vec<Case> = vec![
+            (Box::new(|r| r.hostname = Some("evil\n10.0.0.1 bank.example".into())), "hostname: "),
+            (Box::new(|r| r.hostname = Some("a_b".into())), "hostname: "),
+            (Box::new(|r| r.source = "x\u{1b}[2J".into()), "source: "),
+            (Box::new(|r| r.drop_hmac = "zz".into()), "drop_hmac: "),
+            (Box::new(|r| r.nameservers.push("127.0.0.1".parse().unwrap())), "nameservers[2]: "),
+            (Box::new(|r| r.nics[0].prefix = 200), "nics[0].prefix: /200"),
+            (Box::new(|r| r.nics[0].prefix = 0), "nics[0].prefix: /0"),
+            (Box::new(|r| r.nics[1].address = "255.255.255.255".parse().unwrap()), "nics[1].address: "),
+            (Box::new(|r| r.nics[0].gateway = Some("10.9.9.9".parse().unwrap())), "nics[0].gateway: "),
+            (Box::new(|r| r.nics[0].routes[1].prefix = 33), "nics[0].routes[1]: "),
+            (Box::new(|r| r.nics[0].routes[1].dest = "10.1.0.0".parse().unwrap()), "nics[0].routes[1]: "),
+            (Box::new(|r| r.nics[1].secondary[0].1 = 99), "nics[1].secondary[0]: "),
+            (Box::new(|r| r.nics[1].secondary[0].0 = "9.9.9.9".parse().unwrap()), "nics[1].secondary[0]: "),
+            (Box::new(|r| r.nics[1].ipv6[0].1 = 200), "nics[1].ipv6[0]: "),
+            (Box::new(|r| r.nics[1].ipv6[0].0 = "fe80::1".parse().unwrap()), "nics[1].ipv6[0]: "),
+            (Box::new(|r| r.nics[1].ipv6_gateway = Some("2001:db9::1".parse().unwrap())), "nics[1].ipv6_gateway: "),
+            (Box::new(|r| r.nics[1].table = Some(254)), "nics[1].table: "),
+            (Box::new(|r| r.nics[1].mac = r.nics[0].mac), "nics[1]: "),
+            (Box::new(|r| r.network_stack = Some("../x".into())), "network_stack: "),
+            (Box::new(|r| r.owned_files.push("/../../../x".into())), "owned_files[1]: "),
+            (Box::new(|r| r.instance_id = Some("ok\nx".into())), "instance_id: "),
+        ];
+        for (change, field) in cases {
+            let why = with(&*change);
+            assert!(why.starts_with(field), "{field}: {why}");
+        }
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_names_the_field_and_counts_as_absent() {
+        let base = std::env::temp_dir().join(format!("osconf-record-damaged-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("var/lib/osconf")).unwrap();
+        let root = Root::new(&base);
+        let good = serde_json::to_value(record()).unwrap();
+        let mut bad_mac = good.clone();
+        bad_mac["nics"][1]["mac"] = "zz".into();
+        let mut bad_prefix = good.clone();
+        bad_prefix["nics"][0]["prefix"] = 300.into();
+        let mut bad_version = good.clone();
+        bad_version["version"] = "two".into();
+        let cases = [
+            ("{\"version\": 2,".to_owned(), "not JSON: "),
+            (bad_mac.to_string(), "nics[1]: "),
+            (bad_prefix.to_string(), "nics[0]: "),
+            ("[]".to_owned(), "not a JSON object"),
+            (bad_version.to_string(), "version: "),
+            (serde_json::json!({"version": 2}).to_string(), "several fields: "),
+        ];
+        for (text, why) in cases {
+            std::fs::write(root.path(RECORD_PATH), &text).unwrap();
+            let damaged = Record::read_kind(&root, RecordKind::Drop).unwrap().unwrap_err();
+            assert!(damaged.starts_with(&format!("{RECORD_PATH} is damaged ({why}")), "{damaged}");
+            assert_eq!(Record::load(&root).unwrap(), None);
+        }
+        std::fs::write(root.path(RECORD_PATH), b"\xff\xfe").unwrap();
+        let damaged = Record::read_kind(&root, RecordKind::Drop).unwrap().unwrap_err();
+        assert!(damaged.starts_with(&format!("{RECORD_PATH} is damaged (not UTF-8 text)")), "{damaged}");
+        // The metadata's record still counts when the drop's is damaged.
+        std::fs::write(root.path(METADATA_RECORD_PATH), good.to_string()).unwrap();
+        let (record, damaged) = Record::load_reporting(&root).unwrap();
+        assert_eq!(record.map(|r| r.kind), Some(RecordKind::Metadata));
+        assert_eq!(damaged.len(), 1);
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

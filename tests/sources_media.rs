@@ -293,7 +293,8 @@ fn config_for(partition: &Path, metadata: Option<&str>) -> Config {
     config
 }
 
-/// A metadata endpoint on loopback that knows only a host name.
+/// A metadata endpoint on loopback that knows only a host name (and the
+/// instance id without which it would not be believed).
 fn metadata_with_hostname(name: &'static str) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -306,6 +307,8 @@ fn metadata_with_hostname(name: &'static str) -> String {
             let request = String::from_utf8_lossy(&buf[..n]);
             let (status, body) = if request.starts_with("GET /latest/meta-data/hostname ") {
                 ("200 OK", name)
+            } else if request.starts_with("GET /latest/meta-data/instance-id ") {
+                ("200 OK", "i-bp1media000000001")
             } else {
                 ("404 Not Found", "")
             };

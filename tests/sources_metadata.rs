@@ -52,6 +52,9 @@ enum Failure {
     Silent,
     /// Answers bytes that are not HTTP.
     Garbage,
+    /// Answers every request, whatever its path, 200 with this body (a
+    /// proxy or another service at the address, a wrong url).
+    CatchAll(&'static str),
 }
 
 const TOKEN: &str = "AQAEAGh0dHBzOi8vZXhhbXBsZQ==";
@@ -218,6 +221,9 @@ impl Mock {
 
     fn answer(&self, first: &str, request: &str) -> (u16, String) {
         let path = first.split(' ').nth(1).unwrap_or("");
+        if let Failure::CatchAll(body) = self.failure {
+            return (200, body.into());
+        }
         if first.starts_with("PUT /latest/api/token") {
             return match self.auth {
                 Auth::Token if request.contains("X-aliyun-ecs-metadata-token-ttl-seconds: 21600") => {
@@ -489,7 +495,6 @@ fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
             "network/interfaces/macs/00:16:3e:00:00:02/primary-ip-address: no address",
             Box::new(|s| drop(s.nics.pop())),
         ),
-        (Mock::new(Auth::Plain).set("instance-id", "i-1\nx"), "instance-id: ", Box::new(|_| {})),
     ];
     for (mock, warning, change) in cases {
         let (found, _) = read_mock(mock);
@@ -508,11 +513,107 @@ fn garbage_and_nothing_usable_are_errors() {
     let (url, _) = mock.serve();
     let e = find(&config(&url)).unwrap_err().to_string();
     assert!(e.contains("no end of headers") || e.contains("status line"), "{e}");
-    let mut mock = Mock::new(Auth::Plain);
-    mock.failure = Failure::ServerError;
+    // The platform's (a valid instance-id), but nothing else usable.
+    let mut mock = Mock::new(Auth::Plain).status("hostname", 500);
+    mock.tree.retain(|item, _| item == "instance-id");
     let (url, _) = mock.serve();
     let e = find(&config(&url)).unwrap_err().to_string();
     assert!(e.contains("no usable item") && e.contains("hostname: HTTP status 500"), "{e}");
+}
+
+/// Issue 22, item 4: an endpoint whose replies are not Alibaba's (no valid
+/// `instance-id`, or an HTML page for an item) is not believed: no settings.
+#[test]
+fn an_endpoint_that_does_not_answer_like_alibabas_gives_no_settings() {
+    let html = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Wi-Fi login</body></html>\n";
+    let catch_all = |body: &'static str| {
+        let mut mock = Mock::new(Auth::Plain);
+        mock.failure = Failure::CatchAll(body);
+        mock
+    };
+    let mut server_error = Mock::new(Auth::Token);
+    server_error.failure = Failure::ServerError;
+    let cases = [
+        catch_all("ok"),
+        catch_all(html),
+        server_error,
+        Mock::new(Auth::Plain).set("instance-id", "i-1\nx"),
+        Mock::new(Auth::Token).set("instance-id", "ok"),
+        Mock::new(Auth::Token).remove("instance-id"),
+        Mock::new(Auth::Token).set("hostname", html),
+        Mock::new(Auth::Token).set("public-keys/0/openssh-key", html),
+    ];
+    for mock in cases {
+        let what = format!("{:?} {:?}", mock.failure, mock.tree.get("instance-id"));
+        let (url, _) = mock.serve();
+        assert!(find(&config(&url)).unwrap().is_none(), "{what}");
+    }
+}
+
+/// The binary against a proxy answering `200 ok` (or an HTML page) to every
+/// path: nothing in the tree changes (root's keys, the host name, the
+/// record), exit 0, and the warning names the endpoint and the item.
+#[test]
+fn a_catch_all_endpoint_changes_nothing() {
+    let tree = TempTree::new("metadata-catch-all");
+    minimal_image(&tree);
+    tree.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0o644);
+    let root = tree.path.to_str().unwrap();
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(tree.read("/root/.ssh/authorized_keys").contains(KEY_A));
+    let before = tree.snapshot();
+    for body in ["ok", "<html><body>It works!</body></html>"] {
+        let mut mock = Mock::new(Auth::Token);
+        mock.failure = Failure::CatchAll(body);
+        let (url, _) = mock.serve();
+        let (code, out, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(err.contains(&format!("metadata endpoint {url}: instance-id: ")), "{err}");
+        assert!(err.contains("nothing applied"), "{err}");
+        assert!(tree.snapshot() == before, "{body}: the tree changed");
+    }
+}
+
+/// "Cannot tell" is not "none": a `public-keys/` listing served but giving
+/// no valid key (entries that are not `N/`, every key invalid, empty) leaves
+/// root's keys installed, with a warning naming the item; the rest applies.
+/// Only a 404 for `public-keys/` removes osconf's keys.
+#[test]
+fn a_key_listing_without_a_valid_key_keeps_roots_keys() {
+    let tree = TempTree::new("metadata-unsure-keys");
+    minimal_image(&tree);
+    tree.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0o644);
+    let root = tree.path.to_str().unwrap();
+    let apply = |mock: Mock| {
+        let (url, _) = mock.serve();
+        osconf(&["apply", "--root", root, "--no-live", "--metadata", &url])
+    };
+    let (code, _, err) = apply(Mock::new(Auth::Token));
+    assert_eq!(code, 0, "{err}");
+    let keys = tree.read("/root/.ssh/authorized_keys");
+    assert!(keys.contains(KEY_A) && keys.contains(KEY_B), "{keys}");
+    let unsure = [
+        Mock::new(Auth::Token).set("public-keys/", "ok"),
+        Mock::new(Auth::Token)
+            .set("public-keys/0/openssh-key", "ssh-ed25519 AAAA broken")
+            .set("public-keys/1/openssh-key", "ok"),
+        Mock::new(Auth::Token).set("public-keys/", ""),
+    ];
+    for (n, mock) in unsure.into_iter().enumerate() {
+        let (code, _, err) = apply(mock.set("hostname", &format!("iZbp1unsure{n}")));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(tree.read("/etc/hostname"), format!("iZbp1unsure{n}\n"), "the rest applies");
+        assert!(
+            err.contains("public-keys/: no valid key among those listed: root's SSH keys left as they are"),
+            "{err}"
+        );
+        assert_eq!(tree.read("/root/.ssh/authorized_keys"), keys, "case {n}");
+    }
+    let (code, _, err) = apply(Mock::new(Auth::Token).remove("public-keys/"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/root/.ssh/authorized_keys"), "", "404: osconf's keys removed");
 }
 
 #[test]
@@ -827,4 +928,31 @@ fn metadata_keys_and_addresses_reach_the_image() {
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(tree.read("/root/.ssh/authorized_keys"), person);
+}
+
+/// Issue 22, item 5: the metadata record is input. A host name holding a
+/// new line in it is refused when the record is loaded (a warning naming
+/// the file and the field), so a metadata apply without a `hostname` item
+/// does not carry it on into /etc/hosts.
+#[test]
+fn a_recorded_host_name_with_a_new_line_does_not_reach_etc_hosts() {
+    let tree = TempTree::new("metadata-record-hostname");
+    minimal_image(&tree);
+    let root = tree.path.to_str().unwrap();
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    let hosts = tree.read("/etc/hosts");
+    let path = "/var/lib/osconf/metadata-record.json";
+    let mut record: serde_json::Value = serde_json::from_str(&tree.read(path)).unwrap();
+    record["hostname"] = "iZbp1meta\n10.0.0.66 bank.example".into();
+    tree.write(path, &record.to_string(), 0o600);
+
+    let (url, _) = Mock::new(Auth::Token).remove("hostname").serve();
+    let (code, out, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!tree.read("/etc/hosts").contains("bank.example"), "{}", tree.read("/etc/hosts"));
+    assert!(err.contains(&format!("{path} is damaged (hostname: ")), "{err}");
+    assert_eq!(tree.read("/etc/hosts"), hosts);
+    assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
 }

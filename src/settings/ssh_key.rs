@@ -186,7 +186,9 @@ pub fn listing_index(entry: &str) -> Result<u32, String> {
 /// (`None`: not served, so no key pair is bound), `get` reads one item
 /// (`Ok(None)`: not served). Every key of every listed entry's
 /// `public-keys/<n>/openssh-key`, in listing order; a bad entry or key is a
-/// warning naming its item. The complete list, for `Settings::ssh_keys`.
+/// warning naming its item. The complete list, for `Settings::ssh_keys`;
+/// the metadata source takes an empty list from a served listing as "cannot
+/// tell", not as "no key" (only a listing not served is that).
 pub fn keys_from_metadata<E>(
     listing: Option<&str>,
     mut get: impl FnMut(&str) -> Result<Option<String>, E>,

@@ -38,12 +38,18 @@ pub enum HttpError {
     Timeout(String),
     /// Something answered, but not proper HTTP.
     Garbage(String),
+    /// Proper HTTP, but not the platform's metadata service (a proxy or
+    /// another service at the address, a wrong url): its replies are not
+    /// believed, so nothing of it is applied.
+    Foreign(String),
 }
 
 impl std::fmt::Display for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HttpError::Unreachable(m) | HttpError::Timeout(m) | HttpError::Garbage(m) => f.write_str(m),
+            HttpError::Unreachable(m) | HttpError::Timeout(m) | HttpError::Garbage(m) | HttpError::Foreign(m) => {
+                f.write_str(m)
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 //! | item | becomes |
 //! |---|---|
 //! | `hostname` | the host name |
-//! | `instance-id` | recorded |
+//! | `instance-id` | recorded; required, see below |
 //! | `dns-conf/nameservers` | the name servers: IPv4, and IPv6 when the primary NIC has an IPv6 address (else each is skipped with a warning) |
 //! | `mac` | which NIC is primary: eth0, with the default route |
 //! | `network/interfaces/macs/` | one NIC per listed MAC, in listing order after the primary |
@@ -23,6 +23,19 @@
 //! A NIC without an address or prefix is left out (left to the image's own
 //! configuration). When `public-keys/` or one of its keys cannot be read
 //! this time (an HTTP error status), root's keys are left as they are.
+//!
+//! "Cannot tell" is never "none". Only a 404 for `public-keys/` says the
+//! instance has no key pair (the EC2-style tree Alibaba serves has no
+//! `public-keys/` directory then); a listing that yields no valid key — an
+//! empty one, entries that are not `N/`, keys none of which validates —
+//! leaves root's keys as they are, with a warning naming the item.
+//!
+//! An endpoint whose replies are not the platform's (a proxy answering
+//! `200 ok` to every path, a captive portal's HTML, a wrong url) is not
+//! believed at all ([`HttpError::Foreign`]): `instance-id` must be served
+//! and look like Alibaba's (see [`instance_id`]), and no item may be an
+//! HTML or XML page. It is read first, so nothing else is asked of such an
+//! endpoint.
 
 use std::net::IpAddr;
 
@@ -53,11 +66,11 @@ pub struct Mapped {
 /// usable was served at all.
 pub fn read(items: &dyn Items) -> Result<Mapped, HttpError> {
     let mut reading = Reading { items, warnings: Vec::new() };
+    let instance_id = Some(reading.instance_id()?);
     let mut builder = SettingsBuilder::new();
     if let Some(name) = reading.typed("hostname", values::hostname)? {
         builder.hostname(name);
     }
-    let instance_id = reading.typed("instance-id", instance_id)?;
     let servers = reading.nameservers()?;
     let (macs, primary_known) = reading.macs()?;
     // The first NIC carries the name servers in the network files: its label, and whether it has IPv6.
@@ -120,7 +133,7 @@ impl Reading<'_> {
     }
 
     fn text(&mut self, item: &str, warn_empty: bool) -> Result<Option<String>, HttpError> {
-        match self.items.get(item)? {
+        match fetch(self.items, item)? {
             Fetch::Value(text) if text.trim().is_empty() => {
                 if warn_empty {
                     self.warn(format!("{item}: empty: ignored"));
@@ -170,7 +183,8 @@ impl Reading<'_> {
 
     /// root's SSH keys: `Some` (the complete list, maybe empty) when the
     /// endpoint says which keys there are, `None` when it could not say
-    /// this time (the installed keys stay).
+    /// this time (the installed keys stay): an item refused, or a listing
+    /// served that gave no valid key. Only a 404 listing is "no key".
     fn ssh_keys(&mut self) -> Result<Option<Vec<SshKey>>, HttpError> {
         /// Why the list cannot be complete: a transport failure, or an item refused.
         enum Stop {
@@ -178,13 +192,23 @@ impl Reading<'_> {
             Refused(String, u16),
         }
         let items = self.items;
-        let get = |item: &str| match items.get(item).map_err(Stop::Http)? {
+        let get = |item: &str| match fetch(items, item).map_err(Stop::Http)? {
             Fetch::Value(text) => Ok(Some(text)),
             Fetch::Missing => Ok(None),
             Fetch::Refused(status) => Err(Stop::Refused(item.to_owned(), status)),
         };
-        let listed = get(KEYS).and_then(|listing| ssh_key::keys_from_metadata(listing.as_deref(), get));
+        let mut served_listing = false;
+        let listed = get(KEYS).and_then(|listing| {
+            served_listing = listing.is_some();
+            ssh_key::keys_from_metadata(listing.as_deref(), get)
+        });
         match listed {
+            // Listed, yet no key came of it: that says nothing sure about keys.
+            Ok((keys, warnings)) if keys.is_empty() && served_listing => {
+                self.warnings.extend(warnings);
+                self.warn(format!("{KEYS}: no valid key among those listed: root's SSH keys left as they are"));
+                Ok(None)
+            }
             Ok((keys, warnings)) => {
                 self.warnings.extend(warnings);
                 Ok(Some(keys))
@@ -194,6 +218,18 @@ impl Reading<'_> {
                 Ok(None)
             }
             Err(Stop::Http(e)) => Err(e),
+        }
+    }
+
+    /// `instance-id`, which every Alibaba instance serves: without a valid
+    /// one the endpoint is not believed (see the module docs).
+    fn instance_id(&mut self) -> Result<String, HttpError> {
+        const ITEM: &str = "instance-id";
+        let foreign = |why: String| Err(HttpError::Foreign(format!("{ITEM}: {why}")));
+        match fetch(self.items, ITEM)? {
+            Fetch::Value(text) => instance_id(text.trim()).or_else(foreign),
+            Fetch::Missing => foreign("not served (404)".into()),
+            Fetch::Refused(status) => foreign(format!("HTTP status {status}")),
         }
     }
 
@@ -322,12 +358,31 @@ fn list_entries(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-/// An instance id goes into the record: short, letters, digits, `-`, `_`, `.`.
-fn instance_id(text: &str) -> Result<String, String> {
-    if text.len() <= 128 && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+/// One item as served; a body that is an HTML or XML page (a proxy's or
+/// portal's, never a metadata value) means the endpoint is not the platform's.
+fn fetch(items: &dyn Items, item: &str) -> Result<Fetch, HttpError> {
+    let fetched = items.get(item)?;
+    if let Fetch::Value(text) = &fetched {
+        if text.trim_start().starts_with('<') {
+            return Err(HttpError::Foreign(format!("{item}: the reply is an HTML or XML page, not a metadata value")));
+        }
+    }
+    Ok(fetched)
+}
+
+/// Alibaba's instance ids: `i-` and lower-case letters and digits
+/// (`i-bp1h4adlltjc1d48goaq`; classic-network ones are shorter,
+/// `i-23r29djmj`). Strict enough that `ok`, an error text or JSON is not
+/// one; loose in length (4 to 62 after `i-`) so that no real one fails.
+/// It also goes into the record and `status`.
+pub fn instance_id(text: &str) -> Result<String, String> {
+    let plausible = text.strip_prefix("i-").is_some_and(|rest| {
+        (4..=62).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    if plausible {
         Ok(text.to_owned())
     } else {
-        Err(format!("{:?} is not an instance id", shorten(text)))
+        Err(format!("{:?} is not an Alibaba instance id (i- and 4 to 62 lower-case letters or digits)", shorten(text)))
     }
 }
 
@@ -343,6 +398,7 @@ mod tests {
             nic["ipv6s"] = serde_json::json!(list);
         }
         Document(serde_json::json!({
+            "instance-id": "i-bp1test000000000001",
             "mac": "00:16:3e:00:00:01",
             "network": {"interfaces": {"macs": {"00:16:3e:00:00:01": nic}}},
             "dns-conf": {"nameservers": "100.100.2.136\n2400:3200::1\nfe80::53\n2400:3200::1\nnonsense"},
@@ -374,5 +430,69 @@ mod tests {
             "dns-conf/nameservers: 2400:3200::1: eth0, the primary NIC, has no IPv6 address: skipped"
         );
         assert_eq!(mapped.warnings.len(), 3, "{:?}", mapped.warnings);
+    }
+
+    #[test]
+    fn instance_ids_look_like_alibabas() {
+        for good in ["i-bp1h4adlltjc1d48goaq", "i-23r29djmj", "i-abcd"] {
+            assert_eq!(instance_id(good).as_deref(), Ok(good));
+        }
+        let long = format!("i-{}", "a".repeat(63));
+        for bad in [
+            "ok",
+            "",
+            "i-",
+            "i-abc",
+            "I-bp1abcdef",
+            "i-BP1ABCDEF",
+            "i-bp1 abcd",
+            "i-bp1_abcd",
+            "ins-abcdef",
+            "{\"id\":1}",
+            &long,
+        ] {
+            assert!(instance_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// What a proxy or portal serves is not believed; a listing without a
+    /// valid key keeps root's keys; only a missing `public-keys/` is no key.
+    #[test]
+    fn foreign_replies_are_refused_and_unsure_key_listings_keep_the_keys() {
+        let with = |path: &[&str], value: serde_json::Value| {
+            let mut document = tree(None);
+            let mut node = &mut document.0;
+            for part in &path[..path.len() - 1] {
+                node = node.as_object_mut().unwrap().entry(part.to_string()).or_insert(serde_json::json!({}));
+            }
+            node[path[path.len() - 1]] = value;
+            document
+        };
+        let foreign = |document: &Document| match read(document) {
+            Err(HttpError::Foreign(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(foreign(&with(&["instance-id"], "ok".into())).starts_with("instance-id: \"ok\" is not"));
+        assert!(foreign(&with(&["instance-id"], serde_json::Value::Null)).starts_with("instance-id: not served"));
+        let html = "\n<!DOCTYPE html><html><body>Login</body></html>";
+        assert!(foreign(&with(&["instance-id"], html.into())).contains("HTML"));
+        assert!(foreign(&with(&["hostname"], html.into())).starts_with("hostname: the reply is an HTML"));
+
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
+        let keys = |public_keys: serde_json::Value| read(&with(&["public-keys"], public_keys)).unwrap();
+        let unsure = [
+            serde_json::json!({}),
+            serde_json::json!("ok"),
+            serde_json::json!({"0": {"openssh-key": "ssh-ed25519 AAAA broken"}, "1": {"openssh-key": "ok"}}),
+        ];
+        for listing in unsure {
+            let mapped = keys(listing.clone());
+            assert_eq!(mapped.settings.ssh_keys, None, "{listing}");
+            let last = mapped.warnings.last().unwrap();
+            assert_eq!(last, "public-keys/: no valid key among those listed: root's SSH keys left as they are");
+        }
+        let one = keys(serde_json::json!({"0": {"openssh-key": key}, "1": {"openssh-key": "ok"}}));
+        assert_eq!(one.settings.ssh_keys.map(|k| k.len()), Some(1));
+        assert_eq!(read(&tree(None)).unwrap().settings.ssh_keys, Some(Vec::new()), "no public-keys/: no key");
     }
 }

@@ -24,11 +24,12 @@ use self::items::Endpoint;
 use super::{Found, Typed};
 
 pub use self::items::{Document, Fetch, Items};
-pub use self::map::{read, Mapped};
+pub use self::map::{instance_id, read, Mapped};
 
 /// `Ok(None)` when the endpoint is not there (nothing listens, or nothing
-/// answers within the total time); an error when it answers wrongly or
-/// serves nothing usable.
+/// answers within the total time) or is not the platform's (its replies do
+/// not look like Alibaba's: a warning, nothing applied); an error when it
+/// answers wrongly or serves nothing usable.
 pub fn find(config: &MetadataConfig) -> Result<Option<Found>, Error> {
     let failed = |e: String| Error::Failed(format!("metadata endpoint {}: {e}", config.url));
     let client = Client::new(&config.url, config.request_timeout, config.total_timeout)
@@ -45,11 +46,22 @@ pub fn find(config: &MetadataConfig) -> Result<Option<Found>, Error> {
         }
         Err(e) => return Err(failed(e.to_string())),
     };
-    let mapped = match endpoint.document().map_err(|e| failed(e.to_string()))? {
-        Some(document) => read(&document),
-        None => read(&endpoint),
-    }
-    .map_err(|e| failed(e.to_string()))?;
+    let read = match endpoint.document() {
+        Ok(Some(document)) => read(&document),
+        Ok(None) => read(&endpoint),
+        Err(e) => Err(e),
+    };
+    let mapped = match read {
+        Ok(mapped) => mapped,
+        Err(HttpError::Foreign(why)) => {
+            log::warn!(
+                "metadata endpoint {}: {why}: it does not answer as Alibaba's metadata service does (a proxy at the address, or a wrong url?): nothing applied",
+                config.url
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(failed(e.to_string())),
+    };
     for warning in &mapped.warnings {
         log::warn!("metadata: {warning}");
     }
