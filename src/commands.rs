@@ -1,5 +1,6 @@
 //! The subcommands. `main.rs` parses the command line into [`Options`] and
 //! calls one of these; each returns the process exit code or an [`Error`].
+//! Each first forbids core dumps ([`crate::hardening`]): a drop holds the password.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,6 +44,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// `osconf plan`: prints what `apply` would do and changes nothing.
 pub fn plan(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let root = options.root();
     let config = Config::load(&root)?;
     let Some(found) = find(options, &root, &config, Access::ReadOnly)? else {
@@ -63,6 +65,7 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
 
 /// `osconf apply`: applies the drop once, then deletes it.
 pub fn apply(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let started = std::time::Instant::now();
     let mut stopwatch = Stopwatch::start();
     let root = options.root();
@@ -118,6 +121,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
 
 /// `osconf status`: what was applied last.
 pub fn status(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let root = options.root();
     let record = Record::load(&root)?;
     match (record, options.json) {
@@ -253,6 +257,7 @@ fn keep_unread(mut settings: Settings, found: &Found, previous: Option<&Record>)
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.
 pub fn check(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let report = crate::check::run(&options.root());
     if options.json {
         outln!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));
