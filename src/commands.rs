@@ -246,7 +246,16 @@ fn own_record(found: &Found, previous: Option<&Record>, root: &Root) -> Result<O
 fn keep_unread(mut settings: Settings, found: &Found, previous: Option<&Record>) -> Settings {
     if let (Some(_), Some(previous)) = (&found.typed, previous) {
         if settings.hostname.is_none() {
-            settings.hostname = previous.hostname.clone();
+            // Through the one validator: an older osconf's record may hold a
+            // name no source may set any more (`10.0.0.1`, `localhost`).
+            settings.hostname =
+                previous.hostname.as_deref().and_then(|name| match crate::settings::values::hostname(name) {
+                    Ok(name) => Some(name),
+                    Err(e) => {
+                        log::warn!("the record's host name is not kept: {e}");
+                        None
+                    }
+                });
         }
         if settings.nameservers.is_empty() {
             settings.nameservers = previous.nameservers.clone();

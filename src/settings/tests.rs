@@ -120,6 +120,49 @@ fn bad_host_names() {
     bad(&format!("hostname={}", "a".repeat(64)), "hostname", 1, "1 to 63");
 }
 
+/// RFC 1123 2.1: the last label is never a number (an address is not a
+/// name, and `10.0.0.1` would put an alias `10` into /etc/hosts); nor is the
+/// name the loopback host's.
+#[test]
+fn numeric_and_loopback_host_names_are_refused() {
+    for name in ["10.0.0.1", "123", "a.123", "1e10", "2E-3", "0x10", "0X1f", "a.0o17", "0b101", "a.1E_5"] {
+        bad(&format!("\nhostname={name}"), "hostname", 2, "last label reads as a number");
+    }
+    for name in [
+        "localhost",
+        "LOCALHOST",
+        "localhost.localdomain",
+        "LocalHost.LocalDomain",
+        "a.localhost",
+        "ip6-localhost",
+        "localhost6",
+    ] {
+        bad(&format!("hostname={name}"), "hostname", 1, "loopback");
+    }
+    // What clouds and users name hosts, digits and all.
+    for name in [
+        "iZ23r29djmjZ",
+        "ecs-ddd4.novalocal",
+        "host-10",
+        "a.b1",
+        "10.0.0.1a",
+        "1e10x",
+        "0x1g",
+        "nan",
+        "inf",
+        "e10",
+        "my-localhost",
+        "localhostx.example",
+    ] {
+        let drop = format!("hostname={name}\n");
+        let s =
+            Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s.hostname.as_deref(), Some(name));
+    }
+    let s = Settings::from_drop(b"hostname=VM_10_20_xxxx\n", PasswordForm::Base64Plain).unwrap();
+    assert_eq!(s.hostname.as_deref(), Some("VM-10-20-xxxx"));
+}
+
 #[test]
 fn bad_passwords_do_not_echo_the_value() {
     bad("password=", "password", 1, "empty");
