@@ -16,6 +16,7 @@ use crate::settings::{PasswordForm, Settings};
 use crate::sources::{self, Access, Found};
 use crate::timing::Stopwatch;
 use crate::{out, outln};
+use zeroize::Zeroize;
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -72,7 +73,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
     let config = Config::load(&root)?;
     stopwatch.lap("lock and configuration");
-    let Some(found) = find(options, &root, &config, Access::ReadWrite)? else {
+    let Some(mut found) = find(options, &root, &config, Access::ReadWrite)? else {
         log::info!("no settings found: nothing to do");
         return Ok(0);
     };
@@ -94,6 +95,8 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
         stopwatch.lap("udev");
     }
     let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
+    // Digested into the plan: the drop's bytes (the password's Base64) are wiped now.
+    found.content.zeroize();
     if plan.already_applied {
         log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
         if let Some(record) = &plan.migrated_record {

@@ -238,7 +238,8 @@ fn to_drop(s: &Settings, form: PasswordForm) -> String {
     }
     match (&s.password, form) {
         (Some(Password::Plain(p)), PasswordForm::Base64Plain) => {
-            out += &format!("password={}\n", base64::engine::general_purpose::STANDARD.encode(format!("{p}\n")))
+            out +=
+                &format!("password={}\n", base64::engine::general_purpose::STANDARD.encode(format!("{}\n", p.as_str())))
         }
         (Some(Password::Hash(h)), PasswordForm::CryptHash) => out += &format!("password={h}\n"),
         (None, _) => {}
@@ -594,7 +595,7 @@ fn generated_valid_drops_are_accepted_as_written() {
         // '_' is written as '-' (systemd drops '_' from a host name at boot).
         let mut s = Settings {
             hostname: Some(hostname.replace('_', "-")),
-            password: Some(Password::Plain(password)),
+            password: Some(Password::Plain(password.into())),
             ..Settings::default()
         };
         s.nameservers = dns

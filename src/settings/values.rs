@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::parse::shorten;
 use super::{Nic, Password, PasswordForm};
@@ -81,23 +82,35 @@ fn is_number(label: &str) -> bool {
     digits(&lower, 10) || prefixed("0x", 16) || prefixed("0o", 8) || prefixed("0b", 2) || exponent
 }
 
-/// Never puts the value in the message: it is a secret.
+/// Never puts the value in the message: it is a secret. The decoded text
+/// is never copied: decoded into one buffer, which is wiped when dropped,
+/// also when it is refused.
 pub fn password(value: &str, form: PasswordForm) -> Result<Password, String> {
     match form {
         PasswordForm::Base64Plain => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(value.trim())
+            // Room for the decoder's estimate ((len + 3) / 4 * 3) from the start: never grown.
+            let mut bytes = Zeroizing::new(Vec::with_capacity(value.len() + 3));
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(value.trim(), &mut bytes)
                 .map_err(|_| "is not valid Base64 (value not shown)".to_string())?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| "decodes to bytes that are not UTF-8 text (value not shown)".to_string())?;
-            let text = text.strip_suffix('\n').unwrap_or(&text);
+            // The buffer moves into the String: no copy.
+            let mut text = match String::from_utf8(std::mem::take(&mut *bytes)) {
+                Ok(text) => Zeroizing::new(text),
+                Err(e) => {
+                    e.into_bytes().zeroize();
+                    return Err("decodes to bytes that are not UTF-8 text (value not shown)".into());
+                }
+            };
+            if text.ends_with('\n') {
+                text.pop();
+            }
             if text.is_empty() {
                 return Err("decodes to an empty password".into());
             }
             if text.chars().any(|c| c.is_control()) {
                 return Err("decodes to text with a newline or control character (value not shown)".into());
             }
-            Ok(Password::Plain(text.to_owned()))
+            Ok(Password::Plain(text))
         }
         PasswordForm::CryptHash => {
             if is_crypt_hash(value) {
