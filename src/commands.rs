@@ -1,5 +1,6 @@
 //! The subcommands. `main.rs` parses the command line into [`Options`] and
 //! calls one of these; each returns the process exit code or an [`Error`].
+//! Each first forbids core dumps ([`crate::hardening`]): a drop holds the password.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::settings::{PasswordForm, Settings};
 use crate::sources::{self, Access, Found};
 use crate::timing::Stopwatch;
 use crate::{out, outln};
+use zeroize::Zeroize;
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -43,6 +45,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// `osconf plan`: prints what `apply` would do and changes nothing.
 pub fn plan(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let root = options.root();
     let config = Config::load(&root)?;
     let Some(found) = find(options, &root, &config, Access::ReadOnly)? else {
@@ -63,13 +66,14 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
 
 /// `osconf apply`: applies the drop once, then deletes it.
 pub fn apply(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let started = std::time::Instant::now();
     let mut stopwatch = Stopwatch::start();
     let root = options.root();
     let _lock = crate::lock::acquire(&root, LOCK_WAIT)?;
     let config = Config::load(&root)?;
     stopwatch.lap("lock and configuration");
-    let Some(found) = find(options, &root, &config, Access::ReadWrite)? else {
+    let Some(mut found) = find(options, &root, &config, Access::ReadWrite)? else {
         log::info!("no settings found: nothing to do");
         return Ok(0);
     };
@@ -96,6 +100,8 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
         stopwatch.lap("udev");
     }
     let plan = plan_for(settings, &found, previous.as_ref(), &root, &config, &mut stopwatch)?;
+    // Digested into the plan: the drop's bytes (the password's Base64) are wiped now.
+    found.content.zeroize();
     if plan.already_applied {
         log::info!("{} was applied already ({}): nothing to do", found.description, plan.drop_id());
         if let Some(record) = &plan.migrated_record {
@@ -125,6 +131,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
 /// (on stdout, or as a warning with `--json`, which prints the record osconf
 /// goes by: the other source's, or `null`).
 pub fn status(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let root = options.root();
     let (record, damaged) = Record::load_reporting(&root)?;
     for why in &damaged {
@@ -261,7 +268,16 @@ fn own_record(found: &Found, previous: Option<&Record>, root: &Root) -> Result<O
 fn keep_unread(mut settings: Settings, found: &Found, previous: Option<&Record>) -> Settings {
     if let (Some(_), Some(previous)) = (&found.typed, previous) {
         if settings.hostname.is_none() {
-            settings.hostname = previous.hostname.clone();
+            // Through the one validator: an older osconf's record may hold a
+            // name no source may set any more (`10.0.0.1`, `localhost`).
+            settings.hostname =
+                previous.hostname.as_deref().and_then(|name| match crate::settings::values::hostname(name) {
+                    Ok(name) => Some(name),
+                    Err(e) => {
+                        log::warn!("the record's host name is not kept: {e}");
+                        None
+                    }
+                });
         }
         if settings.nameservers.is_empty() {
             settings.nameservers = previous.nameservers.clone();
@@ -272,6 +288,7 @@ fn keep_unread(mut settings: Settings, found: &Found, previous: Option<&Record>)
 
 /// `osconf check`: the image-readiness report; exit 1 when something FAILED.
 pub fn check(options: &Options) -> Result<i32, Error> {
+    crate::hardening::forbid_core_dumps();
     let report = crate::check::run(&options.root());
     if options.json {
         outln!("{}", serde_json::to_string_pretty(&report).expect("a report always serialises"));

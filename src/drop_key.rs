@@ -99,7 +99,8 @@ impl DropKey {
 
     /// The record's "already applied" digest of a drop's bytes (hex).
     pub fn digest(&self, content: &[u8]) -> String {
-        let mut message = Vec::with_capacity(LABEL.len() + content.len());
+        // The drop holds the password: its copy here is wiped when dropped.
+        let mut message = zeroize::Zeroizing::new(Vec::with_capacity(LABEL.len() + content.len()));
         message.extend_from_slice(LABEL);
         message.extend_from_slice(content);
         hmac_sha256(&self.bytes, &message).iter().map(|b| format!("{b:02x}")).collect()

@@ -11,6 +11,7 @@ pub mod config;
 pub mod drop_key;
 pub mod error;
 pub mod files;
+pub mod hardening;
 pub mod lock;
 pub mod output;
 pub mod plan;

@@ -1,5 +1,7 @@
 //! Command-line parsing only; the work is in `osconf::commands`.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,7 +49,9 @@ enum Command {
     Check,
 }
 
-fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
+/// Paths (`--root`, `--drop`) may be any bytes, as Linux allows; every other
+/// argument must be UTF-8 text, else it is a usage error naming its position.
+fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
     let mut options = Options {
         root: PathBuf::from("/"),
         drop: None,
@@ -58,10 +62,11 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
         metadata: None,
     };
     let mut command = None;
-    let mut args = args.iter().peekable();
+    // Numbered from 1 after the program name, as the user counts them.
+    let mut args = args.iter().zip(1..).peekable();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().cloned().ok_or_else(|| Error::Usage(format!("{name} needs a value")));
-        match arg.as_str() {
+        let mut value = |name: &str| args.next().ok_or_else(|| Error::Usage(format!("{name} needs a value")));
+        match text(arg)? {
             "-h" | "--help" | "help" => {
                 osconf::output::write(format_args!("{USAGE}"))?;
                 return Ok(None);
@@ -70,10 +75,10 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
                 osconf::output::write(format_args!("osconf {}\n", env!("CARGO_PKG_VERSION")))?;
                 return Ok(None);
             }
-            "--root" => options.root = PathBuf::from(value("--root")?),
-            "--drop" => options.drop = Some(PathBuf::from(value("--drop")?)),
+            "--root" => options.root = PathBuf::from(value("--root")?.0),
+            "--drop" => options.drop = Some(PathBuf::from(value("--drop")?.0)),
             "--format" => {
-                options.form = Some(match value("--format")?.as_str() {
+                options.form = Some(match text(value("--format")?)? {
                     "alibaba" => PasswordForm::Base64Plain,
                     "tencent" => PasswordForm::CryptHash,
                     other => return Err(Error::Usage(format!("--format {other:?}: expected alibaba or tencent"))),
@@ -83,12 +88,12 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
             "--no-live" => options.live = Some(false),
             "--keep-drop" => options.keep_drop = true,
             "--metadata" => {
-                let url = args.next_if(|next| next.starts_with("http://")).cloned();
-                options.metadata = Some(url);
+                let url = args.next_if(|(next, _)| next.as_bytes().starts_with(b"http://"));
+                options.metadata = Some(url.map(text).transpose()?.map(str::to_owned));
             }
             "--json" => options.json = true,
-            "plan" | "apply" | "status" | "check" if command.is_none() => {
-                command = Some(match arg.as_str() {
+            word @ ("plan" | "apply" | "status" | "check") if command.is_none() => {
+                command = Some(match word {
                     "plan" => Command::Plan,
                     "apply" => Command::Apply,
                     "status" => Command::Status,
@@ -102,6 +107,13 @@ fn parse(args: &[String]) -> Result<Option<(Command, Options)>, Error> {
     Ok(Some((command, options)))
 }
 
+/// An argument that must be text (a command, an option, a `--format` or URL value).
+fn text((arg, position): (&OsString, usize)) -> Result<&str, Error> {
+    arg.to_str().ok_or_else(|| {
+        Error::Usage(format!("argument {position} ({:?}) is not valid UTF-8 text", arg.to_string_lossy()))
+    })
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("OSCONF_LOG", "info"))
         .format(|out, record| {
@@ -109,7 +121,7 @@ fn main() -> ExitCode {
             writeln!(out, "osconf: {}: {}", record.level().as_str().to_lowercase(), record.args())
         })
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let result = parse(&args).and_then(|parsed| match parsed {
         None => Ok(0),
         Some((Command::Plan, options)) => commands::plan(&options),

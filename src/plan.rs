@@ -15,7 +15,7 @@ use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::record::Record;
-use crate::settings::Settings;
+use crate::settings::{Password, Settings};
 
 /// Where the copy of a file osconf replaces or removes but did not write
 /// itself is kept: `/etc/x` → `/var/lib/osconf/backup/etc/x`, with the
@@ -71,7 +71,7 @@ impl Plan {
         root: &Root,
         config: &Config,
     ) -> Result<Plan, Error> {
-        let settings = keep_the_default_route(settings, previous);
+        let mut settings = keep_the_default_route(settings, previous);
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(content);
         let already_applied = applied_before(previous, &key, content);
@@ -83,8 +83,11 @@ impl Plan {
 
         let mut writes = Vec::new();
         let mut owned = Vec::new();
-        if let Some(password) = &settings.password {
-            writes.push(password::render(root, password, days_since_epoch())?);
+        if let Some(given) = settings.password.take() {
+            let hash = password::hash_of(&given)?;
+            writes.push(password::render(root, &hash, days_since_epoch())?);
+            // The plan keeps the hash only: the plain text is wiped here, once hashed.
+            settings.password = Some(Password::Hash(hash));
         }
         if let Some(name) = &settings.hostname {
             writes.extend(hostname::render(root, name, settings.primary_address())?);

@@ -143,6 +143,19 @@ fn check_settings_error(e: &SettingsError, bytes: &[u8], lines: usize, parse_fai
 
 /// Every accepted value is one the platform could mean, checked here without
 /// the validator's own helpers.
+/// Whether a host name's last label is a number to some parser: Rust's
+/// float parser (`123`, `1e10`, `2E-3`), or digits after a `0x`/`0o`/`0b`.
+fn reads_as_a_number(name: &str) -> bool {
+    let top = name.rsplit('.').next().unwrap_or_default().replace('_', "-").to_ascii_lowercase();
+    let radix = |prefix: &str, radix: u32| {
+        top.strip_prefix(prefix).is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_digit(radix)))
+    };
+    (top.starts_with(|c: char| c.is_ascii_digit()) && top.parse::<f64>().is_ok())
+        || radix("0x", 16)
+        || radix("0o", 8)
+        || radix("0b", 2)
+}
+
 fn check_valid(s: &Settings) -> Result<(), String> {
     let bad = |what: String| Err(format!("accepted an invalid value: {what} in {s:?}"));
     if let Some(name) = &s.hostname {
@@ -154,6 +167,12 @@ fn check_valid(s: &Settings) -> Result<(), String> {
         };
         if name.is_empty() || name.len() > 64 || !name.split('.').all(label_ok) {
             return bad(format!("host name {name:?}"));
+        }
+        let lower = name.to_ascii_lowercase();
+        let (first, last) = (lower.split('.').next().unwrap_or_default(), lower.rsplit('.').next().unwrap_or_default());
+        let loopback = ["localhost", "localhost4", "localhost6", "ip6-localhost", "ip6-loopback"].contains(&first);
+        if reads_as_a_number(name) || loopback || last == "localhost" {
+            return bad(format!("host name {name:?} (RFC 1123 2.1: a number or the loopback host)"));
         }
     }
     match &s.password {
@@ -219,7 +238,8 @@ fn to_drop(s: &Settings, form: PasswordForm) -> String {
     }
     match (&s.password, form) {
         (Some(Password::Plain(p)), PasswordForm::Base64Plain) => {
-            out += &format!("password={}\n", base64::engine::general_purpose::STANDARD.encode(format!("{p}\n")))
+            out +=
+                &format!("password={}\n", base64::engine::general_purpose::STANDARD.encode(format!("{}\n", p.as_str())))
         }
         (Some(Password::Hash(h)), PasswordForm::CryptHash) => out += &format!("password={h}\n"),
         (None, _) => {}
@@ -565,12 +585,17 @@ fn generated_valid_drops_are_accepted_as_written() {
         prop::collection::vec(any::<[u8; 4]>(), 0..4),
         prop::collection::vec(nic, 0..5),
     );
+    // A last label that reads as a number (`a.123`, `1e5`) is refused (RFC 1123 2.1): made a name.
+    let strategy = strategy.prop_map(|(hostname, password, dns, nics)| {
+        let hostname = if reads_as_a_number(&hostname) { hostname + "x" } else { hostname };
+        (hostname, password, dns, nics)
+    });
     let mut runner = runner();
     let result = runner.run(&strategy, |(hostname, password, dns, nics)| {
         // '_' is written as '-' (systemd drops '_' from a host name at boot).
         let mut s = Settings {
             hostname: Some(hostname.replace('_', "-")),
-            password: Some(Password::Plain(password)),
+            password: Some(Password::Plain(password.into())),
             ..Settings::default()
         };
         s.nameservers = dns

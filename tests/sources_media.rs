@@ -151,7 +151,7 @@ fn unmounted_partition_is_mounted_read_and_released(fs: &str) {
     let p1 = first_partition(&l);
     let partition = partition_from_device(&p1).unwrap();
     let found = read_from_partition(&partition, Access::ReadWrite).unwrap().expect("the drop is found");
-    assert_eq!(found.content, DROP.as_bytes());
+    assert_eq!(*found.content, DROP.as_bytes());
     assert!(found.description.contains("mounted by osconf"), "{}", found.description);
     assert_eq!(mounts_of(&p1), 1, "mounted while in use");
     found.consume().unwrap();
@@ -214,7 +214,7 @@ fn tencent_iso_labelled_config_2_is_found_by_its_label() {
     assert_eq!(iso9660_label(&iso).as_deref(), Some("config-2"));
     if std::fs::read_to_string("/proc/filesystems").unwrap().contains("iso9660") {
         let found = read_from_device(&device).unwrap().unwrap();
-        assert_eq!(found.content, b"hostname=VM_1_2_x\n");
+        assert_eq!(*found.content, b"hostname=VM_1_2_x\n");
         assert_eq!(found.form, PasswordForm::CryptHash);
         assert_eq!(found.delete_after, None, "a CD-ROM is never written");
         drop(found);
@@ -438,7 +438,7 @@ fn the_drop_is_deleted_through_its_directory_not_its_path() {
         std::fs::write(point.join(DROP_PATH), DROP).unwrap();
         let found =
             read_drop_beneath_with(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain, resolve).unwrap().unwrap();
-        assert_eq!(found.content, DROP.as_bytes());
+        assert_eq!(*found.content, DROP.as_bytes());
         // Between the read and the deletion the directory is swapped for a link out.
         std::fs::rename(point.join("aliyun_custom_image"), point.join("moved")).unwrap();
         std::os::unix::fs::symlink(&outside, point.join("aliyun_custom_image")).unwrap();

@@ -464,6 +464,17 @@ fn an_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
             "hostname: \"bad name!\" is not a valid host name",
             Box::new(|s| s.hostname = None),
         ),
+        // The one validator of every source: no address, no loopback name.
+        (
+            Mock::new(Auth::Plain).set("hostname", "10.0.0.1"),
+            "hostname: \"10.0.0.1\" is not a valid host name: its last label reads as a number",
+            Box::new(|s| s.hostname = None),
+        ),
+        (
+            Mock::new(Auth::Plain).set("hostname", "LOCALHOST"),
+            "hostname: \"LOCALHOST\" is not a valid host name: it names the loopback host",
+            Box::new(|s| s.hostname = None),
+        ),
         (
             Mock::new(Auth::Plain).set("dns-conf/nameservers", "100.100.2.136\nfe80::53\n100.100.2.138"),
             "dns-conf/nameservers: fe80::53 cannot be a name server",
@@ -727,6 +738,29 @@ fn an_item_missing_this_time_keeps_what_osconf_set() {
     assert!(err.contains("applied metadata endpoint"), "the changed address applies: {err}");
     assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
     assert_eq!(tree.read("/etc/resolv.conf"), resolv);
+}
+
+/// The record's host name kept for a missing item passes the one validator
+/// too: a name an older osconf accepted (`10.0.0.1`) is not set again.
+#[test]
+fn a_recorded_host_name_no_source_may_set_is_not_kept() {
+    let tree = TempTree::new("metadata-keep-invalid");
+    minimal_image(&tree);
+    let image_name = tree.read("/etc/hostname");
+    let root = tree.path.to_str().unwrap();
+    let (url, _) = Mock::new(Auth::Token).serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    let path = "/var/lib/osconf/metadata-record.json";
+    let record = tree.read(path).replace("\"iZbp1meta\"", "\"10.0.0.1\"");
+    assert!(record.contains("10.0.0.1"), "{record}");
+    tree.write(path, &record, 0o600);
+    tree.write("/etc/hostname", "10.0.0.1\n", 0o644);
+    let (url, _) = Mock::new(Auth::Token).status("hostname", 500).serve();
+    let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the record's host name is not kept: \"10.0.0.1\" is not a valid host name"), "{err}");
+    assert_eq!(tree.read("/etc/hostname"), image_name, "given back to the image");
 }
 
 /// root's keys from `public-keys/`: a bad key is a warning naming its item

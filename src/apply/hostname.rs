@@ -38,9 +38,10 @@ pub fn restore(root: &Root) -> Result<(Vec<FileWrite>, Option<String>), Error> {
     let mut name = None;
     match originals::read(root, HOSTNAME)? {
         Some(original) => {
-            // For the kernel only if valid, as systemd would take it at boot.
+            // For the kernel only if valid, as systemd would take it at boot;
+            // the image's own name may be `localhost`, which no drop may set.
             let first = original.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
-            name = first.and_then(|n| crate::settings::values::hostname(n).ok());
+            name = first.and_then(|n| crate::settings::values::hostname_syntax(n).ok());
             writes.push(FileWrite::new(HOSTNAME, original, 0o644));
         }
         None => log::warn!("no original {HOSTNAME} was kept (set by an older osconf): it keeps the last name set"),
@@ -92,5 +93,20 @@ mod tests {
         let first = with_managed_line("127.0.0.1\tlocalhost\n", Ipv4Addr::new(10, 0, 0, 5), "a");
         let second = with_managed_line(&first, Ipv4Addr::new(10, 0, 0, 6), "b.example.com");
         assert_eq!(second, "127.0.0.1\tlocalhost\n10.0.0.6\tb.example.com b\t# managed by osconf\n");
+    }
+
+    /// A drop may not set `localhost`, but the image's own name may be it:
+    /// put back, it is the kernel's name again too.
+    #[test]
+    fn the_images_own_localhost_is_restored_for_the_kernel() {
+        let dir = std::env::temp_dir().join(format!("osconf-hostname-restore-{}", std::process::id()));
+        let root = Root::new(&dir);
+        let kept = root.path(originals::path_of(HOSTNAME));
+        std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+        std::fs::write(&kept, "localhost.localdomain\n").unwrap();
+        let (writes, name) = restore(&root).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(name.as_deref(), Some("localhost.localdomain"));
+        assert_eq!(writes[0].path, HOSTNAME);
     }
 }

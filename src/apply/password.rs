@@ -9,17 +9,22 @@ use super::sha512_crypt;
 
 pub const SHADOW: &str = "/etc/shadow";
 
-/// The new /etc/shadow, computed before anything is written.
-pub fn render(root: &Root, password: &Password, days_since_epoch: u64) -> Result<FileWrite, Error> {
+/// The crypt hash /etc/shadow gets: the plain text hashed with a fresh
+/// salt, or the source's hash as it is.
+pub fn hash_of(password: &Password) -> Result<String, Error> {
+    match password {
+        Password::Plain(text) => sha512_crypt::hash_with_random_salt(text)
+            .map_err(|e| Error::Failed(format!("reading random bytes for the password salt: {e}"))),
+        Password::Hash(hash) => Ok(hash.clone()),
+    }
+}
+
+/// The new /etc/shadow with root's `hash`, computed before anything is written.
+pub fn render(root: &Root, hash: &str, days_since_epoch: u64) -> Result<FileWrite, Error> {
     let current = root
         .read_optional(SHADOW)?
         .ok_or_else(|| Error::Failed(format!("{SHADOW} does not exist: cannot set the root password")))?;
-    let hash = match password {
-        Password::Plain(text) => sha512_crypt::hash_with_random_salt(text)
-            .map_err(|e| Error::Failed(format!("reading random bytes for the password salt: {e}")))?,
-        Password::Hash(hash) => hash.clone(),
-    };
-    let content = with_root_hash(&current, &hash, days_since_epoch)?;
+    let content = with_root_hash(&current, hash, days_since_epoch)?;
     Ok(FileWrite { secret: true, ..FileWrite::new(SHADOW, content, 0o640) })
 }
 

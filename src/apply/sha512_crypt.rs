@@ -3,8 +3,13 @@
 //!
 //! Written over `sha2` because the `sha-crypt` crate encodes the salt bytes
 //! it is given, producing salts libc does not reproduce (shared/NOTES.md).
+//!
+//! Nothing derived from the password outlives the call: the intermediate
+//! digests and sequences are wiped, and so are the hashers' buffers (sha2's
+//! `zeroize` feature); the password itself is never copied.
 
 use sha2::{Digest, Sha512};
+use zeroize::{Zeroize, Zeroizing};
 
 const ITOA64: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const ROUNDS: usize = 5000;
@@ -29,14 +34,16 @@ pub fn hash(password: &[u8], salt: &str) -> String {
         }
         h.finalize().into()
     };
-    // Repeats `source` cyclically to `len` bytes.
-    let stretch = |source: &[u8; 64], len: usize| -> Vec<u8> { source.iter().cycle().take(len).copied().collect() };
+    // Repeats `source` cyclically to `len` bytes (wiped when dropped).
+    let stretch = |source: &[u8; 64], len: usize| -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(source.iter().cycle().take(len).copied().collect())
+    };
 
-    let b = digest(&[password, salt, password]);
+    let mut b = digest(&[password, salt, password]);
     let mut a = Sha512::new();
     a.update(password);
     a.update(salt);
-    a.update(stretch(&b, password.len()));
+    a.update(&*stretch(&b, password.len()));
     let mut n = password.len();
     while n > 0 {
         if n & 1 == 1 {
@@ -46,9 +53,16 @@ pub fn hash(password: &[u8], salt: &str) -> String {
         }
         n >>= 1;
     }
-    let a: [u8; 64] = a.finalize().into();
+    let mut a: [u8; 64] = a.finalize().into();
 
-    let dp = digest(&[&password.repeat(password.len())]);
+    // The password `len` times over, hashed as it is fed: never copied.
+    let mut dp: [u8; 64] = {
+        let mut h = Sha512::new();
+        for _ in 0..password.len() {
+            h.update(password);
+        }
+        h.finalize().into()
+    };
     let p = stretch(&dp, password.len());
     let ds = digest(&[&salt.repeat(16 + a[0] as usize)]);
     let s = stretch(&ds, salt.len());
@@ -57,7 +71,7 @@ pub fn hash(password: &[u8], salt: &str) -> String {
     for round in 0..ROUNDS {
         let mut h = Sha512::new();
         if round % 2 == 1 {
-            h.update(&p)
+            h.update(&*p)
         } else {
             h.update(c)
         }
@@ -65,14 +79,18 @@ pub fn hash(password: &[u8], salt: &str) -> String {
             h.update(&s)
         }
         if round % 7 != 0 {
-            h.update(&p)
+            h.update(&*p)
         }
         if round % 2 == 1 {
             h.update(c)
         } else {
-            h.update(&p)
+            h.update(&*p)
         }
         c = h.finalize().into();
+    }
+    // `c` is the hash, written to /etc/shadow; the rest was only the way there.
+    for digest in [&mut a, &mut b, &mut dp] {
+        digest.zeroize();
     }
 
     let mut out = format!("$6${}$", std::str::from_utf8(salt).expect("crypt alphabet is ASCII"));

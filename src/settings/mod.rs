@@ -12,6 +12,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 pub use build::{Conflict, NicField, SettingsBuilder};
 pub use parse::{parse, Entry, ParseError};
@@ -37,10 +38,12 @@ pub struct Settings {
 }
 
 /// The root password: plain text (Alibaba, Base64 in the drop) to be hashed
-/// here, or a crypt hash (Tencent) to be written as is. `Debug` never shows it.
+/// here, or a crypt hash (Tencent) to be written as is. `Debug` never shows
+/// it; the plain text is wiped when dropped, which the plan does once it
+/// has hashed it (keeping the hash).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Password {
-    Plain(String),
+    Plain(Zeroizing<String>),
     Hash(String),
 }
 
@@ -142,8 +145,8 @@ impl Settings {
             match entry.key.as_str() {
                 "hostname" => {
                     let name = values::hostname(&entry.value).map_err(at)?;
-                    if name != entry.value {
-                        log::info!("line {}: hostname {}: '_' is not allowed in a host name (systemd drops it at boot): using {name}", entry.line, entry.value);
+                    if name != *entry.value {
+                        log::info!("line {}: hostname {}: '_' is not allowed in a host name (systemd drops it at boot): using {name}", entry.line, entry.value.as_str());
                     }
                     builder.hostname(name);
                 }

@@ -6,11 +6,14 @@
 
 use std::fmt;
 
-/// One `key=value` assignment and the line it came from (1-based).
+use zeroize::Zeroizing;
+
+/// One `key=value` assignment and the line it came from (1-based). The
+/// value is wiped when dropped: the password's is its Base64.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub key: String,
-    pub value: String,
+    pub value: Zeroizing<String>,
     pub line: usize,
 }
 
@@ -85,7 +88,7 @@ fn parse_line(text: &str, line: usize) -> Result<Option<Entry>, ParseError> {
 }
 
 /// The value after `=`: quoted or bare, then only blanks or a comment.
-fn parse_value(rest: &str, secret: bool) -> Result<String, String> {
+fn parse_value(rest: &str, secret: bool) -> Result<Zeroizing<String>, String> {
     let (value, tail) = match rest.chars().next() {
         Some(quote @ ('"' | '\'')) => {
             let body = &rest[1..];
@@ -105,7 +108,7 @@ fn parse_value(rest: &str, secret: bool) -> Result<String, String> {
     if let Some(c) = value.chars().find(|c| matches!(c, '"' | '\'' | '\\' | '`')) {
         return Err(format!("value contains {c:?}, which os.conf values never hold"));
     }
-    Ok(value.to_owned())
+    Ok(Zeroizing::new(value.to_owned()))
 }
 
 /// Keeps error messages short when a hostile drop carries a huge value.
@@ -122,7 +125,7 @@ mod tests {
     use super::*;
 
     fn kv(input: &str) -> Vec<(String, String, usize)> {
-        parse(input.as_bytes()).unwrap().into_iter().map(|e| (e.key, e.value, e.line)).collect()
+        parse(input.as_bytes()).unwrap().into_iter().map(|e| (e.key, e.value.to_string(), e.line)).collect()
     }
 
     #[test]

@@ -17,7 +17,7 @@ const TENCENT: &str = include_str!("../../examples/tencent.conf");
 fn alibaba_classic_sample() {
     let s = Settings::from_drop(CLASSIC.as_bytes(), PasswordForm::Base64Plain).unwrap();
     assert_eq!(s.hostname.as_deref(), Some("iZ23r29djmjZ"));
-    assert_eq!(s.password, Some(Password::Plain("qwHr1234".into())));
+    assert_eq!(s.password, Some(Password::Plain(Zeroizing::new("qwHr1234".into()))));
     assert_eq!(s.nameservers, vec![IpAddr::V4(ip("7.7.7.7")), IpAddr::V4(ip("8.8.8.8"))]);
     assert!(s.is_classic());
     assert_eq!(s.nics.len(), 2);
@@ -86,7 +86,7 @@ fn password_strips_one_newline_only() {
     let s = Settings::from_drop(b"password=YQoK", PasswordForm::Base64Plain);
     assert!(s.unwrap_err().message.contains("newline"));
     let s = Settings::from_drop(b"password=YQ==", PasswordForm::Base64Plain).unwrap();
-    assert_eq!(s.password, Some(Password::Plain("a".into())));
+    assert_eq!(s.password, Some(Password::Plain(Zeroizing::new("a".into()))));
 }
 
 #[test]
@@ -94,6 +94,24 @@ fn debug_never_shows_the_password() {
     let s = Settings::from_drop(b"password=cXdIcjEyMzQK", PasswordForm::Base64Plain).unwrap();
     let shown = format!("{s:?}");
     assert!(!shown.contains("qwHr1234") && shown.contains("redacted"), "{shown}");
+}
+
+/// The password's Base64 (every drop value), its decoded text and the
+/// drop's bytes are held in `Zeroizing` buffers, wiped when dropped: this
+/// does not compile if one of them becomes a plain `String` or `Vec`.
+#[test]
+fn the_password_and_the_drop_are_held_in_buffers_wiped_when_dropped() {
+    fn wiped<T: zeroize::Zeroize>(_: &Zeroizing<T>) {}
+    fn drop_content_is_wiped(found: &crate::sources::Found) {
+        wiped(&found.content)
+    }
+    let _ = drop_content_is_wiped;
+    let entries = parse(b"password=cXdIcjEyMzQK\n").unwrap();
+    wiped(&entries[0].value);
+    let s = Settings::from_entries(&entries, PasswordForm::Base64Plain).unwrap();
+    let Some(Password::Plain(text)) = &s.password else { panic!("{s:?}") };
+    wiped(text);
+    assert_eq!(text.as_str(), "qwHr1234");
 }
 
 /// (drop, key named, line named, words in the message)
@@ -118,6 +136,49 @@ fn bad_host_names() {
     bad("hostname=\"$(touch /tmp/x)\"", "hostname", 1, "only letters");
     bad(&format!("hostname={}", "a".repeat(65)), "hostname", 1, "longer than 64");
     bad(&format!("hostname={}", "a".repeat(64)), "hostname", 1, "1 to 63");
+}
+
+/// RFC 1123 2.1: the last label is never a number (an address is not a
+/// name, and `10.0.0.1` would put an alias `10` into /etc/hosts); nor is the
+/// name the loopback host's.
+#[test]
+fn numeric_and_loopback_host_names_are_refused() {
+    for name in ["10.0.0.1", "123", "a.123", "1e10", "2E-3", "0x10", "0X1f", "a.0o17", "0b101", "a.1E_5"] {
+        bad(&format!("\nhostname={name}"), "hostname", 2, "last label reads as a number");
+    }
+    for name in [
+        "localhost",
+        "LOCALHOST",
+        "localhost.localdomain",
+        "LocalHost.LocalDomain",
+        "a.localhost",
+        "ip6-localhost",
+        "localhost6",
+    ] {
+        bad(&format!("hostname={name}"), "hostname", 1, "loopback");
+    }
+    // What clouds and users name hosts, digits and all.
+    for name in [
+        "iZ23r29djmjZ",
+        "ecs-ddd4.novalocal",
+        "host-10",
+        "a.b1",
+        "10.0.0.1a",
+        "1e10x",
+        "0x1g",
+        "nan",
+        "inf",
+        "e10",
+        "my-localhost",
+        "localhostx.example",
+    ] {
+        let drop = format!("hostname={name}\n");
+        let s =
+            Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s.hostname.as_deref(), Some(name));
+    }
+    let s = Settings::from_drop(b"hostname=VM_10_20_xxxx\n", PasswordForm::Base64Plain).unwrap();
+    assert_eq!(s.hostname.as_deref(), Some("VM-10-20-xxxx"));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::parse::shorten;
 use super::{Nic, Password, PasswordForm};
@@ -14,11 +15,29 @@ use super::{Nic, Password, PasswordForm};
 /// The kernel's HOST_NAME_MAX: sethostname(2) refuses longer names.
 const HOST_NAME_MAX: usize = 64;
 
-/// A host name as the kernel, /etc/hostname and /etc/hosts will all carry
-/// it. `_` (Tencent's own `VM_10_20_xxxx`) is accepted and becomes `-`:
-/// systemd drops `_` from /etc/hostname at boot, which would leave the
-/// kernel and /etc/hosts with different names.
+/// A host name a source gives this host, as the kernel, /etc/hostname and
+/// /etc/hosts will all carry it: [`hostname_syntax`], and neither numeric
+/// nor the loopback host's (every source's host name passes here).
 pub fn hostname(value: &str) -> Result<String, String> {
+    let name = hostname_syntax(value)?;
+    let bad = |why: &str| Err(format!("{:?} is not a valid host name: {why}", shorten(value)));
+    let (first, last) = (name.split('.').next().unwrap_or_default(), name.rsplit('.').next().unwrap_or_default());
+    // RFC 6761 6.3: `localhost` and every name under it are the loopback host.
+    if LOOPBACK_NAMES.iter().any(|n| first.eq_ignore_ascii_case(n)) || last.eq_ignore_ascii_case("localhost") {
+        return bad("it names the loopback host, not this one (localhost is 127.0.0.1 in /etc/hosts)");
+    }
+    if is_number(last) {
+        return bad("its last label reads as a number: an address, not a name (RFC 1123 2.1)");
+    }
+    Ok(name)
+}
+
+/// RFC 1123 labels, at most the kernel's 64 characters. `_` (Tencent's own
+/// `VM_10_20_xxxx`) is accepted and becomes `-`: systemd drops `_` from
+/// /etc/hostname at boot, which would leave the kernel and /etc/hosts with
+/// different names. Used alone only for the image's own name (it may be
+/// `localhost.localdomain`), which osconf puts back as it was.
+pub fn hostname_syntax(value: &str) -> Result<String, String> {
     let bad = |why: &str| Err(format!("{:?} is not a valid host name: {why}", shorten(value)));
     if value.is_empty() {
         return bad("it is empty");
@@ -41,23 +60,57 @@ pub fn hostname(value: &str) -> Result<String, String> {
     Ok(name)
 }
 
-/// Never puts the value in the message: it is a secret.
+/// Names /etc/hosts gives the loopback address (Debian's and RHEL's
+/// defaults): as the short name, `hostname -s` and osconf's /etc/hosts
+/// alias would make them this host's.
+const LOOPBACK_NAMES: [&str; 5] = ["localhost", "localhost4", "localhost6", "ip6-localhost", "ip6-loopback"];
+
+/// RFC 1123 2.1: the highest-level label of a valid name is never numeric,
+/// so `10.0.0.1` cannot be taken for a name (nor get an `/etc/hosts` alias
+/// `10`). Refused as numeric, whatever reads it: decimal digits (`123`, also
+/// octal with a leading 0 to inet_aton), `0x` hex (`0x1f`, which inet_aton
+/// and URL parsers read as an IPv4 number), `0o` octal and `0b` binary, and
+/// a decimal with an exponent (`1e10`, `2E-3`: YAML, JSON and strtod read a
+/// float). Words a float parser also takes (`inf`, `nan`) are names.
+fn is_number(label: &str) -> bool {
+    let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
+    let lower = label.to_ascii_lowercase();
+    let prefixed = |prefix: &str, radix: u32| lower.strip_prefix(prefix).is_some_and(|rest| digits(rest, radix));
+    let exponent = lower
+        .split_once('e')
+        .is_some_and(|(mantissa, power)| digits(mantissa, 10) && digits(power.strip_prefix('-').unwrap_or(power), 10));
+    digits(&lower, 10) || prefixed("0x", 16) || prefixed("0o", 8) || prefixed("0b", 2) || exponent
+}
+
+/// Never puts the value in the message: it is a secret. The decoded text
+/// is never copied: decoded into one buffer, which is wiped when dropped,
+/// also when it is refused.
 pub fn password(value: &str, form: PasswordForm) -> Result<Password, String> {
     match form {
         PasswordForm::Base64Plain => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(value.trim())
+            // Room for the decoder's estimate ((len + 3) / 4 * 3) from the start: never grown.
+            let mut bytes = Zeroizing::new(Vec::with_capacity(value.len() + 3));
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(value.trim(), &mut bytes)
                 .map_err(|_| "is not valid Base64 (value not shown)".to_string())?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| "decodes to bytes that are not UTF-8 text (value not shown)".to_string())?;
-            let text = text.strip_suffix('\n').unwrap_or(&text);
+            // The buffer moves into the String: no copy.
+            let mut text = match String::from_utf8(std::mem::take(&mut *bytes)) {
+                Ok(text) => Zeroizing::new(text),
+                Err(e) => {
+                    e.into_bytes().zeroize();
+                    return Err("decodes to bytes that are not UTF-8 text (value not shown)".into());
+                }
+            };
+            if text.ends_with('\n') {
+                text.pop();
+            }
             if text.is_empty() {
                 return Err("decodes to an empty password".into());
             }
             if text.chars().any(|c| c.is_control()) {
                 return Err("decodes to text with a newline or control character (value not shown)".into());
             }
-            Ok(Password::Plain(text.to_owned()))
+            Ok(Password::Plain(text))
         }
         PasswordForm::CryptHash => {
             if is_crypt_hash(value) {

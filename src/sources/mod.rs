@@ -19,6 +19,7 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -48,7 +49,8 @@ pub struct Found {
     pub description: String,
     /// The bytes whose digest marks these settings applied: the os.conf
     /// drop itself, or the canonical form of what the metadata served.
-    pub content: Vec<u8>,
+    /// Wiped when dropped: a drop holds the password.
+    pub content: Zeroizing<Vec<u8>>,
     pub form: PasswordForm,
     /// The file to delete after success; `None` for read-only media.
     pub delete_after: Option<PathBuf>,
@@ -200,7 +202,7 @@ pub fn read_drop_beneath_with(
     }))
 }
 
-pub fn read_regular_file(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+pub fn read_regular_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     match File::options().read(true).custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK).open(path) {
         Ok(file) => read_open_file(path, file).map(Some),
         Err(e) => open_error(path, e),
@@ -220,7 +222,7 @@ fn open_error<T>(path: &Path, e: std::io::Error) -> Result<Option<T>, Error> {
 }
 
 /// Checks that an opened drop is a regular file within the size limit, and reads it.
-fn read_open_file(path: &Path, file: File) -> Result<Vec<u8>, Error> {
+fn read_open_file(path: &Path, file: File) -> Result<Zeroizing<Vec<u8>>, Error> {
     // A drop that is not a plain file is a bad drop (exit 2): retrying cannot help.
     let refuse = |why: String| Error::Invalid(format!("{}: {why}; it is left as it is", path.display()));
     let io_error = |why: String| Error::Failed(format!("{}: {why}", path.display()));
@@ -242,7 +244,9 @@ fn read_open_file(path: &Path, file: File) -> Result<Vec<u8>, Error> {
             meta.len()
         )));
     }
-    let mut content = Vec::new();
+    // Room for the most a drop may hold, and the one byte that tells it is
+    // more, from the start: a buffer that grew would leave unwiped copies.
+    let mut content = Zeroizing::new(Vec::with_capacity(MAX_DROP_BYTES + 1));
     file.take(MAX_DROP_BYTES as u64 + 1).read_to_end(&mut content).map_err(|e| io_error(e.to_string()))?;
     if content.len() > MAX_DROP_BYTES {
         return Err(Error::Invalid(format!(

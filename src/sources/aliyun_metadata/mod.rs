@@ -68,7 +68,7 @@ pub fn find(config: &MetadataConfig) -> Result<Option<Found>, Error> {
     let typed = Typed { settings: mapped.settings, instance_id: mapped.instance_id, warnings: mapped.warnings };
     Ok(Some(Found {
         description: format!("metadata endpoint {}", config.url),
-        content: mapped.canonical.into_bytes(),
+        content: mapped.canonical.into_bytes().into(),
         form: PasswordForm::Base64Plain,
         delete_after: None,
         drop_dir: None,
