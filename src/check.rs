@@ -212,10 +212,10 @@ fn osconf_enabled(root: &Root) -> Item {
     const NAME: &str = "osconf at boot";
     let systemd = wants_links(root, "osconf.service");
     let sysv = ["rcS.d", "rc2.d", "rc3.d"].iter().find_map(|dir| {
-        std::fs::read_dir(root.path(format!("/etc/{dir}")))
+        root.read_dir(&format!("/etc/{dir}"))
             .ok()?
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .into_iter()
+            .map(|e| e.name)
             .find(|n| n.starts_with('S') && n.ends_with("osconf"))
             .map(|n| format!("/etc/{dir}/{n}"))
     });
@@ -255,7 +255,7 @@ fn openrc_enabled(root: &Root) -> Item {
 fn shadow(root: &Root) -> Vec<Item> {
     const NAME: &str = "/etc/shadow";
     let path = root.path("/etc/shadow");
-    let file = match std::fs::File::open(&path) {
+    let file = match root.open("/etc/shadow").and_then(|f| f.ok_or_else(|| std::io::ErrorKind::NotFound.into())) {
         Ok(file) => file,
         Err(e) => {
             return vec![failed(
@@ -273,7 +273,7 @@ fn shadow(root: &Root) -> Vec<Item> {
         (false, false) => failed(NAME, "its directory is not writable", "make /etc writable at boot"),
         (false, true) => ok(NAME, "present and writable"),
     });
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = root.read_optional("/etc/shadow").ok().flatten().unwrap_or_default();
     items.push(match text.lines().find(|l| l.starts_with("root:")) {
         Some(_) => ok("root account", "present in /etc/shadow"),
         None => failed("root account", "missing from /etc/shadow", "add root to /etc/passwd and /etc/shadow (pwconv)"),
@@ -293,10 +293,10 @@ fn is_immutable(file: &std::fs::File) -> bool {
 /// No default password or key may ship in a public image.
 fn root_login(root: &Root) -> Item {
     const NAME: &str = "root login";
-    let shadow = std::fs::read_to_string(root.path("/etc/shadow")).unwrap_or_default();
+    let shadow = root.read_optional("/etc/shadow").ok().flatten().unwrap_or_default();
     let hash =
         shadow.lines().find_map(|l| l.strip_prefix("root:")).and_then(|rest| rest.split(':').next()).unwrap_or("");
-    let keys = std::fs::read_to_string(root.path("/root/.ssh/authorized_keys")).unwrap_or_default();
+    let keys = root.read_optional("/root/.ssh/authorized_keys").ok().flatten().unwrap_or_default();
     if keys.lines().any(|l| !l.trim().is_empty() && !l.starts_with('#')) {
         warning(
             NAME,
@@ -344,7 +344,7 @@ fn what_is_written(stack: network_files::Stack) -> &'static str {
 fn conflicts(root: &Root) -> Vec<Item> {
     let mut items = Vec::new();
     let cloud_init: Option<PathBuf> =
-        ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().map(|p| root.path(p)).find(|p| p.exists());
+        ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().find(|p| root.is_file(p)).map(|p| root.path(p));
     items.push(match cloud_init {
         Some(path) => warning(
             "cloud-init",

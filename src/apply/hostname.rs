@@ -20,7 +20,7 @@ pub const KEPT_ORIGINALS: [&str; 2] = [HOSTNAME, SYSCONFIG_NETWORK];
 pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<FileWrite>, Error> {
     let mut writes = vec![FileWrite::new(HOSTNAME, format!("{name}\n"), 0o644)];
     // A file on the RHEL family; on SUSE the same path is a directory.
-    if root.path(SYSCONFIG_NETWORK).is_file() {
+    if root.is_file(SYSCONFIG_NETWORK) {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
         writes.push(FileWrite::new(SYSCONFIG_NETWORK, shell_vars::set(&current, "HOSTNAME", name), 0o644));
     }
@@ -45,7 +45,7 @@ pub fn restore(root: &Root) -> Result<(Vec<FileWrite>, Option<String>), Error> {
         }
         None => log::warn!("no original {HOSTNAME} was kept (set by an older osconf): it keeps the last name set"),
     }
-    if root.path(SYSCONFIG_NETWORK).is_file() {
+    if root.is_file(SYSCONFIG_NETWORK) {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
         let original = originals::read(root, SYSCONFIG_NETWORK)?.unwrap_or_default();
         let restored = shell_vars::restore(&current, &original, "HOSTNAME");

@@ -104,7 +104,10 @@ impl Found {
                     Err(e) => Err(failed(format!("removing {}: {e}", path.display()))),
                 }
             }
-            (Some(path), None) => crate::files::remove_durably(path).map_err(|e| failed(e.to_string())),
+            // A path given on the command line (relative to the working directory).
+            (Some(path), None) => std::path::absolute(path)
+                .and_then(|path| crate::files::remove_durably(&Root::new("/"), &path))
+                .map_err(|e| failed(e.to_string())),
             (None, _) => Ok(()),
         }
     }
