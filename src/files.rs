@@ -1034,4 +1034,62 @@ mod tests {
         assert_eq!(fs::read(dir.join("c/record")).unwrap(), b"record old");
         fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn image_text_gives_back_every_byte() {
+        let bytes =
+            "caf\u{e9} \u{10FF41}\u{10FFFF} ok\n".bytes().chain([0xe9, b'\n', 0xff, 0xf4, 0x8f]).collect::<Vec<u8>>();
+        let text = text_of(&bytes);
+        assert_eq!(bytes_of(&text), bytes);
+        assert!(text.starts_with("caf\u{e9} "), "valid UTF-8 stays as it is: {text:?}");
+        assert_eq!(text_of(b"plain\n"), "plain\n");
+        // A FileWrite made from such text writes the same bytes.
+        assert_eq!(FileWrite::new("/f", text, 0o644).content, bytes);
+    }
+
+    fn symlink(target: &str, at: PathBuf) {
+        std::os::unix::fs::symlink(target, at).unwrap();
+    }
+
+    #[test]
+    fn links_are_followed_inside_the_root_and_refused_when_they_lead_out() {
+        let dir = temp_dir("links");
+        let root = Root::new(dir.join("img"));
+        write_atomic(&root, "/usr/etc/hosts", b"inside\n", Mode::KeepExisting(0o644)).unwrap();
+        fs::write(dir.join("outside"), b"secret\n").unwrap();
+        symlink("/usr/etc", dir.join("img/etc"));
+        symlink("../../../etc/hosts", dir.join("img/usr/etc/up")); // '..' stops at the root
+        symlink(dir.join("outside").to_str().unwrap(), dir.join("img/usr/etc/out"));
+        symlink("/b", dir.join("img/a"));
+        symlink("../a", dir.join("img/b"));
+        assert_eq!(root.read_optional("/etc/hosts").unwrap().as_deref(), Some("inside\n"));
+        assert_eq!(root.read_optional("/etc/up").unwrap().as_deref(), Some("inside\n"));
+        assert!(root.is_dir("/etc") && root.is_symlink("/etc") && root.is_file("/etc/up"));
+        let e = root.read_optional("/etc/out").unwrap_err().to_string();
+        assert!(e.contains("/etc/out is a symbolic link to") && e.contains("not in the image"), "{e}");
+        assert!(!root.is_file("/etc/out") && root.exists("/etc/out"));
+        let e = root.read_optional("/a/x").unwrap_err().to_string();
+        assert!(e.contains("too many levels"), "{e}");
+        // A write through an escaping directory link is refused before any temp file.
+        symlink(dir.to_str().unwrap(), dir.join("img/var"));
+        let e = write_atomic(&root, "/var/new", b"x", Mode::KeepExisting(0o644)).unwrap_err().to_string();
+        assert!(e.contains("/var is a symbolic link"), "{e}");
+        assert!(!dir.join("new").exists());
+        // Writing a file that is a link replaces the link, never its target.
+        write_atomic(&root, "/etc/out", b"new\n", Mode::KeepExisting(0o644)).unwrap();
+        assert_eq!(fs::read(dir.join("outside")).unwrap(), b"secret\n");
+        assert_eq!(fs::read(dir.join("img/usr/etc/out")).unwrap(), b"new\n");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn on_the_host_root_paths_resolve_as_the_kernel_does() {
+        let dir = temp_dir("host");
+        fs::write(dir.join("file"), b"host\n").unwrap();
+        symlink(dir.join("file").to_str().unwrap(), dir.join("link"));
+        let link = dir.join("link");
+        assert_eq!(host().read_optional(&link).unwrap().as_deref(), Some("host\n"));
+        assert!(host().is_file(&link) && host().is_symlink(&link));
+        fs::remove_dir_all(dir).unwrap();
+    }
 }
