@@ -104,11 +104,15 @@ fn first_partition(root: &Root) -> Vec<Item> {
         (root.path("/boot"), format!("{}/boot (offline image)", root.base().display()))
     };
     let mut items = Vec::new();
-    match nix::sys::statfs::statfs(&point) {
-        Ok(fs) => {
+    // An image's /boot is found beneath the root (its links followed inside it).
+    let opened = if root.is_host() { Root::new(&point).open_dir("/") } else { root.open_dir("/boot") };
+    match opened.and_then(|dir| {
+        let writable = nix::unistd::faccessat(&dir, ".", nix::unistd::AccessFlags::W_OK, nix::fcntl::AtFlags::empty());
+        Ok((nix::sys::statfs::fstatfs(&dir)?, writable.is_ok()))
+    }) {
+        Ok((fs, dir_writable)) => {
             let kind = fs_name(fs.filesystem_type());
-            let writable = nix::unistd::access(&point, nix::unistd::AccessFlags::W_OK).is_ok()
-                && !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+            let writable = dir_writable && !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
             match (kind, writable) {
                 (Some(kind), true) => {
                     items.push(ok(NAME, format!("{device} at {}: {kind}, writable", point.display())))
@@ -133,7 +137,12 @@ fn first_partition(root: &Root) -> Vec<Item> {
         }
     }
     let dir = point.join("aliyun_custom_image");
-    items.push(if dir.is_dir() {
+    let drop_dir = if root.is_host() {
+        Root::new(&point).is_dir("/aliyun_custom_image")
+    } else {
+        root.is_dir("/boot/aliyun_custom_image")
+    };
+    items.push(if drop_dir {
         ok("drop directory", format!("{} exists", dir.display()))
     } else {
         warning(
@@ -254,7 +263,6 @@ fn openrc_enabled(root: &Root) -> Item {
 
 fn shadow(root: &Root) -> Vec<Item> {
     const NAME: &str = "/etc/shadow";
-    let path = root.path("/etc/shadow");
     let file = match root.open("/etc/shadow").and_then(|f| f.ok_or_else(|| std::io::ErrorKind::NotFound.into())) {
         Ok(file) => file,
         Err(e) => {
@@ -266,8 +274,9 @@ fn shadow(root: &Root) -> Vec<Item> {
         }
     };
     let mut items = Vec::new();
-    let dir_writable =
-        nix::unistd::access(path.parent().unwrap_or(Path::new("/")), nix::unistd::AccessFlags::W_OK).is_ok();
+    let dir_writable = root.open_dir("/etc").is_ok_and(|dir| {
+        nix::unistd::faccessat(&dir, ".", nix::unistd::AccessFlags::W_OK, nix::fcntl::AtFlags::empty()).is_ok()
+    });
     items.push(match (is_immutable(&file), dir_writable) {
         (true, _) => failed(NAME, "is immutable (chattr +i): the password cannot be set", "chattr -i /etc/shadow"),
         (false, false) => failed(NAME, "its directory is not writable", "make /etc writable at boot"),

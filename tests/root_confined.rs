@@ -93,3 +93,18 @@ fn absolute_links_inside_the_image_are_followed_inside_it() {
     assert!(tree.read("/usr/etc/systemd/resolved.conf.d/osconf.conf").contains("DNS="));
     assert!(fs::symlink_metadata(tree.join("/etc")).unwrap().file_type().is_symlink());
 }
+
+#[test]
+fn a_boot_that_links_out_of_the_image_gives_no_drop_and_deletes_nothing() {
+    let outside = TempTree::new("confined-outside-boot");
+    outside.write("/aliyun_custom_image/os.conf", CLASSIC, 0o644);
+    let tree = TempTree::new("confined-boot");
+    minimal_image(&tree);
+    symlink(outside.path.to_str().unwrap(), tree.join("/boot")).unwrap();
+    let (outside_before, tree_before) = (outside.snapshot(), tree.snapshot());
+    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(outside.snapshot(), outside_before, "the outside drop was deleted or changed");
+    assert_eq!(tree.snapshot(), tree_before, "the tree was written");
+}
