@@ -287,11 +287,13 @@ impl Root {
             let (dir, shown_dir) = dirs.last().expect("the root is never popped");
             let shown = shown_dir.join(&name);
             if name == ".." || name == "." {
-                if last {
-                    return Err(not_a_file(guest));
-                }
                 if name == ".." && dirs.len() > 1 {
                     dirs.pop();
+                }
+                if last {
+                    // A link to a directory ending in `.` or `..`: that directory.
+                    let (dir, _) = dirs.last().expect("the root is never popped");
+                    return Ok(Located { dir: dir.try_clone()?, name: OsString::from(".") });
                 }
                 continue;
             }
@@ -1065,6 +1067,8 @@ mod tests {
         assert_eq!(root.read_optional("/etc/hosts").unwrap().as_deref(), Some("inside\n"));
         assert_eq!(root.read_optional("/etc/up").unwrap().as_deref(), Some("inside\n"));
         assert!(root.is_dir("/etc") && root.is_symlink("/etc") && root.is_file("/etc/up"));
+        symlink("../etc/..", dir.join("img/usr/parent")); // /etc is /usr/etc: its .. is /usr
+        assert!(root.is_dir("/usr/parent") && root.is_file("/usr/parent/etc/hosts"));
         let e = root.read_optional("/etc/out").unwrap_err().to_string();
         assert!(e.contains("/etc/out is a symbolic link to") && e.contains("not in the image"), "{e}");
         assert!(!root.is_file("/etc/out") && root.exists("/etc/out"));
