@@ -29,6 +29,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 use nix::errno::Errno;
@@ -554,11 +555,24 @@ pub struct WriteBatch {
     staged: Vec<Temp>,
     removals: Vec<Removal>,
     last: Option<Temp>,
+    /// The directories open for the files staged, one descriptor each.
+    dirs: Dirs,
+}
+
+/// Open directories by identity (device, inode), shared by the files in them.
+type Dirs = BTreeMap<(u64, u64), Rc<File>>;
+
+/// One open directory for all the files of the batch in it.
+fn share(dirs: &mut Dirs, dir: File) -> io::Result<((u64, u64), Rc<File>)> {
+    let meta = dir.metadata()?;
+    let id = (meta.dev(), meta.ino());
+    Ok((id, dirs.entry(id).or_insert_with(|| Rc::new(dir)).clone()))
 }
 
 /// A new content in its temp file beside its target, waiting for its rename.
 struct Temp {
-    dir: File,
+    dir: Rc<File>,
+    dir_id: (u64, u64),
     temp: OsString,
     name: OsString,
     /// The target's host path, for messages and the fault-injection hook.
@@ -569,7 +583,8 @@ struct Temp {
 
 /// A file to remove: its directory, its name there, its host path.
 struct Removal {
-    dir: File,
+    dir: Rc<File>,
+    dir_id: (u64, u64),
     name: OsString,
     path: PathBuf,
 }
@@ -587,7 +602,7 @@ impl WriteBatch {
         content: &[u8],
         mode: Mode,
     ) -> io::Result<()> {
-        self.staged.push(prepare_temp(root, guest_path.as_ref(), content, mode)?);
+        self.staged.push(prepare_temp(root, guest_path.as_ref(), content, mode, &mut self.dirs)?);
         Ok(())
     }
 
@@ -599,7 +614,7 @@ impl WriteBatch {
         content: &[u8],
         mode: Mode,
     ) -> io::Result<()> {
-        self.last = Some(prepare_temp(root, guest_path.as_ref(), content, mode)?);
+        self.last = Some(prepare_temp(root, guest_path.as_ref(), content, mode, &mut self.dirs)?);
         Ok(())
     }
 
@@ -608,7 +623,10 @@ impl WriteBatch {
         let guest = guest_path.as_ref();
         let path = root.path(guest);
         match root.locate(guest, false, false) {
-            Ok(Located { dir, name }) => self.removals.push(Removal { dir, name, path }),
+            Ok(Located { dir, name }) => {
+                let (dir_id, dir) = share(&mut self.dirs, dir).map_err(|e| with_path(&path, e))?;
+                self.removals.push(Removal { dir, dir_id, name, path })
+            }
             // No directory, so no file to remove.
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
@@ -626,32 +644,28 @@ impl WriteBatch {
         let started = Instant::now();
         let syncs = sync_contents(self.staged.iter().chain(&self.last))?;
         let synced = Instant::now();
-        // Each directory touched, once, by its identity (device, inode).
-        let mut dirs: BTreeMap<(u64, u64), (File, PathBuf)> = BTreeMap::new();
-        let mut touched = |dir: &File, path: &Path| -> io::Result<()> {
-            let meta = dir.metadata().map_err(|e| with_path(path, e))?;
-            if let std::collections::btree_map::Entry::Vacant(entry) = dirs.entry((meta.dev(), meta.ino())) {
-                entry.insert((dir.try_clone()?, directory_of(path).to_path_buf()));
-            }
-            Ok(())
+        // Each directory touched, once.
+        let mut dirs: BTreeMap<(u64, u64), (Rc<File>, PathBuf)> = BTreeMap::new();
+        let mut touched = |id: (u64, u64), dir: &Rc<File>, path: &Path| {
+            dirs.entry(id).or_insert_with(|| (dir.clone(), directory_of(path).to_path_buf()));
         };
         let renames = self.staged.len() + self.removals.len();
         for temp in std::mem::take(&mut self.staged) {
             step(&temp.path)?;
-            touched(&temp.dir, &temp.path)?;
+            touched(temp.dir_id, &temp.dir, &temp.path);
             temp.rename()?;
         }
         for removal in std::mem::take(&mut self.removals) {
             step(&removal.path)?;
             remove_file(&removal)?;
-            touched(&removal.dir, &removal.path)?;
+            touched(removal.dir_id, &removal.dir, &removal.path);
         }
         let renamed = Instant::now();
         dirs.values().try_for_each(|(dir, path)| sync_dir(dir, path))?;
         let dirs_synced = Instant::now();
         if let Some(temp) = self.last.take() {
             step(&temp.path)?;
-            let dir = temp.dir.try_clone()?;
+            let dir = temp.dir.clone();
             let path = temp.path.clone();
             temp.rename()?;
             sync_dir(&dir, directory_of(&path))?;
@@ -695,9 +709,10 @@ impl Drop for Temp {
 /// attributes of the file it replaces, and the mode `mode` says. Nothing
 /// visible changes. The one place where a replaced file's attributes are
 /// carried over to the new content (the rename then swaps whole inodes).
-fn prepare_temp(root: &Root, guest: &Path, content: &[u8], mode: Mode) -> io::Result<Temp> {
+fn prepare_temp(root: &Root, guest: &Path, content: &[u8], mode: Mode, dirs: &mut Dirs) -> io::Result<Temp> {
     let path = root.path(guest);
     let Located { dir, name } = root.locate(guest, false, true).map_err(|e| with_path(&path, e))?;
+    let (dir_id, dir) = share(dirs, dir).map_err(|e| with_path(&path, e))?;
     let existing =
         fstatat(&dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok().filter(|s| kind_of(s) == SFlag::S_IFREG);
     let temp_prefix = format!(".{}.osconf-", name.to_str().unwrap_or("file"));
@@ -708,7 +723,7 @@ fn prepare_temp(root: &Root, guest: &Path, content: &[u8], mode: Mode) -> io::Re
         .map(File::from)
         .map_err(|e| with_path(&path, e.into()))?;
     // From here on, dropping `staged` removes the temp.
-    let mut staged = Temp { dir, temp, name, path, file, renamed: false };
+    let mut staged = Temp { dir, dir_id, temp, name, path, file, renamed: false };
     let result = (|| {
         staged.file.write_all(content)?;
         if let Some(meta) = &existing {
