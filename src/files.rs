@@ -1089,6 +1089,12 @@ mod tests {
         assert!(!root.is_file("/etc/out") && root.exists("/etc/out"));
         let e = root.read_optional("/a/x").unwrap_err().to_string();
         assert!(e.contains("too many levels"), "{e}");
+        // The image: etc -> /etc is the image's own /etc, a loop, never the host's.
+        let host_etc = Root::new(dir.join("host-etc"));
+        fs::create_dir(host_etc.base()).unwrap();
+        symlink("/etc", dir.join("host-etc/etc"));
+        let e = host_etc.read_optional("/etc/shadow").unwrap_err().to_string();
+        assert!(e.contains("/etc is a symbolic link to /etc: too many levels"), "{e}");
         // A write through an escaping directory link is refused before any temp file.
         symlink(dir.to_str().unwrap(), dir.join("img/var"));
         let e = write_atomic(&root, "/var/new", b"x", Mode::KeepExisting(0o644)).unwrap_err().to_string();
