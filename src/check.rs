@@ -104,11 +104,15 @@ fn first_partition(root: &Root) -> Vec<Item> {
         (root.path("/boot"), format!("{}/boot (offline image)", root.base().display()))
     };
     let mut items = Vec::new();
-    match nix::sys::statfs::statfs(&point) {
-        Ok(fs) => {
+    // An image's /boot is found beneath the root (its links followed inside it).
+    let opened = if root.is_host() { Root::new(&point).open_dir("/") } else { root.open_dir("/boot") };
+    match opened.and_then(|dir| {
+        let writable = nix::unistd::faccessat(&dir, ".", nix::unistd::AccessFlags::W_OK, nix::fcntl::AtFlags::empty());
+        Ok((nix::sys::statfs::fstatfs(&dir)?, writable.is_ok()))
+    }) {
+        Ok((fs, dir_writable)) => {
             let kind = fs_name(fs.filesystem_type());
-            let writable = nix::unistd::access(&point, nix::unistd::AccessFlags::W_OK).is_ok()
-                && !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+            let writable = dir_writable && !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
             match (kind, writable) {
                 (Some(kind), true) => {
                     items.push(ok(NAME, format!("{device} at {}: {kind}, writable", point.display())))
@@ -133,7 +137,12 @@ fn first_partition(root: &Root) -> Vec<Item> {
         }
     }
     let dir = point.join("aliyun_custom_image");
-    items.push(if dir.is_dir() {
+    let drop_dir = if root.is_host() {
+        Root::new(&point).is_dir("/aliyun_custom_image")
+    } else {
+        root.is_dir("/boot/aliyun_custom_image")
+    };
+    items.push(if drop_dir {
         ok("drop directory", format!("{} exists", dir.display()))
     } else {
         warning(
@@ -212,10 +221,10 @@ fn osconf_enabled(root: &Root) -> Item {
     const NAME: &str = "osconf at boot";
     let systemd = wants_links(root, "osconf.service");
     let sysv = ["rcS.d", "rc2.d", "rc3.d"].iter().find_map(|dir| {
-        std::fs::read_dir(root.path(format!("/etc/{dir}")))
+        root.read_dir(&format!("/etc/{dir}"))
             .ok()?
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .into_iter()
+            .map(|e| e.name)
             .find(|n| n.starts_with('S') && n.ends_with("osconf"))
             .map(|n| format!("/etc/{dir}/{n}"))
     });
@@ -254,8 +263,7 @@ fn openrc_enabled(root: &Root) -> Item {
 
 fn shadow(root: &Root) -> Vec<Item> {
     const NAME: &str = "/etc/shadow";
-    let path = root.path("/etc/shadow");
-    let file = match std::fs::File::open(&path) {
+    let file = match root.open("/etc/shadow").and_then(|f| f.ok_or_else(|| std::io::ErrorKind::NotFound.into())) {
         Ok(file) => file,
         Err(e) => {
             return vec![failed(
@@ -266,14 +274,15 @@ fn shadow(root: &Root) -> Vec<Item> {
         }
     };
     let mut items = Vec::new();
-    let dir_writable =
-        nix::unistd::access(path.parent().unwrap_or(Path::new("/")), nix::unistd::AccessFlags::W_OK).is_ok();
+    let dir_writable = root.open_dir("/etc").is_ok_and(|dir| {
+        nix::unistd::faccessat(&dir, ".", nix::unistd::AccessFlags::W_OK, nix::fcntl::AtFlags::empty()).is_ok()
+    });
     items.push(match (is_immutable(&file), dir_writable) {
         (true, _) => failed(NAME, "is immutable (chattr +i): the password cannot be set", "chattr -i /etc/shadow"),
         (false, false) => failed(NAME, "its directory is not writable", "make /etc writable at boot"),
         (false, true) => ok(NAME, "present and writable"),
     });
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = root.read_optional("/etc/shadow").ok().flatten().unwrap_or_default();
     items.push(match text.lines().find(|l| l.starts_with("root:")) {
         Some(_) => ok("root account", "present in /etc/shadow"),
         None => failed("root account", "missing from /etc/shadow", "add root to /etc/passwd and /etc/shadow (pwconv)"),
@@ -293,10 +302,10 @@ fn is_immutable(file: &std::fs::File) -> bool {
 /// No default password or key may ship in a public image.
 fn root_login(root: &Root) -> Item {
     const NAME: &str = "root login";
-    let shadow = std::fs::read_to_string(root.path("/etc/shadow")).unwrap_or_default();
+    let shadow = root.read_optional("/etc/shadow").ok().flatten().unwrap_or_default();
     let hash =
         shadow.lines().find_map(|l| l.strip_prefix("root:")).and_then(|rest| rest.split(':').next()).unwrap_or("");
-    let keys = std::fs::read_to_string(root.path("/root/.ssh/authorized_keys")).unwrap_or_default();
+    let keys = root.read_optional("/root/.ssh/authorized_keys").ok().flatten().unwrap_or_default();
     if keys.lines().any(|l| !l.trim().is_empty() && !l.starts_with('#')) {
         warning(
             NAME,
@@ -344,7 +353,7 @@ fn what_is_written(stack: network_files::Stack) -> &'static str {
 fn conflicts(root: &Root) -> Vec<Item> {
     let mut items = Vec::new();
     let cloud_init: Option<PathBuf> =
-        ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().map(|p| root.path(p)).find(|p| p.exists());
+        ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().find(|p| root.is_file(p)).map(|p| root.path(p));
     items.push(match cloud_init {
         Some(path) => warning(
             "cloud-init",

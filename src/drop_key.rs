@@ -76,17 +76,17 @@ impl DropKey {
     /// file that is not 32 bytes is replaced, with a warning: the only cost
     /// is that the current drop is applied once more.
     pub fn load_or_new(root: &Root) -> io::Result<DropKey> {
-        match std::fs::read(root.path(KEY_PATH)) {
-            Ok(bytes) if bytes.len() == KEY_LEN => {
+        match root.read_bytes(KEY_PATH) {
+            Ok(Some(bytes)) if bytes.len() == KEY_LEN => {
                 let mut key = [0u8; KEY_LEN];
                 key.copy_from_slice(&bytes);
                 return Ok(DropKey { bytes: key, new: false });
             }
-            Ok(_) => log::warn!(
+            Ok(Some(_)) => log::warn!(
                 "{KEY_PATH} is damaged (not {KEY_LEN} bytes): making a new key; the current drop will be applied again"
             ),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io::Error::new(e.kind(), format!("reading {KEY_PATH}: {e}"))),
+            Ok(None) => {}
+            Err(e) => return Err(e),
         }
         let mut bytes = [0u8; KEY_LEN];
         random_bytes(&mut bytes).map_err(|e| io::Error::new(e.kind(), format!("getrandom for {KEY_PATH}: {e}")))?;
@@ -109,7 +109,7 @@ impl DropKey {
     /// Writes a new key (0600) before the record that depends on it.
     pub fn save_if_new(&self, root: &Root) -> io::Result<()> {
         if self.new {
-            write_atomic(&root.path(KEY_PATH), &self.bytes, Mode::Exact(0o600))?;
+            write_atomic(root, KEY_PATH, &self.bytes, Mode::Exact(0o600))?;
         }
         Ok(())
     }
@@ -118,7 +118,7 @@ impl DropKey {
     /// (the batch's last file), made durable by the same syncs.
     pub fn stage_if_new(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
         if self.new {
-            batch.write(&root.path(KEY_PATH), &self.bytes, Mode::Exact(0o600))?;
+            batch.write(root, KEY_PATH, &self.bytes, Mode::Exact(0o600))?;
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! One osconf at a time: an advisory lock held for the whole run.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -17,19 +17,10 @@ pub struct RunLock {
 
 /// Waits up to `timeout` for another osconf to finish, then gives up cleanly.
 pub fn acquire(root: &Root, timeout: Duration) -> Result<RunLock, Error> {
-    let path = root.path(LOCK_PATH);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let deadline = Instant::now().checked_add(timeout).ok_or_else(|| Error::Failed("lock wait too long".into()))?;
     let mut told = false;
     loop {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::Failed(format!("opening {}: {e}", path.display())))?;
+        let file = root.open_lock_file(LOCK_PATH, 0o666).map_err(|e| Error::Failed(e.to_string()))?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => return Ok(RunLock { _lock: lock }),
             Err((_, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {

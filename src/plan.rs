@@ -152,8 +152,7 @@ impl Plan {
                 foreign && !root.exists(&backup_path(&w.path))
             })
             .filter(|w| {
-                root.path(&w.path).is_file()
-                    && std::fs::read(root.path(&w.path)).ok().as_deref() != Some(&w.content[..])
+                root.is_file(&w.path) && root.read_bytes(&w.path).ok().flatten().as_deref() != Some(&w.content[..])
             })
             .map(|w| w.path.clone())
             .collect();

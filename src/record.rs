@@ -231,13 +231,13 @@ impl Record {
     }
 
     pub fn save(&self, root: &Root) -> io::Result<()> {
-        write_atomic(&root.path(self.kind.path()), self.to_json().as_bytes(), Mode::Exact(0o600))
+        write_atomic(root, self.kind.path(), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 
     /// Stages the record as the batch's last file: it appears only once
     /// everything else the batch writes is durable.
     pub fn stage(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
-        batch.write_last(&root.path(self.kind.path()), self.to_json().as_bytes(), Mode::Exact(0o600))
+        batch.write_last(root, self.kind.path(), self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 }
 

@@ -45,15 +45,14 @@ pub enum DnsMode {
 
 impl DnsMode {
     pub fn detect(root: &Root) -> DnsMode {
-        let target =
-            std::fs::read_link(root.path(RESOLV_CONF)).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+        let target = root.read_link(RESOLV_CONF).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
         if target.contains("systemd/resolve") {
             DnsMode::Resolved
         } else if target.contains("resolvconf") && root.exists("/etc/resolvconf/resolv.conf.d") {
             DnsMode::Resolvconf
         } else if target.contains("NetworkManager/") {
             DnsMode::NetworkManager
-        } else if target.contains("netconfig/") && root.path(NETCONFIG).is_file() {
+        } else if target.contains("netconfig/") && root.is_file(NETCONFIG) {
             DnsMode::Netconfig
         } else {
             DnsMode::Plain
@@ -121,10 +120,8 @@ pub fn restore(root: &Root, mode: DnsMode) -> Result<Option<FileWrite>, Error> {
 /// mode is replaced by a file: nothing of the link's target is kept).
 fn current_text(root: &Root, mode: DnsMode) -> Result<String, Error> {
     let path = mode.edited_path().unwrap_or(RESOLV_CONF);
-    if let Ok(meta) = std::fs::symlink_metadata(root.path(path)) {
-        if meta.file_type().is_symlink() && mode == DnsMode::Plain {
-            return Ok(String::new());
-        }
+    if root.is_symlink(path) && mode == DnsMode::Plain {
+        return Ok(String::new());
     }
     Ok(root.read_optional(path)?.unwrap_or_default())
 }

@@ -20,7 +20,7 @@ pub const KEPT_ORIGINALS: [&str; 2] = [HOSTNAME, SYSCONFIG_NETWORK];
 pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<FileWrite>, Error> {
     let mut writes = vec![FileWrite::new(HOSTNAME, format!("{name}\n"), 0o644)];
     // A file on the RHEL family; on SUSE the same path is a directory.
-    if root.path(SYSCONFIG_NETWORK).is_file() {
+    if root.is_file(SYSCONFIG_NETWORK) {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
         writes.push(FileWrite::new(SYSCONFIG_NETWORK, shell_vars::set(&current, "HOSTNAME", name), 0o644));
     }
@@ -46,7 +46,7 @@ pub fn restore(root: &Root) -> Result<(Vec<FileWrite>, Option<String>), Error> {
         }
         None => log::warn!("no original {HOSTNAME} was kept (set by an older osconf): it keeps the last name set"),
     }
-    if root.path(SYSCONFIG_NETWORK).is_file() {
+    if root.is_file(SYSCONFIG_NETWORK) {
         let current = root.read_optional(SYSCONFIG_NETWORK)?.unwrap_or_default();
         let original = originals::read(root, SYSCONFIG_NETWORK)?.unwrap_or_default();
         let restored = shell_vars::restore(&current, &original, "HOSTNAME");
@@ -101,7 +101,7 @@ mod tests {
     fn the_images_own_localhost_is_restored_for_the_kernel() {
         let dir = std::env::temp_dir().join(format!("osconf-hostname-restore-{}", std::process::id()));
         let root = Root::new(&dir);
-        let kept = root.path(originals::path_of(HOSTNAME));
+        let kept = root.path(&originals::path_of(HOSTNAME));
         std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
         std::fs::write(&kept, "localhost.localdomain\n").unwrap();
         let (writes, name) = restore(&root).unwrap();

@@ -64,13 +64,13 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     let mut kept = WriteBatch::new();
     for path in &plan.backups {
         fault::step(path)?;
-        let original = std::fs::read(root.path(path))?;
-        kept.write(&root.path(backup_path(path)), &original, Mode::Exact(0o600))?;
+        let original = read_existing(root, path)?;
+        kept.write(root, &backup_path(path), &original, Mode::Exact(0o600))?;
     }
     for path in &plan.originals {
         fault::step(path)?;
-        let original = std::fs::read(root.path(path))?;
-        kept.write(&root.path(originals::path_of(path)), &original, Mode::Exact(0o600))?;
+        let original = read_existing(root, path)?;
+        kept.write(root, &originals::path_of(path), &original, Mode::Exact(0o600))?;
     }
     kept.commit(step)?;
     for path in &plan.backups {
@@ -93,13 +93,13 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
             // writer of shadow does; the lock is held until the rename.
             pwd_lock = Some(pwd_lock::acquire(root)?);
             let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
-            batch.write(&root.path(&write.path), &password::rebase(&current, &write.content)?, mode)?;
+            batch.write(root, &write.path, &password::rebase(&current, &write.content)?, mode)?;
         } else {
-            batch.write(&root.path(&write.path), &write.content, mode)?;
+            batch.write(root, &write.path, &write.content, mode)?;
         }
     }
     for path in plan.removals.iter().chain(&plan.disables) {
-        batch.remove(&root.path(path));
+        batch.remove(root, path)?;
     }
     stopwatch.lap("writes");
     fault::step("record")?;
@@ -125,4 +125,11 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         network_files::take_effect::now(stack, root);
     }
     Ok(record)
+}
+
+/// A file the plan found, read to be kept: one gone since is an error.
+fn read_existing(root: &Root, path: &str) -> std::io::Result<Vec<u8>> {
+    root.read_bytes(path)?.ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, format!("{path} disappeared before it was kept"))
+    })
 }

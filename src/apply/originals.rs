@@ -24,7 +24,7 @@ pub fn read(root: &Root, guest_path: &str) -> std::io::Result<Option<String>> {
 /// it now: a regular file, not kept before, and (`set_before` false) not
 /// already holding a value of osconf's, which would not be the image's.
 pub fn needs_keeping(root: &Root, guest_path: &str, set_before: bool) -> bool {
-    !set_before && !root.exists(&path_of(guest_path)) && root.path(guest_path).is_file()
+    !set_before && !root.exists(&path_of(guest_path)) && root.is_file(guest_path)
 }
 
 #[cfg(test)]

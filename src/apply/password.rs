@@ -38,7 +38,7 @@ pub fn rebase(current: &str, planned: &[u8]) -> Result<Vec<u8>, Error> {
     let (Some(hash), Some(day)) = (root.get(1), root.get(2).and_then(|d| d.parse().ok())) else {
         return Err(Error::Failed(format!("{SHADOW}: the planned content has no root line")));
     };
-    Ok(with_root_hash(current, hash, day)?.into_bytes())
+    Ok(crate::files::bytes_of(&with_root_hash(current, hash, day)?))
 }
 
 /// Replaces root's hash and sets the last-change day to today, so that the

@@ -4,8 +4,7 @@
 //! with a bound (glibc waits 15 s). Held while /etc/shadow is replaced, so
 //! that no other writer's read-modify-write of shadow interleaves with ours.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -23,10 +22,9 @@ pub struct PwdLock {
 
 /// Takes the lock, waiting up to `PWD_LOCK_WAIT` for another holder.
 pub fn acquire(root: &Root) -> Result<PwdLock, Error> {
-    let path = root.path(PWD_LOCK);
     let failed = |e: std::io::Error| Error::Failed(format!("taking the password-file lock {PWD_LOCK}: {e}"));
     // As glibc: created 0600 if missing, opened for writing (a write lock needs it).
-    let file = OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&path).map_err(failed)?;
+    let file = root.open_lock_file(PWD_LOCK, 0o600).map_err(failed)?;
     let deadline = Instant::now() + PWD_LOCK_WAIT;
     let mut told = false;
     loop {

@@ -14,8 +14,6 @@
 //! boot: anything in the way (a damaged block, a symlink, an unreadable
 //! file) is a warning and the rest of the settings still apply.
 
-use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use crate::error::Error;
@@ -84,25 +82,25 @@ fn planned_content(root: &Root, plan: &KeysPlan) -> Result<Option<String>, Strin
     // ostree systems) would lead out of the tree: not followed there.
     if !root.is_host() {
         for ancestor in Path::new(&plan.dir).ancestors().filter(|a| a.parent().is_some()) {
-            if fs::symlink_metadata(root.path(ancestor)).is_ok_and(|m| m.file_type().is_symlink()) {
+            if root.is_symlink(ancestor) {
                 return Err(format!("{} is a symbolic link, not followed under --root", ancestor.display()));
             }
         }
     }
     for (guest, want_dir) in [(&plan.dir, true), (&plan.path, false)] {
         // Never through a symlink: it could point anywhere (outside --root too).
-        if let Ok(meta) = fs::symlink_metadata(root.path(guest)) {
-            let fits = if want_dir { meta.is_dir() } else { meta.is_file() };
+        if root.exists(guest) {
+            let fits = if want_dir {
+                root.is_dir(guest) && !root.is_symlink(guest)
+            } else {
+                root.is_file(guest) && !root.is_symlink(guest)
+            };
             if !fits {
                 return Err(format!("{guest} is not a {}", if want_dir { "directory" } else { "regular file" }));
             }
         }
     }
-    let current = match fs::read(root.path(&plan.path)) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", plan.path))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(format!("reading {}: {e}", plan.path)),
-    };
+    let current = root.read_optional(&plan.path).map_err(|e| e.to_string())?.unwrap_or_default();
     let new = with_block(&current, &plan.keys).map_err(|why| format!("{}: {why}", plan.path))?;
     // Keys are always written (that also restores the file's mode); no keys
     // only where a block is to go.
@@ -182,28 +180,24 @@ fn root_home(root: &Root) -> (String, (u32, u32)) {
 /// Makes `~/.ssh` a 0700 directory before the file goes in: created for
 /// root's ids when missing (the home too), an existing one keeps its owner.
 pub fn prepare_dir(root: &Root, plan: &KeysPlan) -> Result<(), Error> {
-    let dir = root.path(&plan.dir);
+    let dir = Path::new(&plan.dir);
     let context = |e: std::io::Error| Error::Failed(format!("preparing {}: {e}", plan.dir));
     let home = dir.parent().unwrap_or(Path::new("/"));
-    for path in [home, dir.as_path()] {
-        match fs::symlink_metadata(path) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(Error::Failed(format!("{} is not a directory", path.display()))),
-            Err(_) => {
-                if let Some(parent) = path.parent() {
-                    fs::create_dir_all(parent).map_err(context)?;
-                }
-                fs::DirBuilder::new().mode(0o700).create(path).map_err(context)?;
-                std::os::unix::fs::chown(path, Some(plan.owner.0), Some(plan.owner.1)).map_err(context)?;
-            }
+    for path in [home, dir] {
+        if !root.exists(path) {
+            root.create_dir(path, 0o700, plan.owner).map_err(context)?;
+        } else if !root.is_dir(path) || root.is_symlink(path) {
+            return Err(Error::Failed(format!("{} is not a directory", root.path(path).display())));
         }
     }
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(context)
+    root.set_mode(dir, 0o700).map_err(context)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     const ALICE: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";

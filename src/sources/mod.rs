@@ -106,7 +106,10 @@ impl Found {
                     Err(e) => Err(failed(format!("removing {}: {e}", path.display()))),
                 }
             }
-            (Some(path), None) => crate::files::remove_durably(path).map_err(|e| failed(e.to_string())),
+            // A path given on the command line (relative to the working directory).
+            (Some(path), None) => std::path::absolute(path)
+                .and_then(|path| crate::files::remove_durably(&Root::new("/"), &path))
+                .map_err(|e| failed(e.to_string())),
             (None, _) => Ok(()),
         }
     }
@@ -117,8 +120,10 @@ pub fn find(root: &Root, config: &Config, access: Access) -> Result<Option<Found
     let on_disk = if root.is_host() {
         find_on_devices(config, access)?
     } else {
-        let (first_partition, drop_path) = OFFLINE_DROP.split_at("/boot/".len());
-        read_drop_beneath(&root.path(first_partition), Path::new(drop_path), PasswordForm::Base64Plain)?
+        // Beneath the root itself: an image's /boot that links elsewhere is
+        // refused like any link on the way to a drop (it would be deleted).
+        let drop_path = OFFLINE_DROP.trim_start_matches('/');
+        read_drop_beneath(root.base(), Path::new(drop_path), PasswordForm::Base64Plain)?
     };
     if on_disk.is_some() {
         return Ok(on_disk);

@@ -28,7 +28,7 @@ pub fn detect(root: &Root, forced: Option<&str>) -> Result<Detection, Error> {
         return Ok(found(stack, "set by [network] stack in osconf.conf".into()));
     }
     let any = |paths: &[&str]| paths.iter().find(|p| root.exists(p)).map(|p| p.to_string());
-    if let (Some(binary), true) = (any(&["/usr/sbin/netplan", "/sbin/netplan"]), root.path("/etc/netplan").is_dir()) {
+    if let (Some(binary), true) = (any(&["/usr/sbin/netplan", "/sbin/netplan"]), root.is_dir("/etc/netplan")) {
         return Ok(found(Stack::Netplan, format!("{binary} and /etc/netplan exist")));
     }
     if let Some(link) = enabled(root, "NetworkManager.service") {
@@ -40,10 +40,10 @@ pub fn detect(root: &Root, forced: Option<&str>) -> Result<Detection, Error> {
     if let (Some(ifup), true) = (any(&["/sbin/ifup", "/usr/sbin/ifup"]), root.exists("/etc/network/interfaces")) {
         return Ok(found(Stack::Ifupdown, format!("{ifup} and /etc/network/interfaces exist")));
     }
-    if root.path("/etc/sysconfig/network-scripts").is_dir() {
+    if root.is_dir("/etc/sysconfig/network-scripts") {
         return Ok(found(Stack::RhelIfcfg, "/etc/sysconfig/network-scripts exists".into()));
     }
-    if root.path("/etc/sysconfig/network").is_dir() {
+    if root.is_dir("/etc/sysconfig/network") {
         return Ok(found(Stack::SuseIfcfg, "/etc/sysconfig/network is a directory (SUSE wicked/ifcfg)".into()));
     }
     Ok(Detection {
@@ -58,12 +58,11 @@ fn found(stack: Stack, reason: String) -> Detection {
 
 /// The wants-link that enables `unit`, if any (`systemctl enable` makes one).
 pub fn enabled(root: &Root, unit: &str) -> Option<String> {
-    let dir = root.path("/etc/systemd/system");
-    let entries = std::fs::read_dir(dir).ok()?;
+    let entries = root.read_dir("/etc/systemd/system").ok()?;
     let mut links: Vec<String> = entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".wants"))
-        .map(|e| format!("/etc/systemd/system/{}/{unit}", e.file_name().to_string_lossy()))
+        .into_iter()
+        .filter(|e| e.name.ends_with(".wants"))
+        .map(|e| format!("/etc/systemd/system/{}/{unit}", e.name))
         .filter(|link| root.exists(link))
         .collect();
     links.sort();

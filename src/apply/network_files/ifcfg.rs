@@ -40,10 +40,9 @@ fn value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 /// `nics` (by DEVICE, or by HWADDR) other than the ones osconf writes
 /// (`ours`): what the stack would also apply to those NICs.
 pub fn conflicting(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Result<Vec<String>, Error> {
-    let Ok(entries) = std::fs::read_dir(root.path(SCRIPTS)) else { return Ok(Vec::new()) };
+    let Ok(entries) = root.read_dir(SCRIPTS) else { return Ok(Vec::new()) };
     let mut found = Vec::new();
-    let mut files: Vec<String> =
-        entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| is_loaded(n)).collect();
+    let mut files: Vec<String> = entries.into_iter().map(|e| e.name).filter(|n| is_loaded(n)).collect();
     files.sort();
     for file in files {
         let path = format!("{SCRIPTS}/{file}");

@@ -19,7 +19,7 @@ const SOURCE_LINES: &str = "\n# Added by osconf: its per-NIC files live there.\n
 /// `ifup` is busybox's applet, or the image is Alpine.
 pub fn detect(root: &Root) -> Option<String> {
     for ifup in ["/sbin/ifup", "/usr/sbin/ifup", "/bin/ifup"] {
-        let target = std::fs::read_link(root.path(ifup)).ok();
+        let target = root.read_link(ifup);
         if target.as_deref().and_then(|t| t.file_name()).is_some_and(|n| n == "busybox") {
             return Some(format!("{ifup} is busybox"));
         }

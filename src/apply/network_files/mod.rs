@@ -18,7 +18,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::Error;
-use crate::files::{FileWrite, Root};
+use crate::files::{DirEntry, FileWrite, Root};
 use crate::settings::{Nic, Settings};
 
 pub use detect::{detect, enabled, Detection};
@@ -98,10 +98,9 @@ pub struct NicNames {
 impl NicNames {
     pub fn read(root: &Root, nics: &[Nic]) -> NicNames {
         let mut found = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(root.path("/sys/class/net")) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let Ok(text) = std::fs::read_to_string(entry.path().join("address")) else { continue };
+        if let Ok(entries) = root.read_dir("/sys/class/net") {
+            for DirEntry { name, .. } in entries {
+                let Ok(Some(text)) = root.read_optional(&format!("/sys/class/net/{name}/address")) else { continue };
                 if let Ok(mac) = text.trim().parse() {
                     if nics.iter().any(|n| n.mac == mac) {
                         found.push((mac, name));

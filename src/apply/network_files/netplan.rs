@@ -36,9 +36,9 @@ const DIRS: [&str; 3] = ["/lib/netplan", "/etc/netplan", "/run/netplan"];
 fn image_files(root: &Root) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for dir in DIRS {
-        let Ok(entries) = std::fs::read_dir(root.path(dir)) else { continue };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(entries) = root.read_dir(dir) else { continue };
+        for entry in entries {
+            let name = entry.name;
             let path = format!("{dir}/{name}");
             if name.ends_with(".yaml") && path != OWN {
                 files.insert(name, path);

@@ -53,9 +53,9 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
 fn earlier_for(root: &Root, nic: &Nic, name: &str, ours: &str) -> Result<Vec<String>, Error> {
     let mut found = Vec::new();
     for dir in DIRS {
-        let Ok(entries) = std::fs::read_dir(root.path(dir)) else { continue };
-        for entry in entries.flatten() {
-            let file = entry.file_name().to_string_lossy().into_owned();
+        let Ok(entries) = root.read_dir(dir) else { continue };
+        for entry in entries {
+            let file = entry.name;
             if !file.ends_with(".network") || file.as_str() >= ours || file.starts_with("10-osconf-") {
                 continue;
             }

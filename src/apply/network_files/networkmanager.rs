@@ -86,11 +86,11 @@ fn no_auto_default(settings: &Settings, root: &Root, previous: &[Nic]) -> Result
 
 /// The image's keyfiles bound to one of `nics` by MAC or interface name.
 fn bound_keyfiles(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Result<Vec<String>, Error> {
-    let Ok(entries) = std::fs::read_dir(root.path(CONNECTIONS)) else { return Ok(Vec::new()) };
+    let Ok(entries) = root.read_dir(CONNECTIONS) else { return Ok(Vec::new()) };
     let mut files: Vec<String> = entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .into_iter()
+        .filter(|e| e.is_file)
+        .map(|e| e.name)
         .filter(|n| !n.starts_with('.') && !IGNORED.iter().any(|s| n.ends_with(s)))
         .collect();
     files.sort();
@@ -100,7 +100,8 @@ fn bound_keyfiles(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Resu
         if ours.contains(&path) {
             continue;
         }
-        let Ok(ini) = ini::Ini::load_from_file(root.path(&path)) else {
+        let text = root.read_optional(&path)?.unwrap_or_default();
+        let Ok(ini) = ini::Ini::load_from_str(&text) else {
             log::warn!("NetworkManager: {path} is not a keyfile osconf can read; left alone");
             continue;
         };

@@ -25,7 +25,7 @@ pub fn now(stack: Stack, root: &Root) {
     if stack != Stack::Netplan || !root.is_host() {
         return;
     }
-    let Some(generator) = GENERATORS.iter().find(|p| root.path(p).is_file()) else {
+    let Some(generator) = GENERATORS.iter().find(|p| root.is_file(p)) else {
         log::warn!(
             "netplan's generator is not in {}: networkd reads osconf's files from the next boot on",
             GENERATORS.join(", ")
