@@ -268,16 +268,9 @@ fn own_record(found: &Found, previous: Option<&Record>, root: &Root) -> Result<O
 fn keep_unread(mut settings: Settings, found: &Found, previous: Option<&Record>) -> Settings {
     if let (Some(_), Some(previous)) = (&found.typed, previous) {
         if settings.hostname.is_none() {
-            // Through the one validator: an older osconf's record may hold a
-            // name no source may set any more (`10.0.0.1`, `localhost`).
-            settings.hostname =
-                previous.hostname.as_deref().and_then(|name| match crate::settings::values::hostname(name) {
-                    Ok(name) => Some(name),
-                    Err(e) => {
-                        log::warn!("the record's host name is not kept: {e}");
-                        None
-                    }
-                });
+            // Valid: Record::read_kind checks the record's host name with the
+            // drop's validator (a damaged record counts as absent).
+            settings.hostname = previous.hostname.clone();
         }
         if settings.nameservers.is_empty() {
             settings.nameservers = previous.nameservers.clone();

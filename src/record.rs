@@ -147,11 +147,11 @@ impl Record {
                 "{path} is damaged ({why}): ignored, as if this source had not been applied (the image's originals kept under /var/lib/osconf/backup stay)"
             )))
         };
-        let text = match root.read_optional(path) {
-            Ok(Some(text)) => text,
-            Ok(None) => return Ok(Ok(None)),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => return damaged("not UTF-8 text".into()),
-            Err(e) => return Err(e),
+        // osconf writes its record as UTF-8 JSON: anything else is damage.
+        let text = match root.read_bytes(path)?.map(String::from_utf8) {
+            Some(Ok(text)) => text,
+            None => return Ok(Ok(None)),
+            Some(Err(_)) => return damaged("not UTF-8 text".into()),
         };
         let value: serde_json::Value = match serde_json::from_str(&text) {
             Ok(value) => value,
@@ -501,7 +501,7 @@ mod tests {
             (Box::new(|r| r.nics[0].routes[1].prefix = 33), "nics[0].routes[1]: "),
             (Box::new(|r| r.nics[0].routes[1].dest = "10.1.0.0".parse().unwrap()), "nics[0].routes[1]: "),
             (Box::new(|r| r.nics[1].secondary[0].1 = 99), "nics[1].secondary[0]: "),
-            (Box::new(|r| r.nics[1].secondary[0].0 = "9.9.9.9".parse().unwrap()), "nics[1].secondary[0]: "),
+            (Box::new(|r| r.nics[1].secondary[0].0 = r.nics[1].address), "nics[1].secondary[0]: "),
             (Box::new(|r| r.nics[1].ipv6[0].1 = 200), "nics[1].ipv6[0]: "),
             (Box::new(|r| r.nics[1].ipv6[0].0 = "fe80::1".parse().unwrap()), "nics[1].ipv6[0]: "),
             (Box::new(|r| r.nics[1].ipv6_gateway = Some("2001:db9::1".parse().unwrap())), "nics[1].ipv6_gateway: "),

@@ -741,12 +741,12 @@ fn an_item_missing_this_time_keeps_what_osconf_set() {
 }
 
 /// The record's host name kept for a missing item passes the one validator
-/// too: a name an older osconf accepted (`10.0.0.1`) is not set again.
+/// too: a record holding a name an older osconf accepted (`10.0.0.1`) is
+/// damaged, and the name reaches neither /etc/hostname nor /etc/hosts again.
 #[test]
 fn a_recorded_host_name_no_source_may_set_is_not_kept() {
     let tree = TempTree::new("metadata-keep-invalid");
     minimal_image(&tree);
-    let image_name = tree.read("/etc/hostname");
     let root = tree.path.to_str().unwrap();
     let (url, _) = Mock::new(Auth::Token).serve();
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
@@ -755,12 +755,12 @@ fn a_recorded_host_name_no_source_may_set_is_not_kept() {
     let record = tree.read(path).replace("\"iZbp1meta\"", "\"10.0.0.1\"");
     assert!(record.contains("10.0.0.1"), "{record}");
     tree.write(path, &record, 0o600);
-    tree.write("/etc/hostname", "10.0.0.1\n", 0o644);
     let (url, _) = Mock::new(Auth::Token).status("hostname", 500).serve();
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("the record's host name is not kept: \"10.0.0.1\" is not a valid host name"), "{err}");
-    assert_eq!(tree.read("/etc/hostname"), image_name, "given back to the image");
+    assert!(err.contains("metadata-record.json is damaged (hostname: \"10.0.0.1\" is not a valid host name"), "{err}");
+    assert!(!tree.read("/etc/hostname").contains("10.0.0.1"));
+    assert!(!tree.read("/etc/hosts").contains("10.0.0.1"), "{}", tree.read("/etc/hosts"));
 }
 
 /// root's keys from `public-keys/`: a bad key is a warning naming its item
@@ -847,6 +847,7 @@ fn the_networkmanager_ci_aliyun_addresses_are_both_configured_as_slash_20() {
     use osconf::apply::network_files::{render, Stack};
     const MAC: &str = "network/interfaces/macs/cc:00:00:00:00:01/";
     let tree: BTreeMap<String, String> = [
+        ("", "instance-id", "i-nmci0000example"),
         ("", "network/interfaces/macs/", "cc:00:00:00:00:01/"),
         (MAC, "private-ipv4s", "172.31.176.249,172.31.17.249"),
         (MAC, "primary-ip-address", "172.31.176.249"),

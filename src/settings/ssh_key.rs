@@ -56,6 +56,12 @@ impl SshKey {
         if text.chars().any(|c| c.is_control() && c != '\t') {
             return Err("holds a control character".into());
         }
+        // Image files are edited as text in which U+10FF00..=U+10FFFF stand
+        // for their non-UTF-8 bytes (files::text_of): such a character in a
+        // comment would be written as a lone byte.
+        if text.chars().any(|c| u32::from(c) >= 0xF0000) {
+            return Err("holds a private-use character".into());
+        }
         let mut fields = text.splitn(3, [' ', '\t']);
         let kind = fields.next().unwrap_or_default();
         let body = fields.next().map(str::trim).unwrap_or_default();
@@ -295,6 +301,14 @@ mod tests {
         for (line, reason) in cases {
             let e = SshKey::parse(&line).unwrap_err();
             assert!(e.contains(reason), "{line:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_private_use_character_is_refused_as_it_would_be_written_as_a_byte() {
+        for c in ['\u{F0000}', '\u{10FF41}', '\u{10FFFF}'] {
+            let error = SshKey::parse(&format!("{ED25519} alice{c}@example")).unwrap_err();
+            assert_eq!(error, "holds a private-use character");
         }
     }
 
