@@ -237,6 +237,8 @@ fn osconf_enabled(root: &Root) -> Item {
 }
 
 /// OpenRC (Alpine, Gentoo, Debian's openrc): the OpenRC script in a runlevel.
+/// Debian's openrc also runs LSB scripts, ordered by their headers
+/// (lsb2rcconf): there the .deb's SysV script is the one, in sysinit.
 fn openrc_enabled(root: &Root) -> Item {
     const NAME: &str = "osconf at boot";
     const FIX: &str = "install openrc/osconf as /etc/init.d/osconf and rc-update add osconf boot";
@@ -245,7 +247,10 @@ fn openrc_enabled(root: &Root) -> Item {
         .iter()
         .map(|level| format!("/etc/runlevels/{level}/osconf"))
         .find(|link| root.exists(link));
-    match (script.starts_with("#!/sbin/openrc-run"), link) {
+    let runs_lsb_scripts = root.exists("/lib/rc/bin/lsb2rcconf") || root.exists("/usr/lib/rc/bin/lsb2rcconf");
+    let runnable =
+        script.starts_with("#!/sbin/openrc-run") || (runs_lsb_scripts && script.contains("### BEGIN INIT INFO"));
+    match (runnable, link) {
         (false, _) => failed(NAME, "/etc/init.d/osconf is not the OpenRC script (#!/sbin/openrc-run)", FIX),
         (true, Some(link)) => ok(NAME, format!("enabled for OpenRC ({link})")),
         (true, None) => failed(NAME, "/etc/init.d/osconf is in no OpenRC runlevel", "rc-update add osconf boot"),
