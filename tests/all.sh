@@ -21,4 +21,4 @@ cargo test --locked
 bash tests/release_check.sh
 bash tests/aarch64.sh
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-bash tests/vm/run.sh --deb "target/packages/osconf_${VERSION}_amd64.deb" --deb-arm64 "target/packages/osconf_${VERSION}_arm64.deb"
+bash tests/vm/run.sh --deb "target/packages/osconf_${VERSION}-1_amd64.deb" --deb-arm64 "target/packages/osconf_${VERSION}-1_arm64.deb"

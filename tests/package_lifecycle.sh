@@ -3,10 +3,17 @@
 # (rpm --root, dpkg --root; their scriptlets run chrooted there, with a
 # busybox shell): removing keeps /var/lib/osconf, so a drop still present
 # (Tencent's CD-ROM stays attached) is not applied again after a reinstall;
-# only a .deb purge removes it (issue 13, point 8).
+# only a .deb purge removes it (issue 13, point 8). The .deb also upgrades
+# from the previous package (0.1.0, rebuilt from commit PREV's packaging)
+# without a conffile question, and its scripts call the init systems' own
+# helpers (stand-ins that log their arguments) as Debian policy asks.
 #   bash tests/package_lifecycle.sh DEB RPM     (as root: chroot)
 set -euo pipefail
 DEB=$(realpath "$1") RPM=$(realpath "$2")
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# The last commit whose .deb was 0.1.0: /etc/init.d/osconf no conffile, the
+# OpenRC script put there by its postinst where OpenRC is the rc system.
+PREV=ed09a80
 pass=0 fail=0
 ok() { if "${@:2}"; then pass=$((pass + 1)); echo "ok   $1"; else fail=$((fail + 1)); echo "FAIL $1"; fi; }
 BUSYBOX=$(command -v busybox)
@@ -49,8 +56,11 @@ ok ".rpm reinstalled: the password set since stays" test "$(root_hash "$T")" = '
 
 # --- .deb
 T=$(tree)
-mkdir -p "$T/var/lib/dpkg/info" "$T/var/lib/dpkg/updates"
-touch "$T/var/lib/dpkg/status" "$T/var/lib/dpkg/available"
+dpkg_tree() { # dpkg_tree TREE: an empty dpkg database
+  mkdir -p "$1/var/lib/dpkg/info" "$1/var/lib/dpkg/updates"
+  touch "$1/var/lib/dpkg/status" "$1/var/lib/dpkg/available"
+}
+dpkg_tree "$T"
 dpkg --root="$T" --force-depends -i "$DEB" >/dev/null
 ok ".deb installed into the tree" test -x "$T/usr/sbin/osconf"
 log=$(boot "$T")
@@ -58,13 +68,90 @@ ok ".deb: the first boot applies the drop (record written)" test -s "$T/var/lib/
 dpkg --root="$T" -r osconf >/dev/null
 ok ".deb removed (binary gone)" test ! -e "$T/usr/sbin/osconf"
 ok ".deb removal keeps /var/lib/osconf" test -s "$T/var/lib/osconf/record.json"
+ok ".deb removal keeps the conffile /etc/init.d/osconf, which then does nothing" \
+  sh -c "chroot '$T' /etc/init.d/osconf start && test ! -e '$T/var/log/osconf.log'"
 dpkg --root="$T" --force-depends -i "$DEB" >/dev/null
 echo 'root:$6$changed$byuser:20000:0:99999:7:::' >"$T/etc/shadow"
 log=$(boot "$T")
 ok ".deb reinstalled: the old drop is not applied again" grep -q 'applied already' <<<"$log"
 ok ".deb reinstalled: the password set since stays" test "$(root_hash "$T")" = '$6$changed$byuser'
-dpkg --root="$T" -P osconf >/dev/null
+dpkg --root="$T" -P osconf >/dev/null 2>&1
 ok ".deb purge removes /var/lib/osconf" test ! -e "$T/var/lib/osconf"
+ok ".deb purge removes /etc/init.d/osconf and /etc/osconf" test ! -e "$T/etc/init.d/osconf" -a ! -e "$T/etc/osconf"
+
+# The maintainer scripts, with stand-ins for the helpers that log their
+# arguments: enabled at install (never started), stopped on removal, the
+# boot links gone only on purge.
+T=$(tree)
+dpkg_tree "$T"
+for helper in update-rc.d deb-systemd-helper deb-systemd-invoke invoke-rc.d; do
+  # deb-systemd-helper debian-installed: false, as on a first install.
+  printf '#!/bin/sh\necho "%s $*" >>/calls\n[ "$1" != debian-installed ]\n' "$helper" >"$T/bin/$helper"
+  chmod 755 "$T/bin/$helper"
+done
+CALLS=$T/calls
+no() { ! "$@"; }
+dpkg --root="$T" --force-depends -i "$DEB" >/dev/null
+ok ".deb postinst: update-rc.d osconf defaults" grep -qx 'update-rc.d osconf defaults' "$CALLS"
+ok ".deb postinst: deb-systemd-helper enable osconf.service" grep -qx 'deb-systemd-helper enable osconf.service' "$CALLS"
+ok ".deb postinst: osconf-metadata.service not enabled" no grep -q 'enable osconf-metadata' "$CALLS"
+ok ".deb postinst starts nothing" no grep -q 'invoke\|start' "$CALLS"
+: >"$CALLS"
+dpkg --root="$T" -r osconf >/dev/null
+ok ".deb prerm: invoke-rc.d osconf stop" grep -qx 'invoke-rc.d osconf stop' "$CALLS"
+ok ".deb postrm on removal: units masked" grep -qx 'deb-systemd-helper mask osconf.service osconf-metadata.service' "$CALLS"
+ok ".deb postrm on removal: boot links kept (no update-rc.d)" no grep -q 'update-rc.d' "$CALLS"
+: >"$CALLS"
+dpkg --root="$T" -P osconf >/dev/null 2>&1
+ok ".deb postrm on purge: update-rc.d osconf remove" grep -qx 'update-rc.d osconf remove' "$CALLS"
+ok ".deb postrm on purge: deb-systemd-helper purge" grep -qx 'deb-systemd-helper purge osconf.service osconf-metadata.service' "$CALLS"
+
+# The previous package, 0.1.0: PREV's packaging around this binary.
+prev_deb() { # prev_deb OUT
+  local S; S=$(mktemp -d /tmp/osconf-prev-XXXXXX); TREES+=("$S")
+  g() { git -C "$REPO" show "$PREV:$1"; }
+  mkdir -p "$S/DEBIAN" "$S/lib/systemd/system" "$S/etc/init.d" "$S/etc/osconf" "$S/usr/lib/osconf/openrc" "$S/usr/share/doc/osconf"
+  dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$S" ./usr/sbin/osconf
+  g systemd/osconf.service >"$S/lib/systemd/system/osconf.service"
+  g systemd/osconf-metadata.service >"$S/lib/systemd/system/osconf-metadata.service"
+  g init.d/osconf >"$S/etc/init.d/osconf"
+  g openrc/osconf >"$S/usr/lib/osconf/openrc/osconf"
+  g packaging/osconf.conf >"$S/etc/osconf/osconf.conf"
+  g README.md >"$S/usr/share/doc/osconf/README.md"
+  chmod 755 "$S/etc/init.d/osconf" "$S/usr/lib/osconf/openrc/osconf"
+  g packaging/debian/control | sed "s/@VERSION@/0.1.0/; s/@ARCH@/$(dpkg-deb -f "$DEB" Architecture)/" >"$S/DEBIAN/control"
+  g packaging/debian/conffiles >"$S/DEBIAN/conffiles"
+  for f in postinst prerm postrm; do g "packaging/debian/$f" >"$S/DEBIAN/$f"; chmod 755 "$S/DEBIAN/$f"; done
+  dpkg-deb --root-owner-group --build "$S" "$1" >/dev/null
+}
+PREV_DEB=$(mktemp -d /tmp/osconf-prev-XXXXXX)/osconf_0.1.0.deb; TREES+=("$(dirname "$PREV_DEB")")
+prev_deb "$PREV_DEB"
+# upgrade TREE SHEBANG: 0.1.0 installed (its /etc/init.d/osconf starting with
+# SHEBANG) and applied once, then this .deb over it with no terminal: a
+# conffile question would fail it.
+upgrade() {
+  dpkg_tree "$1"
+  dpkg --root="$1" --force-depends -i "$PREV_DEB" >/dev/null &&
+    head -n1 "$1/etc/init.d/osconf" | grep -qxF "$2" &&
+    boot "$1" >/dev/null &&
+    dpkg --root="$1" --force-depends -i "$DEB" </dev/null >/dev/null
+}
+for rc in sysv openrc; do
+  T=$(tree) shebang='#!/bin/sh'
+  if [ $rc = openrc ]; then # 0.1.0's postinst puts its OpenRC script in /etc/init.d there
+    shebang='#!/sbin/openrc-run'
+    mkdir -p "$T/sbin"; printf '#!/bin/sh\n' >"$T/sbin/openrc-run"; printf '#!/bin/sh\n' >"$T/bin/rc-update"
+    printf '#!/bin/sh\n# install -m MODE SRC DST\ncp "$3" "$4" && chmod "$2" "$4"\n' >"$T/bin/install"
+    chmod 755 "$T/sbin/openrc-run" "$T/bin/rc-update" "$T/bin/install"
+  fi
+  ok ".deb upgrades 0.1.0 ($rc) without a conffile question" upgrade "$T" "$shebang"
+  ok ".deb upgraded ($rc): version $(dpkg-deb -f "$DEB" Version)" \
+    sh -c "dpkg --root='$T' -s osconf | grep -qx 'Version: $(dpkg-deb -f "$DEB" Version)'"
+  ok ".deb upgraded ($rc): /etc/init.d/osconf is this version's conffile" cmp -s "$T/etc/init.d/osconf" "$REPO/init.d/osconf"
+  ok ".deb upgraded ($rc): 0.1.0's /usr/lib/osconf is gone" test ! -e "$T/usr/lib/osconf"
+  log=$(boot "$T")
+  ok ".deb upgraded ($rc): the record is kept, the drop not applied again" grep -q 'applied already' <<<"$log"
+done
 
 echo "package lifecycle: $pass passed, $fail failed"
 [ "$fail" = 0 ]
