@@ -223,14 +223,16 @@ fn osconf_enabled(root: &Root) -> Item {
     if root.exists("/sbin/openrc-run") && !has_systemd {
         return openrc_enabled(root);
     }
-    match (systemd, sysv) {
-        (Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
-        (None, Some(link)) if !has_systemd => ok(NAME, format!("enabled for SysV init ({link})")),
-        (None, Some(link)) => {
+    // The .deb enables the unit (deb-systemd-helper) on SysV images too, for a
+    // later switch to systemd: the wants link counts only where systemd is.
+    match (has_systemd, systemd, sysv) {
+        (true, Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
+        (true, None, Some(link)) => {
             warning(NAME, format!("only a SysV link ({link}) on a systemd image"), "systemctl enable osconf.service")
         }
-        (None, None) if has_systemd => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
-        (None, None) => {
+        (true, None, None) => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
+        (false, _, Some(link)) => ok(NAME, format!("enabled for SysV init ({link})")),
+        (false, _, None) => {
             failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)")
         }
     }
