@@ -2,8 +2,8 @@
 # Builds the static release binary and the .deb and .rpm packages for one
 # architecture, or both:
 #   bash packaging/build.sh [--arch amd64|arm64|all]   (default amd64)
-#   amd64 →  target/packages/osconf_<ver>-1_amd64.deb, osconf-<ver>-1.x86_64.rpm
-#   arm64 →  target/packages/osconf_<ver>-1_arm64.deb, osconf-<ver>-1.aarch64.rpm
+#   amd64 →  target/packages/osconf_<ver>-<rel>_amd64.deb, osconf-<ver>-<rel>.x86_64.rpm
+#   arm64 →  target/packages/osconf_<ver>-<rel>_arm64.deb, osconf-<ver>-<rel>.aarch64.rpm
 # The packages' contact and URL come from Cargo.toml (authors, homepage);
 # a release sets its own: OSCONF_MAINTAINER="Name <mail>" OSCONF_URL=https://...
 # Needs dpkg-deb (dpkg) and rpmbuild (apt-get install rpm); arm64 needs
@@ -26,12 +26,14 @@ case "${1:-}" in
   *) echo "usage: packaging/build.sh [--arch amd64|arm64|all]" >&2; exit 2 ;;
 esac
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-RELEASE=1 # the packaging's own revision: the .deb's -1, the .rpm's Release
+# The packaging's own revision (the .deb's -N, the .rpm's Release): the
+# first entry of packaging/debian/changelog, which must be for this version.
+RELEASE=$(sed -n '1s/^osconf ([^-]*-\([^)]*\)).*/\1/p' packaging/debian/changelog)
 MAINTAINER=${OSCONF_MAINTAINER:-$(sed -n 's/^authors = \["\([^"]*\)".*/\1/p' Cargo.toml)}
 URL=${OSCONF_URL:-$(sed -n 's/^homepage = "\(.*\)"/\1/p' Cargo.toml)}
 : "${MAINTAINER:?no authors in Cargo.toml and no OSCONF_MAINTAINER}" "${URL:?no homepage in Cargo.toml and no OSCONF_URL}"
 head -n1 packaging/debian/changelog | grep -qF "osconf ($VERSION-$RELEASE) " || {
-  echo "packaging/debian/changelog: its first entry is not $VERSION-$RELEASE; add one" >&2; exit 1; }
+  echo "packaging/debian/changelog: its first entry is not for $VERSION; add one" >&2; exit 1; }
 OUT=target/packages
 mkdir -p "$OUT"
 

@@ -3,9 +3,9 @@
 # (rpm --root, dpkg --root; their scriptlets run chrooted there, with a
 # busybox shell): removing keeps /var/lib/osconf, so a drop still present
 # (Tencent's CD-ROM stays attached) is not applied again after a reinstall;
-# only a .deb purge removes it (issue 13, point 8). The .deb also upgrades
-# from the previous package (0.1.0, rebuilt from commit PREV's packaging)
-# without a conffile question, and its scripts call the init systems' own
+# only a .deb purge removes it (issue 13, point 8). Both upgrade from the
+# previous packages (.deb 0.1.0, .rpm 0.1.0-1, rebuilt from commit PREV's
+# packaging around this binary), the .deb without a conffile question, and its scripts call the init systems' own
 # helpers (stand-ins that log their arguments) as Debian policy asks.
 #   bash tests/package_lifecycle.sh DEB RPM     (as root: chroot)
 set -euo pipefail
@@ -14,6 +14,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 # The last commit whose .deb was 0.1.0: /etc/init.d/osconf no conffile, the
 # OpenRC script put there by its postinst where OpenRC is the rc system.
 PREV=ed09a80
+prev() { git -C "$REPO" show "$PREV:$1"; } # prev FILE: FILE as it was at PREV
 pass=0 fail=0
 ok() { if "${@:2}"; then pass=$((pass + 1)); echo "ok   $1"; else fail=$((fail + 1)); echo "FAIL $1"; fi; }
 BUSYBOX=$(command -v busybox)
@@ -53,6 +54,40 @@ echo 'root:$6$changed$byuser:20000:0:99999:7:::' >"$T/etc/shadow"
 log=$(boot "$T")
 ok ".rpm reinstalled: the old drop is not applied again ($(grep -o 'applied already' <<<"$log" || echo "$log"))" grep -q 'applied already' <<<"$log"
 ok ".rpm reinstalled: the password set since stays" test "$(root_hash "$T")" = '$6$changed$byuser'
+
+# The previous .rpm, 0.1.0-1: PREV's spec around this binary.
+prev_rpm() { # prev_rpm OUT
+  local R S A
+  R=$(mktemp -d /tmp/osconf-prev-XXXXXX); TREES+=("$R"); S=$R/stage
+  A=$(rpm -qp --qf '%{ARCH}' "$RPM" 2>/dev/null)
+  mkdir -p "$S/usr/lib/systemd/system" "$S/etc/rc.d/init.d" "$S/usr/lib/osconf/openrc" "$S/etc/osconf" "$S/usr/share/doc/osconf" "$R/SPECS"
+  rpm2cpio "$RPM" | (cd "$S" && cpio -i --quiet --make-directories ./usr/sbin/osconf)
+  prev systemd/osconf.service >"$S/usr/lib/systemd/system/osconf.service"
+  prev systemd/osconf-metadata.service >"$S/usr/lib/systemd/system/osconf-metadata.service"
+  prev init.d/osconf >"$S/etc/rc.d/init.d/osconf"
+  prev openrc/osconf >"$S/usr/lib/osconf/openrc/osconf"
+  prev packaging/osconf.conf >"$S/etc/osconf/osconf.conf"
+  prev README.md >"$S/usr/share/doc/osconf/README.md"
+  chmod 755 "$S/etc/rc.d/init.d/osconf" "$S/usr/lib/osconf/openrc/osconf"
+  prev packaging/osconf.spec | sed "s/@VERSION@/0.1.0/" >"$R/SPECS/osconf.spec"
+  rpmbuild -bb --quiet --target "$A" --define "_topdir $R" --define "_osconf_stage $S" \
+    --define "__strip /bin/true" --define "_build_id_links none" "$R/SPECS/osconf.spec" >/dev/null 2>&1
+  cp "$R/RPMS/$A/osconf-0.1.0-1.$A.rpm" "$1"
+}
+PREV_RPM=$(mktemp -d /tmp/osconf-prev-XXXXXX)/osconf-0.1.0-1.rpm; TREES+=("$(dirname "$PREV_RPM")")
+prev_rpm "$PREV_RPM"
+T=$(tree)
+rpm --root "$T" --dbpath /var/lib/rpm --initdb
+rpm --root "$T" --dbpath /var/lib/rpm -i --nodeps "$PREV_RPM" 2>/dev/null
+boot "$T" >/dev/null
+ok ".rpm upgrades 0.1.0-1 (rpm -U)" sh -c "rpm --root '$T' --dbpath /var/lib/rpm -U --nodeps '$RPM' 2>/dev/null"
+ok ".rpm upgraded: $(rpm -qp "$RPM" 2>/dev/null) installed" \
+  sh -c "[ \"\$(rpm --root '$T' --dbpath /var/lib/rpm -q osconf 2>/dev/null)\" = \"\$(rpm -qp '$RPM' 2>/dev/null)\" ]"
+# (0.1.0-1 owned no directory: the empty /usr/lib/osconf/openrc stays.)
+ok ".rpm upgraded: 0.1.0-1's OpenRC script is gone, the man page is there" \
+  test ! -e "$T/usr/lib/osconf/openrc/osconf" -a -s "$T/usr/share/man/man8/osconf.8.gz"
+log=$(boot "$T")
+ok ".rpm upgraded: the record is kept, the drop not applied again" grep -q 'applied already' <<<"$log"
 
 # --- .deb
 T=$(tree)
@@ -109,19 +144,18 @@ ok ".deb postrm on purge: deb-systemd-helper purge" grep -qx 'deb-systemd-helper
 # The previous package, 0.1.0: PREV's packaging around this binary.
 prev_deb() { # prev_deb OUT
   local S; S=$(mktemp -d /tmp/osconf-prev-XXXXXX); TREES+=("$S")
-  g() { git -C "$REPO" show "$PREV:$1"; }
   mkdir -p "$S/DEBIAN" "$S/lib/systemd/system" "$S/etc/init.d" "$S/etc/osconf" "$S/usr/lib/osconf/openrc" "$S/usr/share/doc/osconf"
   dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$S" ./usr/sbin/osconf
-  g systemd/osconf.service >"$S/lib/systemd/system/osconf.service"
-  g systemd/osconf-metadata.service >"$S/lib/systemd/system/osconf-metadata.service"
-  g init.d/osconf >"$S/etc/init.d/osconf"
-  g openrc/osconf >"$S/usr/lib/osconf/openrc/osconf"
-  g packaging/osconf.conf >"$S/etc/osconf/osconf.conf"
-  g README.md >"$S/usr/share/doc/osconf/README.md"
+  prev systemd/osconf.service >"$S/lib/systemd/system/osconf.service"
+  prev systemd/osconf-metadata.service >"$S/lib/systemd/system/osconf-metadata.service"
+  prev init.d/osconf >"$S/etc/init.d/osconf"
+  prev openrc/osconf >"$S/usr/lib/osconf/openrc/osconf"
+  prev packaging/osconf.conf >"$S/etc/osconf/osconf.conf"
+  prev README.md >"$S/usr/share/doc/osconf/README.md"
   chmod 755 "$S/etc/init.d/osconf" "$S/usr/lib/osconf/openrc/osconf"
-  g packaging/debian/control | sed "s/@VERSION@/0.1.0/; s/@ARCH@/$(dpkg-deb -f "$DEB" Architecture)/" >"$S/DEBIAN/control"
-  g packaging/debian/conffiles >"$S/DEBIAN/conffiles"
-  for f in postinst prerm postrm; do g "packaging/debian/$f" >"$S/DEBIAN/$f"; chmod 755 "$S/DEBIAN/$f"; done
+  prev packaging/debian/control | sed "s/@VERSION@/0.1.0/; s/@ARCH@/$(dpkg-deb -f "$DEB" Architecture)/" >"$S/DEBIAN/control"
+  prev packaging/debian/conffiles >"$S/DEBIAN/conffiles"
+  for f in postinst prerm postrm; do prev "packaging/debian/$f" >"$S/DEBIAN/$f"; chmod 755 "$S/DEBIAN/$f"; done
   dpkg-deb --root-owner-group --build "$S" "$1" >/dev/null
 }
 PREV_DEB=$(mktemp -d /tmp/osconf-prev-XXXXXX)/osconf_0.1.0.deb; TREES+=("$(dirname "$PREV_DEB")")
