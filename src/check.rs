@@ -232,20 +232,24 @@ fn osconf_enabled(root: &Root) -> Item {
     if root.exists("/sbin/openrc-run") && !has_systemd {
         return openrc_enabled(root);
     }
-    match (systemd, sysv) {
-        (Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
-        (None, Some(link)) if !has_systemd => ok(NAME, format!("enabled for SysV init ({link})")),
-        (None, Some(link)) => {
+    // The .deb enables the unit (deb-systemd-helper) on SysV images too, for a
+    // later switch to systemd: the wants link counts only where systemd is.
+    match (has_systemd, systemd, sysv) {
+        (true, Some(link), _) => ok(NAME, format!("enabled for systemd ({link})")),
+        (true, None, Some(link)) => {
             warning(NAME, format!("only a SysV link ({link}) on a systemd image"), "systemctl enable osconf.service")
         }
-        (None, None) if has_systemd => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
-        (None, None) => {
+        (true, None, None) => failed(NAME, "osconf.service is not enabled", "systemctl enable osconf.service"),
+        (false, _, Some(link)) => ok(NAME, format!("enabled for SysV init ({link})")),
+        (false, _, None) => {
             failed(NAME, "/etc/init.d/osconf is not enabled", "update-rc.d osconf defaults (or chkconfig --add osconf)")
         }
     }
 }
 
 /// OpenRC (Alpine, Gentoo, Debian's openrc): the OpenRC script in a runlevel.
+/// Debian's openrc also runs LSB scripts, ordered by their headers
+/// (lsb2rcconf): there the .deb's SysV script is the one, in sysinit.
 fn openrc_enabled(root: &Root) -> Item {
     const NAME: &str = "osconf at boot";
     const FIX: &str = "install openrc/osconf as /etc/init.d/osconf and rc-update add osconf boot";
@@ -254,7 +258,10 @@ fn openrc_enabled(root: &Root) -> Item {
         .iter()
         .map(|level| format!("/etc/runlevels/{level}/osconf"))
         .find(|link| root.exists(link));
-    match (script.starts_with("#!/sbin/openrc-run"), link) {
+    let runs_lsb_scripts = root.exists("/lib/rc/bin/lsb2rcconf") || root.exists("/usr/lib/rc/bin/lsb2rcconf");
+    let runnable =
+        script.starts_with("#!/sbin/openrc-run") || (runs_lsb_scripts && script.contains("### BEGIN INIT INFO"));
+    match (runnable, link) {
         (false, _) => failed(NAME, "/etc/init.d/osconf is not the OpenRC script (#!/sbin/openrc-run)", FIX),
         (true, Some(link)) => ok(NAME, format!("enabled for OpenRC ({link})")),
         (true, None) => failed(NAME, "/etc/init.d/osconf is in no OpenRC runlevel", "rc-update add osconf boot"),

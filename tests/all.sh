@@ -21,4 +21,5 @@ cargo test --locked
 bash tests/release_check.sh
 bash tests/aarch64.sh
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-bash tests/vm/run.sh --deb "target/packages/osconf_${VERSION}_amd64.deb" --deb-arm64 "target/packages/osconf_${VERSION}_arm64.deb"
+RELEASE=$(sed -n '1s/^osconf ([^-]*-\([^)]*\)).*/\1/p' packaging/debian/changelog)
+bash tests/vm/run.sh --deb "target/packages/osconf_${VERSION}-${RELEASE}_amd64.deb" --deb-arm64 "target/packages/osconf_${VERSION}-${RELEASE}_arm64.deb"

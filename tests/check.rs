@@ -126,3 +126,49 @@ fn openrc_images_need_the_openrc_script_in_a_runlevel() {
     assert_eq!(code, 0, "{out}");
     assert!(line(&out, "osconf at boot").contains("enabled for OpenRC (/etc/runlevels/boot/osconf)"), "{out}");
 }
+
+/// The .deb enables the unit on SysV images too (deb-systemd-helper, for a
+/// later switch to systemd): without systemd that link boots nothing, so the
+/// SysV link is what counts, and its absence is a failure.
+#[test]
+fn sysv_images_are_judged_by_their_rc_links_not_the_debs_wants_link() {
+    let tree = TempTree::new("check-sysv-deb");
+    ready_image(&tree);
+    std::fs::remove_file(tree.join("/lib/systemd/systemd")).unwrap();
+    std::fs::create_dir_all(tree.join("/etc/rcS.d")).unwrap();
+    std::os::unix::fs::symlink("../init.d/osconf", tree.join("/etc/rcS.d/S09osconf")).unwrap();
+    let (code, out) = check(&tree);
+    assert_eq!(code, 0, "{out}");
+    assert!(line(&out, "osconf at boot").contains("enabled for SysV init (/etc/rcS.d/S09osconf)"), "{out}");
+    std::fs::remove_file(tree.join("/etc/rcS.d/S09osconf")).unwrap();
+    let (code, out) = check(&tree);
+    assert_eq!(code, 1, "{out}");
+    assert!(line(&out, "osconf at boot").contains("/etc/init.d/osconf is not enabled"), "{out}");
+}
+
+/// Debian's openrc runs LSB scripts (its lsb2rcconf reads their headers): the
+/// .deb's SysV script, which update-rc.d puts in sysinit, is enabled there.
+#[test]
+fn debian_openrc_runs_the_debs_sysv_script() {
+    let tree = TempTree::new("check-openrc-debian");
+    ready_image(&tree);
+    std::fs::remove_dir_all(tree.join("/lib/systemd")).unwrap();
+    std::fs::remove_dir_all(tree.join("/etc/systemd")).unwrap();
+    tree.write("/sbin/openrc-run", "", 0o755);
+    tree.write("/lib/rc/bin/lsb2rcconf", "", 0o755);
+    tree.write(
+        "/etc/init.d/osconf",
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/init.d/osconf")).unwrap(),
+        0o755,
+    );
+    std::fs::create_dir_all(tree.join("/etc/runlevels/sysinit")).unwrap();
+    std::os::unix::fs::symlink("/etc/init.d/osconf", tree.join("/etc/runlevels/sysinit/osconf")).unwrap();
+    let (code, out) = check(&tree);
+    assert_eq!(code, 0, "{out}");
+    assert!(line(&out, "osconf at boot").contains("enabled for OpenRC (/etc/runlevels/sysinit/osconf)"), "{out}");
+    // Upstream OpenRC (no lsb2rcconf) cannot run it.
+    std::fs::remove_file(tree.join("/lib/rc/bin/lsb2rcconf")).unwrap();
+    let (code, out) = check(&tree);
+    assert_eq!(code, 1, "{out}");
+    assert!(line(&out, "osconf at boot").contains("not the OpenRC script"), "{out}");
+}

@@ -8,6 +8,7 @@ packages=(
   netplan.io ifupdown                         # netplan generate --root-dir and ifquery on what osconf wrote (tests/stack_readers.rs)
   e2fsprogs dosfstools fdisk mtools genisoimage xorriso btrfs-progs xfsprogs  # disk and ISO images for the source tests (btrfs: a QEMU image; xfs: the probe test)
   dpkg-dev rpm                                # .deb and .rpm packaging
+  lintian rpmlint man-db                      # the packages checked as Debian and RPM distributions do; the man page
   qemu-system-x86 debootstrap busybox-static cpio kmod gzip perl  # the QEMU suite
   # aarch64: Debian's cross toolchain (rustup here has only the x86_64 std),
   # qemu-user for the tests and arm64 chroots, qemu-system-arm for the arm64 image

@@ -240,7 +240,7 @@ install_osconf() {
     sysv)
       install -m 755 "$REPO/init.d/osconf" "$R/etc/init.d/osconf"
       chroot "$R" update-rc.d osconf defaults >/dev/null ;;
-    openrc) # as the .deb's postinst does on Debian: networking is in sysinit
+    openrc) # the OpenRC script, in sysinit as networking is on Debian (the .deb's SysV script is added there too)
       install -m 755 "$REPO/openrc/osconf" "$R/etc/init.d/osconf"
       chroot "$R" rc-update add osconf sysinit >/dev/null ;;
   esac

@@ -1,8 +1,10 @@
 # Debian with OpenRC and ifupdown: Debian's openrc package in place of
 # sysv-rc on the shared sysv root file system (debootstrap always resolves
 # sysvinit-core's "sysv-rc | file-rc | openrc" to sysv-rc). The .deb's
-# postinst installs osconf's OpenRC script in sysinit, where Debian's
-# networking script is, and OpenRC orders it before networking.
+# postinst (update-rc.d) adds its SysV script to sysinit, where Debian's
+# networking script is; Debian's OpenRC runs it as an LSB script and orders
+# it by its header, before networking. Without --deb the OpenRC script
+# itself is installed (install_osconf).
 fetch_openrc_debs() { # into the cache, once
   [ -f "$CACHE/debs-openrc/done" ] && return 0
   rm -rf "$CACHE/debs-openrc" && mkdir -p "$CACHE/debs-openrc"
