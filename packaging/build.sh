@@ -106,6 +106,7 @@ build() {
   local R=$OUT/rpm-$RPMARCH
   rm -rf "$R"
   stage "$R/stage" /usr/lib/systemd/system /etc/rc.d/init.d
+  install -D -m 644 LICENSE "$R/stage/usr/share/licenses/osconf/LICENSE"
   mkdir -p "$R/SPECS"
   { fill packaging/osconf.spec | sed "s|@VERSION@|$VERSION|; s|@RELEASE@|$RELEASE|"; rpm_changelog; } >"$R/SPECS/osconf.spec"
   rpmbuild -bb --quiet --target "$RPMARCH" --define "_topdir $PWD/$R" --define "_osconf_stage $PWD/$R/stage" \
