@@ -33,7 +33,7 @@ use crate::plan::backup_path;
 use crate::settings::{Mac, Nic, Settings};
 
 use super::netplan_yaml::{read, Definition, Problem};
-use super::{dns_for, extra, header, join, NicNames, Rendered};
+use super::{dns_for, extra, header, join, read_image_file, NicNames, Rendered};
 
 const OWN: &str = "/etc/netplan/90-osconf.yaml";
 
@@ -68,13 +68,9 @@ fn configures(def: &Definition, nic: &Nic, name: &str) -> bool {
 pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut parsed = Vec::new();
     for (_, path) in image_files(root) {
-        let text = match root.read_optional(&path) {
-            Ok(text) => text.unwrap_or_default(),
-            Err(e) => {
-                log::warn!("netplan: {e}; osconf cannot read it, and leaves it as it is");
-                continue;
-            }
-        };
+        // netplan rejects such a file too; osconf cannot cut lines out of it.
+        let then = "osconf leaves it as it is";
+        let Some(Ok(text)) = read_image_file(root, &path, "netplan", then) else { continue };
         let reading = read(&text);
         parsed.push((path, text, reading.definitions, reading.problems));
     }
