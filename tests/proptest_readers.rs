@@ -198,3 +198,28 @@ fn a_hundred_thousand_netplan_definitions_of_one_nic_end() {
     let tree = target.tree("many");
     judge(target, &tree, format!("network:\n  ethernets:\n{definitions}").into_bytes()).unwrap();
 }
+
+/// A FIFO or a directory where a scanned file is expected: the renderer
+/// must not block on it (reading a FIFO waits for a writer forever).
+#[test]
+fn a_fifo_or_a_directory_among_the_scanned_files_is_skipped() {
+    for name in ["netplan", "networkd", "ifcfg", "nm-keyfile"] {
+        let target = TARGETS.iter().find(|t| t.name == name).unwrap();
+        for kind in ["fifo", "dir"] {
+            let tree = target.tree(kind);
+            let path = tree.join(target.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            match kind {
+                "fifo" => nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap(),
+                _ => std::fs::create_dir(&path).unwrap(),
+            }
+            let (tx, rx) = mpsc::channel();
+            let base = tree.path.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(target.run_only(&base));
+            });
+            let verdict = rx.recv_timeout(HANG_BOUND).unwrap_or_else(|_| panic!("{name} {kind}: hangs or panicked"));
+            verdict.unwrap_or_else(|e| panic!("{name} {kind}: {e}"));
+        }
+    }
+}

@@ -163,8 +163,17 @@ fn join<T: ToString>(items: &[T], separator: &str) -> String {
 /// replaced (U+FFFD): enough to read which NICs it defines (the stacks' own
 /// readers skip such lines too), never to write back. Either way a warning
 /// names the file and the first such line, followed by `then` (what osconf
-/// does about it). `None` when it is gone or cannot be read at all (warned).
+/// does about it). `None` when it is gone or cannot be read at all (warned),
+/// or is no regular file: a FIFO would block the read, and the boot, forever.
 fn read_image_file(root: &Root, path: &str, stack: &str, then: &str) -> Option<Result<String, String>> {
+    match std::fs::metadata(root.path(path)) {
+        Ok(meta) if !meta.is_file() => {
+            log::warn!("{stack}: {path} is not a regular file: osconf does not read it");
+            return None;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        _ => {}
+    }
     match root.read_optional(path) {
         Ok(text) => return text.map(Ok),
         Err(e) if e.kind() != std::io::ErrorKind::InvalidData => {
