@@ -135,6 +135,8 @@ fn record(path: &[&str], value: &Flow, defs: &mut Vec<Definition>) {
         (["network", "ethernets", _] | ["network", "ethernets", _, "match", ..], Flow::Unreadable) => {
             if let Some(def) = defs.last_mut() {
                 def.unreadable = true;
+                // It has a match, whatever it says: its id is no NIC name.
+                def.has_match |= path.len() > 3;
             }
         }
         ([.., "match"], _) if path.len() == 4 && path[..2] == ["network", "ethernets"] => {
@@ -391,6 +393,10 @@ mod tests {
         );
         assert!(!defs[0].unreadable);
         assert_eq!((defs[1].id.as_str(), defs[1].unreadable, defs[1].lines), ("ens4", true, Some((6, 7))));
+        let unreadable_match =
+            read("network:\n  ethernets:\n    ens5:\n      match: {macaddress: 52:54:00:12:34:57]\n");
+        let def = &unreadable_match.definitions[0];
+        assert_eq!((def.id.as_str(), def.unreadable, def.has_match, def.mac.as_deref()), ("ens5", true, true, None));
     }
 
     #[test]
