@@ -14,8 +14,8 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use base64::Engine;
 use common::*;
@@ -71,25 +71,6 @@ fn apply_limited(tree: &TempTree, extra: &[&str], mem_kib: u32, limit: Duration)
 
 fn apply_within(tree: &TempTree, extra: &[&str], limit: Duration) -> (i32, String) {
     apply_limited(tree, extra, 256 * 1024, limit)
-}
-
-fn run_within(mut command: Command, limit: Duration) -> (i32, String) {
-    let mut child =
-        command.env_remove("OSCONF_LOG").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("run osconf");
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            return (status.code().unwrap_or(-1), err);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("osconf still running after {limit:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// A tree with a minimal image and `drop` (raw bytes) where the platform puts it.

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub const OSCONF: &str = env!("CARGO_BIN_EXE_osconf");
 
@@ -141,6 +142,27 @@ pub fn osconf(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&stdout).into_owned(),
         String::from_utf8_lossy(&stderr).into_owned(),
     )
+}
+
+/// Runs `command` (stdout discarded); returns (exit code, stderr). Killed
+/// after `limit`, and the test fails: a hang is a bug, not a slow run.
+pub fn run_within(mut command: Command, limit: Duration) -> (i32, String) {
+    let mut child =
+        command.env_remove("OSCONF_LOG").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("run osconf");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (status.code().unwrap_or(-1), err);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("osconf still running after {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// True when libc's crypt would accept `password` for `hash` (checked with

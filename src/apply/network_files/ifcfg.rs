@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, extra, header, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, extra, header, read_image_file, static_routes, NicNames, Rendered};
 
 pub const SCRIPTS: &str = "/etc/sysconfig/network-scripts";
 const SUSE: &str = "/etc/sysconfig/network";
@@ -46,7 +46,9 @@ pub fn conflicting(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Res
     files.sort();
     for file in files {
         let path = format!("{SCRIPTS}/{file}");
-        let text = root.read_optional(&path)?.unwrap_or_default();
+        let then = "osconf reads the rest of it";
+        let text =
+            read_image_file(root, &path, "ifcfg", then).map(|t| t.unwrap_or_else(|lossy| lossy)).unwrap_or_default();
         let config = &file["ifcfg-".len()..];
         let device = value(&text, "DEVICE").unwrap_or(config);
         let hwaddr = value(&text, "HWADDR").and_then(|m| m.parse::<Mac>().ok());

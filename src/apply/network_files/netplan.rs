@@ -14,6 +14,16 @@
 //! (written in flow style inside a larger collection) is taken over by id,
 //! with a warning. Routes are written `0.0.0.0/0`: netplan before 0.103
 //! rejects `to: default`.
+//!
+//! An image file osconf cannot read (not UTF-8, or YAML its reader rejects:
+//! a closer of the wrong kind, flow collections nested too deep) never fails
+//! the apply: each problem is a warning naming the file and line, and the
+//! rest of the file is still read, so its block definitions of osconf's NICs
+//! are still cut out — taking a broken line inside them along. netplan
+//! rejects every file when one does not parse (osconf's own included), so a
+//! problem left elsewhere is said to leave the network to osconf's live
+//! configuration until the file is fixed; osconf does not remove or rewrite
+//! lines it does not understand.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,8 +32,8 @@ use crate::files::{FileWrite, Root};
 use crate::plan::backup_path;
 use crate::settings::{Mac, Nic, Settings};
 
-use super::netplan_yaml::{definitions, Definition};
-use super::{dns_for, extra, header, join, NicNames, Rendered};
+use super::netplan_yaml::{read, Definition, Problem};
+use super::{dns_for, extra, header, join, read_image_file, NicNames, Rendered};
 
 const OWN: &str = "/etc/netplan/90-osconf.yaml";
 
@@ -58,11 +68,15 @@ fn configures(def: &Definition, nic: &Nic, name: &str) -> bool {
 pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut parsed = Vec::new();
     for (_, path) in image_files(root) {
-        let text = root.read_optional(&path)?.unwrap_or_default();
-        let defs = definitions(&text);
-        parsed.push((path, text, defs));
+        // netplan rejects such a file too; osconf cannot cut lines out of it.
+        let then = "osconf leaves it as it is";
+        let Some(Ok(text)) = read_image_file(root, &path, "netplan", then) else { continue };
+        let reading = read(&text);
+        parsed.push((path, text, reading.definitions, reading.problems));
     }
-    let all: Vec<&Definition> = parsed.iter().flat_map(|(_, _, defs)| defs).collect();
+    let all: Vec<&Definition> = parsed.iter().flat_map(|(_, _, defs, _)| defs).collect();
+    // Ids with a definition that cannot be cut (flow style inside a collection).
+    let uncuttable: BTreeSet<&str> = all.iter().filter(|d| d.lines.is_none()).map(|d| d.id.as_str()).collect();
 
     // Per NIC, the image ids that configure it; every occurrence of such an
     // id is cut, unless one of them cannot be: then the id is taken over.
@@ -72,7 +86,7 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
         let name = names.of(nic);
         let ids: BTreeSet<&str> = all.iter().filter(|d| configures(d, nic, &name)).map(|d| d.id.as_str()).collect();
         for id in ids {
-            if all.iter().filter(|d| d.id == id).all(|d| d.lines.is_some()) {
+            if !uncuttable.contains(id) {
                 cut.insert(id.to_string());
             } else {
                 log::warn!("netplan: the image defines {name} ({}) as {id:?} in flow style; osconf takes that id over, keys it does not set stay merged", nic.mac);
@@ -85,8 +99,10 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
     }
 
     let mut edited = Vec::new();
-    for (path, text, defs) in &parsed {
+    for (path, text, defs, problems) in &parsed {
         let gone: Vec<&Definition> = defs.iter().filter(|d| cut.contains(&d.id)).collect();
+        let cut_lines = cut_lines(text, &gone);
+        warn_problems(path, defs, problems, &cut_lines);
         if gone.is_empty() {
             continue;
         }
@@ -98,7 +114,7 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
             log::warn!("netplan: {path} defines NICs osconf configures but is in /run, where osconf does not write");
             continue;
         };
-        edited.push(FileWrite::new(target, without(text, &gone, defs.len(), path), 0o600));
+        edited.push(FileWrite::new(target, without(text, &gone, &cut_lines, defs.len(), path), 0o600));
     }
 
     let mut text = header("#", "all NICs");
@@ -111,6 +127,26 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
         }
     }
     Ok(Rendered { owned: vec![FileWrite::new(OWN, text, 0o600)], edited, disabled: Vec::new() })
+}
+
+/// Each problem of an image file as a warning naming the file and line, and
+/// what it means: a problem on a line cut out with a definition is gone.
+fn warn_problems(path: &str, defs: &[Definition], problems: &[Problem], cut_lines: &[bool]) {
+    for problem in problems {
+        let what = if cut_lines.get(problem.line - 1) == Some(&true) {
+            "it is in a definition osconf replaces, and goes with it"
+        } else {
+            "netplan rejects this file and then applies none, osconf's included: until it is fixed, the network is osconf's live configuration"
+        };
+        log::warn!(
+            "netplan: {path} line {}: {}; osconf reads the rest of the file; {what}",
+            problem.line,
+            problem.message
+        );
+    }
+    for def in defs.iter().filter(|d| d.unreadable) {
+        log::warn!("netplan: {path}: what the image's definition {:?} matches could not be read: it may also configure a NIC osconf configures", def.id);
+    }
 }
 
 /// The body of osconf's definition of one NIC.
@@ -138,17 +174,28 @@ fn definition(settings: &Settings, nic: &Nic) -> String {
     text
 }
 
-/// `text` without the lines of the `gone` definitions; an `ethernets:` left
-/// empty goes too (netplan rejects an empty mapping there).
-fn without(text: &str, gone: &[&Definition], total: usize, path: &str) -> String {
+/// Per line of `text` (0-based), whether it is in one of the `gone`
+/// definitions. One mark per line (block definitions do not overlap), so
+/// this is linear in the file.
+fn cut_lines(text: &str, gone: &[&Definition]) -> Vec<bool> {
+    let mut cut = vec![false; text.lines().count()];
+    for (first, end) in gone.iter().filter_map(|d| d.lines) {
+        let end = end.min(cut.len());
+        cut[first.min(end)..end].iter_mut().for_each(|c| *c = true);
+    }
+    cut
+}
+
+/// `text` without the lines of the `gone` definitions (`cut_lines`); an
+/// `ethernets:` left empty goes too (netplan rejects an empty mapping there).
+fn without(text: &str, gone: &[&Definition], cut_lines: &[bool], total: usize, path: &str) -> String {
     let ids: Vec<&str> = gone.iter().map(|d| d.id.as_str()).collect();
     let mut out =
         format!("# osconf removed the definitions of {} here: osconf configures it in {OWN}.\n", ids.join(", "));
     out += &format!("# The original file is {}.\n", backup_path(path));
-    let cut = |n: usize| gone.iter().any(|d| d.lines.is_some_and(|(first, end)| n >= first && n < end));
     for (n, line) in text.lines().enumerate() {
         let empty_ethernets = gone.len() == total && line.split('#').next().unwrap_or("").trim() == "ethernets:";
-        if !cut(n) && !empty_ethernets {
+        if !cut_lines[n] && !empty_ethernets {
             out += line;
             out += "\n";
         }

@@ -4,6 +4,11 @@
 //! definition, so that osconf can cut the definitions of its NICs out (see
 //! `netplan.rs`). Block mappings, `- ` lists and one-line flow collections
 //! (`{a: b, c: [d]}`) are understood; anything else is at worst not found.
+//!
+//! The reader is total: every line is read once, a flow collection is read
+//! in one pass that always moves forward, nested at most [`MAX_FLOW_DEPTH`]
+//! deep, and what it cannot read (a closer of the wrong kind, too deep) is a
+//! [`Problem`] naming the line, the rest of the file still read.
 
 /// One `network.ethernets.<id>` entry of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,6 +24,28 @@ pub struct Definition {
     pub broad_match: bool,
     /// Lines `[first, end)` of a block definition; None inside a flow collection.
     pub lines: Option<(usize, usize)>,
+    /// What it matches could not be read (see [`Problem`]): it may match any NIC.
+    pub unreadable: bool,
+}
+
+/// How deep flow collections may nest. netplan's own files nest three or
+/// four levels; deeper is no netplan file osconf needs to understand, and
+/// the bound keeps the recursive reader's stack small.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// Something on a line osconf could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based, as editors and netplan count.
+    pub line: usize,
+    pub message: String,
+}
+
+/// What one netplan file says, as far as osconf could read it.
+#[derive(Debug, Default)]
+pub struct Reading {
+    pub definitions: Vec<Definition>,
+    pub problems: Vec<Problem>,
 }
 
 /// A parsed flow value.
@@ -26,11 +53,15 @@ enum Flow {
     Scalar(String),
     Map(Vec<(String, Flow)>),
     List,
+    /// A value osconf could not read (a [`Problem`] says why).
+    Unreadable,
 }
 
-/// The ethernets definitions of one netplan file, in file order.
-pub fn definitions(text: &str) -> Vec<Definition> {
+/// The ethernets definitions of one netplan file, in file order, and what
+/// could not be read.
+pub fn read(text: &str) -> Reading {
     let mut defs: Vec<Definition> = Vec::new();
+    let mut problems = Vec::new();
     // (indent, key, first line) of every open block key.
     let mut stack: Vec<(usize, String, usize)> = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
@@ -64,21 +95,33 @@ pub fn definitions(text: &str) -> Vec<Definition> {
         }
         close(&mut stack, &mut defs, &|i| i < indent, n);
         let Some((key, value)) = split_key(body) else { continue };
-        let path: Vec<&str> = stack.iter().map(|(_, k, _)| k.as_str()).chain(std::iter::once(key.as_str())).collect();
-        if path.len() == 3 && path[0] == "network" && path[1] == "ethernets" {
-            // A block definition ends where its key is closed; a one-line one here.
-            let end = if value.is_empty() { usize::MAX } else { n + 1 };
-            defs.push(Definition { id: key.clone(), lines: Some((n, end)), ..Definition::default() });
+        let flow = (!value.is_empty()).then(|| {
+            parse_flow(value).unwrap_or_else(|(column, message)| {
+                let column = column + (value.as_ptr() as usize - raw.as_ptr() as usize) + 1;
+                problems.push(Problem { line: n + 1, message: format!("{message} (column {column})") });
+                Flow::Unreadable
+            })
+        });
+        // Nothing deeper than network.ethernets.<id>.match.<key> matters; the
+        // path is built only that far, so a deeply indented file stays linear.
+        if stack.len() < 5 {
+            let path: Vec<&str> =
+                stack.iter().map(|(_, k, _)| k.as_str()).chain(std::iter::once(key.as_str())).collect();
+            if path.len() == 3 && path[0] == "network" && path[1] == "ethernets" {
+                // A block definition ends where its key is closed; a one-line one here.
+                let end = if value.is_empty() { usize::MAX } else { n + 1 };
+                defs.push(Definition { id: key.clone(), lines: Some((n, end)), ..Definition::default() });
+            }
+            if let Some(flow) = &flow {
+                record(&path, flow, &mut defs);
+            }
         }
         if value.is_empty() {
             stack.push((indent, key, n));
-            continue;
         }
-        let flow = parse_flow(value);
-        record(&path, &flow, &mut defs);
     }
     close(&mut stack, &mut defs, &|_| false, lines.len());
-    defs
+    Reading { definitions: defs, problems }
 }
 
 /// Records what a value at `path` says about ethernets definitions.
@@ -87,6 +130,14 @@ fn record(path: &[&str], value: &Flow, defs: &mut Vec<Definition>) {
         (["network", "ethernets", id], _) if !defs.last().is_some_and(|d| d.id == *id) => {
             defs.push(Definition { id: id.to_string(), ..Definition::default() });
             record(path, value, defs);
+        }
+        // A definition, or what it matches, that could not be read.
+        (["network", "ethernets", _] | ["network", "ethernets", _, "match", ..], Flow::Unreadable) => {
+            if let Some(def) = defs.last_mut() {
+                def.unreadable = true;
+                // It has a match, whatever it says: its id is no NIC name.
+                def.has_match |= path.len() > 3;
+            }
         }
         ([.., "match"], _) if path.len() == 4 && path[..2] == ["network", "ethernets"] => {
             if let Some(def) = defs.last_mut() {
@@ -170,64 +221,67 @@ fn unquote(text: &str) -> String {
     t.to_string()
 }
 
-/// A value: a one-line flow collection or a scalar.
-fn parse_flow(text: &str) -> Flow {
+/// A value: a one-line flow collection or a scalar. An error (its 0-based
+/// column in `text`, why) for what osconf cannot read.
+fn parse_flow(text: &str) -> Result<Flow, (usize, String)> {
     let chars: Vec<char> = text.chars().collect();
     let mut at = 0;
     match chars.first() {
-        Some('{') | Some('[') => flow_value(&chars, &mut at),
-        _ => Flow::Scalar(unquote(text)),
+        Some('{') | Some('[') => {
+            let flow = flow_value(&chars, &mut at, 0);
+            // Columns count characters read so far; report them as bytes of `text`.
+            flow.map_err(|(column, why)| (chars[..column.min(chars.len())].iter().map(|c| c.len_utf8()).sum(), why))
+        }
+        _ => Ok(Flow::Scalar(unquote(text))),
     }
 }
 
-fn flow_value(chars: &[char], at: &mut usize) -> Flow {
+/// One flow value from `at`, `depth` collections deep. Every turn of a loop
+/// consumes at least one character or returns, so this always ends; a
+/// collection left open at the end of the line (it goes on in the next
+/// lines) is what it holds so far.
+fn flow_value(chars: &[char], at: &mut usize, depth: usize) -> Result<Flow, (usize, String)> {
     skip_blanks(chars, at);
-    match chars.get(*at) {
-        Some('{') => {
-            *at += 1;
-            let mut entries = Vec::new();
-            loop {
-                skip_blanks(chars, at);
-                match chars.get(*at) {
-                    None => return Flow::Map(entries),
-                    Some('}') => {
-                        *at += 1;
-                        return Flow::Map(entries);
-                    }
-                    Some(',') => *at += 1,
-                    Some(_) => {
-                        let key = flow_scalar(chars, at, true);
-                        skip_blanks(chars, at);
-                        let value = if chars.get(*at) == Some(&':') {
-                            *at += 1;
-                            flow_value(chars, at)
-                        } else {
-                            Flow::Scalar(String::new())
-                        };
-                        entries.push((key, value));
-                    }
-                }
-            }
-        }
-        Some('[') => {
-            *at += 1;
-            loop {
-                skip_blanks(chars, at);
-                match chars.get(*at) {
-                    None => return Flow::List,
-                    Some(']') => {
-                        *at += 1;
-                        return Flow::List;
-                    }
-                    Some(',') => *at += 1,
-                    Some(_) => {
-                        flow_value(chars, at);
-                    }
-                }
-            }
-        }
-        _ => Flow::Scalar(flow_scalar(chars, at, false)),
+    let Some(&open) = chars.get(*at).filter(|c| matches!(c, '{' | '[')) else {
+        return Ok(Flow::Scalar(flow_scalar(chars, at, false)));
+    };
+    if depth == MAX_FLOW_DEPTH {
+        return Err((*at, format!("flow collections nested deeper than {MAX_FLOW_DEPTH}")));
     }
+    let close = if open == '{' { '}' } else { ']' };
+    *at += 1;
+    let mut entries = Vec::new();
+    loop {
+        skip_blanks(chars, at);
+        let before = *at;
+        match chars.get(*at) {
+            None => break,
+            Some(&c) if c == close => {
+                *at += 1;
+                break;
+            }
+            Some(&c @ ('}' | ']')) => return Err((*at, format!("`{c}` closes a `{open}`"))),
+            Some(',') => *at += 1,
+            Some(_) if open == '{' => {
+                let key = flow_scalar(chars, at, true);
+                skip_blanks(chars, at);
+                let value = if chars.get(*at) == Some(&':') {
+                    *at += 1;
+                    flow_value(chars, at, depth + 1)?
+                } else {
+                    Flow::Scalar(String::new())
+                };
+                entries.push((key, value));
+            }
+            Some(_) => {
+                flow_value(chars, at, depth + 1)?;
+            }
+        }
+        if *at == before {
+            return Err((*at, format!("unexpected `{}`", chars[*at])));
+        }
+    }
+    Ok(if open == '{' { Flow::Map(entries) } else { Flow::List })
 }
 
 /// A scalar inside a flow collection; a key also ends at `:` followed by a blank.
@@ -269,7 +323,7 @@ mod tests {
     #[test]
     fn cloud_init_file() {
         let text = "# This file is generated from information provided by the datasource.\nnetwork:\n    ethernets:\n        ens3:\n            dhcp4: true\n            match:\n                macaddress: 52:54:00:12:34:56\n            set-name: ens3\n    version: 2\n";
-        let defs = definitions(text);
+        let defs = read(text).definitions;
         assert_eq!(
             defs,
             [Definition {
@@ -285,7 +339,7 @@ mod tests {
     #[test]
     fn installer_file_lists_and_several_definitions() {
         let text = "network:\n  ethernets:\n    enp0s3:\n      addresses:\n      - 192.168.1.5/24\n      routes:\n        - to: default\n          via: 192.168.1.1\n      nameservers: {addresses: [1.1.1.1]}\n    \"eth1\": {dhcp4: true, match: {name: \"en*\"}}\n    eth2:\n      match: {driver: virtio_net}\n  version: 2\n";
-        let defs = definitions(text);
+        let defs = read(text).definitions;
         assert_eq!(defs.len(), 3, "{defs:?}");
         assert_eq!((defs[0].id.as_str(), defs[0].has_match, defs[0].lines), ("enp0s3", false, Some((2, 9))));
         assert_eq!(
@@ -297,9 +351,10 @@ mod tests {
 
     #[test]
     fn flow_style_definitions_have_no_lines() {
-        let defs = definitions(
+        let defs = read(
             "network: {version: 2, ethernets: {ens3: {match: {macaddress: \"52:54:00:AA:BB:CC\"}, dhcp4: true}}}\n",
-        );
+        )
+        .definitions;
         assert_eq!(
             defs,
             [Definition {
@@ -314,7 +369,53 @@ mod tests {
     #[test]
     fn comments_and_other_sections_are_not_definitions() {
         let text = "network:\n  version: 2\n  bridges:\n    br0:\n      interfaces: [ens3]\n  ethernets:   # ours\n    ens3: {} # x\n";
-        let defs = definitions(text);
+        let defs = read(text).definitions;
         assert_eq!(defs.iter().map(|d| (d.id.as_str(), d.lines)).collect::<Vec<_>>(), [("ens3", Some((6, 7)))]);
+    }
+
+    /// The files: each ends, with a problem naming the line, and
+    /// what the rest of the file says is still read.
+    #[test]
+    fn mismatched_closers_are_problems_on_their_line() {
+        let text = "network:\n  ethernets:\n    ens3:\n      match:\n        macaddress: 52:54:00:12:34:56\n      addresses: [192.168.9.10/24}\n    ens4: {dhcp4: true]\n  version: 2\n";
+        let reading = read(text);
+        assert_eq!(
+            reading.problems,
+            [
+                Problem { line: 6, message: "`}` closes a `[` (column 34)".into() },
+                Problem { line: 7, message: "`]` closes a `{` (column 23)".into() },
+            ]
+        );
+        let defs = &reading.definitions;
+        assert_eq!(
+            (defs[0].id.as_str(), defs[0].mac.as_deref(), defs[0].lines),
+            ("ens3", Some("52:54:00:12:34:56"), Some((2, 6)))
+        );
+        assert!(!defs[0].unreadable);
+        assert_eq!((defs[1].id.as_str(), defs[1].unreadable, defs[1].lines), ("ens4", true, Some((6, 7))));
+        let unreadable_match =
+            read("network:\n  ethernets:\n    ens5:\n      match: {macaddress: 52:54:00:12:34:57]\n");
+        let def = &unreadable_match.definitions[0];
+        assert_eq!((def.id.as_str(), def.unreadable, def.has_match, def.mac.as_deref()), ("ens5", true, true, None));
+    }
+
+    #[test]
+    fn flow_nesting_is_bounded() {
+        let deep = "[".repeat(300_000);
+        let reading = read(&format!("network:\n  ethernets:\n    ens3: {deep}\n"));
+        assert_eq!(reading.problems.len(), 1);
+        assert_eq!(reading.problems[0].line, 3);
+        assert!(reading.problems[0].message.contains("deeper than 64"), "{:?}", reading.problems);
+        let just_deep_enough = format!("{}{}", "[".repeat(MAX_FLOW_DEPTH), "]".repeat(MAX_FLOW_DEPTH));
+        assert_eq!(read(&format!("a: {just_deep_enough}\n")).problems, []);
+    }
+
+    #[test]
+    fn what_osconf_reads_wrongly_in_valid_yaml_is_no_problem() {
+        // Trailing text after a collection, an unclosed one (it goes on in
+        // the next lines), brackets inside quotes and plain scalars.
+        let text =
+            "a: [1, 2] # x\nb: {c: [d,\n  e]}\nf: \"[}\"\ng: '{]'\nh: x]\ni: [\"}\", '{']\nj: {k: {l: [m]}}, n\n";
+        assert_eq!(read(text).problems, []);
     }
 }

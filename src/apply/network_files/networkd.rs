@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{dns_for, extra, header, NicNames, Rendered};
+use super::{dns_for, extra, header, read_image_file, NicNames, Rendered};
 
 const DIRS: [&str; 4] =
     ["/etc/systemd/network", "/run/systemd/network", "/lib/systemd/network", "/usr/lib/systemd/network"];
@@ -60,7 +60,11 @@ fn earlier_for(root: &Root, nic: &Nic, name: &str, ours: &str) -> Result<Vec<Str
                 continue;
             }
             let path = format!("{dir}/{file}");
-            let text = root.read_optional(&path)?.unwrap_or_default();
+            let then = "osconf reads the rest of it, as networkd does";
+            let Some(text) = read_image_file(root, &path, "networkd", then).map(|t| t.unwrap_or_else(|lossy| lossy))
+            else {
+                continue;
+            };
             if names_nic(&text, nic.mac, name) {
                 found.push(path);
             }

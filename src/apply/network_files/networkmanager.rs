@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, extra, header, ifcfg, join, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, extra, header, ifcfg, join, read_image_file, static_routes, NicNames, Rendered};
 
 const CONNECTIONS: &str = "/etc/NetworkManager/system-connections";
 pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
@@ -72,7 +72,8 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
 /// configures now, configured before (the record), or listed there before.
 fn no_auto_default(settings: &Settings, root: &Root, previous: &[Nic]) -> Result<FileWrite, Error> {
     let mut macs: Vec<Mac> = settings.nics.iter().chain(previous).map(|n| n.mac).collect();
-    if let Some(text) = root.read_optional(CONF)? {
+    let then = "osconf keeps the MACs listed in the rest of it";
+    if let Some(text) = read_image_file(root, CONF, "NetworkManager", then).map(|t| t.unwrap_or_else(|lossy| lossy)) {
         let listed = text.lines().filter_map(|l| l.trim().strip_prefix("no-auto-default+=")).flat_map(|l| l.split(','));
         macs.extend(listed.filter_map(|spec| spec.trim().trim_start_matches("mac:").parse::<Mac>().ok()));
     }
