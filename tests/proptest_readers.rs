@@ -38,7 +38,9 @@ fn runner() -> TestRunner {
 fn judge(target: &'static Target, tree: &common::TempTree, input: Vec<u8>) -> Result<(), String> {
     let (tx, rx) = mpsc::channel();
     let base = tree.path.clone();
+    let sink = readers::sink();
     std::thread::spawn(move || {
+        readers::adopt(sink);
         let _ = tx.send(target.feed(&base, &input));
     });
     match rx.recv_timeout(HANG_BOUND) {

@@ -483,7 +483,13 @@ pub const TARGETS: &[Target] = &[
 ];
 
 /// Warnings osconf logged, for tests that look at them (`capture_warnings`).
-static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Where this thread's warnings go: each test captures its own, as the
+/// tests of one binary run side by side and all log through one logger.
+pub type Sink = std::sync::Arc<Mutex<Vec<String>>>;
+
+thread_local! {
+    static SINK: std::cell::RefCell<Option<Sink>> = const { std::cell::RefCell::new(None) };
+}
 
 struct Capture;
 
@@ -493,27 +499,44 @@ impl log::Log for Capture {
     }
 
     fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            let mut warnings = WARNINGS.lock().unwrap();
-            // Bounded: a hostile input may warn once per line.
-            if warnings.len() < 1000 {
-                warnings.push(record.args().to_string());
-            }
+        if !self.enabled(record.metadata()) {
+            return;
         }
+        SINK.with(|sink| {
+            if let Some(sink) = &*sink.borrow() {
+                let mut warnings = sink.lock().unwrap();
+                // Bounded: a hostile input may warn once per line.
+                if warnings.len() < 1000 {
+                    warnings.push(record.args().to_string());
+                }
+            }
+        });
     }
 
     fn flush(&self) {}
 }
 
-/// Collects osconf's warnings from now on (once per test binary).
+/// Collects the warnings osconf logs on this thread from now on (and on the
+/// threads that [`adopt`] its [`sink`]).
 pub fn capture_warnings() {
     static LOGGER: Capture = Capture;
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(log::LevelFilter::Warn);
     }
+    SINK.with(|sink| *sink.borrow_mut() = Some(Sink::default()));
 }
 
-/// The warnings collected since the last call.
+/// This thread's sink, for a thread it starts to [`adopt`].
+pub fn sink() -> Option<Sink> {
+    SINK.with(|sink| sink.borrow().clone())
+}
+
+/// Sends this thread's warnings where `sink` goes.
+pub fn adopt(sink: Option<Sink>) {
+    SINK.with(|own| *own.borrow_mut() = sink);
+}
+
+/// The warnings collected on this thread since the last call.
 pub fn take_warnings() -> Vec<String> {
-    std::mem::take(&mut *WARNINGS.lock().unwrap())
+    sink().map(|sink| std::mem::take(&mut *sink.lock().unwrap())).unwrap_or_default()
 }

@@ -46,9 +46,7 @@ pub fn conflicting(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Res
     files.sort();
     for file in files {
         let path = format!("{SCRIPTS}/{file}");
-        let then = "osconf reads the rest of it";
-        let text =
-            read_image_file(root, &path, "ifcfg", then).map(|t| t.unwrap_or_else(|lossy| lossy)).unwrap_or_default();
+        let text = read_image_file(root, &path, "ifcfg").unwrap_or_default();
         let config = &file["ifcfg-".len()..];
         let device = value(&text, "DEVICE").unwrap_or(config);
         let hwaddr = value(&text, "HWADDR").and_then(|m| m.parse::<Mac>().ok());

@@ -18,7 +18,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::Error;
-use crate::files::{DirEntry, FileWrite, Root};
+use crate::files::{text_of, DirEntry, FileWrite, Root};
 use crate::settings::{Nic, Settings};
 
 pub use detect::{detect, enabled, Detection};
@@ -157,16 +157,14 @@ fn join<T: ToString>(items: &[T], separator: &str) -> String {
     items.iter().map(T::to_string).collect::<Vec<_>>().join(separator)
 }
 
-/// An image file osconf reads to find the image's own definitions of its
-/// NICs. `Ok(text)`; `Err(text)` when it is not UTF-8, with the bad bytes
-/// replaced (U+FFFD): enough to read which NICs it defines (the stacks' own
-/// readers skip such lines too), never to write back. Either way a warning
-/// names the file and the first such line, followed by `then` (what osconf
-/// does about it). `None` when it is gone or cannot be read at all (warned),
-/// or is no regular file: a FIFO would block the read, and the boot, forever.
-fn read_image_file(root: &Root, path: &str, stack: &str, then: &str) -> Option<Result<String, String>> {
-    // Confined beneath the root, never blocking: a FIFO, a directory or a
-    // link out of the image is an error here, and a warning.
+/// An image file a stack's renderer reads (to find the image's own
+/// definitions of osconf's NICs, and to cut them out): its text as
+/// [`text_of`] gives it, so that a line osconf does not own keeps its bytes
+/// even where they are not UTF-8 (a warning names the file and the first
+/// such line). `None`, with a warning, when it cannot be read: a link out of
+/// the image, a FIFO (which would block the read, and the boot, forever) or
+/// a directory in its place. Gone: `None`.
+fn read_image_file(root: &Root, path: &str, stack: &str) -> Option<String> {
     let bytes = match root.read_bytes(path) {
         Ok(bytes) => bytes?,
         Err(e) => {
@@ -174,14 +172,9 @@ fn read_image_file(root: &Root, path: &str, stack: &str, then: &str) -> Option<R
             return None;
         }
     };
-    match String::from_utf8(bytes) {
-        Ok(text) => Some(Ok(text)),
-        Err(e) => {
-            let bytes = e.into_bytes();
-            let valid = std::str::from_utf8(&bytes).err().map_or(bytes.len(), |e| e.valid_up_to());
-            let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
-            log::warn!("{stack}: {path} line {line} is not UTF-8 text; {then}");
-            Some(Err(String::from_utf8_lossy(&bytes).into_owned()))
-        }
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        log::warn!("{stack}: {path} line {line} is not UTF-8 text; osconf keeps its bytes as they are");
     }
+    Some(text_of(&bytes))
 }

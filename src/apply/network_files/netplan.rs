@@ -68,9 +68,7 @@ fn configures(def: &Definition, nic: &Nic, name: &str) -> bool {
 pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut parsed = Vec::new();
     for (_, path) in image_files(root) {
-        // netplan rejects such a file too; osconf cannot cut lines out of it.
-        let then = "osconf leaves it as it is";
-        let Some(Ok(text)) = read_image_file(root, &path, "netplan", then) else { continue };
+        let Some(text) = read_image_file(root, &path, "netplan") else { continue };
         let reading = read(&text);
         parsed.push((path, text, reading.definitions, reading.problems));
     }

@@ -60,11 +60,7 @@ fn earlier_for(root: &Root, nic: &Nic, name: &str, ours: &str) -> Result<Vec<Str
                 continue;
             }
             let path = format!("{dir}/{file}");
-            let then = "osconf reads the rest of it, as networkd does";
-            let Some(text) = read_image_file(root, &path, "networkd", then).map(|t| t.unwrap_or_else(|lossy| lossy))
-            else {
-                continue;
-            };
+            let Some(text) = read_image_file(root, &path, "networkd") else { continue };
             if names_nic(&text, nic.mac, name) {
                 found.push(path);
             }

@@ -72,8 +72,7 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
 /// configures now, configured before (the record), or listed there before.
 fn no_auto_default(settings: &Settings, root: &Root, previous: &[Nic]) -> Result<FileWrite, Error> {
     let mut macs: Vec<Mac> = settings.nics.iter().chain(previous).map(|n| n.mac).collect();
-    let then = "osconf keeps the MACs listed in the rest of it";
-    if let Some(text) = read_image_file(root, CONF, "NetworkManager", then).map(|t| t.unwrap_or_else(|lossy| lossy)) {
+    if let Some(text) = read_image_file(root, CONF, "NetworkManager") {
         let listed = text.lines().filter_map(|l| l.trim().strip_prefix("no-auto-default+=")).flat_map(|l| l.split(','));
         macs.extend(listed.filter_map(|spec| spec.trim().trim_start_matches("mac:").parse::<Mac>().ok()));
     }
