@@ -68,6 +68,8 @@ stage() { # stage <dir> <unit dir> <init dir>
   install -d "$S/usr/share/man/man8"
   gzip -9n <packaging/osconf.8 >"$S/usr/share/man/man8/osconf.8.gz"
   install -D -m 644 README.md "$S/usr/share/doc/osconf/README.md"
+  # The manual README.md links into, at the same relative paths.
+  for doc in docs/*.md; do install -D -m 644 "$doc" "$S/usr/share/doc/osconf/$doc"; done
   # For OpenRC systems without LSB support (Alpine, Gentoo: no .deb or .rpm
   # there): Debian's OpenRC runs the SysV script, which update-rc.d adds.
   install -D -m 644 openrc/osconf "$S/usr/share/doc/osconf/examples/openrc/osconf"

@@ -1,5 +1,5 @@
 //! osconf's own configuration, `/etc/osconf/osconf.conf` (ini). A missing file
-//! means defaults; every key is documented in the README and in
+//! means defaults; every key is documented in docs/sources.md ("osconf.conf") and in
 //! packaging/osconf.conf.
 
 use std::io;

@@ -1,4 +1,4 @@
-//! The three ways a run can fail, each with its exit code (see the README).
+//! The three ways a run can fail, each with its exit code (see docs/command-line.md, "Exit codes").
 
 use std::fmt;
 

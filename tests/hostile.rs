@@ -4,7 +4,7 @@
 //! where the line has one), leave the tree byte for byte as it was (the drop
 //! included: it is kept), and run nothing (`/tmp/pwned` is never created).
 //!
-//! Exit codes (README, "What osconf guarantees"): 2 for anything wrong with the drop
+//! Exit codes (docs/guarantees.md, "When the input is bad"): 2 for anything wrong with the drop
 //! itself — its content, its size, or a drop that is not a regular file
 //! (symlink, FIFO, device, directory): retrying cannot help. 1 is kept for
 //! failures of the system (I/O errors, a missing /etc/shadow) where the next

@@ -32,7 +32,7 @@ check() {
   ok "$DEBARCH: .deb is for $DEBARCH" sh -c "dpkg-deb -f '$DEB' Architecture | grep -qx '$DEBARCH'"
   ok "$DEBARCH: .deb and .rpm carry this binary" sh -c "dpkg-deb --fsys-tarfile '$DEB' | tar -xO ./usr/sbin/osconf | cmp -s - '$BIN' && rpm2cpio '$RPM' | cpio -i --quiet --to-stdout ./usr/sbin/osconf | cmp -s - '$BIN'"
   deb_files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
-  for f in ./usr/sbin/osconf ./lib/systemd/system/osconf.service ./lib/systemd/system/osconf-metadata.service ./etc/init.d/osconf ./etc/osconf/osconf.conf ./usr/share/man/man8/osconf.8.gz ./usr/share/doc/osconf/README.md ./usr/share/doc/osconf/copyright ./usr/share/doc/osconf/changelog.Debian.gz ./usr/share/doc/osconf/examples/openrc/osconf; do
+  for f in ./usr/sbin/osconf ./lib/systemd/system/osconf.service ./lib/systemd/system/osconf-metadata.service ./etc/init.d/osconf ./etc/osconf/osconf.conf ./usr/share/man/man8/osconf.8.gz ./usr/share/doc/osconf/README.md ./usr/share/doc/osconf/docs/guarantees.md ./usr/share/doc/osconf/copyright ./usr/share/doc/osconf/changelog.Debian.gz ./usr/share/doc/osconf/examples/openrc/osconf; do
     ok "$DEBARCH: .deb holds $f" grep -qxF "$f" <<<"$deb_files"
   done
   etc_files=$(grep '^\./etc/.*[^/]$' <<<"$deb_files" | sed 's/^\.//' | sort)
@@ -48,7 +48,7 @@ check() {
   ok "$DEBARCH: lintian: no error, no warning${report:+ ($(tr '\n' ';' <<<"$report"))}" [ "$f" = yes ]
   ok "$RPMARCH: .rpm is for $RPMARCH" sh -c "rpm -qp --qf '%{ARCH}' '$RPM' 2>/dev/null | grep -qx '$RPMARCH'"
   rpm_files=$(rpm -qlp "$RPM" 2>/dev/null)
-  for f in /usr/sbin/osconf /usr/lib/systemd/system/osconf.service /usr/lib/systemd/system/osconf-metadata.service /etc/rc.d/init.d/osconf /etc/osconf/osconf.conf /usr/share/man/man8/osconf.8.gz /usr/share/doc/osconf/examples/openrc/osconf; do
+  for f in /usr/sbin/osconf /usr/lib/systemd/system/osconf.service /usr/lib/systemd/system/osconf-metadata.service /etc/rc.d/init.d/osconf /etc/osconf/osconf.conf /usr/share/man/man8/osconf.8.gz /usr/share/doc/osconf/README.md /usr/share/doc/osconf/docs/guarantees.md /usr/share/doc/osconf/examples/openrc/osconf; do
     ok "$RPMARCH: .rpm holds $f" grep -qxF "$f" <<<"$rpm_files"
   done
   ok "$RPMARCH: .rpm marks osconf.conf as config" sh -c "rpm -qcp '$RPM' 2>/dev/null | grep -qx /etc/osconf/osconf.conf"

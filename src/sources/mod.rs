@@ -1,7 +1,7 @@
 //! Where settings come from. Drops (first partition, CD-ROM) yield os.conf
 //! bytes for the os.conf syntax; the metadata endpoint yields its items
 //! already validated into `Settings` through the same typed validator
-//! (`settings::build`): no source goes through another's text format. Precedence (README, "Finding
+//! (`settings::build`): no source goes through another's text format. Precedence (docs/sources.md, "Finding
 //! the settings"): `--drop PATH` > the Alibaba first partition > the Tencent
 //! CD-ROM > the Alibaba metadata endpoint (when enabled) > none.
 
