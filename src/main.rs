@@ -35,7 +35,7 @@ Options:
   --live          set the host name and network in the running kernel (default when --root is /)
   --no-live       do not touch the running kernel (default when --root is not /)
   --keep-drop     do not delete the drop after applying it
-  --json          machine-readable output (status)
+  --json          machine-readable output (status, check)
 
 Exit codes: 0 applied or nothing to do, 1 apply failed (drop kept), 2 invalid drop or usage.
             check: 0 ready, 1 not ready, 2 usage.

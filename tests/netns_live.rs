@@ -365,7 +365,7 @@ fn kernel_state() -> Vec<Vec<String>> {
                 words
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| at.map_or(true, |p| *i != p && *i != p + 1))
+                    .filter(|(i, _)| at.is_none_or(|p| *i != p && *i != p + 1))
                     .map(|(_, w)| *w)
                     .collect::<Vec<_>>()
                     .join(" ")

@@ -287,8 +287,8 @@ fn nm_candidates(tree: &TempTree, nic: &Nic, name: &str) -> Vec<(i32, String)> {
         let profile = nm_profile(&entry.path());
         let fits = get(&profile, "connection", "type") == Some("ethernet")
             && get(&profile, "connection", "autoconnect") != Some("false")
-            && get(&profile, "ethernet", "mac-address").map_or(true, |m| m.eq_ignore_ascii_case(&nic.mac.to_string()))
-            && get(&profile, "connection", "interface-name").map_or(true, |i| i == name);
+            && get(&profile, "ethernet", "mac-address").is_none_or(|m| m.eq_ignore_ascii_case(&nic.mac.to_string()))
+            && get(&profile, "connection", "interface-name").is_none_or(|i| i == name);
         if fits {
             let priority = get(&profile, "connection", "autoconnect-priority").map_or(0, |p| p.parse().unwrap());
             out.push((priority, get(&profile, "connection", "id").unwrap().to_string()));

@@ -127,7 +127,7 @@ pub fn read(text: &str) -> Reading {
 /// Records what a value at `path` says about ethernets definitions.
 fn record(path: &[&str], value: &Flow, defs: &mut Vec<Definition>) {
     match (path, value) {
-        (["network", "ethernets", id], _) if !defs.last().is_some_and(|d| d.id == *id) => {
+        (["network", "ethernets", id], _) if defs.last().is_none_or(|d| d.id != *id) => {
             defs.push(Definition { id: id.to_string(), ..Definition::default() });
             record(path, value, defs);
         }
@@ -301,7 +301,7 @@ fn flow_scalar(chars: &[char], at: &mut usize, key: bool) -> String {
     while let Some(&c) = chars.get(*at) {
         let ends_key = key
             && c == ':'
-            && chars.get(*at + 1).map_or(true, |n| n.is_whitespace() || matches!(n, '{' | '[' | '"' | '\''));
+            && chars.get(*at + 1).is_none_or(|n| n.is_whitespace() || matches!(n, '{' | '[' | '"' | '\''));
         if matches!(c, ',' | '}' | ']') || ends_key {
             break;
         }

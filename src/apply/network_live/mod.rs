@@ -141,14 +141,14 @@ pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
                 out.push(LiveChange::RemoveRoute { label: label.clone(), mac, route });
             }
         }
-        if !new.as_ref().is_some_and(|n| (n.address, n.prefix) == (old.address, old.prefix)) {
+        if new.as_ref().is_none_or(|n| (n.address, n.prefix) != (old.address, old.prefix)) {
             out.push(LiveChange::RemoveAddress { label, mac, address: old.address, prefix: old.prefix });
         }
     }
     for new in desired {
         let old = find(previous, new.mac);
         let (label, mac) = (new.label(), new.mac);
-        if !old.as_ref().is_some_and(|o| (o.address, o.prefix) == (new.address, new.prefix)) {
+        if old.as_ref().is_none_or(|o| (o.address, o.prefix) != (new.address, new.prefix)) {
             out.push(LiveChange::AddAddress { label: label.clone(), mac, address: new.address, prefix: new.prefix });
         }
         for &route in &new.routes {
