@@ -18,8 +18,8 @@ use std::io;
 use sha2::{Digest, Sha256};
 
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
+use crate::state::KEY_PATH;
 
-pub const KEY_PATH: &str = "/var/lib/osconf/drop.key";
 const KEY_LEN: usize = 32;
 /// Domain separation: this key must never authenticate anything else.
 const LABEL: &[u8] = b"osconf drop v1\0";

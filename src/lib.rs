@@ -18,6 +18,7 @@ pub mod plan;
 pub mod record;
 pub mod settings;
 pub mod sources;
+pub mod state;
 pub mod timing;
 
 pub use error::Error;

@@ -16,13 +16,8 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::record::Record;
 use crate::settings::{Password, Settings};
-
-/// Where the copy of a file osconf replaces or removes but did not write
-/// itself is kept: `/etc/x` → `/var/lib/osconf/backup/etc/x`, with the
-/// originals of the host name and DNS files. Never beside the original: every
-/// stack scans its own directory (initscripts and NetworkManager load every
-/// `ifcfg-*` except a few suffixes, netplan every `*.yaml`).
-pub use crate::apply::originals::path_of as backup_path;
+use crate::state::{self, backup_path};
+use crate::timing::unix_now;
 
 #[derive(Debug)]
 pub struct Plan {
@@ -47,7 +42,7 @@ pub struct Plan {
     /// The image's own files that configure a NIC of the drop in a way the
     /// stack would apply instead of (or besides) osconf's: backed up, then removed.
     pub disables: Vec<String>,
-    /// Files whose image original is kept (under `originals::DIR`) before
+    /// Files whose image original is kept (under [`state::BACKUP_DIR`]) before
     /// osconf first sets the value they hold.
     pub originals: Vec<String>,
     /// What goes back to the image's own because this drop no longer sets it.
@@ -313,13 +308,13 @@ impl fmt::Display for Plan {
         }
         writeln!(f, "Files:")?;
         if self.key.is_new() {
-            writeln!(f, "  write {} (new random key for the record's digest of the drop)", crate::drop_key::KEY_PATH)?;
+            writeln!(f, "  write {} (new random key for the record's digest of the drop)", state::KEY_PATH)?;
         }
         for path in &self.backups {
             writeln!(f, "  back up {path} to {}", backup_path(path))?;
         }
         for path in &self.originals {
-            writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
+            writeln!(f, "  keep the image's {path} as {}", backup_path(path))?;
         }
         if let Some(keys) = self.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
             writeln!(f, "  make {} a 0700 directory", keys.dir)?;
@@ -345,10 +340,6 @@ impl Plan {
             if self.already_applied { self.record.sequence.saturating_sub(1).max(1) } else { self.record.sequence };
         format!("drop #{number}")
     }
-}
-
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn days_since_epoch() -> u64 {

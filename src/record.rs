@@ -25,9 +25,7 @@ use crate::files::{write_atomic, Mode, Root, WriteBatch};
 use crate::settings::parse::shorten;
 use crate::settings::{build, extra, values, Nic, SettingsBuilder, SshKey};
 use crate::sources::aliyun_metadata::instance_id;
-
-pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
-pub const METADATA_RECORD_PATH: &str = "/var/lib/osconf/metadata-record.json";
+use crate::state::{METADATA_RECORD_PATH, RECORD_PATH};
 
 /// Which source a record is for (and so which file holds it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

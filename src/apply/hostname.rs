@@ -101,7 +101,7 @@ mod tests {
     fn the_images_own_localhost_is_restored_for_the_kernel() {
         let dir = std::env::temp_dir().join(format!("osconf-hostname-restore-{}", std::process::id()));
         let root = Root::new(&dir);
-        let kept = root.path(&originals::path_of(HOSTNAME));
+        let kept = root.path(&crate::state::backup_path(HOSTNAME));
         std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
         std::fs::write(&kept, "localhost.localdomain\n").unwrap();
         let (writes, name) = restore(&root).unwrap();

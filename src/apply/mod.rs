@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::files::{Mode, Root, WriteBatch};
-use crate::plan::{backup_path, unix_now, Plan};
+use crate::plan::Plan;
 use crate::record::Record;
-use crate::timing::Stopwatch;
+use crate::state::backup_path;
+use crate::timing::{unix_now, Stopwatch};
 
 /// What `run` may touch besides files under the root.
 #[derive(Debug, Clone, Copy)]
@@ -70,14 +71,14 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for path in &plan.originals {
         fault::step(path)?;
         let original = read_existing(root, path)?;
-        kept.write(root, &originals::path_of(path), &original, Mode::Exact(0o600))?;
+        kept.write(root, &backup_path(path), &original, Mode::Exact(0o600))?;
     }
     kept.commit(step)?;
     for path in &plan.backups {
         log::info!("kept the original {path} as {}", backup_path(path));
     }
     for path in &plan.originals {
-        log::info!("kept the image's {path} as {}", originals::path_of(path));
+        log::info!("kept the image's {path} as {}", backup_path(path));
     }
     if let Some(keys) = plan.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
         fault::step(&keys.dir)?;
