@@ -335,7 +335,8 @@ fn network_stack(root: &Root) -> Item {
     let config = Config::load(root).unwrap_or_default();
     match network_files::detect(root, config.network_stack.as_deref()) {
         Ok(detection) => match detection.stack {
-            Some(network_files::Stack::Ifupdown) if network_files::ifupdown_busybox::detect(root).is_some() => {
+            Some(network_files::Stack::Ifupdown)
+                if matches!(network_files::ifupdown::Layout::of(root), network_files::ifupdown::Layout::MarkedBlock(_)) => {
                 ok(NAME, format!("ifupdown: {}; busybox's ifup cannot source interfaces.d: osconf writes a marked block in /etc/network/interfaces", detection.reason))
             }
             Some(stack) => ok(NAME, format!("{stack}: {}; osconf writes {}", detection.reason, what_is_written(stack))),

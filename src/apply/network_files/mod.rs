@@ -6,8 +6,7 @@
 mod detect;
 mod extra;
 mod ifcfg;
-mod ifupdown;
-pub(crate) mod ifupdown_busybox;
+pub(crate) mod ifupdown;
 mod netplan;
 mod netplan_yaml;
 mod networkd;
