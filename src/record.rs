@@ -20,8 +20,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::network_files::Stack;
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
+use crate::plan::network::Stack;
 use crate::settings::parse::shorten;
 use crate::settings::{build, extra, values, Nic, SettingsBuilder, SshKey};
 use crate::sources::aliyun_metadata::instance_id;
@@ -384,7 +384,7 @@ mod tests {
     }
 
     use crate::apply::dns::DnsMode;
-    use crate::apply::network_files;
+    use crate::plan::network;
     use crate::settings::{PasswordForm, Settings};
 
     /// The classic example drop, its eth1 given what only the metadata
@@ -434,7 +434,7 @@ mod tests {
                 .collect();
         for root in [Root::new("/nonexistent-osconf-root"), Root::new(&base)] {
             for stack in Stack::ALL {
-                let rendered = network_files::render(stack, &settings, &root, &[]).unwrap();
+                let rendered = network::render(stack, &settings, &root, &[]).unwrap();
                 owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             }
         }

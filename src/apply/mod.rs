@@ -4,7 +4,6 @@
 pub mod dns;
 pub mod fault;
 pub mod hostname;
-pub mod network_files;
 pub mod network_live;
 pub mod originals;
 pub mod password;
@@ -12,11 +11,13 @@ pub mod pwd_lock;
 pub mod sha512_crypt;
 pub mod shell_vars;
 pub mod ssh_keys;
+pub mod take_effect;
 
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::files::{Mode, Root, WriteBatch};
+use crate::plan::network::Stack;
 use crate::plan::Plan;
 use crate::record::Record;
 use crate::state::backup_path;
@@ -51,7 +52,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
         let configure = match plan.network.stack {
-            Some(network_files::Stack::NetworkManager) => network_live::Configure::ByStack,
+            Some(Stack::NetworkManager) => network_live::Configure::ByStack,
             _ => network_live::Configure::Now,
         };
         network_live::apply(&plan.settings.nics, before, effects.nic_wait, configure)?;
@@ -123,7 +124,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         );
     }
     if let (true, Some(stack)) = (effects.live, plan.network.stack) {
-        network_files::take_effect::now(stack, root);
+        take_effect::now(stack, root);
     }
     Ok(record)
 }

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use osconf::apply::dns::{self, DnsMode};
-use osconf::apply::network_files::{self, Stack};
 use osconf::apply::{hostname, password, ssh_keys};
 use osconf::config::Config;
 use osconf::drop_key::DropKey;
 use osconf::files::Root;
+use osconf::plan::network::{self, Stack};
 use osconf::record::Record;
 use osconf::settings::{PasswordForm, Settings, SshKey};
 use osconf::sources::aliyun_metadata::http::{parse_response, MAX_BODY};
@@ -149,7 +149,7 @@ fn names_file_if_failing<T, E: std::fmt::Display>(
 }
 
 fn render(stack: Stack) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
-    move |root, _| never_fails(network_files::render(stack, &settings(), root, &[]))
+    move |root, _| never_fails(network::render(stack, &settings(), root, &[]))
 }
 
 fn write(tree: &TempTree, path: &str, content: &str) {
@@ -219,7 +219,7 @@ pub const TARGETS: &[Target] = &[
         setup: nics,
         run: |root, input| {
             names_file_if_failing(
-                network_files::render(Stack::Ifupdown, &settings(), root, &[]),
+                network::render(Stack::Ifupdown, &settings(), root, &[]),
                 "/etc/network/interfaces",
                 input,
                 &[],
@@ -238,7 +238,7 @@ pub const TARGETS: &[Target] = &[
         },
         run: |root, input| {
             names_file_if_failing(
-                network_files::render(Stack::Ifupdown, &settings(), root, &[]),
+                network::render(Stack::Ifupdown, &settings(), root, &[]),
                 "/etc/network/interfaces",
                 input,
                 &[],

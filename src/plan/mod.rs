@@ -2,12 +2,12 @@
 //! every file's new content, every kernel change, every file to remove, all
 //! computed before the first write. `osconf plan` prints it; `apply` runs it.
 
+pub mod network;
+
 use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::apply::dns::DnsMode;
-use crate::apply::network_files::{self, Detection};
-use crate::apply::network_live::{self, LiveChange};
 use crate::apply::ssh_keys::{self, KeysPlan};
 use crate::apply::{hostname, originals, password};
 use crate::config::Config;
@@ -18,6 +18,8 @@ use crate::record::Record;
 use crate::settings::{Password, Settings};
 use crate::state::{self, backup_path};
 use crate::timing::unix_now;
+use network::live::LiveChange;
+use network::Detection;
 
 #[derive(Debug)]
 pub struct Plan {
@@ -71,7 +73,7 @@ impl Plan {
         let drop_hmac = key.digest(content);
         let already_applied = applied_before(previous, &key, content);
         let migrated_record = migrated(previous, already_applied, &drop_hmac);
-        let network = network_files::detect(root, config.network_stack.as_deref())?;
+        let network = network::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
         let previous = previous.unwrap_or(&empty);
@@ -122,7 +124,7 @@ impl Plan {
         let mut edited = Vec::new();
         let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
-            let rendered = network_files::render(stack, &settings, root, &previous.nics)?;
+            let rendered = network::render(stack, &settings, root, &previous.nics)?;
             owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             edited.extend(rendered.edited.iter().map(|f| f.path.clone()));
             writes.extend(rendered.owned);
@@ -157,7 +159,7 @@ impl Plan {
         // A file osconf owned is removed as its own, never backed up as the image's.
         disables.retain(|p| !previously_owned.contains(p));
         let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
-        let live = network_live::changes(&settings.nics, &previous.nics);
+        let live = network::live::changes(&settings.nics, &previous.nics);
 
         owned.sort();
         let record = Record {
