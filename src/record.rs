@@ -383,7 +383,7 @@ mod tests {
         assert_eq!(read.nameservers, with_ipv6.nameservers);
     }
 
-    use crate::apply::dns::DnsMode;
+    use crate::plan::dns::DnsMode;
     use crate::plan::network;
     use crate::settings::{PasswordForm, Settings};
 

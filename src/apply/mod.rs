@@ -1,15 +1,12 @@
 //! Carrying out a [`Plan`]: one module per effect, run in an order that keeps
-//! the system consistent when a step fails (see `run`).
+//! the system consistent when a step fails (see `run`). Nothing is decided
+//! here: every file's content was computed by [`crate::plan`].
 
-pub mod dns;
 pub mod fault;
 pub mod hostname;
 pub mod network_live;
-pub mod originals;
 pub mod password;
 pub mod pwd_lock;
-pub mod sha512_crypt;
-pub mod shell_vars;
 pub mod ssh_keys;
 pub mod take_effect;
 
@@ -18,6 +15,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::files::{Mode, Root, WriteBatch};
 use crate::plan::network::Stack;
+use crate::plan::password::SHADOW;
 use crate::plan::Plan;
 use crate::record::Record;
 use crate::state::backup_path;
@@ -90,11 +88,11 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for write in &plan.writes {
         fault::step(&write.path)?;
         let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
-        if write.path == password::SHADOW {
+        if write.path == SHADOW {
             // Read-modify-write under the password-file lock, as every other
             // writer of shadow does; the lock is held until the rename.
             pwd_lock = Some(pwd_lock::acquire(root)?);
-            let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
+            let current = root.read_optional(SHADOW)?.unwrap_or_default();
             batch.write(root, &write.path, &password::rebase(&current, &write.content)?, mode)?;
         } else {
             batch.write(root, &write.path, &write.content, mode)?;

@@ -16,12 +16,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use osconf::apply::dns::{self, DnsMode};
-use osconf::apply::{hostname, password, ssh_keys};
+use osconf::apply;
 use osconf::config::Config;
 use osconf::drop_key::DropKey;
 use osconf::files::Root;
+use osconf::plan::dns::{self, DnsMode};
 use osconf::plan::network::{self, Stack};
+use osconf::plan::{hostname, password, ssh_keys};
 use osconf::record::Record;
 use osconf::settings::{PasswordForm, Settings, SshKey};
 use osconf::sources::aliyun_metadata::http::{parse_response, MAX_BODY};
@@ -355,7 +356,7 @@ pub const TARGETS: &[Target] = &[
             if let Ok(text) = std::str::from_utf8(input) {
                 let planned = "root:$6$s$h:20000:0:99999:7:::\n";
                 names_file_if_failing(
-                    password::rebase(text, planned.as_bytes()),
+                    apply::password::rebase(text, planned.as_bytes()),
                     "/etc/shadow",
                     input,
                     &["no root account", "root's line has"],
