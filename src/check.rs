@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::apply::network_files::{self, enabled as wants_links};
 use crate::config::Config;
 use crate::files::Root;
+use crate::plan::network::{self, enabled as wants_links};
 use crate::sources::aliyun_disk::{self, root_device::KernelPaths};
 use crate::sources::probe::{probe, Content, CLOUD_WRITABLE};
 
@@ -333,9 +333,10 @@ fn root_login(root: &Root) -> Item {
 fn network_stack(root: &Root) -> Item {
     const NAME: &str = "network stack";
     let config = Config::load(root).unwrap_or_default();
-    match network_files::detect(root, config.network_stack.as_deref()) {
+    match network::detect(root, config.network_stack.as_deref()) {
         Ok(detection) => match detection.stack {
-            Some(network_files::Stack::Ifupdown) if network_files::ifupdown_busybox::detect(root).is_some() => {
+            Some(network::Stack::Ifupdown)
+                if matches!(network::ifupdown::Layout::of(root), network::ifupdown::Layout::MarkedBlock(_)) => {
                 ok(NAME, format!("ifupdown: {}; busybox's ifup cannot source interfaces.d: osconf writes a marked block in /etc/network/interfaces", detection.reason))
             }
             Some(stack) => ok(NAME, format!("{stack}: {}; osconf writes {}", detection.reason, what_is_written(stack))),
@@ -345,8 +346,8 @@ fn network_stack(root: &Root) -> Item {
     }
 }
 
-fn what_is_written(stack: network_files::Stack) -> &'static str {
-    use network_files::Stack::*;
+fn what_is_written(stack: network::Stack) -> &'static str {
+    use network::Stack::*;
     match stack {
         Ifupdown => "/etc/network/interfaces.d/osconf-ethN",
         RhelIfcfg => "/etc/sysconfig/network-scripts/ifcfg-NAME and route-NAME",

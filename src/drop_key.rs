@@ -17,9 +17,10 @@ use std::io;
 
 use sha2::{Digest, Sha256};
 
+use crate::crypto::random::random_bytes;
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
+use crate::state::KEY_PATH;
 
-pub const KEY_PATH: &str = "/var/lib/osconf/drop.key";
 const KEY_LEN: usize = 32;
 /// Domain separation: this key must never authenticate anything else.
 const LABEL: &[u8] = b"osconf drop v1\0";
@@ -36,26 +37,6 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     let pad = |byte: u8| block.map(|b| b ^ byte);
     let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
     Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
-}
-
-/// Fills `buf` from getrandom(2): no /dev needed (a chroot preparing an
-/// image may have none); blocks only until the kernel's pool is initialised.
-pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let rest = &mut buf[filled..];
-        // SAFETY: the pointer and length describe `rest`, a live, writable slice.
-        let got = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        if got < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        } else {
-            filled += got as usize;
-        }
-    }
-    Ok(())
 }
 
 /// The per-host key. Never printed (no `Debug` of the bytes).

@@ -20,14 +20,12 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::network_files::Stack;
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
+use crate::plan::network::Stack;
 use crate::settings::parse::shorten;
 use crate::settings::{build, extra, values, Nic, SettingsBuilder, SshKey};
 use crate::sources::aliyun_metadata::instance_id;
-
-pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
-pub const METADATA_RECORD_PATH: &str = "/var/lib/osconf/metadata-record.json";
+use crate::state::{METADATA_RECORD_PATH, RECORD_PATH};
 
 /// Which source a record is for (and so which file holds it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -385,8 +383,8 @@ mod tests {
         assert_eq!(read.nameservers, with_ipv6.nameservers);
     }
 
-    use crate::apply::dns::DnsMode;
-    use crate::apply::network_files;
+    use crate::plan::dns::DnsMode;
+    use crate::plan::network;
     use crate::settings::{PasswordForm, Settings};
 
     /// The classic example drop, its eth1 given what only the metadata
@@ -436,7 +434,7 @@ mod tests {
                 .collect();
         for root in [Root::new("/nonexistent-osconf-root"), Root::new(&base)] {
             for stack in Stack::ALL {
-                let rendered = network_files::render(stack, &settings, &root, &[]).unwrap();
+                let rendered = network::render(stack, &settings, &root, &[]).unwrap();
                 owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             }
         }

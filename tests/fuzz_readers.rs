@@ -17,22 +17,22 @@
 //!
 //! | reader (src/)                                          | file read                                  | target              |
 //! |--------------------------------------------------------|--------------------------------------------|---------------------|
-//! | apply/network_files/netplan_yaml.rs `read` (netplan.rs) | /etc/netplan, /lib/netplan, /run/netplan *.yaml | netplan (+ tests/netplan_typos.rs) |
-//! | apply/network_files/networkd.rs `names_nic`             | /etc, /run, /lib, /usr/lib systemd/network *.network | networkd |
-//! | apply/network_files/mod.rs `NicNames::read`             | /sys/class/net/*/address                   | sysfs-address       |
-//! | apply/network_files/ifupdown.rs `without_conflicts`     | /etc/network/interfaces (`source` lines are matched, never followed) | ifupdown |
-//! | apply/network_files/ifupdown_busybox.rs `without_block` | /etc/network/interfaces                    | ifupdown-busybox    |
-//! | apply/network_files/ifcfg.rs `conflicting`, `value`     | /etc/sysconfig/network-scripts/ifcfg-*     | ifcfg               |
-//! | apply/network_files/networkmanager.rs `bound_keyfiles`  | /etc/NetworkManager/system-connections/*   | nm-keyfile          |
-//! | apply/network_files/networkmanager.rs `no_auto_default` | /etc/NetworkManager/conf.d/90-osconf.conf  | nm-osconf-conf      |
-//! | apply/dns.rs `render`, `restore` (`keep_other_lines`)   | /etc/resolv.conf                           | resolv.conf         |
-//! | apply/dns.rs + apply/shell_vars.rs                      | /etc/sysconfig/network/config (netconfig)  | netconfig           |
-//! | apply/hostname.rs `render`, `restore`                   | /etc/hosts                                 | hosts               |
-//! | apply/hostname.rs + apply/shell_vars.rs                 | /etc/sysconfig/network                     | sysconfig-network   |
-//! | apply/originals.rs `read` (hostname.rs `restore`)       | /var/lib/osconf/backup/etc/hostname        | original-hostname   |
-//! | apply/password.rs `render`, `rebase`                    | /etc/shadow                                | shadow              |
-//! | apply/ssh_keys.rs `root_home`                           | /etc/passwd                                | passwd              |
-//! | apply/ssh_keys.rs `planned_content`                     | /root/.ssh/authorized_keys                 | authorized_keys     |
+//! | plan/network/netplan_yaml.rs `read` (netplan.rs)       | /etc/netplan, /lib/netplan, /run/netplan *.yaml | netplan (+ tests/netplan_typos.rs) |
+//! | plan/network/networkd.rs `names_nic`                    | /etc, /run, /lib, /usr/lib systemd/network *.network | networkd |
+//! | plan/network/mod.rs `NicNames::read`                    | /sys/class/net/*/address                   | sysfs-address       |
+//! | plan/network/ifupdown/interfaces_file.rs `without_conflicts` | /etc/network/interfaces (`source` lines are matched, never followed) | ifupdown |
+//! | plan/network/ifupdown/busybox.rs `without_block`        | /etc/network/interfaces                    | ifupdown-busybox    |
+//! | plan/network/ifcfg.rs `conflicting`, `value`            | /etc/sysconfig/network-scripts/ifcfg-*     | ifcfg               |
+//! | plan/network/networkmanager.rs `bound_keyfiles`         | /etc/NetworkManager/system-connections/*   | nm-keyfile          |
+//! | plan/network/networkmanager.rs `no_auto_default`        | /etc/NetworkManager/conf.d/90-osconf.conf  | nm-osconf-conf      |
+//! | plan/dns.rs `render`, `restore` (`keep_other_lines`)    | /etc/resolv.conf                           | resolv.conf         |
+//! | plan/dns.rs + plan/shell_vars.rs                        | /etc/sysconfig/network/config (netconfig)  | netconfig           |
+//! | plan/hostname.rs `render`, `restore`                    | /etc/hosts                                 | hosts               |
+//! | plan/hostname.rs + plan/shell_vars.rs                   | /etc/sysconfig/network                     | sysconfig-network   |
+//! | plan/originals.rs `read` (hostname.rs `restore`)        | /var/lib/osconf/backup/etc/hostname        | original-hostname   |
+//! | plan/password.rs `render`, apply/password.rs `rebase`   | /etc/shadow                                | shadow              |
+//! | plan/ssh_keys.rs `root_home`                            | /etc/passwd                                | passwd              |
+//! | plan/ssh_keys.rs `planned_content`                      | /root/.ssh/authorized_keys                 | authorized_keys     |
 //! | record.rs `Record::load`                                | /var/lib/osconf/record.json                | record.json         |
 //! | drop_key.rs `DropKey::load_or_new`                      | /var/lib/osconf/drop.key                   | drop.key            |
 //! | config.rs `Config::load`                                | /etc/osconf/osconf.conf                    | osconf.conf         |

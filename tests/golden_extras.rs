@@ -15,8 +15,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use osconf::apply::network_files::{render, Stack};
 use osconf::files::Root;
+use osconf::plan::network::{render, Stack};
 use osconf::settings::{extra, PasswordForm, Settings};
 
 /// eth0 (primary: default route, IPv6 with its gateway, an IPv4 and an

@@ -5,7 +5,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use osconf::apply::network_live::{apply, changes, Configure};
+use osconf::apply::network_live::{apply, Configure};
+use osconf::plan::network::live::changes;
 use osconf::settings::{PasswordForm, Settings};
 
 const CHILD: &str = "OSCONF_NETNS_CHILD";
@@ -391,7 +392,7 @@ fn kernel_state() -> Vec<Vec<String>> {
 
 #[test]
 fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
-    use osconf::apply::network_files::{render, Stack};
+    use osconf::plan::network::{render, Stack};
     if !isolated("ifupdown_files_bring_up_what_netlink_sets_and_take_it_down") {
         return;
     }

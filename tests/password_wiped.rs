@@ -124,8 +124,8 @@ fn apply_then_scan() {
         let found = sources::read_drop_file(&drop_path, PasswordForm::Base64Plain).unwrap().unwrap();
         let settings = found.settings().unwrap();
         let password = settings.password.as_ref().unwrap();
-        let hash = osconf::apply::password::hash_of(password).unwrap();
-        let shadow = osconf::apply::password::render(&Root::new(&tree.path), &hash, 1).unwrap();
+        let hash = osconf::plan::password::hash_of(password).unwrap();
+        let shadow = osconf::plan::password::render(&Root::new(&tree.path), &hash, 1).unwrap();
         assert!(shadow.content.starts_with(b"root:$6$"));
     }
     let left = scan(&needles);

@@ -844,7 +844,7 @@ fn bad_secondary_and_ipv6_items_are_warnings_naming_them() {
 /// from the first of `private-ipv4s` without it.
 #[test]
 fn the_networkmanager_ci_aliyun_addresses_are_both_configured_as_slash_20() {
-    use osconf::apply::network_files::{render, Stack};
+    use osconf::plan::network::{render, Stack};
     const MAC: &str = "network/interfaces/macs/cc:00:00:00:00:01/";
     let tree: BTreeMap<String, String> = [
         ("", "instance-id", "i-nmci0000example"),

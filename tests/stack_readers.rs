@@ -375,8 +375,8 @@ fn networkd_uses_osconf_files_for_the_drop_nics_and_the_image_s_for_others() {
 /// `method=ignore` (a NIC without IPv6: the IPv6 servers are left out).
 #[test]
 fn networkmanager_reads_ipv6_name_servers_from_the_ipv6_section() {
-    use osconf::apply::network_files::{render, Stack};
     use osconf::files::Root;
+    use osconf::plan::network::{render, Stack};
     use osconf::settings::extra;
 
     let drop = "eth0_ip_addr=192.168.50.10\neth0_mac_addr=52:54:00:12:34:56\neth0_netmask=255.255.255.0\neth0_gateway=192.168.50.1\ndns_nameserver=\"192.168.50.2\"\n";

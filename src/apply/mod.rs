@@ -1,25 +1,25 @@
 //! Carrying out a [`Plan`]: one module per effect, run in an order that keeps
-//! the system consistent when a step fails (see `run`).
+//! the system consistent when a step fails (see `run`). Nothing is decided
+//! here: every file's content was computed by [`crate::plan`].
 
-pub mod dns;
 pub mod fault;
 pub mod hostname;
-pub mod network_files;
 pub mod network_live;
-pub mod originals;
 pub mod password;
 pub mod pwd_lock;
-pub mod sha512_crypt;
-pub mod shell_vars;
 pub mod ssh_keys;
+pub mod take_effect;
 
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::files::{Mode, Root, WriteBatch};
-use crate::plan::{backup_path, unix_now, Plan};
+use crate::plan::network::Stack;
+use crate::plan::password::SHADOW;
+use crate::plan::Plan;
 use crate::record::Record;
-use crate::timing::Stopwatch;
+use crate::state::backup_path;
+use crate::timing::{unix_now, Stopwatch};
 
 /// What `run` may touch besides files under the root.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +50,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         fault::step("live network")?;
         let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
         let configure = match plan.network.stack {
-            Some(network_files::Stack::NetworkManager) => network_live::Configure::ByStack,
+            Some(Stack::NetworkManager) => network_live::Configure::ByStack,
             _ => network_live::Configure::Now,
         };
         network_live::apply(&plan.settings.nics, before, effects.nic_wait, configure)?;
@@ -70,14 +70,14 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for path in &plan.originals {
         fault::step(path)?;
         let original = read_existing(root, path)?;
-        kept.write(root, &originals::path_of(path), &original, Mode::Exact(0o600))?;
+        kept.write(root, &backup_path(path), &original, Mode::Exact(0o600))?;
     }
     kept.commit(step)?;
     for path in &plan.backups {
         log::info!("kept the original {path} as {}", backup_path(path));
     }
     for path in &plan.originals {
-        log::info!("kept the image's {path} as {}", originals::path_of(path));
+        log::info!("kept the image's {path} as {}", backup_path(path));
     }
     if let Some(keys) = plan.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
         fault::step(&keys.dir)?;
@@ -88,11 +88,11 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     for write in &plan.writes {
         fault::step(&write.path)?;
         let mode = if write.exact_mode { Mode::Exact(write.mode) } else { Mode::KeepExisting(write.mode) };
-        if write.path == password::SHADOW {
+        if write.path == SHADOW {
             // Read-modify-write under the password-file lock, as every other
             // writer of shadow does; the lock is held until the rename.
             pwd_lock = Some(pwd_lock::acquire(root)?);
-            let current = root.read_optional(password::SHADOW)?.unwrap_or_default();
+            let current = root.read_optional(SHADOW)?.unwrap_or_default();
             batch.write(root, &write.path, &password::rebase(&current, &write.content)?, mode)?;
         } else {
             batch.write(root, &write.path, &write.content, mode)?;
@@ -122,7 +122,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         );
     }
     if let (true, Some(stack)) = (effects.live, plan.network.stack) {
-        network_files::take_effect::now(stack, root);
+        take_effect::now(stack, root);
     }
     Ok(record)
 }

@@ -16,12 +16,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use osconf::apply::dns::{self, DnsMode};
-use osconf::apply::network_files::{self, Stack};
-use osconf::apply::{hostname, password, ssh_keys};
+use osconf::apply;
 use osconf::config::Config;
 use osconf::drop_key::DropKey;
 use osconf::files::Root;
+use osconf::plan::dns::{self, DnsMode};
+use osconf::plan::network::{self, Stack};
+use osconf::plan::{hostname, password, ssh_keys};
 use osconf::record::Record;
 use osconf::settings::{PasswordForm, Settings, SshKey};
 use osconf::sources::aliyun_metadata::http::{parse_response, MAX_BODY};
@@ -149,7 +150,7 @@ fn names_file_if_failing<T, E: std::fmt::Display>(
 }
 
 fn render(stack: Stack) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
-    move |root, _| never_fails(network_files::render(stack, &settings(), root, &[]))
+    move |root, _| never_fails(network::render(stack, &settings(), root, &[]))
 }
 
 fn write(tree: &TempTree, path: &str, content: &str) {
@@ -219,7 +220,7 @@ pub const TARGETS: &[Target] = &[
         setup: nics,
         run: |root, input| {
             names_file_if_failing(
-                network_files::render(Stack::Ifupdown, &settings(), root, &[]),
+                network::render(Stack::Ifupdown, &settings(), root, &[]),
                 "/etc/network/interfaces",
                 input,
                 &[],
@@ -238,7 +239,7 @@ pub const TARGETS: &[Target] = &[
         },
         run: |root, input| {
             names_file_if_failing(
-                network_files::render(Stack::Ifupdown, &settings(), root, &[]),
+                network::render(Stack::Ifupdown, &settings(), root, &[]),
                 "/etc/network/interfaces",
                 input,
                 &[],
@@ -355,7 +356,7 @@ pub const TARGETS: &[Target] = &[
             if let Ok(text) = std::str::from_utf8(input) {
                 let planned = "root:$6$s$h:20000:0:99999:7:::\n";
                 names_file_if_failing(
-                    password::rebase(text, planned.as_bytes()),
+                    apply::password::rebase(text, planned.as_bytes()),
                     "/etc/shadow",
                     input,
                     &["no root account", "root's line has"],

@@ -11,49 +11,11 @@ use rtnetlink::packet_route::route::{RouteMessage, RouteScope};
 use rtnetlink::packet_route::rule::{RuleAction, RuleMessage};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
-use super::{ignore_missing, remove_address, LiveChange};
+use super::{ignore_missing, remove_address};
 use crate::error::Error;
+use crate::plan::network::live::LiveChange;
 use crate::settings::extra::Policy;
 use crate::settings::{Mac, Nic};
-
-/// Every address besides the primary one: secondary IPv4, then IPv6.
-fn extra_addresses(nic: &Nic) -> Vec<(IpAddr, u8)> {
-    let v4 = nic.secondary.iter().map(|(a, p)| (IpAddr::V4(*a), *p));
-    v4.chain(nic.ipv6.iter().map(|(a, p)| (IpAddr::V6(*a), *p))).collect()
-}
-
-/// The changes `changes` adds for these fields: removals, then additions.
-pub(super) fn changes(desired: &[Nic], previous: &[Nic], out: &mut Vec<LiveChange>) {
-    let find = |nics: &[Nic], mac: Mac| nics.iter().find(|n| n.mac == mac).cloned();
-    for old in previous {
-        let new = find(desired, old.mac);
-        let (label, mac) = (old.label(), old.mac);
-        if let Some(policy) = old.policy().filter(|p| new.as_ref().and_then(Nic::policy).as_ref() != Some(p)) {
-            out.push(LiveChange::RemovePolicy { label: label.clone(), mac, policy });
-        }
-        if let Some(via) = old.ipv6_gateway.filter(|v| new.as_ref().and_then(|n| n.ipv6_gateway) != Some(*v)) {
-            out.push(LiveChange::RemoveRoute6 { label: label.clone(), mac, via });
-        }
-        let kept = new.as_ref().map(extra_addresses).unwrap_or_default();
-        for (address, prefix) in extra_addresses(old).into_iter().filter(|a| !kept.contains(a)) {
-            out.push(LiveChange::RemoveExtraAddress { label: label.clone(), mac, address, prefix });
-        }
-    }
-    for new in desired {
-        let old = find(previous, new.mac);
-        let (label, mac) = (new.label(), new.mac);
-        let had = old.as_ref().map(extra_addresses).unwrap_or_default();
-        for (address, prefix) in extra_addresses(new).into_iter().filter(|a| !had.contains(a)) {
-            out.push(LiveChange::AddExtraAddress { label: label.clone(), mac, address, prefix });
-        }
-        if let Some(via) = new.ipv6_gateway.filter(|v| old.as_ref().and_then(|o| o.ipv6_gateway) != Some(*v)) {
-            out.push(LiveChange::AddRoute6 { label: label.clone(), mac, via });
-        }
-        if let Some(policy) = new.policy().filter(|p| old.as_ref().and_then(Nic::policy).as_ref() != Some(p)) {
-            out.push(LiveChange::AddPolicy { label: label.clone(), mac, policy });
-        }
-    }
-}
 
 /// Carries out one removal of `changes` on link `index` (`None`: the link is gone).
 pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveChange) -> Result<(), Error> {

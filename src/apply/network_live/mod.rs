@@ -3,8 +3,10 @@
 //! restarting any network service and without calling `ip`.
 //!
 //! Reconciling: what osconf set before (the record) and no longer wants is
-//! removed; what osconf never set is left alone. Adds use NLM_F_REPLACE so
-//! that running twice changes nothing and never fails with EEXIST.
+//! removed; what osconf never set is left alone (the diff is
+//! [`plan::network::live`](crate::plan::network::live)). Adds use
+//! NLM_F_REPLACE so that running twice changes nothing and never fails with
+//! EEXIST.
 
 mod extra;
 mod ready;
@@ -12,8 +14,7 @@ mod ready;
 pub use ready::wait_until_ready;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use std::future::Future;
@@ -24,142 +25,9 @@ use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::Error;
-use crate::settings::extra::Policy;
+use crate::plan::network::live::{changes, LiveChange};
 use crate::settings::{Mac, Nic, Route};
 use crate::timing::Stopwatch;
-
-/// One change to the running kernel, as `osconf plan` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LiveChange {
-    AddAddress {
-        label: String,
-        mac: Mac,
-        address: Ipv4Addr,
-        prefix: u8,
-    },
-    RemoveAddress {
-        label: String,
-        mac: Mac,
-        address: Ipv4Addr,
-        prefix: u8,
-    },
-    AddRoute {
-        label: String,
-        mac: Mac,
-        route: Route,
-    },
-    RemoveRoute {
-        label: String,
-        mac: Mac,
-        route: Route,
-    },
-    /// Secondary IPv4 and IPv6 addresses, the IPv6 default route and per-NIC
-    /// routing (see `extra`).
-    AddExtraAddress {
-        label: String,
-        mac: Mac,
-        address: IpAddr,
-        prefix: u8,
-    },
-    RemoveExtraAddress {
-        label: String,
-        mac: Mac,
-        address: IpAddr,
-        prefix: u8,
-    },
-    AddRoute6 {
-        label: String,
-        mac: Mac,
-        via: Ipv6Addr,
-    },
-    RemoveRoute6 {
-        label: String,
-        mac: Mac,
-        via: Ipv6Addr,
-    },
-    AddPolicy {
-        label: String,
-        mac: Mac,
-        policy: Policy,
-    },
-    RemovePolicy {
-        label: String,
-        mac: Mac,
-        policy: Policy,
-    },
-}
-
-impl fmt::Display for LiveChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LiveChange::AddAddress { label, mac, address, prefix } => {
-                write!(f, "+ address {address}/{prefix} on {label} ({mac})")
-            }
-            LiveChange::RemoveAddress { label, mac, address, prefix } => {
-                write!(f, "- address {address}/{prefix} on {label} ({mac})")
-            }
-            LiveChange::AddRoute { label, mac, route } => write!(f, "+ route {route} on {label} ({mac})"),
-            LiveChange::RemoveRoute { label, mac, route } => write!(f, "- route {route} on {label} ({mac})"),
-            LiveChange::AddExtraAddress { label, mac, address, prefix } => {
-                write!(f, "+ address {address}/{prefix} on {label} ({mac})")
-            }
-            LiveChange::RemoveExtraAddress { label, mac, address, prefix } => {
-                write!(f, "- address {address}/{prefix} on {label} ({mac})")
-            }
-            LiveChange::AddRoute6 { label, mac, via } => write!(f, "+ route ::/0 via {via} on {label} ({mac})"),
-            LiveChange::RemoveRoute6 { label, mac, via } => write!(f, "- route ::/0 via {via} on {label} ({mac})"),
-            LiveChange::AddPolicy { label, mac, policy } => write!(f, "+ {} on {label} ({mac})", describe(policy)),
-            LiveChange::RemovePolicy { label, mac, policy } => write!(f, "- {} on {label} ({mac})", describe(policy)),
-        }
-    }
-}
-
-/// Per-NIC routing in words: its table's routes and its rules.
-fn describe(p: &Policy) -> String {
-    let sources: Vec<String> = p.sources.iter().map(|s| format!("from {s}")).collect();
-    format!(
-        "table {} ({}/{} on the link, default via {}), rules {} lookup {}",
-        p.table,
-        p.network,
-        p.prefix,
-        p.gateway,
-        sources.join(", "),
-        p.table
-    )
-}
-
-/// What applying `desired` changes, given what osconf set before
-/// (`previous`, from the record): removals first, then additions. Pure.
-pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
-    let find = |nics: &[Nic], mac: Mac| nics.iter().find(|n| n.mac == mac).cloned();
-    let mut out = Vec::new();
-    for old in previous {
-        let new = find(desired, old.mac);
-        let (label, mac) = (old.label(), old.mac);
-        for &route in &old.routes {
-            if !new.as_ref().is_some_and(|n| n.routes.contains(&route)) {
-                out.push(LiveChange::RemoveRoute { label: label.clone(), mac, route });
-            }
-        }
-        if new.as_ref().is_none_or(|n| (n.address, n.prefix) != (old.address, old.prefix)) {
-            out.push(LiveChange::RemoveAddress { label, mac, address: old.address, prefix: old.prefix });
-        }
-    }
-    for new in desired {
-        let old = find(previous, new.mac);
-        let (label, mac) = (new.label(), new.mac);
-        if old.as_ref().is_none_or(|o| (o.address, o.prefix) != (new.address, new.prefix)) {
-            out.push(LiveChange::AddAddress { label: label.clone(), mac, address: new.address, prefix: new.prefix });
-        }
-        for &route in &new.routes {
-            if !old.as_ref().is_some_and(|o| o.routes.contains(&route)) {
-                out.push(LiveChange::AddRoute { label: label.clone(), mac, route });
-            }
-        }
-    }
-    extra::changes(desired, previous, &mut out);
-    out
-}
 
 /// Who configures the desired NICs in the running kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,65 +231,5 @@ fn ignore_missing(result: Result<(), rtnetlink::Error>) -> Result<(), rtnetlink:
             Ok(())
         }
         other => other,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn nic(index: u32, mac_last: u8, address: &str, routes: &[(&str, u8, &str)]) -> Nic {
-        Nic {
-            routes: routes
-                .iter()
-                .map(|(d, p, v)| Route { dest: d.parse().unwrap(), prefix: *p, via: v.parse().unwrap() })
-                .collect(),
-            ..Nic::new(index, Mac([0x52, 0x54, 0, 0, 0, mac_last]), address.parse().unwrap(), 24)
-        }
-    }
-
-    fn shown(changes: &[LiveChange]) -> Vec<String> {
-        changes.iter().map(|c| c.to_string()).collect()
-    }
-
-    #[test]
-    fn first_run_adds_everything() {
-        let desired = [nic(0, 1, "10.0.0.5", &[("0.0.0.0", 0, "10.0.0.1")])];
-        assert_eq!(
-            shown(&changes(&desired, &[])),
-            [
-                "+ address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)",
-                "+ route 0.0.0.0/0 via 10.0.0.1 on eth0 (52:54:00:00:00:01)"
-            ]
-        );
-    }
-
-    #[test]
-    fn same_settings_change_nothing() {
-        let desired = [
-            nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]),
-            nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")]),
-        ];
-        assert_eq!(changes(&desired, &desired), vec![]);
-    }
-
-    #[test]
-    fn classic_to_vpc_removes_eth1_and_moves_the_default_route() {
-        let previous = [
-            nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]),
-            nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")]),
-        ];
-        let desired = [nic(0, 1, "10.0.0.6", &[("0.0.0.0", 0, "10.0.0.1")])];
-        assert_eq!(
-            shown(&changes(&desired, &previous)),
-            [
-                "- route 10.0.0.0/8 via 10.0.0.1 on eth0 (52:54:00:00:00:01)",
-                "- address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)",
-                "- route 0.0.0.0/0 via 10.0.1.1 on eth1 (52:54:00:00:00:02)",
-                "- address 10.0.1.5/24 on eth1 (52:54:00:00:00:02)",
-                "+ address 10.0.0.6/24 on eth0 (52:54:00:00:00:01)",
-                "+ route 0.0.0.0/0 via 10.0.0.1 on eth0 (52:54:00:00:00:01)",
-            ]
-        );
     }
 }

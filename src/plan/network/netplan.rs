@@ -29,8 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::plan::backup_path;
 use crate::settings::{Mac, Nic, Settings};
+use crate::state::backup_path;
 
 use super::netplan_yaml::{read, Definition, Problem};
 use super::{dns_for, extra, header, join, read_image_file, NicNames, Rendered};

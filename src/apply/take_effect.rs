@@ -10,8 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::files::Root;
-
-use super::Stack;
+use crate::plan::network::Stack;
 
 /// Where netplan's generator is (`netplan generate` runs `/lib/netplan/generate`).
 const GENERATORS: [&str; 3] = ["/lib/netplan/generate", "/usr/lib/netplan/generate", "/usr/libexec/netplan/generate"];

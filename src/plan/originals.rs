@@ -5,34 +5,18 @@
 //! image's original back from there.
 
 use crate::files::Root;
-
-pub const DIR: &str = "/var/lib/osconf/backup";
-
-/// Where the original of `guest_path` (absolute) is kept.
-pub fn path_of(guest_path: &str) -> String {
-    format!("{DIR}{guest_path}")
-}
+use crate::state::backup_path;
 
 /// The kept original of `guest_path`, if one was kept. `None` also when
 /// osconf before this version changed the file (it kept no original): the
 /// caller then leaves the file as it is, with a warning.
 pub fn read(root: &Root, guest_path: &str) -> std::io::Result<Option<String>> {
-    root.read_optional(&path_of(guest_path))
+    root.read_optional(&backup_path(guest_path))
 }
 
 /// Whether the original of `guest_path` must be kept before osconf writes
 /// it now: a regular file, not kept before, and (`set_before` false) not
 /// already holding a value of osconf's, which would not be the image's.
 pub fn needs_keeping(root: &Root, guest_path: &str, set_before: bool) -> bool {
-    !set_before && !root.exists(&path_of(guest_path)) && root.is_file(guest_path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kept_under_var_lib_by_absolute_path() {
-        assert_eq!(path_of("/etc/resolv.conf"), "/var/lib/osconf/backup/etc/resolv.conf");
-    }
+    !set_before && !root.exists(&backup_path(guest_path)) && root.is_file(guest_path)
 }

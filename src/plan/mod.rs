@@ -1,28 +1,33 @@
 //! The difference between what the settings want and what osconf did last:
 //! every file's new content, every kernel change, every file to remove, all
-//! computed before the first write. `osconf plan` prints it; `apply` runs it.
+//! computed before the first write. `osconf plan` prints it (`display.rs`);
+//! `apply` runs it. One module per setting renders its files (password,
+//! host name, DNS, SSH keys, and each network stack under [`network`]);
+//! nothing here writes, and nothing here imports `apply` (tests/layers.rs).
+
+mod display;
+pub mod dns;
+pub mod hostname;
+pub mod network;
+pub mod originals;
+pub mod password;
+pub mod shell_vars;
+pub mod ssh_keys;
 
 use std::collections::BTreeSet;
-use std::fmt;
 
-use crate::apply::dns::DnsMode;
-use crate::apply::network_files::{self, Detection};
-use crate::apply::network_live::{self, LiveChange};
-use crate::apply::ssh_keys::{self, KeysPlan};
-use crate::apply::{hostname, originals, password};
 use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::record::Record;
 use crate::settings::{Password, Settings};
-
-/// Where the copy of a file osconf replaces or removes but did not write
-/// itself is kept: `/etc/x` → `/var/lib/osconf/backup/etc/x`, with the
-/// originals of the host name and DNS files. Never beside the original: every
-/// stack scans its own directory (initscripts and NetworkManager load every
-/// `ifcfg-*` except a few suffixes, netplan every `*.yaml`).
-pub use crate::apply::originals::path_of as backup_path;
+use crate::state::backup_path;
+use crate::timing::unix_now;
+use dns::DnsMode;
+use network::live::LiveChange;
+use network::Detection;
+use ssh_keys::KeysPlan;
 
 #[derive(Debug)]
 pub struct Plan {
@@ -47,7 +52,7 @@ pub struct Plan {
     /// The image's own files that configure a NIC of the drop in a way the
     /// stack would apply instead of (or besides) osconf's: backed up, then removed.
     pub disables: Vec<String>,
-    /// Files whose image original is kept (under `originals::DIR`) before
+    /// Files whose image original is kept (under [`crate::state::BACKUP_DIR`]) before
     /// osconf first sets the value they hold.
     pub originals: Vec<String>,
     /// What goes back to the image's own because this drop no longer sets it.
@@ -76,7 +81,7 @@ impl Plan {
         let drop_hmac = key.digest(content);
         let already_applied = applied_before(previous, &key, content);
         let migrated_record = migrated(previous, already_applied, &drop_hmac);
-        let network = network_files::detect(root, config.network_stack.as_deref())?;
+        let network = network::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
         let previous = previous.unwrap_or(&empty);
@@ -93,7 +98,7 @@ impl Plan {
             writes.extend(hostname::render(root, name, settings.primary_address())?);
         }
         if !settings.nameservers.is_empty() {
-            writes.push(crate::apply::dns::render(root, dns_mode, &settings.nameservers)?);
+            writes.push(dns::render(root, dns_mode, &settings.nameservers)?);
             owned.extend(dns_mode.owned_path().map(str::to_owned));
         }
         // Reconcile: what osconf set before and this drop no longer sets goes
@@ -107,7 +112,7 @@ impl Plan {
             restored.push("host name");
         }
         if settings.nameservers.is_empty() && !previous.nameservers.is_empty() {
-            writes.extend(crate::apply::dns::restore(root, dns_mode)?);
+            writes.extend(dns::restore(root, dns_mode)?);
             restored.push("name servers");
         }
         let mut originals: Vec<String> = Vec::new();
@@ -127,7 +132,7 @@ impl Plan {
         let mut edited = Vec::new();
         let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
-            let rendered = network_files::render(stack, &settings, root, &previous.nics)?;
+            let rendered = network::render(stack, &settings, root, &previous.nics)?;
             owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             edited.extend(rendered.edited.iter().map(|f| f.path.clone()));
             writes.extend(rendered.owned);
@@ -162,7 +167,7 @@ impl Plan {
         // A file osconf owned is removed as its own, never backed up as the image's.
         disables.retain(|p| !previously_owned.contains(p));
         let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
-        let live = network_live::changes(&settings.nics, &previous.nics);
+        let live = network::live::changes(&settings.nics, &previous.nics);
 
         owned.sort();
         let record = Record {
@@ -257,86 +262,6 @@ fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>) -> 
     settings
 }
 
-/// The plan in plain words. Never shows the password or the shadow file.
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = if self.already_applied { "applied already" } else { "new" };
-        writeln!(f, "Settings from {} ({}, {state})", self.source, self.drop_id())?;
-        if self.already_applied {
-            return writeln!(f, "This drop was applied already: nothing to do.");
-        }
-        let s = &self.settings;
-        if s.password.is_some() {
-            writeln!(f, "  root password: set (SHA-512 crypt in /etc/shadow; not shown)")?;
-        }
-        if let Some(name) = &s.hostname {
-            writeln!(f, "  host name: {name}")?;
-        }
-        if !s.nameservers.is_empty() {
-            let list: Vec<String> = s.nameservers.iter().map(|a| a.to_string()).collect();
-            writeln!(f, "  name servers: {} (through {})", list.join(" "), self.dns_mode.describe())?;
-        }
-        for nic in &s.nics {
-            write!(f, "  {} (MAC {}): {}/{}", nic.label(), nic.mac, nic.address, nic.prefix)?;
-            if let Some(gateway) = nic.gateway {
-                write!(f, ", gateway {gateway}")?;
-            }
-            writeln!(f)?;
-            for route in &nic.routes {
-                writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
-            }
-            for extra in nic.extras() {
-                writeln!(f, "      {extra}")?;
-            }
-        }
-        if let Some(keys) = &self.ssh_keys {
-            match &keys.skipped {
-                Some(why) => writeln!(f, "  SSH keys for root: {} asked for, not installed: {why}", keys.keys.len())?,
-                None => writeln!(f, "  SSH keys for root: {} (osconf's block in {})", keys.keys.len(), keys.path)?,
-            }
-            for key in &keys.keys {
-                writeln!(f, "      key {}", key.summary())?;
-            }
-        }
-        for what in &self.restored {
-            writeln!(f, "  {what}: back to the image's own (this drop no longer sets it)")?;
-        }
-        match self.network.stack {
-            Some(stack) => writeln!(f, "Network stack: {stack} ({})", self.network.reason)?,
-            None => writeln!(f, "Network stack: none, no persistent network files ({})", self.network.reason)?,
-        }
-        if !self.live.is_empty() {
-            writeln!(f, "Kernel changes (live):")?;
-            for change in &self.live {
-                writeln!(f, "  {change}")?;
-            }
-        }
-        writeln!(f, "Files:")?;
-        if self.key.is_new() {
-            writeln!(f, "  write {} (new random key for the record's digest of the drop)", crate::drop_key::KEY_PATH)?;
-        }
-        for path in &self.backups {
-            writeln!(f, "  back up {path} to {}", backup_path(path))?;
-        }
-        for path in &self.originals {
-            writeln!(f, "  keep the image's {path} as {}", originals::path_of(path))?;
-        }
-        if let Some(keys) = self.ssh_keys.as_ref().filter(|k| k.write.is_some()) {
-            writeln!(f, "  make {} a 0700 directory", keys.dir)?;
-        }
-        for w in &self.writes {
-            writeln!(f, "  write {}", w.path)?;
-        }
-        for path in &self.removals {
-            writeln!(f, "  remove {path} (written by osconf before, no longer needed)")?;
-        }
-        for path in &self.disables {
-            writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
-        }
-        writeln!(f, "  write {}", self.record.kind.path())
-    }
-}
-
 impl Plan {
     /// The drop's display id: its apply sequence number, never a digest.
     pub fn drop_id(&self) -> String {
@@ -345,10 +270,6 @@ impl Plan {
             if self.already_applied { self.record.sequence.saturating_sub(1).max(1) } else { self.record.sequence };
         format!("drop #{number}")
     }
-}
-
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn days_since_epoch() -> u64 {

@@ -1,19 +1,16 @@
 //! busybox ifupdown (Alpine's classic default; Alpine images generally)
 //! cannot source interfaces.d: older ones have no `source` directive, 1.35
-//! expands no glob, so `source /etc/network/interfaces.d/*` makes its `ifup` fail. There, osconf keeps its stanzas in
-//! one marked block of `/etc/network/interfaces` (`# BEGIN osconf` …
-//! `# END osconf`), replaced as a whole at each apply.
+//! expands no glob, so `source /etc/network/interfaces.d/*` makes its `ifup`
+//! fail. There, osconf keeps its stanzas in one marked block of
+//! `/etc/network/interfaces` (`# BEGIN osconf` … `# END osconf`), replaced
+//! as a whole at each apply.
 
-use crate::error::Error;
 use crate::files::{FileWrite, Root};
 
-use super::ifupdown::{without_conflicts, INTERFACES};
-use super::Rendered;
+use super::interfaces_file::{without_conflicts, AddSource, INTERFACES};
 
 const BEGIN: &str = "# BEGIN osconf (written by osconf at each apply: edit osconf's settings, not this block)";
 const END: &str = "# END osconf";
-/// What `without_conflicts` appends where interfaces.d is not sourced.
-const SOURCE_LINES: &str = "\n# Added by osconf: its per-NIC files live there.\nsource /etc/network/interfaces.d/*\n";
 
 /// Why the image's ifupdown cannot source a directory, if it cannot: its
 /// `ifup` is busybox's applet, or the image is Alpine.
@@ -27,22 +24,17 @@ pub fn detect(root: &Root) -> Option<String> {
     root.exists("/etc/alpine-release").then(|| "/etc/alpine-release exists".to_owned())
 }
 
-/// The stanzas (`stanzas`, one text per NIC) as the marked block of
-/// /etc/network/interfaces, instead of interfaces.d files.
-pub fn render(root: &Root, stanzas: Vec<FileWrite>, names: &[String]) -> Result<Rendered, Error> {
-    let current = root.read_optional(INTERFACES)?.unwrap_or_else(|| "auto lo\niface lo inet loopback\n".into());
-    let mut text = without_conflicts(&without_block(&current), names);
-    if let Some(kept) = text.strip_suffix(SOURCE_LINES) {
-        text = kept.to_owned();
-    }
-    text = text.trim_end_matches('\n').to_owned() + "\n\n" + BEGIN + "\n";
-    for stanza in &stanzas {
+/// The stanzas (`stanzas`, one file per NIC as interfaces.d would hold it)
+/// as the marked block of `current` (/etc/network/interfaces) instead.
+pub fn render(current: &str, stanzas: &[FileWrite], names: &[String]) -> Option<FileWrite> {
+    let kept = without_conflicts(&without_block(current), names, AddSource::No);
+    let mut text = kept.trim_end_matches('\n').to_owned() + "\n\n" + BEGIN + "\n";
+    for stanza in stanzas {
         text += &stanza.text();
     }
     text += END;
     text += "\n";
-    let edited = if text != current { vec![FileWrite::new(INTERFACES, text, 0o644)] } else { Vec::new() };
-    Ok(Rendered { owned: Vec::new(), edited, disabled: Vec::new() })
+    (text != current).then(|| FileWrite::new(INTERFACES, text, 0o644))
 }
 
 /// The text without osconf's block (and the blank line put before it).

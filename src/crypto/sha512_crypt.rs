@@ -18,7 +18,7 @@ pub const SALT_LEN: usize = 16;
 /// A new `$6$` hash of `password` with a random 16-character salt.
 pub fn hash_with_random_salt(password: &str) -> std::io::Result<String> {
     let mut bytes = [0u8; SALT_LEN];
-    crate::drop_key::random_bytes(&mut bytes)?;
+    super::random::random_bytes(&mut bytes)?;
     let salt: String = bytes.iter().map(|b| ITOA64[(b & 0x3f) as usize] as char).collect();
     Ok(hash(password.as_bytes(), &salt))
 }

@@ -1,18 +1,20 @@
 //! Persistent network configuration in the image's own stack, so the network
 //! comes back at the next boot even without osconf. One renderer per stack;
 //! every renderer is a pure function of the settings (plus the NIC names the
-//! image has), producing byte-identical files for the same input.
+//! image has), producing byte-identical files for the same input. Also the
+//! live changes ([`live`]): the running kernel's half of the same diff.
+//! Nothing here writes: `apply` writes the files, sets the kernel's state
+//! (`apply::network_live`) and makes the stack read them (`apply::take_effect`).
 
 mod detect;
 mod extra;
 mod ifcfg;
-mod ifupdown;
-pub(crate) mod ifupdown_busybox;
+pub(crate) mod ifupdown;
+pub mod live;
 mod netplan;
 mod netplan_yaml;
 mod networkd;
 mod networkmanager;
-pub mod take_effect;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
