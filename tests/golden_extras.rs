@@ -213,7 +213,7 @@ fn ifquery_reads_the_ifupdown_stanza() {
 fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     use osconf::apply::{self, Effects};
     use osconf::config::Config;
-    use osconf::plan::Plan;
+    use osconf::plan::{Origin, Plan};
     use osconf::record::Record;
 
     let tree = TempTree::new("extras-plan");
@@ -221,7 +221,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     tree.write("/etc/osconf/osconf.conf", "[network]\nstack = networkd\n", 0o644);
     let root = Root::new(&tree.path);
     let config = Config::load(&root).unwrap();
-    let plan = Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap().to_string();
+    let plan = Plan::build(settings(), &Origin::drop("test", b"1", None), None, &root, &config).unwrap().to_string();
     for line in [
         "  name servers: 192.168.50.2 2001:db8:50::53 (through /etc/resolv.conf)",
         "      secondary address 10.0.1.6/24",
@@ -234,7 +234,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     ] {
         assert!(plan.lines().any(|l| l == line), "{line} missing:\n{plan}");
     }
-    let plan = Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap();
+    let plan = Plan::build(settings(), &Origin::drop("test", b"1", None), None, &root, &config).unwrap();
     apply::run(&plan, None, &root, Effects { live: false, nic_wait: std::time::Duration::ZERO }).unwrap();
     let (code, status, err) = osconf(&["status", "--root", tree.path.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
@@ -251,7 +251,9 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     let mut later = settings();
     later.nics[1] =
         osconf::settings::Nic { secondary: Vec::new(), ipv6: Vec::new(), table: None, ..later.nics[1].clone() };
-    let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap().to_string();
+    let plan = Plan::build(later, &Origin::drop("test", b"2", previous.as_ref()), previous.as_ref(), &root, &config)
+        .unwrap()
+        .to_string();
     for line in [
         "  - table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6, from 10.0.1.7 lookup 1001 on eth1 (52:54:00:12:34:57)",
         "  - address 10.0.1.6/24 on eth1 (52:54:00:12:34:57)",
@@ -268,7 +270,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
 fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
     use osconf::apply::{self, Effects};
     use osconf::config::Config;
-    use osconf::plan::Plan;
+    use osconf::plan::{Origin, Plan};
     use osconf::record::Record;
 
     let tree = TempTree::new("extras-suse-rules");
@@ -276,14 +278,20 @@ fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
     tree.write("/etc/osconf/osconf.conf", "[network]\nstack = suse-ifcfg\n", 0o644);
     let (root, effects) = (Root::new(&tree.path), Effects { live: false, nic_wait: std::time::Duration::ZERO });
     let config = Config::load(&root).unwrap();
-    apply::run(&Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap(), None, &root, effects)
-        .unwrap();
+    apply::run(
+        &Plan::build(settings(), &Origin::drop("test", b"1", None), None, &root, &config).unwrap(),
+        None,
+        &root,
+        effects,
+    )
+    .unwrap();
     assert_eq!(tree.read("/etc/sysconfig/network/ifrule-eth1").lines().filter(|l| !l.starts_with('#')).count(), 3);
 
     let previous = Record::load(&root).unwrap();
     let mut later = settings();
     later.nics[1].table = None;
-    let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap();
+    let plan =
+        Plan::build(later, &Origin::drop("test", b"2", previous.as_ref()), previous.as_ref(), &root, &config).unwrap();
     apply::run(&plan, previous.as_ref(), &root, effects).unwrap();
     for file in ["ifrule-eth1", "ifroute-eth1"] {
         assert!(plan.removals.contains(&format!("/etc/sysconfig/network/{file}")), "{:?}", plan.removals);

@@ -173,7 +173,9 @@ fn the_plan_keeps_the_hash_not_the_plain_text() {
     let drop = b"password=cXdIcjEyMzQK\n";
     let settings = osconf::settings::Settings::from_drop(drop, PasswordForm::Base64Plain).unwrap();
     assert!(matches!(settings.password, Some(Password::Plain(_))));
-    let plan = osconf::plan::Plan::build(settings, "test".into(), drop, None, &root, &config).unwrap();
+    let plan =
+        osconf::plan::Plan::build(settings, &osconf::plan::Origin::drop("test", drop, None), None, &root, &config)
+            .unwrap();
     let Some(Password::Hash(hash)) = &plan.settings.password else {
         panic!("the plan keeps {:?}", plan.settings.password)
     };
