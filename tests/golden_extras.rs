@@ -17,7 +17,8 @@ use std::process::Command;
 use common::*;
 use osconf::files::Root;
 use osconf::plan::network::{render, Stack};
-use osconf::settings::{extra, PasswordForm, Settings};
+use osconf::settings::{nic_extras, Settings};
+use osconf::sources::osconf_format;
 
 /// eth0 (primary: default route, IPv6 with its gateway, an IPv4 and an
 /// IPv6 name server) and eth1 (a
@@ -27,18 +28,18 @@ fn settings() -> Settings {
                 eth0_route=\"0.0.0.0/0 192.168.50.1\"\ndns_nameserver=\"192.168.50.2\"\n\
                 eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
     // The explicit default route keeps it on eth0 (the primary NIC).
-    let mut s = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    let mut s = osconf_format::from_drop(drop.as_bytes(), osconf_format::ALIBABA).unwrap();
     // An IPv6 name server, as the metadata gives it when eth0 has IPv6.
     s.nameservers.push("2001:db8:50::53".parse().unwrap());
     let eth0 = &mut s.nics[0];
-    extra::add_ipv6(eth0, extra::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
-    extra::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
+    nic_extras::add_ipv6(eth0, nic_extras::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
+    nic_extras::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
     let eth1 = &mut s.nics[1];
     for address in ["10.0.1.6", "10.0.1.7"] {
-        extra::add_secondary(eth1, address.parse().unwrap()).unwrap();
+        nic_extras::add_secondary(eth1, address.parse().unwrap()).unwrap();
     }
-    extra::add_ipv6(eth1, extra::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
-    assert!(extra::route_own_replies(eth1));
+    nic_extras::add_ipv6(eth1, nic_extras::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
+    assert!(nic_extras::route_own_replies(eth1));
     s
 }
 

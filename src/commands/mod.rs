@@ -21,7 +21,8 @@ use crate::error::Error;
 use crate::files::Root;
 use crate::plan::{Origin, Plan};
 use crate::record::Record;
-use crate::settings::{PasswordForm, Settings};
+use crate::settings::Settings;
+use crate::sources::osconf_format::{self, Dialect};
 use crate::sources::{self, Access, Found};
 use crate::timing::Stopwatch;
 
@@ -31,8 +32,9 @@ pub struct Options {
     pub root: PathBuf,
     /// `--drop PATH`: use this file instead of looking for one.
     pub drop: Option<PathBuf>,
-    /// `--format`: how the password is encoded; guessed from the path when None.
-    pub form: Option<PasswordForm>,
+    /// `--format`: whose os.conf the drop is (the password's encoding, the
+    /// default route's NIC); guessed from the path when None.
+    pub dialect: Option<Dialect>,
     /// `--live` / `--no-live`; None: live only when the root is `/`.
     pub live: Option<bool>,
     pub keep_drop: bool,
@@ -50,8 +52,8 @@ impl Options {
 fn find(options: &Options, root: &Root, config: &Config, access: Access) -> Result<Option<Found>, Error> {
     match &options.drop {
         Some(path) => {
-            let form = options.form.unwrap_or_else(|| guess_form(path));
-            let found = sources::read_drop_file(path, form)?;
+            let dialect = options.dialect.unwrap_or_else(|| guess_dialect(path));
+            let found = sources::read_drop_file(path, dialect)?;
             found.map(Some).ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))
         }
         None => {
@@ -67,12 +69,12 @@ fn find(options: &Options, root: &Root, config: &Config, access: Access) -> Resu
     }
 }
 
-/// Tencent's drop lives under `qcloud_action/` and carries a crypt hash.
-fn guess_form(path: &std::path::Path) -> PasswordForm {
+/// Tencent's drop lives under `qcloud_action/`.
+fn guess_dialect(path: &std::path::Path) -> Dialect {
     if path.components().any(|c| c.as_os_str() == "qcloud_action") {
-        PasswordForm::CryptHash
+        osconf_format::TENCENT
     } else {
-        PasswordForm::Base64Plain
+        osconf_format::ALIBABA
     }
 }
 
