@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use osconf::commands::{self, Options};
-use osconf::settings::PasswordForm;
+use osconf::sources::osconf_format;
 use osconf::Error;
 
 const USAGE: &str = "\
@@ -55,7 +55,7 @@ fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
     let mut options = Options {
         root: PathBuf::from("/"),
         drop: None,
-        form: None,
+        dialect: None,
         live: None,
         keep_drop: false,
         json: false,
@@ -78,9 +78,9 @@ fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
             "--root" => options.root = PathBuf::from(value("--root")?.0),
             "--drop" => options.drop = Some(PathBuf::from(value("--drop")?.0)),
             "--format" => {
-                options.form = Some(match text(value("--format")?)? {
-                    "alibaba" => PasswordForm::Base64Plain,
-                    "tencent" => PasswordForm::CryptHash,
+                options.dialect = Some(match text(value("--format")?)? {
+                    "alibaba" => osconf_format::ALIBABA,
+                    "tencent" => osconf_format::TENCENT,
                     other => return Err(Error::Usage(format!("--format {other:?}: expected alibaba or tencent"))),
                 })
             }

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
 use crate::plan::network::Stack;
-use crate::settings::parse::shorten;
-use crate::settings::{build, extra, values, Nic, SettingsBuilder, SshKey};
+use crate::settings::values::shorten;
+use crate::settings::{build, nic_extras, values, Nic, SettingsBuilder, SshKey};
 use crate::sources::aliyun_metadata::instance_id;
 use crate::state::{METADATA_RECORD_PATH, RECORD_PATH};
 
@@ -296,15 +296,15 @@ fn check_nic(nic: &Nic) -> Result<(), String> {
         if *prefix != nic.prefix {
             return Err(format!("secondary[{n}]: /{prefix} is not the NIC's prefix /{}", nic.prefix));
         }
-        extra::add_secondary(&mut rebuilt, *address).map_err(|e| format!("secondary[{n}]: {e}"))?;
+        nic_extras::add_secondary(&mut rebuilt, *address).map_err(|e| format!("secondary[{n}]: {e}"))?;
     }
     for (n, (address, prefix)) in nic.ipv6.iter().enumerate() {
-        extra::ipv6_address(&address.to_string())
-            .and_then(|_| extra::add_ipv6(&mut rebuilt, *address, *prefix))
+        nic_extras::ipv6_address(&address.to_string())
+            .and_then(|_| nic_extras::add_ipv6(&mut rebuilt, *address, *prefix))
             .map_err(|e| format!("ipv6[{n}]: {e}"))?;
     }
     if let Some(gateway) = nic.ipv6_gateway {
-        extra::set_ipv6_gateway(&mut rebuilt, gateway).map_err(|e| format!("ipv6_gateway: {e}"))?;
+        nic_extras::set_ipv6_gateway(&mut rebuilt, gateway).map_err(|e| format!("ipv6_gateway: {e}"))?;
     }
     // A table of its own only with a gateway, and never one of the kernel's (0, 253 to 255).
     if let Some(table) = nic.table {
@@ -385,18 +385,19 @@ mod tests {
 
     use crate::plan::dns::DnsMode;
     use crate::plan::network;
-    use crate::settings::{PasswordForm, Settings};
+    use crate::settings::Settings;
+    use crate::sources::osconf_format;
 
     /// The classic example drop, its eth1 given what only the metadata
     /// carries (secondary address, IPv6, its own routing table).
     fn settings() -> Settings {
         let mut settings =
-            Settings::from_drop(include_bytes!("../examples/classic.conf"), PasswordForm::Base64Plain).unwrap();
+            osconf_format::from_drop(include_bytes!("../examples/classic.conf"), osconf_format::ALIBABA).unwrap();
         let eth1 = &mut settings.nics[1];
-        extra::add_secondary(eth1, "42.120.74.106".parse().unwrap()).unwrap();
-        extra::add_ipv6(eth1, "2001:db8::5".parse().unwrap(), 64).unwrap();
-        extra::set_ipv6_gateway(eth1, "2001:db8::1".parse().unwrap()).unwrap();
-        assert!(extra::route_own_replies(eth1));
+        nic_extras::add_secondary(eth1, "42.120.74.106".parse().unwrap()).unwrap();
+        nic_extras::add_ipv6(eth1, "2001:db8::5".parse().unwrap(), 64).unwrap();
+        nic_extras::set_ipv6_gateway(eth1, "2001:db8::1".parse().unwrap()).unwrap();
+        assert!(nic_extras::route_own_replies(eth1));
         settings
     }
 

@@ -40,7 +40,7 @@
 //! | sources/aliyun_metadata/map.rs `read` (item by item)    | every metadata item                        | metadata-items      |
 //! | sources/aliyun_metadata/http.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
 //! | check.rs `run`                                          | /etc/shadow, authorized_keys (offline image) | check-image       |
-//! | settings/parse.rs (the os.conf drop, Tencent's CD-ROM)  | os.conf                                    | tests/proptest_parser.rs, tests/hostile.rs |
+//! | sources/osconf_format/ (the os.conf drop, Tencent's CD-ROM) | os.conf                                  | tests/proptest_parser.rs, tests/hostile.rs |
 //!
 //! os-release is not read by osconf (only /etc/alpine-release's existence);
 //! it is corpus for the shell-variable readers. /proc/self/mountinfo and

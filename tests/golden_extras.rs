@@ -17,7 +17,8 @@ use std::process::Command;
 use common::*;
 use osconf::files::Root;
 use osconf::plan::network::{render, Stack};
-use osconf::settings::{extra, PasswordForm, Settings};
+use osconf::settings::{nic_extras, Settings};
+use osconf::sources::osconf_format;
 
 /// eth0 (primary: default route, IPv6 with its gateway, an IPv4 and an
 /// IPv6 name server) and eth1 (a
@@ -27,18 +28,18 @@ fn settings() -> Settings {
                 eth0_route=\"0.0.0.0/0 192.168.50.1\"\ndns_nameserver=\"192.168.50.2\"\n\
                 eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
     // The explicit default route keeps it on eth0 (the primary NIC).
-    let mut s = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    let mut s = osconf_format::from_drop(drop.as_bytes(), osconf_format::ALIBABA).unwrap();
     // An IPv6 name server, as the metadata gives it when eth0 has IPv6.
     s.nameservers.push("2001:db8:50::53".parse().unwrap());
     let eth0 = &mut s.nics[0];
-    extra::add_ipv6(eth0, extra::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
-    extra::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
+    nic_extras::add_ipv6(eth0, nic_extras::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
+    nic_extras::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
     let eth1 = &mut s.nics[1];
     for address in ["10.0.1.6", "10.0.1.7"] {
-        extra::add_secondary(eth1, address.parse().unwrap()).unwrap();
+        nic_extras::add_secondary(eth1, address.parse().unwrap()).unwrap();
     }
-    extra::add_ipv6(eth1, extra::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
-    assert!(extra::route_own_replies(eth1));
+    nic_extras::add_ipv6(eth1, nic_extras::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
+    assert!(nic_extras::route_own_replies(eth1));
     s
 }
 
@@ -213,7 +214,7 @@ fn ifquery_reads_the_ifupdown_stanza() {
 fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     use osconf::apply::{self, Effects};
     use osconf::config::Config;
-    use osconf::plan::Plan;
+    use osconf::plan::{Origin, Plan};
     use osconf::record::Record;
 
     let tree = TempTree::new("extras-plan");
@@ -221,7 +222,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     tree.write("/etc/osconf/osconf.conf", "[network]\nstack = networkd\n", 0o644);
     let root = Root::new(&tree.path);
     let config = Config::load(&root).unwrap();
-    let plan = Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap().to_string();
+    let plan = Plan::build(settings(), &Origin::drop("test", b"1", None), None, &root, &config).unwrap().to_string();
     for line in [
         "  name servers: 192.168.50.2 2001:db8:50::53 (through /etc/resolv.conf)",
         "      secondary address 10.0.1.6/24",
@@ -234,7 +235,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     ] {
         assert!(plan.lines().any(|l| l == line), "{line} missing:\n{plan}");
     }
-    let plan = Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap();
+    let plan = Plan::build(settings(), &Origin::drop("test", b"1", None), None, &root, &config).unwrap();
     apply::run(&plan, None, &root, Effects { live: false, nic_wait: std::time::Duration::ZERO }).unwrap();
     let (code, status, err) = osconf(&["status", "--root", tree.path.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
@@ -251,7 +252,9 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     let mut later = settings();
     later.nics[1] =
         osconf::settings::Nic { secondary: Vec::new(), ipv6: Vec::new(), table: None, ..later.nics[1].clone() };
-    let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap().to_string();
+    let plan = Plan::build(later, &Origin::drop("test", b"2", previous.as_ref()), previous.as_ref(), &root, &config)
+        .unwrap()
+        .to_string();
     for line in [
         "  - table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6, from 10.0.1.7 lookup 1001 on eth1 (52:54:00:12:34:57)",
         "  - address 10.0.1.6/24 on eth1 (52:54:00:12:34:57)",
@@ -268,7 +271,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
 fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
     use osconf::apply::{self, Effects};
     use osconf::config::Config;
-    use osconf::plan::Plan;
+    use osconf::plan::{Origin, Plan};
     use osconf::record::Record;
 
     let tree = TempTree::new("extras-suse-rules");
@@ -276,14 +279,20 @@ fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
     tree.write("/etc/osconf/osconf.conf", "[network]\nstack = suse-ifcfg\n", 0o644);
     let (root, effects) = (Root::new(&tree.path), Effects { live: false, nic_wait: std::time::Duration::ZERO });
     let config = Config::load(&root).unwrap();
-    apply::run(&Plan::build(settings(), "test".into(), b"1", None, &root, &config).unwrap(), None, &root, effects)
-        .unwrap();
+    apply::run(
+        &Plan::build(settings(), &Origin::drop("test", b"1", None), None, &root, &config).unwrap(),
+        None,
+        &root,
+        effects,
+    )
+    .unwrap();
     assert_eq!(tree.read("/etc/sysconfig/network/ifrule-eth1").lines().filter(|l| !l.starts_with('#')).count(), 3);
 
     let previous = Record::load(&root).unwrap();
     let mut later = settings();
     later.nics[1].table = None;
-    let plan = Plan::build(later, "test".into(), b"2", previous.as_ref(), &root, &config).unwrap();
+    let plan =
+        Plan::build(later, &Origin::drop("test", b"2", previous.as_ref()), previous.as_ref(), &root, &config).unwrap();
     apply::run(&plan, previous.as_ref(), &root, effects).unwrap();
     for file in ["ifrule-eth1", "ifroute-eth1"] {
         assert!(plan.removals.contains(&format!("/etc/sysconfig/network/{file}")), "{:?}", plan.removals);

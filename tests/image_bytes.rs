@@ -19,7 +19,7 @@ use common::*;
 use osconf::apply::{self, Effects};
 use osconf::config::Config;
 use osconf::files::Root;
-use osconf::plan::Plan;
+use osconf::plan::{Origin, Plan};
 use osconf::settings::{Settings, SshKey};
 
 /// A comment in Latin-1: 0xE9 alone is not UTF-8.
@@ -144,7 +144,8 @@ fn passwd_and_authorized_keys_with_a_foreign_byte_still_give_roots_keys() {
     fs::write(tree.join("/home/admin/.ssh/authorized_keys"), FOREIGN).unwrap();
     let root = Root::new(&tree.path);
     let settings = Settings { ssh_keys: Some(vec![SshKey::parse(KEY).unwrap()]), ..Settings::default() };
-    let plan = Plan::build(settings, "test keys".into(), b"keys", None, &root, &Config::default()).unwrap();
+    let plan =
+        Plan::build(settings, &Origin::drop("test keys", b"keys", None), None, &root, &Config::default()).unwrap();
     apply::run(&plan, None, &root, Effects { live: false, nic_wait: std::time::Duration::ZERO }).unwrap();
     // root's home came from passwd despite the other line's byte.
     let keys = fs::read(tree.join("/home/admin/.ssh/authorized_keys")).unwrap();

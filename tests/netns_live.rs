@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use osconf::apply::network_live::{apply, Configure};
 use osconf::plan::network::live::changes;
-use osconf::settings::{PasswordForm, Settings};
+use osconf::settings::Settings;
+use osconf::sources::osconf_format;
 
 const CHILD: &str = "OSCONF_NETNS_CHILD";
 
@@ -69,7 +70,7 @@ fn routes() -> Vec<String> {
 }
 
 fn settings(drop: &str) -> Settings {
-    Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap()
+    osconf_format::from_drop(drop.as_bytes(), osconf_format::ALIBABA).unwrap()
 }
 
 const WAIT: Duration = Duration::from_secs(2);
@@ -215,16 +216,16 @@ fn a_late_nic_is_waited_for() {
 /// Classic-like settings plus what only the metadata carries: eth1 (a
 /// secondary NIC) with a secondary address, IPv6 and its own routing table.
 fn with_extras() -> Settings {
-    use osconf::settings::extra;
+    use osconf::settings::nic_extras;
     let mut s = settings(VPC);
     let drop =
         "eth1_ip_addr=10.0.1.5\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.255.0\neth1_gateway=10.0.1.1\n";
     let mut eth1 = settings(drop).nics.remove(0);
     eth1.routes.clear(); // the primary NIC (eth0) carries the default route
-    extra::add_secondary(&mut eth1, "10.0.1.6".parse().unwrap()).unwrap();
-    extra::add_ipv6(&mut eth1, extra::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
-    extra::set_ipv6_gateway(&mut eth1, "2001:db8:1::1".parse().unwrap()).unwrap();
-    assert!(extra::route_own_replies(&mut eth1));
+    nic_extras::add_secondary(&mut eth1, "10.0.1.6".parse().unwrap()).unwrap();
+    nic_extras::add_ipv6(&mut eth1, nic_extras::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
+    nic_extras::set_ipv6_gateway(&mut eth1, "2001:db8:1::1".parse().unwrap()).unwrap();
+    assert!(nic_extras::route_own_replies(&mut eth1));
     s.nics.push(eth1);
     s
 }
@@ -296,7 +297,7 @@ fn secondary_addresses_ipv6_and_per_nic_routing() {
 /// leave by its NIC like the primary address's (a rule for each).
 #[test]
 fn a_secondary_address_off_the_primary_subnet_is_set_and_routed() {
-    use osconf::settings::extra;
+    use osconf::settings::nic_extras;
     if !isolated("a_secondary_address_off_the_primary_subnet_is_set_and_routed") {
         return;
     }
@@ -305,8 +306,8 @@ fn a_secondary_address_off_the_primary_subnet_is_set_and_routed() {
     let drop = "eth1_ip_addr=172.31.176.249\neth1_mac_addr=52:54:00:12:34:57\neth1_netmask=255.255.240.0\neth1_gateway=172.31.176.1\n";
     let mut eth1 = settings(drop).nics.remove(0);
     eth1.routes.clear(); // eth0 carries the default route
-    extra::add_secondary(&mut eth1, "172.31.17.249".parse().unwrap()).unwrap();
-    assert!(extra::route_own_replies(&mut eth1));
+    nic_extras::add_secondary(&mut eth1, "172.31.17.249".parse().unwrap()).unwrap();
+    assert!(nic_extras::route_own_replies(&mut eth1));
     s.nics.push(eth1);
     apply(&s.nics, &[], WAIT, Configure::Now).unwrap();
     assert_eq!(addresses(), ["enp0s4 172.31.17.249/20", "enp0s4 172.31.176.249/20", "ens3 192.168.50.10/24"]);

@@ -20,7 +20,7 @@ use base64::Engine;
 use common::{minimal_image, TempTree};
 use osconf::commands::{self, Options};
 use osconf::files::Root;
-use osconf::settings::{Password, PasswordForm};
+use osconf::settings::Password;
 use osconf::sources;
 use zeroize::Zeroizing;
 
@@ -121,7 +121,7 @@ fn apply_then_scan() {
 
     // The password's own path: the drop read, parsed, its password decoded and hashed.
     {
-        let found = sources::read_drop_file(&drop_path, PasswordForm::Base64Plain).unwrap().unwrap();
+        let found = sources::read_drop_file(&drop_path, sources::osconf_format::ALIBABA).unwrap().unwrap();
         let settings = found.settings().unwrap();
         let password = settings.password.as_ref().unwrap();
         let hash = osconf::plan::password::hash_of(password).unwrap();
@@ -134,7 +134,7 @@ fn apply_then_scan() {
     let options = Options {
         root: tree.path.clone(),
         drop: Some(drop_path.clone()),
-        form: None,
+        dialect: None,
         live: Some(false),
         keep_drop: false,
         json: false,
@@ -171,9 +171,11 @@ fn the_plan_keeps_the_hash_not_the_plain_text() {
     let root = Root::new(&tree.path);
     let config = osconf::config::Config::load(&root).unwrap();
     let drop = b"password=cXdIcjEyMzQK\n";
-    let settings = osconf::settings::Settings::from_drop(drop, PasswordForm::Base64Plain).unwrap();
+    let settings = sources::osconf_format::from_drop(drop, sources::osconf_format::ALIBABA).unwrap();
     assert!(matches!(settings.password, Some(Password::Plain(_))));
-    let plan = osconf::plan::Plan::build(settings, "test".into(), drop, None, &root, &config).unwrap();
+    let plan =
+        osconf::plan::Plan::build(settings, &osconf::plan::Origin::drop("test", drop, None), None, &root, &config)
+            .unwrap();
     let Some(Password::Hash(hash)) = &plan.settings.password else {
         panic!("the plan keeps {:?}", plan.settings.password)
     };

@@ -18,12 +18,11 @@ use osconf::check::{unmounted_partition, Status};
 use osconf::config::{Config, PartitionChoice};
 use osconf::error::Error;
 use osconf::files::Root;
-use osconf::settings::PasswordForm;
 use osconf::sources::aliyun_disk::{partition_from_device, read_from_partition, DROP_PATH};
 use osconf::sources::beneath::Resolve;
 use osconf::sources::probe::probe;
 use osconf::sources::tencent_cdrom::{iso9660_label, read_from_device};
-use osconf::sources::{read_drop_beneath, read_drop_beneath_with, read_drop_file, Access};
+use osconf::sources::{osconf_format, read_drop_beneath, read_drop_beneath_with, read_drop_file, Access};
 
 use common::TempTree;
 
@@ -215,7 +214,7 @@ fn tencent_iso_labelled_config_2_is_found_by_its_label() {
     if std::fs::read_to_string("/proc/filesystems").unwrap().contains("iso9660") {
         let found = read_from_device(&device).unwrap().unwrap();
         assert_eq!(*found.content, b"hostname=VM_1_2_x\n");
-        assert_eq!(found.form, PasswordForm::CryptHash);
+        assert_eq!(found.dialect, osconf_format::TENCENT);
         assert_eq!(found.delete_after, None, "a CD-ROM is never written");
         drop(found);
     } else {
@@ -235,16 +234,16 @@ fn symlink_fifo_and_oversized_drops_are_refused() {
     tree.write("/real.conf", "hostname=x\n", 0o644);
     let link = tree.join("/link.conf");
     std::os::unix::fs::symlink(tree.join("/real.conf"), &link).unwrap();
-    let e = read_drop_file(&link, PasswordForm::Base64Plain).unwrap_err().to_string();
+    let e = read_drop_file(&link, osconf_format::ALIBABA).unwrap_err().to_string();
     assert!(e.contains("symbolic link"), "{e}");
     let fifo = tree.join("/fifo.conf");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-    let e = read_drop_file(&fifo, PasswordForm::Base64Plain).unwrap_err().to_string();
+    let e = read_drop_file(&fifo, osconf_format::ALIBABA).unwrap_err().to_string();
     assert!(e.contains("FIFO"), "{e}");
     tree.write("/big.conf", &"#".repeat(100_000), 0o644);
-    let e = read_drop_file(&tree.join("/big.conf"), PasswordForm::Base64Plain).unwrap_err().to_string();
+    let e = read_drop_file(&tree.join("/big.conf"), osconf_format::ALIBABA).unwrap_err().to_string();
     assert!(e.contains("more than the 65536 allowed"), "{e}");
-    assert!(read_drop_file(&tree.join("/missing.conf"), PasswordForm::Base64Plain).unwrap().is_none());
+    assert!(read_drop_file(&tree.join("/missing.conf"), osconf_format::ALIBABA).unwrap().is_none());
 }
 
 fn has_file_system(name: &str) -> bool {
@@ -414,7 +413,7 @@ fn a_symlink_in_the_drop_path_never_leads_out_of_the_partition() {
         std::fs::create_dir_all(&point).unwrap();
         run(&["mount", p1.to_str().unwrap(), point.to_str().unwrap()]);
         for resolve in [Resolve::Openat2, Resolve::Walk] {
-            assert_refused(read_drop_beneath_with(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain, resolve));
+            assert_refused(read_drop_beneath_with(&point, Path::new(DROP_PATH), osconf_format::ALIBABA, resolve));
         }
         run(&["umount", point.to_str().unwrap()]);
         assert_eq!(std::fs::read_to_string(outside.join("os.conf")).unwrap(), DROP, "the file outside is untouched");
@@ -437,7 +436,7 @@ fn the_drop_is_deleted_through_its_directory_not_its_path() {
         std::fs::create_dir_all(point.join("aliyun_custom_image")).unwrap();
         std::fs::write(point.join(DROP_PATH), DROP).unwrap();
         let found =
-            read_drop_beneath_with(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain, resolve).unwrap().unwrap();
+            read_drop_beneath_with(&point, Path::new(DROP_PATH), osconf_format::ALIBABA, resolve).unwrap().unwrap();
         assert_eq!(*found.content, DROP.as_bytes());
         // Between the read and the deletion the directory is swapped for a link out.
         std::fs::rename(point.join("aliyun_custom_image"), point.join("moved")).unwrap();
@@ -449,7 +448,7 @@ fn the_drop_is_deleted_through_its_directory_not_its_path() {
         std::fs::remove_dir(point.join("moved")).unwrap();
     }
     assert!(
-        read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain).unwrap().is_none(),
+        read_drop_beneath(&point, Path::new(DROP_PATH), osconf_format::ALIBABA).unwrap().is_none(),
         "nothing left to read"
     );
     run(&["umount", point.to_str().unwrap()]);

@@ -13,7 +13,7 @@ use common::*;
 use osconf::apply::{self, Effects};
 use osconf::config::Config;
 use osconf::files::Root;
-use osconf::plan::Plan;
+use osconf::plan::{Origin, Plan};
 use osconf::record::Record;
 use osconf::settings::{Settings, SshKey};
 
@@ -66,8 +66,14 @@ fn apply_keys(tree: &TempTree, keys: Option<&[&str]>, tag: &str) -> String {
     let ssh_keys = keys.map(|lines| lines.iter().map(|l| SshKey::parse(l).unwrap()).collect());
     let settings = Settings { ssh_keys, ..Settings::default() };
     let previous = Record::load(&root).unwrap();
-    let plan = Plan::build(settings, "test keys".into(), tag.as_bytes(), previous.as_ref(), &root, &Config::default())
-        .unwrap();
+    let plan = Plan::build(
+        settings,
+        &Origin::drop("test keys", tag.as_bytes(), previous.as_ref()),
+        previous.as_ref(),
+        &root,
+        &Config::default(),
+    )
+    .unwrap();
     apply::run(&plan, previous.as_ref(), &root, Effects { live: false, nic_wait: Duration::ZERO }).unwrap();
     plan.to_string()
 }
@@ -195,7 +201,7 @@ fn a_damaged_block_leaves_the_file_alone_and_the_rest_applies() {
         ssh_keys: Some(vec![SshKey::parse(&key).unwrap()]),
         ..Settings::default()
     };
-    let plan = Plan::build(settings, "test".into(), b"x", None, &root, &Config::default()).unwrap();
+    let plan = Plan::build(settings, &Origin::drop("test", b"x", None), None, &root, &Config::default()).unwrap();
     assert!(plan.to_string().contains("SSH keys for root: 1 asked for, not installed: /root/.ssh/authorized_keys: \"# BEGIN osconf\" without \"# END osconf\""), "{plan}");
     let record = apply::run(&plan, None, &root, Effects { live: false, nic_wait: Duration::ZERO }).unwrap();
     assert_eq!(tree.read(KEYS), damaged);

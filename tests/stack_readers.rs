@@ -16,7 +16,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
-use osconf::settings::{Nic, PasswordForm, Settings};
+use osconf::settings::{Nic, Settings};
+use osconf::sources::osconf_format;
 
 /// The golden case's image with its drop applied; returns the tree and the drop's NICs.
 fn applied(case: &str) -> (TempTree, Vec<Nic>) {
@@ -27,7 +28,7 @@ fn applied(case: &str) -> (TempTree, Vec<Nic>) {
     tree.write(DROP, &drop, 0o644);
     let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--no-live"]);
     assert_eq!(code, 0, "{case}: {out}{err}");
-    let nics = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap().nics;
+    let nics = osconf_format::from_drop(drop.as_bytes(), osconf_format::ALIBABA).unwrap().nics;
     (tree, nics)
 }
 
@@ -377,10 +378,10 @@ fn networkd_uses_osconf_files_for_the_drop_nics_and_the_image_s_for_others() {
 fn networkmanager_reads_ipv6_name_servers_from_the_ipv6_section() {
     use osconf::files::Root;
     use osconf::plan::network::{render, Stack};
-    use osconf::settings::extra;
+    use osconf::settings::nic_extras;
 
     let drop = "eth0_ip_addr=192.168.50.10\neth0_mac_addr=52:54:00:12:34:56\neth0_netmask=255.255.255.0\neth0_gateway=192.168.50.1\ndns_nameserver=\"192.168.50.2\"\n";
-    let mut settings = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    let mut settings = osconf_format::from_drop(drop.as_bytes(), osconf_format::ALIBABA).unwrap();
     settings.nameservers.push("2001:db8:50::53".parse().unwrap());
     let tree = TempTree::new("readers-nm-dns6");
     let profile = |settings: &Settings| {
@@ -399,8 +400,8 @@ fn networkmanager_reads_ipv6_name_servers_from_the_ipv6_section() {
     );
 
     let eth0 = &mut settings.nics[0];
-    extra::add_ipv6(eth0, extra::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
-    extra::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
+    nic_extras::add_ipv6(eth0, nic_extras::ipv6_address("2001:db8:50::10").unwrap(), 64).unwrap();
+    nic_extras::set_ipv6_gateway(eth0, "2001:db8:50::1".parse().unwrap()).unwrap();
     let read = profile(&settings);
     assert_eq!(get(&read, "ipv4", "dns"), Some("192.168.50.2;"), "{read:?}");
     assert_eq!(

@@ -43,36 +43,55 @@ pub struct Effects {
 /// 4. the stack made to read the new files in this boot (netplan's
 ///    generator ran before any unit).
 ///
+/// Each step is a function below (`live`, `keep_originals`, `write_batch`,
+/// then `take_effect::now`).
+///
 /// The caller deletes the drop only after this returned Ok.
 pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects) -> Result<Record, Error> {
     let mut stopwatch = Stopwatch::start();
     if effects.live {
-        fault::step("live network")?;
-        let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
-        let configure = match plan.network.stack {
-            Some(Stack::NetworkManager) => network_live::Configure::ByStack,
-            _ => network_live::Configure::Now,
-        };
-        network_live::apply(&plan.settings.nics, before, effects.nic_wait, configure)?;
-        if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
-            fault::step("live host name")?;
-            hostname::set_live(name)?;
-        }
+        live(plan, previous, effects)?;
         stopwatch.lap("netlink and host name");
     }
-    let step = |path: &std::path::Path| fault::step(&path.display().to_string()).map_err(std::io::Error::other);
+    keep_originals(plan, root)?;
+    let record = write_batch(plan, root, &mut stopwatch)?;
+    if let (true, Some(stack)) = (effects.live, plan.network.stack) {
+        take_effect::now(stack, root);
+    }
+    Ok(record)
+}
+
+/// Step 1: the live network, then the live host name.
+fn live(plan: &Plan, previous: Option<&Record>, effects: Effects) -> Result<(), Error> {
+    fault::step("live network")?;
+    let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
+    let configure = match plan.network.stack {
+        Some(Stack::NetworkManager) => network_live::Configure::ByStack,
+        _ => network_live::Configure::Now,
+    };
+    network_live::apply(&plan.settings.nics, before, effects.nic_wait, configure)?;
+    if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
+        fault::step("live host name")?;
+        hostname::set_live(name)?;
+    }
+    Ok(())
+}
+
+/// A batch's failure injection at each file (debug builds).
+fn batch_step(path: &std::path::Path) -> std::io::Result<()> {
+    fault::step(&path.display().to_string()).map_err(std::io::Error::other)
+}
+
+/// Step 2: the backups and the image's originals, durable before any file
+/// they keep is replaced; root's `~/.ssh` directory.
+fn keep_originals(plan: &Plan, root: &Root) -> Result<(), Error> {
     let mut kept = WriteBatch::new();
-    for path in &plan.backups {
+    for path in plan.backups.iter().chain(&plan.originals) {
         fault::step(path)?;
         let original = read_existing(root, path)?;
         kept.write(root, &backup_path(path), &original, Mode::Exact(0o600))?;
     }
-    for path in &plan.originals {
-        fault::step(path)?;
-        let original = read_existing(root, path)?;
-        kept.write(root, &backup_path(path), &original, Mode::Exact(0o600))?;
-    }
-    kept.commit(step)?;
+    kept.commit(batch_step)?;
     for path in &plan.backups {
         log::info!("kept the original {path} as {}", backup_path(path));
     }
@@ -83,6 +102,12 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
         fault::step(&keys.dir)?;
         ssh_keys::prepare_dir(root, keys)?;
     }
+    Ok(())
+}
+
+/// Step 3: every write, removal and disable, and the record renamed last,
+/// in one batch. Returns the record written.
+fn write_batch(plan: &Plan, root: &Root, stopwatch: &mut Stopwatch) -> Result<Record, Error> {
     let mut batch = WriteBatch::new();
     let mut pwd_lock = None;
     for write in &plan.writes {
@@ -107,7 +132,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     let record = Record { applied_at: unix_now(), ..plan.record.clone() };
     record.stage(root, &mut batch)?;
     stopwatch.lap("record");
-    batch.commit(step)?;
+    batch.commit(batch_step)?;
     drop(pwd_lock);
     for write in &plan.writes {
         log::info!("wrote {}", write.path);
@@ -120,9 +145,6 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
             "removed {path}: the image's own definition of a NIC osconf configures (kept as {})",
             backup_path(path)
         );
-    }
-    if let (true, Some(stack)) = (effects.live, plan.network.stack) {
-        take_effect::now(stack, root);
     }
     Ok(record)
 }

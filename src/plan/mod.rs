@@ -3,26 +3,26 @@
 //! computed before the first write. `osconf plan` prints it (`display.rs`);
 //! `apply` runs it. One module per setting renders its files (password,
 //! host name, DNS, SSH keys, and each network stack under [`network`]);
-//! nothing here writes, and nothing here imports `apply` (tests/layers.rs).
+//! [`reconcile`] weighs the settings against the record, [`once`] decides
+//! whether they were applied already. Nothing here writes, and nothing here imports `apply` (tests/layers.rs).
 
 mod display;
 pub mod dns;
 pub mod hostname;
 pub mod network;
+pub mod once;
 pub mod originals;
 pub mod password;
+pub mod reconcile;
 pub mod shell_vars;
 pub mod ssh_keys;
-
-use std::collections::BTreeSet;
 
 use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::record::Record;
+use crate::record::{Record, RecordKind};
 use crate::settings::{Password, Settings};
-use crate::state::backup_path;
 use crate::timing::unix_now;
 use dns::DnsMode;
 use network::live::LiveChange;
@@ -45,7 +45,7 @@ pub struct Plan {
     pub dns_mode: DnsMode,
     pub writes: Vec<FileWrite>,
     /// Files osconf does not own that it will overwrite or disable: copied
-    /// first to [`backup_path`] (once: the first original is the one kept).
+    /// first to [`crate::state::backup_path`] (once: the first original is the one kept).
     pub backups: Vec<String>,
     /// Files osconf owned that the new settings no longer need.
     pub removals: Vec<String>,
@@ -67,68 +67,66 @@ pub struct Plan {
     pub record: Record,
 }
 
+/// The source a plan is for: what it is called, the bytes that mark its
+/// settings applied, and its own record (see [`once`]).
+#[derive(Debug, Clone)]
+pub struct Origin<'a> {
+    /// Where the settings came from, in words (for logs, plan and the record).
+    pub description: String,
+    /// The bytes whose keyed digest marks these settings applied.
+    pub content: &'a [u8],
+    /// Which record marks them applied.
+    pub kind: RecordKind,
+    /// Settings a typed source built from items (the metadata): an item
+    /// missing this time keeps its last value ([`reconcile::keep_unread`]).
+    pub typed: bool,
+    /// The instance the settings are for, when the source says.
+    pub instance_id: Option<String>,
+    /// This source's own record ([`once::own_record`]): apply-once is judged against it.
+    pub own_record: Option<&'a Record>,
+}
+
+impl<'a> Origin<'a> {
+    /// An os.conf drop whose own record is `own_record`.
+    pub fn drop(description: &str, content: &'a [u8], own_record: Option<&'a Record>) -> Origin<'a> {
+        Origin {
+            description: description.to_owned(),
+            content,
+            kind: RecordKind::Drop,
+            typed: false,
+            instance_id: None,
+            own_record,
+        }
+    }
+}
+
 impl Plan {
+    /// The plan of `settings` from `origin`, against what osconf set last
+    /// (`previous`, from any source), in named steps.
     pub fn build(
         settings: Settings,
-        source: String,
-        content: &[u8],
+        origin: &Origin,
         previous: Option<&Record>,
         root: &Root,
         config: &Config,
     ) -> Result<Plan, Error> {
-        let mut settings = keep_the_default_route(settings, previous);
+        let settings = reconcile::keep_unread(settings, origin, previous);
+        let mut settings = reconcile::keep_the_default_route(settings, previous);
         let key = DropKey::load_or_new(root)?;
-        let drop_hmac = key.digest(content);
-        let already_applied = applied_before(previous, &key, content);
-        let migrated_record = migrated(previous, already_applied, &drop_hmac);
+        let drop_hmac = key.digest(origin.content);
+        let already_applied = once::applied_before(origin.own_record, &key, origin.content);
+        let migrated_record = once::migrated(origin.own_record, already_applied, &drop_hmac);
         let network = network::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
         let previous = previous.unwrap_or(&empty);
 
-        let mut writes = Vec::new();
-        let mut owned = Vec::new();
-        if let Some(given) = settings.password.take() {
-            let hash = password::hash_of(&given)?;
-            writes.push(password::render(root, &hash, days_since_epoch())?);
-            // The plan keeps the hash only: the plain text is wiped here, once hashed.
-            settings.password = Some(Password::Hash(hash));
-        }
-        if let Some(name) = &settings.hostname {
-            writes.extend(hostname::render(root, name, settings.primary_address())?);
-        }
-        if !settings.nameservers.is_empty() {
-            writes.push(dns::render(root, dns_mode, &settings.nameservers)?);
-            owned.extend(dns_mode.owned_path().map(str::to_owned));
-        }
-        // Reconcile: what osconf set before and this drop no longer sets goes
-        // back to the image's own (network files: through owned_files below).
-        let mut restored = Vec::new();
-        let mut restored_hostname = None;
-        if settings.hostname.is_none() && previous.hostname.is_some() {
-            let (files, name) = hostname::restore(root)?;
-            writes.extend(files);
-            restored_hostname = name;
-            restored.push("host name");
-        }
-        if settings.nameservers.is_empty() && !previous.nameservers.is_empty() {
-            writes.extend(dns::restore(root, dns_mode)?);
-            restored.push("name servers");
-        }
-        let mut originals: Vec<String> = Vec::new();
-        if settings.hostname.is_some() {
-            originals.extend(
-                hostname::KEPT_ORIGINALS.iter().filter(|p| writes.iter().any(|w| w.path == **p)).map(|p| p.to_string()),
-            );
-            originals.retain(|p| originals::needs_keeping(root, p, previous.hostname.is_some()));
-        }
-        if let (false, Some(path)) = (settings.nameservers.is_empty(), dns_mode.edited_path()) {
-            if originals::needs_keeping(root, path, !previous.nameservers.is_empty()) {
-                originals.push(path.to_owned());
-            }
-        }
-        let keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
-        writes.extend(keys.as_ref().and_then(|k| k.write.clone()));
+        let (mut writes, mut owned) = render_values(&mut settings, root, dns_mode)?;
+        let restores = reconcile::restores(&settings, previous, root, dns_mode)?;
+        writes.extend(restores.writes);
+        let originals = reconcile::originals(&settings, previous, &writes, root, dns_mode);
+        let ssh_keys = settings.ssh_keys.as_ref().map(|keys| ssh_keys::render(root, keys));
+        writes.extend(ssh_keys.as_ref().and_then(|k| k.write.clone()));
         let mut edited = Vec::new();
         let mut disables = Vec::new();
         if let (Some(stack), false) = (network.stack, settings.nics.is_empty()) {
@@ -139,59 +137,14 @@ impl Plan {
             writes.extend(rendered.edited);
             disables = rendered.disabled;
         }
-
-        // Files osconf owns get exactly the mode it chose (an image or a
-        // person may have changed it; NetworkManager ignores readable keyfiles).
-        for write in writes.iter_mut().filter(|w| owned.contains(&w.path)) {
-            write.exact_mode = true;
-        }
-
-        // A file osconf is about to replace but did not write itself keeps its
-        // original beside it (once: a later run must not back up our own edit).
-        let previously_owned: BTreeSet<&String> = previous.owned_files.iter().collect();
-        let mut backups: Vec<String> = writes
-            .iter()
-            .filter(|w| {
-                let foreign =
-                    (owned.contains(&w.path) && !previously_owned.contains(&w.path)) || edited.contains(&w.path);
-                foreign && !root.exists(&backup_path(&w.path))
-            })
-            .filter(|w| {
-                root.is_file(&w.path) && root.read_bytes(&w.path).ok().flatten().as_deref() != Some(&w.content[..])
-            })
-            .map(|w| w.path.clone())
-            .collect();
-        backups.extend(
-            disables.iter().filter(|p| !previously_owned.contains(p) && !root.exists(&backup_path(p))).cloned(),
-        );
-        // A file osconf owned is removed as its own, never backed up as the image's.
-        disables.retain(|p| !previously_owned.contains(p));
-        let removals = previous.owned_files.iter().filter(|p| !owned.contains(p)).cloned().collect();
+        exact_modes_for_owned(&mut writes, &owned);
+        let backups = reconcile::backups(&writes, &owned, &edited, &mut disables, previous, root);
+        let removals = reconcile::removals(previous, &owned);
         let live = network::live::changes(&settings.nics, &previous.nics);
-
         owned.sort();
-        let record = Record {
-            version: Record::VERSION,
-            applied_at: 0,
-            source: source.clone(),
-            sequence: previous.sequence.saturating_add(1),
-            drop_hmac,
-            legacy_drop_sha256: None,
-            hostname: settings.hostname.clone(),
-            password_set: settings.password.is_some(),
-            nameservers: settings.nameservers.clone(),
-            nics: settings.nics.clone(),
-            network_stack: network.stack.map(|s| s.name().to_owned()),
-            owned_files: owned,
-            // Keys a source does not speak for stay installed (and listed).
-            ssh_keys: match &keys {
-                Some(k) if k.installs() => k.keys.clone(),
-                _ => previous.ssh_keys.clone(),
-            },
-            ..Record::default()
-        };
+        let record = record_of(&settings, origin, previous, drop_hmac, &network, owned, ssh_keys.as_ref());
         Ok(Plan {
-            source,
+            source: origin.description.clone(),
             key,
             already_applied,
             migrated_record,
@@ -203,63 +156,80 @@ impl Plan {
             removals,
             disables,
             originals,
-            restored,
-            restored_hostname,
+            restored: restores.restored,
+            restored_hostname: restores.hostname,
             live,
-            ssh_keys: keys,
+            ssh_keys,
             record,
         })
     }
 }
-/// Whether `previous` was written for the drop with these bytes (keyed
-/// digest; see `drop_key`). Cheap: `osconf apply` asks it before the plan,
-/// to wait for udev only when there is something to apply.
-pub fn applied_before(previous: Option<&Record>, key: &DropKey, content: &[u8]) -> bool {
-    previous.is_some_and(|r| r.is_for_drop(&key.digest(content), content))
+
+/// The files the password, host name and name servers render to, and those
+/// osconf owns among them. The password is hashed here: the settings keep
+/// the hash only.
+fn render_values(
+    settings: &mut Settings,
+    root: &Root,
+    dns_mode: DnsMode,
+) -> Result<(Vec<FileWrite>, Vec<String>), Error> {
+    let mut writes = Vec::new();
+    let mut owned = Vec::new();
+    if let Some(given) = settings.password.take() {
+        let hash = password::hash_of(&given)?;
+        writes.push(password::render(root, &hash, days_since_epoch())?);
+        // The plan keeps the hash only: the plain text is wiped here, once hashed.
+        settings.password = Some(Password::Hash(hash));
+    }
+    if let Some(name) = &settings.hostname {
+        writes.extend(hostname::render(root, name, settings.primary_address())?);
+    }
+    if !settings.nameservers.is_empty() {
+        writes.push(dns::render(root, dns_mode, &settings.nameservers)?);
+        owned.extend(dns_mode.owned_path().map(str::to_owned));
+    }
+    Ok((writes, owned))
 }
 
-impl Plan {
-    /// Apply-once is judged per kind of source, against that source's own
-    /// record (`previous` in `build` is what osconf set last, from any source).
-    pub fn judge_applied(&mut self, own: Option<&Record>, content: &[u8]) {
-        self.already_applied = applied_before(own, &self.key, content);
-        self.migrated_record = migrated(own, self.already_applied, &self.record.drop_hmac);
+/// Files osconf owns get exactly the mode it chose (an image or a person
+/// may have changed it; NetworkManager ignores readable keyfiles).
+fn exact_modes_for_owned(writes: &mut [FileWrite], owned: &[String]) {
+    for write in writes.iter_mut().filter(|w| owned.contains(&w.path)) {
+        write.exact_mode = true;
     }
 }
 
-/// When applied already from a version-1 record: that record with its plain
-/// hash replaced by the keyed digest, to be saved.
-fn migrated(previous: Option<&Record>, already_applied: bool, drop_hmac: &str) -> Option<Record> {
-    previous.filter(|r| already_applied && r.drop_hmac != drop_hmac).map(|r| Record {
+/// The record to write once everything succeeded (`applied_at` set then).
+fn record_of(
+    settings: &Settings,
+    origin: &Origin,
+    previous: &Record,
+    drop_hmac: String,
+    network: &Detection,
+    owned_files: Vec<String>,
+    ssh_keys: Option<&KeysPlan>,
+) -> Record {
+    Record {
         version: Record::VERSION,
-        sequence: r.sequence.max(1),
-        drop_hmac: drop_hmac.to_owned(),
+        applied_at: 0,
+        kind: origin.kind,
+        source: origin.description.clone(),
+        instance_id: origin.instance_id.clone(),
+        sequence: previous.sequence.saturating_add(1),
+        drop_hmac,
         legacy_drop_sha256: None,
-        ..r.clone()
-    })
-}
-
-/// Settings in which no NIC carries a default route would take away the
-/// instance's: every stack's files take a NIC over from the image's own
-/// configuration (a DHCP stanza commented out, an earlier `.network` file,
-/// a replaced ifcfg), and osconf would remove a default route it set before.
-/// Such settings (also settings without any NIC, when osconf set a default
-/// route before) leave the network as it is — the NICs osconf set before
-/// (the record), or none (the image's own configuration) — with a warning;
-/// host name, name servers and password still apply.
-fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>) -> Settings {
-    let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
-    // No NICs at all only takes something away when osconf set a default route before.
-    let had_default = kept.iter().any(|n| n.default_route().is_some());
-    if settings.nics.iter().any(|n| n.default_route().is_some()) || (settings.nics.is_empty() && !had_default) {
-        return settings;
+        hostname: settings.hostname.clone(),
+        password_set: settings.password.is_some(),
+        nameservers: settings.nameservers.clone(),
+        nics: settings.nics.clone(),
+        network_stack: network.stack.map(|s| s.name().to_owned()),
+        owned_files,
+        // Keys a source does not speak for stay installed (and listed).
+        ssh_keys: match ssh_keys {
+            Some(k) if k.installs() => k.keys.clone(),
+            _ => previous.ssh_keys.clone(),
+        },
     }
-    let labels: Vec<String> = settings.nics.iter().map(|n| format!("{} ({})", n.label(), n.mac)).collect();
-    let labels = if labels.is_empty() { vec!["no NIC".to_string()] } else { labels };
-    let now = if kept.is_empty() { "as the image configures it" } else { "as osconf set it before" };
-    log::warn!("no NIC carries a default route in these settings ({}): the network is left {now}, so that a working default route is not taken away", labels.join(", "));
-    settings.nics = kept;
-    settings
 }
 
 impl Plan {

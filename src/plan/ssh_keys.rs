@@ -169,7 +169,7 @@ fn root_home(root: &Root) -> (String, (u32, u32)) {
     if !usable {
         log::warn!(
             "{PASSWD}: root's home {:?} is not a usable absolute path: {DEFAULT_HOME} is used",
-            crate::settings::parse::shorten(home)
+            crate::settings::values::shorten(home)
         );
         return fallback;
     }

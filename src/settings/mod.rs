@@ -1,13 +1,14 @@
-//! The validated model of what the cloud asked for. Every source (drop file,
-//! CD-ROM, metadata endpoint) ends here; nothing invalid gets past this module.
+//! The validated model of what the cloud asked for, whatever the source.
+//! Every source (drop file, CD-ROM, metadata endpoint) ends here through
+//! the validators of `values` and the one [`SettingsBuilder`]; nothing
+//! invalid gets past this module, and it knows no source's format (the
+//! os.conf format is `sources::osconf_format`).
 
 pub mod build;
-pub mod extra;
-pub mod parse;
+pub mod nic_extras;
 pub mod ssh_key;
 pub(crate) mod values;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -15,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 pub use build::{Conflict, NicField, SettingsBuilder};
-pub use parse::{parse, Entry, ParseError};
 pub use ssh_key::SshKey;
 pub use values::{Mac, Route};
 
@@ -76,7 +76,7 @@ pub struct Nic {
     pub prefix: u8,
     pub gateway: Option<Ipv4Addr>,
     pub routes: Vec<Route>,
-    /// What only the metadata endpoint carries (see `extra`): secondary
+    /// What only the metadata endpoint carries (see `nic_extras`): secondary
     /// IPv4 addresses (`private-ipv4s` besides the primary), IPv6 addresses
     /// and gateway, and whether the NIC routes its own replies through a
     /// table of its own. Absent from os.conf drops and from older records.
@@ -86,7 +86,7 @@ pub struct Nic {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_gateway: Option<Ipv6Addr>,
-    /// The routing table of per-NIC routing (`extra::policy_table`), set for
+    /// The routing table of per-NIC routing (`nic_extras::policy_table`), set for
     /// secondary NICs with a gateway: see [`Nic::policy`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
@@ -128,60 +128,6 @@ impl Nic {
 }
 
 impl Settings {
-    /// Parses and validates a drop in one step.
-    pub fn from_drop(bytes: &[u8], form: PasswordForm) -> Result<Settings, SettingsError> {
-        let entries = parse(bytes).map_err(SettingsError::from)?;
-        Settings::from_entries(&entries, form)
-    }
-
-    /// Validates os.conf assignments: each key's value into its typed
-    /// value, then the whole through the one [`SettingsBuilder`]. Unknown
-    /// keys are logged and ignored.
-    pub fn from_entries(entries: &[Entry], form: PasswordForm) -> Result<Settings, SettingsError> {
-        let mut builder = SettingsBuilder::new();
-        let mut nic_entries: BTreeMap<u32, Vec<&Entry>> = BTreeMap::new();
-        for entry in entries {
-            let at = |message: String| SettingsError::at(entry, message);
-            match entry.key.as_str() {
-                "hostname" => {
-                    let name = values::hostname(&entry.value).map_err(at)?;
-                    if name != *entry.value {
-                        log::info!("line {}: hostname {}: '_' is not allowed in a host name (systemd drops it at boot): using {name}", entry.line, entry.value.as_str());
-                    }
-                    builder.hostname(name);
-                }
-                "password" => builder.password(values::password(&entry.value, form).map_err(at)?),
-                "dns_nameserver" => builder
-                    .nameservers(values::nameservers(&entry.value).map_err(at)?.into_iter().map(IpAddr::V4).collect()),
-                key => match values::nic_key(key) {
-                    Some((index, _)) => nic_entries.entry(index).or_default().push(entry),
-                    None => log::warn!("line {}: unknown key {:?} ignored", entry.line, parse::shorten(key)),
-                },
-            }
-        }
-        let conflict = |c: Conflict| {
-            let field = match c.field {
-                NicField::Mac => "mac_addr",
-                NicField::Address => "ip_addr",
-                NicField::Routes => "route",
-            };
-            SettingsError::for_key(entries, &format!("eth{}_{field}", c.index), c.message)
-        };
-        for (index, entries) in nic_entries {
-            builder.nic(nic(index, &entries)?).map_err(conflict)?;
-        }
-        // A gateway gives the default route on the NIC the cloud's contract
-        // names (PLATFORM.md): Alibaba's internet-facing NIC — eth1 on
-        // classic networks, eth0 on VPC — and Tencent's eth0, whatever other
-        // NICs the drop lists. The password's form tells the clouds apart:
-        // only Tencent sends a crypt hash.
-        let carrier = match form {
-            PasswordForm::Base64Plain if builder.has_nic(1) => 1,
-            PasswordForm::Base64Plain | PasswordForm::CryptHash => 0,
-        };
-        builder.build(Some(carrier)).map_err(conflict)
-    }
-
     /// Classic networks have an internet NIC (eth1) beside the intranet one.
     pub fn is_classic(&self) -> bool {
         self.nics.iter().any(|n| n.index == 1)
@@ -193,46 +139,6 @@ impl Settings {
     }
 }
 
-/// Builds one NIC from its `ethN_*` entries.
-fn nic(index: u32, entries: &[&Entry]) -> Result<Nic, SettingsError> {
-    let find = |field: &str| entries.iter().copied().find(|e| values::nic_key(&e.key).map(|(_, f)| f) == Some(field));
-    let first = entries[0];
-    let required = |field: &str| {
-        find(field).ok_or_else(|| SettingsError {
-            key: format!("eth{index}_{field}"),
-            line: Some(first.line),
-            message: format!("is missing, but eth{index} is configured (line {})", first.line),
-        })
-    };
-    for entry in entries {
-        let (_, field) = values::nic_key(&entry.key).expect("grouped by nic_key");
-        if !matches!(field, "ip_addr" | "mac_addr" | "netmask" | "gateway" | "route") {
-            log::warn!("line {}: unknown key {:?} ignored", entry.line, entry.key);
-        }
-    }
-    // Values first, in file order, so the first error is the first bad line.
-    let value = |field: &str| find(field).map(|e| (e, e.value.as_str()));
-    let check = |field: &str, f: &dyn Fn(&str) -> Result<(), String>| match value(field) {
-        Some((entry, text)) => f(text).map_err(|m| SettingsError::at(entry, m)),
-        None => Ok(()),
-    };
-    check("mac_addr", &|v| values::mac(v).map(drop))?;
-    check("ip_addr", &|v| values::host_address(v).map(drop))?;
-    check("netmask", &|v| values::netmask(v).map(drop))?;
-    let mac = values::mac(&required("mac_addr")?.value).expect("checked above");
-    let address = values::host_address(&required("ip_addr")?.value).expect("checked above");
-    let prefix = values::netmask(&required("netmask")?.value).expect("checked above");
-    let mut nic = Nic::new(index, mac, address, prefix);
-    if let Some(entry) = find("gateway") {
-        let gateway = values::host_address(&entry.value).map_err(|m| SettingsError::at(entry, m))?;
-        build::set_gateway(&mut nic, gateway).map_err(|m| SettingsError::at(entry, m))?;
-    }
-    if let Some(entry) = find("route") {
-        nic.routes = values::routes(&entry.value, &nic).map_err(|m| SettingsError::at(entry, m))?;
-    }
-    Ok(nic)
-}
-
 /// A validation error: which key, on which line, and what is wrong with it.
 /// The value is quoted only for keys that are not secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,17 +146,6 @@ pub struct SettingsError {
     pub key: String,
     pub line: Option<usize>,
     pub message: String,
-}
-
-impl SettingsError {
-    fn at(entry: &Entry, message: String) -> SettingsError {
-        SettingsError { key: entry.key.clone(), line: Some(entry.line), message }
-    }
-
-    fn for_key(entries: &[Entry], key: &str, message: String) -> SettingsError {
-        let line = entries.iter().find(|e| e.key == key).map(|e| e.line);
-        SettingsError { key: key.to_owned(), line, message }
-    }
 }
 
 impl fmt::Display for SettingsError {
@@ -266,12 +161,3 @@ impl fmt::Display for SettingsError {
 }
 
 impl std::error::Error for SettingsError {}
-
-impl From<ParseError> for SettingsError {
-    fn from(e: ParseError) -> SettingsError {
-        SettingsError { key: e.key.unwrap_or_default(), line: Some(e.line), message: e.message }
-    }
-}
-
-#[cfg(test)]
-mod tests;

@@ -9,7 +9,6 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::parse::shorten;
 use super::{Nic, Password, PasswordForm};
 
 /// The kernel's HOST_NAME_MAX: sethostname(2) refuses longer names.
@@ -328,5 +327,25 @@ impl Route {
 impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{} via {}", self.dest, self.prefix, self.via)
+    }
+}
+
+/// Keeps error messages short when a hostile drop carries a huge value.
+pub fn shorten(text: &str) -> String {
+    const MAX: usize = 64;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortens_long_text() {
+        assert_eq!(shorten(&"x".repeat(100)).chars().count(), 65);
+        assert_eq!(shorten("abc"), "abc");
     }
 }

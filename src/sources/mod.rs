@@ -1,14 +1,16 @@
 //! Where settings come from. Drops (first partition, CD-ROM) yield os.conf
-//! bytes for the os.conf syntax; the metadata endpoint yields its items
-//! already validated into `Settings` through the same typed validator
-//! (`settings::build`): no source goes through another's text format. Precedence (docs/sources.md, "Finding
-//! the settings"): `--drop PATH` > the Alibaba first partition > the Tencent
+//! bytes, read by `osconf_format` in the dialect of the cloud that dropped
+//! them (the password's encoding, the default route's NIC); the metadata
+//! endpoint yields its items already validated into `Settings` through the
+//! same typed validator (`settings::build`): no source goes through
+//! another's text format. Precedence (docs/sources.md, "Finding the settings"): `--drop PATH` > the Alibaba first partition > the Tencent
 //! CD-ROM > the Alibaba metadata endpoint (when enabled) > none.
 
 pub mod aliyun_disk;
 pub mod aliyun_metadata;
 pub mod beneath;
 pub mod mount;
+pub mod osconf_format;
 pub mod probe;
 pub mod tencent_cdrom;
 
@@ -25,10 +27,10 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::files::Root;
 use crate::record::RecordKind;
-use crate::settings::parse::MAX_DROP_BYTES;
-use crate::settings::{PasswordForm, Settings, SettingsError};
+use crate::settings::{Settings, SettingsError};
 
 use self::mount::Mounted;
+use self::osconf_format::{Dialect, MAX_DROP_BYTES};
 
 /// Under `--root DIR` (not `/`) no device is looked for: the first partition
 /// is taken to be DIR/boot.
@@ -51,7 +53,8 @@ pub struct Found {
     /// drop itself, or the canonical form of what the metadata served.
     /// Wiped when dropped: a drop holds the password.
     pub content: Zeroizing<Vec<u8>>,
-    pub form: PasswordForm,
+    /// The os.conf contract of the cloud whose drop this is (unused for `typed`).
+    pub dialect: Dialect,
     /// The file to delete after success; `None` for read-only media.
     pub delete_after: Option<PathBuf>,
     /// The directory holding the drop, opened beneath its medium's root: the
@@ -80,7 +83,7 @@ impl Found {
     pub fn settings(&self) -> Result<Settings, SettingsError> {
         match &self.typed {
             Some(typed) => Ok(typed.settings.clone()),
-            None => Settings::from_drop(&self.content, self.form),
+            None => osconf_format::from_drop(&self.content, self.dialect),
         }
     }
 
@@ -123,7 +126,7 @@ pub fn find(root: &Root, config: &Config, access: Access) -> Result<Option<Found
         // Beneath the root itself: an image's /boot that links elsewhere is
         // refused like any link on the way to a drop (it would be deleted).
         let drop_path = OFFLINE_DROP.trim_start_matches('/');
-        read_drop_beneath(root.base(), Path::new(drop_path), PasswordForm::Base64Plain)?
+        read_drop_beneath(root.base(), Path::new(drop_path), osconf_format::ALIBABA)?
     };
     if on_disk.is_some() {
         return Ok(on_disk);
@@ -147,7 +150,7 @@ fn find_on_devices(config: &Config, access: Access) -> Result<Option<Found>, Err
 /// Reads a drop file named on the command line: never through a symlink,
 /// never from a FIFO or device (opened non-blocking, then checked to be a
 /// regular file), never more than the size limit. `Ok(None)` when there is no file.
-pub fn read_drop_file(path: &Path, form: PasswordForm) -> Result<Option<Found>, Error> {
+pub fn read_drop_file(path: &Path, dialect: Dialect) -> Result<Option<Found>, Error> {
     let content = match read_regular_file(path)? {
         Some(content) => content,
         None => return Ok(None),
@@ -155,7 +158,7 @@ pub fn read_drop_file(path: &Path, form: PasswordForm) -> Result<Option<Found>, 
     Ok(Some(Found {
         description: path.display().to_string(),
         content,
-        form,
+        dialect,
         delete_after: Some(path.to_owned()),
         drop_dir: None,
         mount: None,
@@ -167,14 +170,14 @@ pub fn read_drop_file(path: &Path, form: PasswordForm) -> Result<Option<Found>, 
 /// medium whose root is `base`, without following a symlink in any component
 /// ([`beneath`]); the drop is later deleted through its directory. A symlink
 /// on the way is a bad drop (exit 2), like a symlinked os.conf.
-pub fn read_drop_beneath(base: &Path, relative: &Path, form: PasswordForm) -> Result<Option<Found>, Error> {
-    read_drop_beneath_with(base, relative, form, beneath::Resolve::Openat2)
+pub fn read_drop_beneath(base: &Path, relative: &Path, dialect: Dialect) -> Result<Option<Found>, Error> {
+    read_drop_beneath_with(base, relative, dialect, beneath::Resolve::Openat2)
 }
 
 pub fn read_drop_beneath_with(
     base: &Path,
     relative: &Path,
-    form: PasswordForm,
+    dialect: Dialect,
     resolve: beneath::Resolve,
 ) -> Result<Option<Found>, Error> {
     let path = base.join(relative);
@@ -199,7 +202,7 @@ pub fn read_drop_beneath_with(
     Ok(Some(Found {
         description: path.display().to_string(),
         content,
-        form,
+        dialect,
         delete_after: Some(path),
         drop_dir: Some(dir),
         mount: None,

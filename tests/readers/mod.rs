@@ -24,9 +24,10 @@ use osconf::plan::dns::{self, DnsMode};
 use osconf::plan::network::{self, Stack};
 use osconf::plan::{hostname, password, ssh_keys};
 use osconf::record::Record;
-use osconf::settings::{PasswordForm, Settings, SshKey};
+use osconf::settings::{Settings, SshKey};
 use osconf::sources::aliyun_metadata::http::{parse_response, MAX_BODY};
 use osconf::sources::aliyun_metadata::{read as read_metadata, Document, Fetch, Items};
+use osconf::sources::osconf_format;
 
 use crate::common::TempTree;
 
@@ -118,7 +119,7 @@ eth1_ip_addr=42.120.74.105\neth1_mac_addr=00:8c:fa:5e:14:24\neth1_netmask=255.25
 eth1_gateway=42.120.74.1\ndns_nameserver=\"7.7.7.7 8.8.8.8\"\n";
 
 fn settings() -> Settings {
-    Settings::from_drop(DROP.as_bytes(), PasswordForm::Base64Plain).unwrap()
+    osconf_format::from_drop(DROP.as_bytes(), osconf_format::ALIBABA).unwrap()
 }
 
 /// A reader osconf only reads: whatever the file holds, the plan goes on.

@@ -1,4 +1,4 @@
-//! The live side of what only the metadata carries (`settings::extra`):
+//! The live side of what only the metadata carries (`settings::nic_extras`):
 //! secondary IPv4 and IPv6 addresses, the IPv6 default route, and per-NIC
 //! routing (a table per NIC and `from ADDRESS lookup TABLE` rules).
 //! Reconciled like the rest: what osconf set before and no longer wants
@@ -14,7 +14,7 @@ use rtnetlink::{Handle, RouteMessageBuilder};
 use super::{ignore_missing, remove_address};
 use crate::error::Error;
 use crate::plan::network::live::LiveChange;
-use crate::settings::extra::Policy;
+use crate::settings::nic_extras::Policy;
 use crate::settings::{Mac, Nic};
 
 /// Carries out one removal of `changes` on link `index` (`None`: the link is gone).

@@ -1,5 +1,5 @@
 //! What each renderer adds for the fields only the metadata carries
-//! (`settings::extra`): secondary IPv4 addresses, IPv6 addresses and
+//! (`settings::nic_extras`): secondary IPv4 addresses, IPv6 addresses and
 //! default route, and per-NIC routing (the NIC's own table with its subnet
 //! and a default route via its gateway, and `from ADDRESS` rules). Every
 //! fragment is empty for a NIC without them, so os.conf drops render
@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::settings::extra::Policy;
+use crate::settings::nic_extras::Policy;
 use crate::settings::Nic;
 
 /// Secondary IPv4 addresses, then IPv6 ones, as `ADDRESS/PREFIX`.

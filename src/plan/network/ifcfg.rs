@@ -145,7 +145,7 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
-    use crate::settings::extra;
+    use crate::settings::nic_extras;
 
     /// A route as wicked reads an `ifroute-<ifname>` line: (table, destination, prefix, gateway, scope).
     type WickedRoute = (u32, Option<IpAddr>, u8, Option<IpAddr>, &'static str);
@@ -237,10 +237,10 @@ mod tests {
             prefix: 12,
             via: "10.0.1.1".parse().unwrap(),
         });
-        extra::add_secondary(&mut nic, "10.0.1.6".parse().unwrap()).unwrap();
-        extra::add_ipv6(&mut nic, "2001:db8:1::5".parse().unwrap(), 64).unwrap();
-        extra::set_ipv6_gateway(&mut nic, "fe80::1".parse().unwrap()).unwrap();
-        assert!(extra::route_own_replies(&mut nic));
+        nic_extras::add_secondary(&mut nic, "10.0.1.6".parse().unwrap()).unwrap();
+        nic_extras::add_ipv6(&mut nic, "2001:db8:1::5".parse().unwrap(), 64).unwrap();
+        nic_extras::set_ipv6_gateway(&mut nic, "fe80::1".parse().unwrap()).unwrap();
+        assert!(nic_extras::route_own_replies(&mut nic));
         let settings = Settings { nics: vec![nic], ..Settings::default() };
         let files = render_suse(&settings, &NicNames { found: Vec::new() }).owned;
         let file =

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::settings::extra::Policy;
+use crate::settings::nic_extras::Policy;
 use crate::settings::{Mac, Nic, Route};
 
 /// One change to the running kernel, as `osconf plan` shows it.
@@ -148,7 +148,7 @@ fn extra_addresses(nic: &Nic) -> Vec<(IpAddr, u8)> {
     v4.chain(nic.ipv6.iter().map(|(a, p)| (IpAddr::V6(*a), *p))).collect()
 }
 
-/// The changes of what only the metadata carries (`settings::extra`):
+/// The changes of what only the metadata carries (`settings::nic_extras`):
 /// removals, then additions.
 fn extra_changes(desired: &[Nic], previous: &[Nic], out: &mut Vec<LiveChange>) {
     let find = |nics: &[Nic], mac: Mac| nics.iter().find(|n| n.mac == mac).cloned();

@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, PartitionChoice};
 use crate::error::Error;
-use crate::settings::PasswordForm;
 
 use self::root_device::{backing_devices, KernelPaths};
 use super::mount::{mount_first_fitting, mount_point_of};
 use super::probe::{probe, CLOUD_WRITABLE};
-use super::{read_drop_beneath, Access, Found};
+use super::{osconf_format, read_drop_beneath, Access, Found};
 
 pub const DROP_PATH: &str = "aliyun_custom_image/os.conf";
 /// What the platform may format the first partition with.
@@ -53,7 +52,7 @@ pub fn find(config: &Config, access: Access) -> Result<Option<Found>, Error> {
 /// can write, or that cannot be mounted, is a warning and `Ok(None)`.
 pub fn read_from_partition(partition: &Partition, access: Access) -> Result<Option<Found>, Error> {
     if let Some(point) = mount_point_of(&partition.major_minor) {
-        return read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::Base64Plain);
+        return read_drop_beneath(&point, Path::new(DROP_PATH), osconf_format::ALIBABA);
     }
     let unusable = |why: String| -> Result<Option<Found>, Error> {
         let device = partition.device.display();
@@ -71,7 +70,7 @@ pub fn read_from_partition(partition: &Partition, access: Access) -> Result<Opti
         Ok(mounted) => mounted,
         Err(e) => return unusable(e.to_string()),
     };
-    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), PasswordForm::Base64Plain)?;
+    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), osconf_format::ALIBABA)?;
     let how = if access == Access::ReadOnly { "mounted read-only by osconf" } else { "mounted by osconf" };
     Ok(found.map(|found| Found {
         description: format!("{}:/{DROP_PATH} ({}, {how})", partition.device.display(), mounted.fstype),

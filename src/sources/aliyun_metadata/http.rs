@@ -228,14 +228,14 @@ impl Head {
                 .then(|| code.parse::<u16>().ok())
                 .flatten()
                 .filter(|s| *s >= 100)
-                .ok_or_else(|| format!("bad status line {:?}", crate::settings::parse::shorten(status_line)))?;
+                .ok_or_else(|| format!("bad status line {:?}", crate::settings::values::shorten(status_line)))?;
         let mut length: Option<usize> = None;
         let mut chunked = false;
         let mut other_coding = false;
         for line in lines {
             let (name, value) = line
                 .split_once(':')
-                .ok_or_else(|| format!("bad header {:?}", crate::settings::parse::shorten(line)))?;
+                .ok_or_else(|| format!("bad header {:?}", crate::settings::values::shorten(line)))?;
             let value = value.trim();
             match name.trim().to_ascii_lowercase().as_str() {
                 "content-length" => {
@@ -270,13 +270,13 @@ impl Head {
 /// Digits only (no sign, no spaces inside), at most [`MAX_BODY`].
 fn content_length(value: &str) -> Result<usize, String> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("bad Content-Length {:?}", crate::settings::parse::shorten(value)));
+        return Err(format!("bad Content-Length {:?}", crate::settings::values::shorten(value)));
     }
     match value.parse::<u64>() {
         Ok(n) if n <= MAX_BODY as u64 => Ok(n as usize),
         _ => Err(format!(
             "Content-Length {} is more than the {MAX_BODY} bytes accepted",
-            crate::settings::parse::shorten(value)
+            crate::settings::values::shorten(value)
         )),
     }
 }
@@ -292,7 +292,7 @@ fn dechunk(mut data: &[u8], eof: bool) -> Result<Option<Vec<u8>>, String> {
         let line = std::str::from_utf8(&data[..end]).map_err(|_| "bad chunk size")?;
         let digits = line.split(';').next().unwrap_or_default().trim();
         if digits.is_empty() || digits.len() > 16 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("bad chunk size {:?}", crate::settings::parse::shorten(line)));
+            return Err(format!("bad chunk size {:?}", crate::settings::values::shorten(line)));
         }
         let size = u64::from_str_radix(digits, 16).map_err(|_| "bad chunk size")?;
         data = &data[end + 2..];

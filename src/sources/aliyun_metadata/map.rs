@@ -40,12 +40,13 @@
 use std::net::IpAddr;
 
 use crate::settings::build::{self, SettingsBuilder};
-use crate::settings::extra::{self, MetadataItems};
-use crate::settings::parse::shorten;
-use crate::settings::{ssh_key, values, Mac, Nic, Route, Settings, SshKey};
+use crate::settings::values::{self, shorten};
+use crate::settings::{Mac, Nic, Route, Settings, SshKey};
 
 use super::http::HttpError;
 use super::items::{Fetch, Items};
+use super::nic_items::{fill_from_metadata, MetadataItems};
+use super::public_keys::keys_from_metadata;
 
 const MACS: &str = "network/interfaces/macs/";
 const KEYS: &str = "public-keys/";
@@ -200,7 +201,7 @@ impl Reading<'_> {
         let mut served_listing = false;
         let listed = get(KEYS).and_then(|listing| {
             served_listing = listing.is_some();
-            ssh_key::keys_from_metadata(listing.as_deref(), get)
+            keys_from_metadata(listing.as_deref(), get)
         });
         match listed {
             // Listed, yet no key came of it: that says nothing sure about keys.
@@ -343,7 +344,7 @@ impl Reading<'_> {
             ipv6_gateway: ipv6_gateway.as_deref(),
             ipv6_cidr: ipv6_cidr.as_deref(),
         };
-        let warnings = extra::fill_from_metadata(&mut nic, extras, &format!("{MACS}{listed}/"), index != 0);
+        let warnings = fill_from_metadata(&mut nic, extras, &format!("{MACS}{listed}/"), index != 0);
         self.warnings.extend(warnings);
         Ok(Some(nic))
     }

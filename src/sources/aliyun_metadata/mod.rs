@@ -9,15 +9,18 @@
 //!   document where it is served, or item by item;
 //! - `map`: items → typed values → `Settings`; every item is optional
 //!   except what a NIC cannot work without, and a missing or bad optional
-//!   item is a warning naming it while everything else applies.
+//!   item is a warning naming it while everything else applies;
+//! - `nic_items`: a NIC's secondary addresses, IPv6 and per-NIC routing
+//!   from its items; `public_keys`: root's keys from `public-keys/`.
 
 pub mod http;
 mod items;
 mod map;
+pub mod nic_items;
+pub mod public_keys;
 
 use crate::config::MetadataConfig;
 use crate::error::Error;
-use crate::settings::PasswordForm;
 
 use self::http::{Client, HttpError};
 use self::items::Endpoint;
@@ -69,7 +72,7 @@ pub fn find(config: &MetadataConfig) -> Result<Option<Found>, Error> {
     Ok(Some(Found {
         description: format!("metadata endpoint {}", config.url),
         content: mapped.canonical.into_bytes().into(),
-        form: PasswordForm::Base64Plain,
+        dialect: super::osconf_format::ALIBABA,
         delete_after: None,
         drop_dir: None,
         mount: None,

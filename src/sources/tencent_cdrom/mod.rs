@@ -6,10 +6,9 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::settings::PasswordForm;
 
 use super::mount::{mount_first_fitting, mount_point_of};
-use super::{read_drop_beneath, Found};
+use super::{osconf_format, read_drop_beneath, Found};
 
 pub const LABEL: &str = "config-2";
 pub const DROP_PATH: &str = "qcloud_action/os.conf";
@@ -57,11 +56,11 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
     let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
     let mounted = match mount_point_of(&major_minor) {
         Some(point) => {
-            return read_drop_beneath(&point, Path::new(DROP_PATH), PasswordForm::CryptHash).map(|f| f.map(read_only))
+            return read_drop_beneath(&point, Path::new(DROP_PATH), osconf_format::TENCENT).map(|f| f.map(read_only))
         }
         None => mount_first_fitting(device, "cdrom", &["iso9660"], true)?,
     };
-    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), PasswordForm::CryptHash)?;
+    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), osconf_format::TENCENT)?;
     Ok(found.map(|found| Found {
         description: format!("{}:/{DROP_PATH} (CD-ROM {LABEL})", device.display()),
         mount: Some(mounted),

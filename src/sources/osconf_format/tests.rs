@@ -1,6 +1,11 @@
 //! Parser and validation tests: both samples of PLATFORM.md, then every kind of bad value.
 
+use std::net::{IpAddr, Ipv4Addr};
+
+use zeroize::Zeroizing;
+
 use super::*;
+use crate::settings::{values, Password, Route};
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -10,12 +15,12 @@ fn route(dest: &str, prefix: u8, via: &str) -> Route {
     Route { dest: ip(dest), prefix, via: ip(via) }
 }
 
-const CLASSIC: &str = include_str!("../../examples/classic.conf");
-const TENCENT: &str = include_str!("../../examples/tencent.conf");
+const CLASSIC: &str = include_str!("../../../examples/classic.conf");
+const TENCENT_DROP: &str = include_str!("../../../examples/tencent.conf");
 
 #[test]
 fn alibaba_classic_sample() {
-    let s = Settings::from_drop(CLASSIC.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    let s = from_drop(CLASSIC.as_bytes(), ALIBABA).unwrap();
     assert_eq!(s.hostname.as_deref(), Some("iZ23r29djmjZ"));
     assert_eq!(s.password, Some(Password::Plain(Zeroizing::new("qwHr1234".into()))));
     assert_eq!(s.nameservers, vec![IpAddr::V4(ip("7.7.7.7")), IpAddr::V4(ip("8.8.8.8"))]);
@@ -33,7 +38,7 @@ fn alibaba_classic_sample() {
 
 #[test]
 fn tencent_sample_keeps_the_hash_and_defaults_the_route_to_the_gateway() {
-    let s = Settings::from_drop(TENCENT.as_bytes(), PasswordForm::CryptHash).unwrap();
+    let s = from_drop(TENCENT_DROP.as_bytes(), TENCENT).unwrap();
     // '_' becomes '-': the one name the kernel, /etc/hostname (which systemd
     // would strip of '_') and /etc/hosts all carry.
     assert_eq!(s.hostname.as_deref(), Some("VM-10-20-xxxx"));
@@ -48,16 +53,32 @@ fn tencent_sample_keeps_the_hash_and_defaults_the_route_to_the_gateway() {
 fn classic_gateway_without_route_gives_eth1_the_default_route_only() {
     let drop = "eth0_ip_addr=10.0.0.2\neth0_mac_addr=52:54:00:00:00:01\neth0_netmask=255.0.0.0\neth0_gateway=10.0.0.1\n\
                 eth1_ip_addr=192.0.2.2\neth1_mac_addr=52:54:00:00:00:02\neth1_netmask=255.255.255.0\neth1_gateway=192.0.2.1\n";
-    let s = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    let s = from_drop(drop.as_bytes(), ALIBABA).unwrap();
     assert_eq!(s.nics[0].routes, vec![]);
     assert_eq!(s.nics[1].routes, vec![route("0.0.0.0", 0, "192.0.2.1")]);
+}
+
+/// The default route's NIC is the dialect's own choice, not read off the
+/// password's encoding: a Base64 password with eth0 as the carrier.
+#[test]
+fn the_carrier_is_the_dialects_whatever_the_password_form() {
+    let drop = "password=YQ==\n\
+                eth0_ip_addr=10.0.0.2\neth0_mac_addr=52:54:00:00:00:01\neth0_netmask=255.0.0.0\neth0_gateway=10.0.0.1\n\
+                eth1_ip_addr=192.0.2.2\neth1_mac_addr=52:54:00:00:00:02\neth1_netmask=255.255.255.0\neth1_gateway=192.0.2.1\n";
+    let dialect = Dialect { carrier: Carrier::FirstNic, ..ALIBABA };
+    let s = from_drop(drop.as_bytes(), dialect).unwrap();
+    assert!(matches!(&s.password, Some(Password::Plain(p)) if p.as_str() == "a"));
+    assert_eq!(s.nics[0].routes, vec![route("0.0.0.0", 0, "10.0.0.1")]);
+    assert_eq!(s.nics[1].routes, vec![]);
+    // Alibaba's own carrier: the internet-facing eth1.
+    assert_eq!(from_drop(drop.as_bytes(), ALIBABA).unwrap().nics[1].routes, vec![route("0.0.0.0", 0, "192.0.2.1")]);
 }
 
 #[test]
 fn tencent_with_two_nics_takes_the_default_route_via_eth0_gateway() {
     let drop = "eth0_ip_addr=10.0.0.2\neth0_mac_addr=52:54:00:00:00:01\neth0_netmask=255.0.0.0\neth0_gateway=10.0.0.1\n\
                 eth1_ip_addr=192.0.2.2\neth1_mac_addr=52:54:00:00:00:02\neth1_netmask=255.255.255.0\neth1_gateway=192.0.2.1\n";
-    let s = Settings::from_drop(drop.as_bytes(), PasswordForm::CryptHash).unwrap();
+    let s = from_drop(drop.as_bytes(), TENCENT).unwrap();
     assert_eq!(s.nics[0].routes, vec![route("0.0.0.0", 0, "10.0.0.1")]);
     assert_eq!(s.nics[1].routes, vec![]);
 }
@@ -69,13 +90,13 @@ fn any_number_of_nics_in_index_order() {
         drop +=
             &format!("eth{n}_ip_addr=10.{n}.0.2\neth{n}_mac_addr=52:54:00:00:00:{n:02x}\neth{n}_netmask=255.255.0.0\n");
     }
-    let s = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap();
+    let s = from_drop(drop.as_bytes(), ALIBABA).unwrap();
     assert_eq!(s.nics.iter().map(|n| n.index).collect::<Vec<_>>(), vec![0, 3, 7, 12]);
 }
 
 #[test]
 fn unknown_keys_are_ignored() {
-    let s = Settings::from_drop(b"hostname=a\nfuture_key=1\neth0_mtu=9000\neth0_ip_addr=10.0.0.2\neth0_mac_addr=52:54:00:00:00:01\neth0_netmask=255.0.0.0\n", PasswordForm::Base64Plain).unwrap();
+    let s = from_drop(b"hostname=a\nfuture_key=1\neth0_mtu=9000\neth0_ip_addr=10.0.0.2\neth0_mac_addr=52:54:00:00:00:01\neth0_netmask=255.0.0.0\n", ALIBABA).unwrap();
     assert_eq!(s.hostname.as_deref(), Some("a"));
     assert_eq!(s.nics.len(), 1);
 }
@@ -83,15 +104,15 @@ fn unknown_keys_are_ignored() {
 #[test]
 fn password_strips_one_newline_only() {
     // "a\n\n" in Base64
-    let s = Settings::from_drop(b"password=YQoK", PasswordForm::Base64Plain);
+    let s = from_drop(b"password=YQoK", ALIBABA);
     assert!(s.unwrap_err().message.contains("newline"));
-    let s = Settings::from_drop(b"password=YQ==", PasswordForm::Base64Plain).unwrap();
+    let s = from_drop(b"password=YQ==", ALIBABA).unwrap();
     assert_eq!(s.password, Some(Password::Plain(Zeroizing::new("a".into()))));
 }
 
 #[test]
 fn debug_never_shows_the_password() {
-    let s = Settings::from_drop(b"password=cXdIcjEyMzQK", PasswordForm::Base64Plain).unwrap();
+    let s = from_drop(b"password=cXdIcjEyMzQK", ALIBABA).unwrap();
     let shown = format!("{s:?}");
     assert!(!shown.contains("qwHr1234") && shown.contains("redacted"), "{shown}");
 }
@@ -108,7 +129,7 @@ fn the_password_and_the_drop_are_held_in_buffers_wiped_when_dropped() {
     let _ = drop_content_is_wiped;
     let entries = parse(b"password=cXdIcjEyMzQK\n").unwrap();
     wiped(&entries[0].value);
-    let s = Settings::from_entries(&entries, PasswordForm::Base64Plain).unwrap();
+    let s = from_entries(&entries, ALIBABA).unwrap();
     let Some(Password::Plain(text)) = &s.password else { panic!("{s:?}") };
     wiped(text);
     assert_eq!(text.as_str(), "qwHr1234");
@@ -116,7 +137,7 @@ fn the_password_and_the_drop_are_held_in_buffers_wiped_when_dropped() {
 
 /// (drop, key named, line named, words in the message)
 fn bad(drop: &str, key: &str, line: usize, words: &str) {
-    let e = Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap_err();
+    let e = from_drop(drop.as_bytes(), ALIBABA).unwrap_err();
     assert_eq!((e.key.as_str(), e.line), (key, Some(line)), "{drop:?} -> {e}");
     assert!(e.to_string().contains(words), "{drop:?} -> {e} (wanted {words:?})");
     assert!(e.to_string().starts_with(&format!("line {line}: ")), "{e}");
@@ -173,11 +194,10 @@ fn numeric_and_loopback_host_names_are_refused() {
         "localhostx.example",
     ] {
         let drop = format!("hostname={name}\n");
-        let s =
-            Settings::from_drop(drop.as_bytes(), PasswordForm::Base64Plain).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let s = from_drop(drop.as_bytes(), ALIBABA).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(s.hostname.as_deref(), Some(name));
     }
-    let s = Settings::from_drop(b"hostname=VM_10_20_xxxx\n", PasswordForm::Base64Plain).unwrap();
+    let s = from_drop(b"hostname=VM_10_20_xxxx\n", ALIBABA).unwrap();
     assert_eq!(s.hostname.as_deref(), Some("VM-10-20-xxxx"));
 }
 
@@ -187,9 +207,9 @@ fn bad_passwords_do_not_echo_the_value() {
     bad("password=Cg==", "password", 1, "empty");
     bad("password=not*base64", "password", 1, "Base64");
     bad("password=//79", "password", 1, "not UTF-8");
-    let e = Settings::from_drop(b"password=not*base64", PasswordForm::Base64Plain).unwrap_err();
+    let e = from_drop(b"password=not*base64", ALIBABA).unwrap_err();
     assert!(!e.to_string().contains("not*base64"));
-    let e = Settings::from_drop(b"password=plaintext", PasswordForm::CryptHash).unwrap_err();
+    let e = from_drop(b"password=plaintext", TENCENT).unwrap_err();
     assert!(e.to_string().contains("crypt hash") && !e.to_string().contains("plaintext"));
 }
 
@@ -228,9 +248,9 @@ fn bad_gateways_and_routes() {
 #[test]
 fn every_route_of_a_long_list_is_kept() {
     // The documented script's `sed 's/;/\n/'` split only the first `;`.
-    let s = Settings::from_drop(
+    let s = from_drop(
         format!("{NIC0}eth0_route=\"10.0.0.0/8 10.0.0.1; 172.16.0.0/12 10.0.0.1;192.168.0.0/16 10.0.0.1;\"").as_bytes(),
-        PasswordForm::Base64Plain,
+        ALIBABA,
     )
     .unwrap();
     assert_eq!(s.nics[0].routes.len(), 3);
