@@ -33,8 +33,10 @@ SKIP=(--skip a_full_disk_keeps_the_old_files --skip an_apply_syncs_the_same_numb
   --skip ifquery_sees_lo_still_auto --skip every_command_forbids_core_dumps_before_it_reads_the_drop
   --skip after_the_call_the_process_is_not_dumpable --skip no_copy_of_the_password_is_left_in_memory)
 
-# 500 random cases per parser property (2000 in the x86_64 run): emulated, each costs ~10x.
-PROPTEST_CASES=500 cross_cargo test -q "${TESTS[@]}" -- "${SKIP[@]}"
+# 500 random cases per parser property (2000 in the x86_64 run), 25 per
+# image reader and property (100) and 10 s of fuzzing (20): emulated, each
+# costs ~10x.
+PROPTEST_CASES=500 OSCONF_READER_CASES=25 OSCONF_FUZZ_SECONDS=10 cross_cargo test -q "${TESTS[@]}" -- "${SKIP[@]}"
 cross_cargo build --release -q
 BIN=target/$TARGET/release/osconf
 file -b "$BIN" | grep -q 'ARM aarch64' || { echo "$BIN is not an aarch64 binary" >&2; exit 1; }
