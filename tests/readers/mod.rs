@@ -154,6 +154,11 @@ fn render(stack: Stack) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
     move |root, _| never_fails(network::render(stack, &settings(), root, &[]))
 }
 
+/// A stack that edits the image file at `path`: it may fail, naming it.
+fn render_editing(stack: Stack, path: &'static str) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
+    move |root, input| names_file_if_failing(network::render(stack, &settings(), root, &[]), path, input, &[])
+}
+
 fn write(tree: &TempTree, path: &str, content: &str) {
     tree.write(path, content, 0o644);
 }
@@ -219,14 +224,7 @@ pub const TARGETS: &[Target] = &[
             "/etc/network/interfaces",
         ],
         setup: nics,
-        run: |root, input| {
-            names_file_if_failing(
-                network::render(Stack::Ifupdown, &settings(), root, &[]),
-                "/etc/network/interfaces",
-                input,
-                &[],
-            )
-        },
+        run: |root, input| render_editing(Stack::Ifupdown, "/etc/network/interfaces")(root, input),
     },
     Target {
         name: "ifupdown-busybox",
@@ -238,14 +236,7 @@ pub const TARGETS: &[Target] = &[
             nics(tree);
             write(tree, "/etc/alpine-release", "3.20.3\n");
         },
-        run: |root, input| {
-            names_file_if_failing(
-                network::render(Stack::Ifupdown, &settings(), root, &[]),
-                "/etc/network/interfaces",
-                input,
-                &[],
-            )
-        },
+        run: |root, input| render_editing(Stack::Ifupdown, "/etc/network/interfaces")(root, input),
     },
     Target {
         name: "ifcfg",
