@@ -74,16 +74,7 @@ pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(),
         for source in &policy.sources {
             // A rule added with "replace" is added again: add exclusively, and
             // take "it exists" as done.
-            let result = handle
-                .rule()
-                .add()
-                .v4()
-                .source_prefix(*source, 32)
-                .table_id(policy.table)
-                .priority(policy.priority())
-                .action(RuleAction::ToTable)
-                .execute()
-                .await;
+            let result = rule_from(handle, *source, &policy).execute().await;
             ignore_exists(result)
                 .map_err(|e| failed(format!("adding rule from {source} lookup {}", policy.table), e))?;
         }
@@ -97,6 +88,19 @@ fn default_route6(index: u32, via: Ipv6Addr) -> RouteMessage {
         .gateway(via)
         .output_interface(index)
         .build()
+}
+
+/// "from SOURCE/32 lookup TABLE" at the NIC's priority: the one rule both
+/// added and, by the same message, removed.
+fn rule_from(handle: &Handle, source: Ipv4Addr, policy: &Policy) -> rtnetlink::RuleAddRequest<Ipv4Addr> {
+    handle
+        .rule()
+        .add()
+        .v4()
+        .source_prefix(source, 32)
+        .table_id(policy.table)
+        .priority(policy.priority())
+        .action(RuleAction::ToTable)
 }
 
 /// The NIC's table: its subnet on the link, and the default route via its gateway.
@@ -118,15 +122,7 @@ fn table_routes(index: u32, policy: &Policy) -> [RouteMessage; 2] {
 
 async fn remove_policy(handle: &Handle, index: Option<u32>, policy: &Policy) -> Result<(), rtnetlink::Error> {
     for source in &policy.sources {
-        let mut request = handle
-            .rule()
-            .add()
-            .v4()
-            .source_prefix(*source, 32)
-            .table_id(policy.table)
-            .priority(policy.priority())
-            .action(RuleAction::ToTable);
-        let rule: RuleMessage = request.message_mut().clone();
+        let rule: RuleMessage = rule_from(handle, *source, policy).message_mut().clone();
         match handle.rule().del(rule).execute().await {
             // A rule that is not there is ENOENT.
             Err(rtnetlink::Error::NetlinkError(ref e)) if e.raw_code().abs() == 2 => {}
