@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::files::Root;
 use crate::plan::network::{self, enabled as wants_links};
-use crate::sources::aliyun_disk::{self, root_device::KernelPaths};
-use crate::sources::probe::{probe, Content, CLOUD_WRITABLE};
+use crate::sources::alibaba_drop::{self, root_device::KernelPaths};
+use crate::sources::media::probe::{probe, Content, CLOUD_WRITABLE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -87,8 +87,8 @@ pub fn run(root: &Root) -> Report {
 fn first_partition(root: &Root) -> Vec<Item> {
     const NAME: &str = "first partition";
     let (point, device) = if root.is_host() {
-        match aliyun_disk::first_partition_of_root(&KernelPaths::host()) {
-            Ok(partition) => match crate::sources::mount::mount_point_of(&partition.major_minor) {
+        match alibaba_drop::first_partition_of_root(&KernelPaths::host()) {
+            Ok(partition) => match crate::sources::media::mount::mount_point_of(&partition.major_minor) {
                 Some(point) => (point, partition.device.display().to_string()),
                 None => return vec![unmounted_partition(&partition.device, probe(&partition.device))],
             },

@@ -5,16 +5,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use osconf::commands::{self, Options};
-use osconf::sources::osconf_format;
+use osconf::commands::{self, Options, SourceChoice};
+use osconf::sources::{alibaba_drop, tencent_cdrom, SOURCES};
 use osconf::Error;
 
 const USAGE: &str = "\
 osconf - applies the settings a cloud dropped for this instance
 
 Usage:
-  osconf plan   [--drop PATH | --metadata [URL]] [--format alibaba|tencent] [--root DIR] [--keep-drop]
-  osconf apply  [--drop PATH | --metadata [URL]] [--format alibaba|tencent] [--root DIR] [--live|--no-live] [--keep-drop]
+  osconf plan   [--from SOURCE[=WHERE] | --drop PATH | --metadata [URL]] [--root DIR] [--keep-drop]
+  osconf apply  [--from SOURCE[=WHERE] | --drop PATH | --metadata [URL]] [--root DIR] [--live|--no-live] [--keep-drop]
   osconf status [--root DIR] [--json]
   osconf check  [--root DIR] [--json]
   osconf --help | --version
@@ -26,11 +26,13 @@ Commands:
   check   image-readiness report for image builders (exit 1 when something FAILED)
 
 Options:
-  --drop PATH     use this os.conf instead of looking where the cloud puts it
-  --metadata [URL]  when no drop is found, read the Alibaba metadata endpoint
-                  (default URL from osconf.conf, http://100.100.100.200)
+  --from SOURCE[=WHERE]  ask this source only (at WHERE), instead of the sources of
+                  [source] order in /etc/osconf/osconf.conf; the sources:
+{sources}  --drop PATH     --from alibaba-drop=PATH (--from tencent-cdrom=PATH with --format
+                  tencent, or when PATH is under qcloud_action/)
   --format F      alibaba: Base64 password (default); tencent: crypt-hashed password
-                  (default: tencent when PATH is under qcloud_action/)
+  --metadata [URL]  when no drop is found, also read the Alibaba metadata endpoint
+                  (default URL from osconf.conf, http://100.100.100.200)
   --root DIR      treat DIR as / for every file (tests, preparing an image offline)
   --live          set the host name and network in the running kernel (default when --root is /)
   --no-live       do not touch the running kernel (default when --root is not /)
@@ -42,6 +44,15 @@ Exit codes: 0 applied or nothing to do, 1 apply failed (drop kept), 2 invalid dr
 Logging: OSCONF_LOG=debug|info|warn|error (default info), to standard error.
 ";
 
+/// The usage text, with every registered source and what its WHERE is.
+fn usage() -> String {
+    let sources: String = SOURCES
+        .iter()
+        .map(|source| format!("                    {:<17} {}\n", source.name(), source.takes()))
+        .collect();
+    USAGE.replace("{sources}", &sources)
+}
+
 enum Command {
     Plan,
     Apply,
@@ -52,23 +63,17 @@ enum Command {
 /// Paths (`--root`, `--drop`) may be any bytes, as Linux allows; every other
 /// argument must be UTF-8 text, else it is a usage error naming its position.
 fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
-    let mut options = Options {
-        root: PathBuf::from("/"),
-        drop: None,
-        dialect: None,
-        live: None,
-        keep_drop: false,
-        json: false,
-        metadata: None,
-    };
+    let mut options =
+        Options { root: PathBuf::from("/"), from: None, live: None, keep_drop: false, json: false, metadata: None };
     let mut command = None;
+    let (mut drop, mut tencent_format) = (None::<PathBuf>, None);
     // Numbered from 1 after the program name, as the user counts them.
     let mut args = args.iter().zip(1..).peekable();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| Error::Usage(format!("{name} needs a value")));
         match text(arg)? {
             "-h" | "--help" | "help" => {
-                osconf::output::write(format_args!("{USAGE}"))?;
+                osconf::output::write(format_args!("{}", usage()))?;
                 return Ok(None);
             }
             "-V" | "--version" => {
@@ -76,11 +81,12 @@ fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
                 return Ok(None);
             }
             "--root" => options.root = PathBuf::from(value("--root")?.0),
-            "--drop" => options.drop = Some(PathBuf::from(value("--drop")?.0)),
+            "--from" => options.from = Some(source_choice(value("--from")?)?),
+            "--drop" => drop = Some(PathBuf::from(value("--drop")?.0)),
             "--format" => {
-                options.dialect = Some(match text(value("--format")?)? {
-                    "alibaba" => osconf_format::ALIBABA,
-                    "tencent" => osconf_format::TENCENT,
+                tencent_format = Some(match text(value("--format")?)? {
+                    "alibaba" => false,
+                    "tencent" => true,
                     other => return Err(Error::Usage(format!("--format {other:?}: expected alibaba or tencent"))),
                 })
             }
@@ -104,7 +110,28 @@ fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
         }
     }
     let command = command.ok_or_else(|| Error::Usage("no command given (see osconf --help)".into()))?;
+    if let Some(path) = drop {
+        if options.from.is_some() {
+            return Err(Error::Usage("--drop and --from: give one of them".into()));
+        }
+        // Tencent's drop lives under qcloud_action/.
+        let tencent = tencent_format.unwrap_or_else(|| path.components().any(|c| c.as_os_str() == "qcloud_action"));
+        let name = if tencent { tencent_cdrom::KIND.source } else { alibaba_drop::KIND.source };
+        options.from = Some(SourceChoice { name: name.to_owned(), place: Some(path.into_os_string()) });
+    }
     Ok(Some((command, options)))
+}
+
+/// `NAME` or `NAME=WHERE`: the name is text, WHERE may be any bytes (a path).
+fn source_choice((arg, position): (&OsString, usize)) -> Result<SourceChoice, Error> {
+    let bytes = arg.as_bytes();
+    let (name, place) = match bytes.iter().position(|&b| b == b'=') {
+        Some(at) => (&bytes[..at], Some(OsString::from(std::ffi::OsStr::from_bytes(&bytes[at + 1..])))),
+        None => (bytes, None),
+    };
+    let name = std::str::from_utf8(name)
+        .map_err(|_| Error::Usage(format!("argument {position}: the source name is not valid UTF-8 text")))?;
+    Ok(SourceChoice { name: name.to_owned(), place })
 }
 
 /// An argument that must be text (a command, an option, a `--format` or URL value).

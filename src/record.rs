@@ -24,30 +24,14 @@ use crate::files::{write_atomic, Mode, Root, WriteBatch};
 use crate::plan::network::Stack;
 use crate::settings::values::shorten;
 use crate::settings::{build, nic_extras, values, Nic, SettingsBuilder, SshKey};
-use crate::sources::aliyun_metadata::instance_id;
-use crate::state::{METADATA_RECORD_PATH, RECORD_PATH};
+use crate::sources::alibaba_metadata::instance_id;
+use crate::sources::SOURCES;
+use crate::state::{record_path, METADATA_RECORD_PATH, RECORD_PATH};
 
-/// Which source a record is for (and so which file holds it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecordKind {
-    #[default]
-    Drop,
-    Metadata,
-}
-
-impl RecordKind {
-    pub fn path(self) -> &'static str {
-        match self {
-            RecordKind::Drop => RECORD_PATH,
-            RecordKind::Metadata => METADATA_RECORD_PATH,
-        }
-    }
-
-    fn is_drop(&self) -> bool {
-        *self == RecordKind::Drop
-    }
-}
+/// osconf 0.1's two records, before each source had its own: still read,
+/// for the sources that wrote them, until that source writes its own.
+const OLD_RECORDS: [(&str, &[&str]); 2] =
+    [(RECORD_PATH, &["alibaba-drop", "tencent-cdrom"]), (METADATA_RECORD_PATH, &["alibaba-metadata"])];
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Record {
@@ -83,9 +67,10 @@ pub struct Record {
     /// The keys in osconf's block of root's `authorized_keys`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssh_keys: Vec<SshKey>,
-    /// Which source's record this is; absent in drop records (older ones too).
-    #[serde(default, skip_serializing_if = "RecordKind::is_drop")]
-    pub kind: RecordKind,
+    /// The registered source whose record this is (`records/<from>.json`);
+    /// empty in osconf 0.1's records.
+    #[serde(default)]
+    pub from: String,
     /// The instance the settings were for (the metadata's `instance-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
@@ -95,9 +80,9 @@ impl Record {
     /// 2: `drop_sha256` replaced by `drop_hmac` and `sequence`.
     pub const VERSION: u32 = 2;
 
-    /// What osconf set last, from either source: the newer record, or
-    /// `None` on a system osconf never configured. A damaged record is a
-    /// warning and counts as absent.
+    /// What osconf set last, from any source: the newest record, or `None`
+    /// on a system osconf never configured. A damaged record is a warning
+    /// and counts as absent.
     pub fn load(root: &Root) -> io::Result<Option<Record>> {
         let (record, damaged) = Record::load_reporting(root)?;
         for why in damaged {
@@ -110,36 +95,47 @@ impl Record {
     /// naming the file and the field) returned instead of logged.
     pub fn load_reporting(root: &Root) -> io::Result<(Option<Record>, Vec<String>)> {
         let mut damaged = Vec::new();
-        let mut valid = |kind| -> io::Result<Option<Record>> {
-            Ok(Record::read_kind(root, kind)?.unwrap_or_else(|why| {
-                damaged.push(why);
-                None
-            }))
-        };
-        let drop = valid(RecordKind::Drop)?;
-        let metadata = valid(RecordKind::Metadata)?;
-        let newer = match (drop, metadata) {
-            // `sequence` counts applies across both; a tie (records from
-            // before it) goes to the metadata, whose unit runs after the drop's.
-            (Some(d), Some(m)) => Some(if (m.sequence, m.applied_at) >= (d.sequence, d.applied_at) { m } else { d }),
-            (d, m) => d.or(m),
-        };
-        Ok((newer, damaged))
+        let mut records = Vec::new();
+        // osconf 0.1's first: on a tie (records from before `sequence`), the
+        // metadata's wins, its unit running after the drop's; then each source's.
+        let old = OLD_RECORDS.iter().map(|(path, _)| (path.to_string(), ""));
+        let own = SOURCES.iter().map(|source| (record_path(source.name()), source.name()));
+        for (path, from) in old.chain(own) {
+            match Record::read_path(root, &path, from)? {
+                Ok(Some(record)) => records.push(record),
+                Ok(None) => {}
+                Err(why) => damaged.push(why),
+            }
+        }
+        // `sequence` counts applies across all sources.
+        let newest = records.into_iter().max_by_key(|r| (r.sequence, r.applied_at));
+        Ok((newest, damaged))
     }
 
-    /// The record of one kind of source: what it applied last (a damaged
-    /// one is a warning and counts as absent).
-    pub fn load_kind(root: &Root, kind: RecordKind) -> io::Result<Option<Record>> {
-        Ok(Record::read_kind(root, kind)?.unwrap_or_else(|why| {
+    /// The record of one source: what it applied last (a damaged one is a
+    /// warning and counts as absent).
+    pub fn load_source(root: &Root, source: &str) -> io::Result<Option<Record>> {
+        Ok(Record::read_source(root, source)?.unwrap_or_else(|why| {
             log::warn!("{why}");
             None
         }))
     }
 
-    /// The record of one kind of source as found: `Ok(None)` absent,
-    /// `Err(why)` damaged. An error only when the file cannot be read.
-    pub fn read_kind(root: &Root, kind: RecordKind) -> io::Result<Result<Option<Record>, String>> {
-        let path = kind.path();
+    /// The record of one source as found: `Ok(None)` absent, `Err(why)`
+    /// damaged; osconf 0.1's record where the source has none of its own.
+    /// An error only when a file cannot be read.
+    pub fn read_source(root: &Root, source: &str) -> io::Result<Result<Option<Record>, String>> {
+        match Record::read_path(root, &record_path(source), source)? {
+            Ok(None) => match OLD_RECORDS.iter().find(|(_, sources)| sources.contains(&source)) {
+                Some((path, _)) => Record::read_path(root, path, ""),
+                None => Ok(Ok(None)),
+            },
+            found => Ok(found),
+        }
+    }
+
+    /// The record in the file `path`, written for the source `from`.
+    fn read_path(root: &Root, path: &str, from: &str) -> io::Result<Result<Option<Record>, String>> {
         let damaged = |why: String| {
             Ok(Err(format!(
                 "{path} is damaged ({why}): ignored, as if this source had not been applied (the image's originals kept under /var/lib/osconf/backup stay)"
@@ -160,7 +156,8 @@ impl Record {
             Err(e) => return damaged(format!("{}: {e}", culprit(&value))),
         };
         match record.check() {
-            Ok(()) => Ok(Ok(Some(Record { kind, ..record }))),
+            // The file it is in says whose it is.
+            Ok(()) => Ok(Ok(Some(Record { from: from.to_owned(), ..record }))),
             Err(why) => damaged(why),
         }
     }
@@ -171,6 +168,9 @@ impl Record {
         let printable = |text: &str| text.len() <= 4096 && !text.chars().any(char::is_control);
         if !printable(&self.source) {
             return Err("source: holds a control character or is too long".into());
+        }
+        if !self.from.is_empty() && crate::sources::by_name(&self.from).is_none() {
+            return Err(format!("from: {:?} is not a source osconf knows", shorten(&self.from)));
         }
         let hex = |text: &str| text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
         if !self.drop_hmac.is_empty() && !hex(&self.drop_hmac) {
@@ -228,14 +228,24 @@ impl Record {
             || self.legacy_drop_sha256.as_deref().is_some_and(|old| old == legacy_sha256_hex(content))
     }
 
+    /// Where this record is kept: its source's file.
+    pub fn path(&self) -> io::Result<String> {
+        match crate::sources::by_name(&self.from) {
+            Some(source) => Ok(record_path(source.name())),
+            None => {
+                Err(io::Error::new(io::ErrorKind::InvalidInput, format!("a record of no source ({:?})", self.from)))
+            }
+        }
+    }
+
     pub fn save(&self, root: &Root) -> io::Result<()> {
-        write_atomic(root, self.kind.path(), self.to_json().as_bytes(), Mode::Exact(0o600))
+        write_atomic(root, &self.path()?, self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 
     /// Stages the record as the batch's last file: it appears only once
     /// everything else the batch writes is durable.
     pub fn stage(&self, root: &Root, batch: &mut WriteBatch) -> io::Result<()> {
-        batch.write_last(root, self.kind.path(), self.to_json().as_bytes(), Mode::Exact(0o600))
+        batch.write_last(root, &self.path()?, self.to_json().as_bytes(), Mode::Exact(0o600))
     }
 }
 
@@ -539,18 +549,26 @@ mod tests {
         ];
         for (text, why) in cases {
             std::fs::write(root.path(RECORD_PATH), &text).unwrap();
-            let damaged = Record::read_kind(&root, RecordKind::Drop).unwrap().unwrap_err();
+            let damaged = Record::read_source(&root, "alibaba-drop").unwrap().unwrap_err();
             assert!(damaged.starts_with(&format!("{RECORD_PATH} is damaged ({why}")), "{damaged}");
             assert_eq!(Record::load(&root).unwrap(), None);
         }
         std::fs::write(root.path(RECORD_PATH), b"\xff\xfe").unwrap();
-        let damaged = Record::read_kind(&root, RecordKind::Drop).unwrap().unwrap_err();
+        let damaged = Record::read_source(&root, "tencent-cdrom").unwrap().unwrap_err();
         assert!(damaged.starts_with(&format!("{RECORD_PATH} is damaged (not UTF-8 text)")), "{damaged}");
         // The metadata's record still counts when the drop's is damaged.
         std::fs::write(root.path(METADATA_RECORD_PATH), good.to_string()).unwrap();
-        let (record, damaged) = Record::load_reporting(&root).unwrap();
-        assert_eq!(record.map(|r| r.kind), Some(RecordKind::Metadata));
+        let (newest, damaged) = Record::load_reporting(&root).unwrap();
+        assert_eq!(newest.map(|r| r.source), Some(good["source"].as_str().unwrap().to_owned()));
         assert_eq!(damaged.len(), 1);
+        // A source's own record, once written, is read instead of osconf 0.1's.
+        std::fs::create_dir_all(root.path(crate::state::RECORDS_DIR)).unwrap();
+        let own = Record { from: "alibaba-metadata".into(), sequence: 9, ..record() };
+        own.save(&root).unwrap();
+        assert_eq!(Record::read_source(&root, "alibaba-metadata").unwrap(), Ok(Some(own.clone())));
+        assert_eq!(Record::load(&root).unwrap(), Some(own.clone()), "the newest of all");
+        let e = Record { from: "nowhere".into(), ..own }.save(&root).unwrap_err();
+        assert!(e.to_string().contains("a record of no source"), "{e}");
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

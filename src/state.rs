@@ -8,10 +8,18 @@
 /// Everything osconf keeps about itself.
 pub const DIR: &str = "/var/lib/osconf";
 
-/// The record of the drops (first partition, CD-ROM, `--drop`).
+/// Each source's record: `records/<source name>.json`.
+pub const RECORDS_DIR: &str = "/var/lib/osconf/records";
+
+/// The record of a source, by its registered name.
+pub fn record_path(source: &str) -> String {
+    format!("{RECORDS_DIR}/{source}.json")
+}
+
+/// osconf 0.1's record of the drops (first partition, CD-ROM, `--drop`).
 pub const RECORD_PATH: &str = "/var/lib/osconf/record.json";
 
-/// The record of the metadata endpoint.
+/// osconf 0.1's record of the metadata endpoint.
 pub const METADATA_RECORD_PATH: &str = "/var/lib/osconf/metadata-record.json";
 
 /// The per-host key of the record's digest of the drop (see `drop_key`).
@@ -40,7 +48,7 @@ mod tests {
 
     #[test]
     fn every_path_is_under_dir() {
-        for path in [RECORD_PATH, METADATA_RECORD_PATH, KEY_PATH, BACKUP_DIR] {
+        for path in [RECORD_PATH, METADATA_RECORD_PATH, KEY_PATH, BACKUP_DIR, RECORDS_DIR] {
             assert!(path.starts_with(&format!("{DIR}/")), "{path}");
         }
     }

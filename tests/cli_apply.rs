@@ -50,8 +50,9 @@ fn apply_sets_everything_records_it_and_deletes_the_drop() {
     // Drop gone, its directory kept; record written 0600 and complete.
     assert!(!tree.exists(DROP));
     assert!(tree.exists("/boot/aliyun_custom_image"));
-    assert_eq!(tree.mode("/var/lib/osconf/record.json"), 0o600);
-    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    assert_eq!(tree.mode("/var/lib/osconf/records/alibaba-drop.json"), 0o600);
+    let record: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-drop.json")).unwrap();
     let digest = record["drop_hmac"].as_str().unwrap();
     assert!(digest.len() == 64 && digest != sha256(CLASSIC.as_bytes()), "a keyed digest, not the plain hash: {digest}");
     assert!(record.get("drop_sha256").is_none());
@@ -69,7 +70,7 @@ fn apply_sets_everything_records_it_and_deletes_the_drop() {
     assert!(record["applied_at"].as_u64().unwrap() > 1_700_000_000);
 
     // The password appears nowhere but as a hash in shadow.
-    for text in [&out, &err, &tree.read("/var/lib/osconf/record.json")] {
+    for text in [&out, &err, &tree.read("/var/lib/osconf/records/alibaba-drop.json")] {
         assert!(!text.contains(PASSWORD) && !text.contains("cXdIcjEyMzQK"), "{text}");
     }
 }
@@ -173,7 +174,8 @@ fn status_shows_the_record() {
     assert_eq!(apply(&tree).0, 0);
     let (code, json, _) = osconf(&["status", "--root", root, "--json"]);
     assert_eq!(code, 0);
-    let mut record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    let mut record: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-drop.json")).unwrap();
     record.as_object_mut().unwrap().remove("drop_hmac");
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&json).unwrap(),
@@ -206,7 +208,8 @@ fn no_digest_of_the_drop_is_printed_or_left_anywhere() {
     printed.push(osconf(&["status", "--root", root]));
     printed.push(osconf(&["status", "--root", root, "--json"]));
     let plain = sha256(CLASSIC.as_bytes());
-    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-drop.json")).unwrap();
     let keyed = record["drop_hmac"].as_str().unwrap().to_owned();
     for (code, out, err) in &printed {
         assert_eq!(*code, 0, "{out}{err}");
@@ -247,7 +250,7 @@ fn an_old_records_plain_hash_is_honoured_once_then_replaced() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("applied already"), "{err}");
     assert_eq!(tree.read("/etc/shadow"), shadow, "the old drop's password must not be set again");
-    let record = tree.read("/var/lib/osconf/record.json");
+    let record = tree.read("/var/lib/osconf/records/alibaba-drop.json");
     assert!(!record.contains("drop_sha256") && !record.contains(&sha256(CLASSIC.as_bytes())), "{record}");
     assert!(record.contains("\"drop_hmac\"") && record.contains("\"version\": 2"), "{record}");
     // Recognised again through the keyed digest alone.
@@ -318,6 +321,6 @@ fn a_failed_apply_keeps_the_drop_and_exits_1() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("/etc/shadow does not exist"), "{err}");
     assert!(tree.exists(DROP));
-    assert!(!tree.exists("/var/lib/osconf/record.json"));
+    assert!(!tree.exists("/var/lib/osconf/records/alibaba-drop.json"));
     assert_eq!(tree.read("/etc/hostname"), "old-name\n");
 }

@@ -10,11 +10,17 @@ use std::time::Instant;
 
 use common::*;
 use osconf::config::Config;
+use osconf::sources::SOURCES;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 
-const NUMERIC_KEYS: [(&str, &str); 3] =
-    [("network", "nic_wait_seconds"), ("metadata", "timeout_ms"), ("metadata", "total_timeout_ms")];
+const NUMERIC_KEYS: [(&str, &str); 5] = [
+    ("network", "nic_wait_seconds"),
+    ("metadata", "timeout_ms"),
+    ("metadata", "total_timeout_ms"),
+    ("source.alibaba-metadata", "timeout_ms"),
+    ("source.alibaba-metadata", "total_timeout_ms"),
+];
 
 fn runner() -> TestRunner {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
@@ -27,11 +33,12 @@ fn judge(text: &str) -> Result<(), String> {
     match parsed {
         Ok(config) => {
             let now = Instant::now();
-            for (what, wait) in [
-                ("nic_wait", config.nic_wait),
-                ("request_timeout", config.metadata.request_timeout),
-                ("total_timeout", config.metadata.total_timeout),
-            ] {
+            let mut waits = vec![("nic_wait", config.nic_wait)];
+            for source in SOURCES {
+                let section = config.source(*source);
+                waits.extend([("request_timeout", section.request_timeout), ("total_timeout", section.total_timeout)]);
+            }
+            for (what, wait) in waits {
                 if now.checked_add(wait).is_none() {
                     return Err(format!("accepted a {what} that overflows a deadline: {wait:?}"));
                 }

@@ -61,7 +61,7 @@ type Snapshot = BTreeMap<String, (Vec<u8>, u32)>;
 /// The record without its timestamp and digest, the random key's bytes, and shadow without root's salted hash,
 /// so that two complete applies compare equal.
 fn normalised(mut snap: Snapshot) -> Snapshot {
-    if let Some((record, _)) = snap.get_mut("var/lib/osconf/record.json") {
+    if let Some((record, _)) = snap.get_mut("var/lib/osconf/records/alibaba-drop.json") {
         let mut json: serde_json::Value = serde_json::from_slice(record).unwrap();
         json["applied_at"] = 0.into();
         json["source"] = "".into();
@@ -145,8 +145,8 @@ fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges(
         if is_mixed(&tree.snapshot(), &old, &new) {
             between_renames += 1;
         }
-        let recorded =
-            tree.read("/var/lib/osconf/record.json") != String::from_utf8_lossy(&old["var/lib/osconf/record.json"].0);
+        let recorded = tree.read("/var/lib/osconf/records/alibaba-drop.json")
+            != String::from_utf8_lossy(&old["var/lib/osconf/records/alibaba-drop.json"].0);
         assert!(tree.exists(DROP) || recorded, "{context}: the drop was deleted before the record was written");
         // The next boot, without a fault, ends where an uninterrupted apply does.
         let (code, err) = run(&tree, &[]);
@@ -164,7 +164,7 @@ fn a_failure_before_any_step_leaves_old_or_new_files_and_the_next_run_converges(
 fn is_mixed(now: &Snapshot, old: &Snapshot, new: &Snapshot) -> bool {
     let (now, old, new) = (normalised(now.clone()), normalised(old.clone()), normalised(new.clone()));
     let changed = |path: &String| {
-        path != "var/lib/osconf/record.json"
+        path != "var/lib/osconf/records/alibaba-drop.json"
             && path != "boot/aliyun_custom_image/os.conf"
             && old.get(path) != new.get(path)
     };
@@ -352,5 +352,5 @@ fn shadow_keeps_its_owner_and_mode_and_the_record_is_private() {
     let meta = std::fs::metadata(tree.join("/etc/shadow")).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, 42, 0o640));
-    assert_eq!(tree.mode("/var/lib/osconf/record.json"), 0o600);
+    assert_eq!(tree.mode("/var/lib/osconf/records/alibaba-drop.json"), 0o600);
 }

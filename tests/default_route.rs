@@ -51,7 +51,8 @@ fn a_drop_without_a_default_route_keeps_the_images_dhcp() {
     // The rest applies.
     assert_eq!(tree.read("/etc/hostname"), "no-gateway\n");
     assert!(tree.read("/etc/resolv.conf").contains("nameserver 100.100.2.136"));
-    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-drop.json")).unwrap();
     assert_eq!(record["nics"], serde_json::json!([]));
 }
 
@@ -63,7 +64,8 @@ fn a_drop_without_a_default_route_keeps_the_one_osconf_set() {
     assert_eq!(code, 0, "{err}");
     let stanza = tree.read("/etc/network/interfaces.d/osconf-eth0");
     assert!(stanza.contains("up ip route replace default via 172.16.15.253 dev eth0"), "{stanza}");
-    let record_before: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    let record_before: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-drop.json")).unwrap();
 
     tree.write(DROP, NO_GATEWAY, 0o644);
     let (code, out, err) = osconf(&["plan", "--root", tree.path.to_str().unwrap()]);
@@ -77,7 +79,8 @@ fn a_drop_without_a_default_route_keeps_the_one_osconf_set() {
         after.contains("up ip route replace default via 172.16.15.253 dev eth0"),
         "the stanza keeps its default route:\n{after}"
     );
-    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-drop.json")).unwrap();
     assert_eq!(record["nics"], record_before["nics"], "the record still holds the default route osconf set");
     assert_eq!(tree.read("/etc/hostname"), "no-gateway\n");
 }

@@ -36,9 +36,9 @@
 //! | record.rs `Record::load`                                | /var/lib/osconf/record.json                | record.json         |
 //! | drop_key.rs `DropKey::load_or_new`                      | /var/lib/osconf/drop.key                   | drop.key            |
 //! | config.rs `Config::load`                                | /etc/osconf/osconf.conf                    | osconf.conf         |
-//! | sources/aliyun_metadata/items.rs `Document`, map.rs `read` | the meta-data/all JSON document         | metadata-document   |
-//! | sources/aliyun_metadata/map.rs `read` (item by item)    | every metadata item                        | metadata-items      |
-//! | sources/aliyun_metadata/http.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
+//! | sources/alibaba_metadata/items.rs `Document`, map.rs `read` | the meta-data/all JSON document         | metadata-document   |
+//! | sources/alibaba_metadata/map.rs `read` (item by item)    | every metadata item                        | metadata-items      |
+//! | sources/alibaba_metadata/http.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
 //! | check.rs `run`                                          | /etc/shadow, authorized_keys (offline image) | check-image       |
 //! | sources/osconf_format/ (the os.conf drop, Tencent's CD-ROM) | os.conf                                  | tests/proptest_parser.rs, tests/hostile.rs |
 //!

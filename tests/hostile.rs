@@ -195,7 +195,7 @@ fn crlf_line_ends_apply_like_lf() {
     let normal = |tree: &TempTree| {
         let mut snap = tree.snapshot();
         snap.remove("etc/shadow");
-        snap.remove("var/lib/osconf/record.json");
+        snap.remove("var/lib/osconf/records/alibaba-drop.json");
         snap.remove("var/lib/osconf/drop.key");
         snap
     };

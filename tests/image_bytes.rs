@@ -28,7 +28,7 @@ const FOREIGN: &[u8] = b"# r\xe9sum\xe9 \xff (Latin-1, not UTF-8)\n";
 /// The header of the files osconf owns and writes whole.
 const OWN_HEADER: &[u8] = b"# Written by osconf";
 const BACKUPS: &str = "var/lib/osconf/backup/";
-const DYNAMIC: [&str; 3] = ["etc/shadow", "var/lib/osconf/record.json", "var/lib/osconf/drop.key"];
+const DYNAMIC: [&str; 3] = ["etc/shadow", "var/lib/osconf/records/alibaba-drop.json", "var/lib/osconf/drop.key"];
 
 /// Puts `FOREIGN` on top of every non-empty regular file under `etc/`
 /// (osconf's own files left out); gives their relative paths.

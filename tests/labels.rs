@@ -56,5 +56,5 @@ fn replaced_files_keep_their_labels_new_files_get_none_of_a_temps() {
     assert_eq!(security_xattrs(&tree, "/etc/hostname"), "security.selinux=\"system_u:object_r:hostname_etc_t:s0\"");
     assert_eq!(security_xattrs(&tree, "/etc/resolv.conf"), "security.selinux=\"system_u:object_r:net_conf_t:s0\"");
     // New files: nothing copied from anywhere (the kernel's default for the directory).
-    assert_eq!(security_xattrs(&tree, "/var/lib/osconf/record.json"), "");
+    assert_eq!(security_xattrs(&tree, "/var/lib/osconf/records/alibaba-drop.json"), "");
 }

@@ -565,7 +565,7 @@ fn an_absent_nic_is_a_warning_and_everything_else_applies() {
                 }
             }
         }
-        let record = read(&tree, "var/lib/osconf/record.json");
+        let record = read(&tree, "var/lib/osconf/records/alibaba-drop.json");
         assert!(record.contains("52:54:00:12:34:57"), "eth1 is recorded: {record}");
 
         // The next boot with the same drop (a read-only CD-ROM keeps it):
@@ -575,7 +575,7 @@ fn an_absent_nic_is_a_warning_and_everything_else_applies() {
         assert!(again.status.success(), "{stack}: {log}");
         assert!(log.contains("was applied already"), "{stack}: {log}");
         assert!(!log.contains("appeared within"), "{stack}: waited again: {log}");
-        assert_eq!(read(&tree, "var/lib/osconf/record.json"), record);
+        assert_eq!(read(&tree, "var/lib/osconf/records/alibaba-drop.json"), record);
         std::fs::remove_dir_all(&tree).unwrap();
     }
 }

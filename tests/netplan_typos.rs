@@ -56,7 +56,7 @@ fn plans_and_applies(tree: &TempTree, wanted: &[&str]) -> String {
         if args[0] == "apply" {
             assert_eq!(tree.read("/etc/hostname"), "iZ23r29djmjZ\n");
             assert!(tree.read("/etc/netplan/90-osconf.yaml").contains("macaddress: \"00:8c:fa:5e:14:24\""));
-            assert!(tree.exists("/var/lib/osconf/record.json"), "the drop is recorded applied");
+            assert!(tree.exists("/var/lib/osconf/records/alibaba-drop.json"), "the drop is recorded applied");
             return err;
         }
     }

@@ -121,7 +121,8 @@ fn apply_then_scan() {
 
     // The password's own path: the drop read, parsed, its password decoded and hashed.
     {
-        let found = sources::read_drop_file(&drop_path, sources::osconf_format::ALIBABA).unwrap().unwrap();
+        let file = sources::read_drop_file(&drop_path).unwrap().unwrap();
+        let found = sources::Found::drop(sources::alibaba_drop::KIND, file);
         let settings = found.settings().unwrap();
         let password = settings.password.as_ref().unwrap();
         let hash = osconf::plan::password::hash_of(password).unwrap();
@@ -133,8 +134,10 @@ fn apply_then_scan() {
 
     let options = Options {
         root: tree.path.clone(),
-        drop: Some(drop_path.clone()),
-        dialect: None,
+        from: Some(osconf::commands::SourceChoice {
+            name: "alibaba-drop".into(),
+            place: Some(drop_path.clone().into_os_string()),
+        }),
         live: Some(false),
         keep_drop: false,
         json: false,

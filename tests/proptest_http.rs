@@ -10,7 +10,7 @@
 //!
 //! Cases per property: 2000 (`PROPTEST_CASES=N` for a longer run).
 
-use osconf::sources::aliyun_metadata::http::{parse_response, Response, MAX_BODY};
+use osconf::sources::http::{parse_response, Response, MAX_BODY};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 

@@ -61,7 +61,8 @@ fn a_drop_without_host_name_or_name_servers_restores_the_images_own() {
     assert_eq!(tree.read("/etc/hosts"), HOSTS, "the managed line goes");
     assert_eq!(tree.read("/etc/resolv.conf"), RESOLV);
     assert_eq!(tree.read("/etc/sysconfig/network"), "NETWORKING=yes\nHOSTNAME=image-name\n");
-    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/record.json")).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-drop.json")).unwrap();
     assert_eq!(
         (record["hostname"].clone(), record["nameservers"].clone()),
         (serde_json::Value::Null, serde_json::json!([]))

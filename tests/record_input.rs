@@ -1,5 +1,5 @@
 //! The record is input (issue 22, item 5): the binary with `--root` on temp
-//! trees whose `/var/lib/osconf/record.json` was edited after an apply. A
+//! trees whose `/var/lib/osconf/records/alibaba-drop.json` was edited after an apply. A
 //! damaged record is a warning naming the file and the field and counts as
 //! absent: nothing is removed or printed on its word, the drop applies
 //! again, and the image's originals kept under /var/lib/osconf/backup stay.
@@ -9,7 +9,7 @@ mod common;
 use common::*;
 
 const CLASSIC: &str = include_str!("../examples/classic.conf");
-const RECORD: &str = "/var/lib/osconf/record.json";
+const RECORD: &str = "/var/lib/osconf/records/alibaba-drop.json";
 
 fn apply(tree: &TempTree) -> (i32, String, String) {
     osconf(&["apply", "--root", tree.path.to_str().unwrap()])

@@ -15,14 +15,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use osconf::check::{unmounted_partition, Status};
-use osconf::config::{Config, PartitionChoice};
+use osconf::config::{Config, Enabled, PartitionChoice, SourceConfig};
 use osconf::error::Error;
 use osconf::files::Root;
-use osconf::sources::aliyun_disk::{partition_from_device, read_from_partition, DROP_PATH};
-use osconf::sources::beneath::Resolve;
-use osconf::sources::probe::probe;
-use osconf::sources::tencent_cdrom::{iso9660_label, read_from_device};
-use osconf::sources::{osconf_format, read_drop_beneath, read_drop_beneath_with, read_drop_file, Access};
+use osconf::sources::alibaba_drop::{self, partition_from_device, read_from_partition, DROP_PATH};
+use osconf::sources::media::beneath::Resolve;
+use osconf::sources::media::label::iso9660_label;
+use osconf::sources::media::probe::probe;
+use osconf::sources::tencent_cdrom::{self, read_from_device};
+use osconf::sources::{
+    alibaba_metadata, by_name, osconf_format, read_drop_beneath, read_drop_beneath_with, read_drop_file, Access,
+    Context, Found, Payload,
+};
 
 use common::TempTree;
 
@@ -214,7 +218,8 @@ fn tencent_iso_labelled_config_2_is_found_by_its_label() {
     if std::fs::read_to_string("/proc/filesystems").unwrap().contains("iso9660") {
         let found = read_from_device(&device).unwrap().unwrap();
         assert_eq!(*found.content, b"hostname=VM_1_2_x\n");
-        assert_eq!(found.dialect, osconf_format::TENCENT);
+        assert!(matches!(found.payload, Payload::OsConf(osconf_format::TENCENT)));
+        assert_eq!(found.source, tencent_cdrom::KIND.source);
         assert_eq!(found.delete_after, None, "a CD-ROM is never written");
         drop(found);
     } else {
@@ -234,16 +239,16 @@ fn symlink_fifo_and_oversized_drops_are_refused() {
     tree.write("/real.conf", "hostname=x\n", 0o644);
     let link = tree.join("/link.conf");
     std::os::unix::fs::symlink(tree.join("/real.conf"), &link).unwrap();
-    let e = read_drop_file(&link, osconf_format::ALIBABA).unwrap_err().to_string();
+    let e = read_drop_file(&link).unwrap_err().to_string();
     assert!(e.contains("symbolic link"), "{e}");
     let fifo = tree.join("/fifo.conf");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-    let e = read_drop_file(&fifo, osconf_format::ALIBABA).unwrap_err().to_string();
+    let e = read_drop_file(&fifo).unwrap_err().to_string();
     assert!(e.contains("FIFO"), "{e}");
     tree.write("/big.conf", &"#".repeat(100_000), 0o644);
-    let e = read_drop_file(&tree.join("/big.conf"), osconf_format::ALIBABA).unwrap_err().to_string();
+    let e = read_drop_file(&tree.join("/big.conf")).unwrap_err().to_string();
     assert!(e.contains("more than the 65536 allowed"), "{e}");
-    assert!(read_drop_file(&tree.join("/missing.conf"), osconf_format::ALIBABA).unwrap().is_none());
+    assert!(read_drop_file(&tree.join("/missing.conf")).unwrap().is_none());
 }
 
 fn has_file_system(name: &str) -> bool {
@@ -280,14 +285,26 @@ fn plan_mounts_the_first_partition_read_only_and_apply_read_write() {
     assert_eq!(mounts_of(&first_partition(&l)), 0);
 }
 
+/// This host, as `osconf apply` sees it (DMI names no cloud here: a test machine).
+fn host() -> Context<'static> {
+    static ROOT: std::sync::OnceLock<Root> = std::sync::OnceLock::new();
+    Context::new(ROOT.get_or_init(|| Root::new("/")), Access::ReadWrite)
+}
+
 /// A config that names the partition, without the CD-ROM (this kernel has
 /// no iso9660), with the metadata endpoint at `url` when given.
 fn config_for(partition: &Path, metadata: Option<&str>) -> Config {
-    let mut config =
-        Config { partition: PartitionChoice::Device(partition.to_owned()), tencent: false, ..Config::default() };
+    let mut config = Config::default();
+    let section = |name| by_name(name).unwrap();
+    let partition = PartitionChoice::Device(partition.to_owned());
+    config.set_source(section("alibaba-drop"), SourceConfig { partition, ..SourceConfig::default() });
+    config.set_source(section("tencent-cdrom"), SourceConfig { enabled: Enabled::No, ..SourceConfig::default() });
     if let Some(url) = metadata {
-        config.metadata.enabled = true;
-        config.metadata.url = url.to_owned();
+        let metadata = &alibaba_metadata::AlibabaMetadata;
+        config.set_source(
+            metadata,
+            SourceConfig { enabled: Enabled::Yes, url: url.to_owned(), ..config.source(metadata) },
+        );
     }
     config
 }
@@ -337,11 +354,10 @@ fn an_unusable_first_partition_warns_and_the_other_sources_are_still_tried() {
         assert!(read_from_partition(&partition, Access::ReadWrite).unwrap().is_none(), "{fs}: no drop, no error");
         assert_eq!(mounts_of(&p1), 0, "{fs}: nothing left mounted");
         // The other sources: nothing at all is exit 0; the metadata endpoint is read.
-        assert!(osconf::sources::find(&Root::new("/"), &config_for(&p1, None), Access::ReadWrite).unwrap().is_none());
+        assert!(osconf::sources::find(&host(), &config_for(&p1, None)).unwrap().is_none());
         let url = metadata_with_hostname("from-metadata");
-        let found = osconf::sources::find(&Root::new("/"), &config_for(&p1, Some(&url)), Access::ReadWrite)
-            .unwrap()
-            .expect("the metadata's settings");
+        let found =
+            osconf::sources::find(&host(), &config_for(&p1, Some(&url))).unwrap().expect("the metadata's settings");
         assert!(
             found.description.contains("metadata endpoint")
                 && found.settings().unwrap().hostname.as_deref() == Some("from-metadata"),
@@ -352,7 +368,7 @@ fn an_unusable_first_partition_warns_and_the_other_sources_are_still_tried() {
         if fs == "vfat" {
             assert_eq!(item.status, Status::Warning, "FAT is writable by the cloud");
             if !has_file_system("vfat") {
-                let e = osconf::sources::mount::mount_first_fitting(&p1, "probe-test", &["vfat"], true)
+                let e = osconf::sources::media::mount::mount_first_fitting(&p1, "probe-test", &["vfat"], true)
                     .unwrap_err()
                     .to_string();
                 assert!(e.contains("vfat"), "{e}");
@@ -370,9 +386,7 @@ fn an_unusable_first_partition_warns_and_the_other_sources_are_still_tried() {
     // A [source] partition that does not exist: the same.
     let missing = Path::new("/dev/disk/by-label/osconf-test-no-such-label");
     let url = metadata_with_hostname("from-metadata");
-    assert!(osconf::sources::find(&Root::new("/"), &config_for(missing, Some(&url)), Access::ReadWrite)
-        .unwrap()
-        .is_some());
+    assert!(osconf::sources::find(&host(), &config_for(missing, Some(&url))).unwrap().is_some());
 }
 
 /// A partition whose `aliyun_custom_image` is a symlink (absolute, out of the
@@ -387,7 +401,7 @@ fn partition_with_symlinked_drop_dir(tree: &TempTree, target: &Path) -> PathBuf 
     disk_of(tree, "ext4", &content)
 }
 
-fn assert_refused(result: Result<Option<osconf::sources::Found>, Error>) {
+fn assert_refused<T: std::fmt::Debug>(result: Result<Option<T>, Error>) {
     match result {
         Err(Error::Invalid(e)) => assert!(e.contains("symbolic link") && e.contains("aliyun_custom_image"), "{e}"),
         other => panic!("a symlinked drop directory must be refused, got {other:?}"),
@@ -413,7 +427,7 @@ fn a_symlink_in_the_drop_path_never_leads_out_of_the_partition() {
         std::fs::create_dir_all(&point).unwrap();
         run(&["mount", p1.to_str().unwrap(), point.to_str().unwrap()]);
         for resolve in [Resolve::Openat2, Resolve::Walk] {
-            assert_refused(read_drop_beneath_with(&point, Path::new(DROP_PATH), osconf_format::ALIBABA, resolve));
+            assert_refused(read_drop_beneath_with(&point, Path::new(DROP_PATH), resolve));
         }
         run(&["umount", point.to_str().unwrap()]);
         assert_eq!(std::fs::read_to_string(outside.join("os.conf")).unwrap(), DROP, "the file outside is untouched");
@@ -435,8 +449,10 @@ fn the_drop_is_deleted_through_its_directory_not_its_path() {
     for resolve in [Resolve::Openat2, Resolve::Walk] {
         std::fs::create_dir_all(point.join("aliyun_custom_image")).unwrap();
         std::fs::write(point.join(DROP_PATH), DROP).unwrap();
-        let found =
-            read_drop_beneath_with(&point, Path::new(DROP_PATH), osconf_format::ALIBABA, resolve).unwrap().unwrap();
+        let found = Found::drop(
+            alibaba_drop::KIND,
+            read_drop_beneath_with(&point, Path::new(DROP_PATH), resolve).unwrap().unwrap(),
+        );
         assert_eq!(*found.content, DROP.as_bytes());
         // Between the read and the deletion the directory is swapped for a link out.
         std::fs::rename(point.join("aliyun_custom_image"), point.join("moved")).unwrap();
@@ -447,10 +463,7 @@ fn the_drop_is_deleted_through_its_directory_not_its_path() {
         std::fs::remove_file(point.join("aliyun_custom_image")).unwrap();
         std::fs::remove_dir(point.join("moved")).unwrap();
     }
-    assert!(
-        read_drop_beneath(&point, Path::new(DROP_PATH), osconf_format::ALIBABA).unwrap().is_none(),
-        "nothing left to read"
-    );
+    assert!(read_drop_beneath(&point, Path::new(DROP_PATH)).unwrap().is_none(), "nothing left to read");
     run(&["umount", point.to_str().unwrap()]);
 }
 

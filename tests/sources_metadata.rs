@@ -16,10 +16,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{minimal_image, osconf, TempTree};
-use osconf::config::MetadataConfig;
+use osconf::config::{Enabled, SourceConfig};
 use osconf::settings::{Nic, Route, Settings, SshKey};
-use osconf::sources::aliyun_metadata::find;
-use osconf::sources::aliyun_metadata::http::{Client, HttpError};
+use osconf::sources::alibaba_metadata::find;
+use osconf::sources::http::{Client, HttpError};
 use osconf::sources::Found;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -265,12 +265,13 @@ fn read_request(stream: &mut TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&raw).into_owned())
 }
 
-fn config(url: &str) -> MetadataConfig {
-    MetadataConfig {
-        enabled: true,
+fn config(url: &str) -> SourceConfig {
+    SourceConfig {
+        enabled: Enabled::Yes,
         url: url.into(),
         request_timeout: Duration::from_millis(300),
         total_timeout: Duration::from_millis(4000),
+        ..SourceConfig::default()
     }
 }
 
@@ -286,7 +287,7 @@ fn settings(found: &Found) -> Settings {
 }
 
 fn warnings(found: &Found) -> Vec<String> {
-    found.typed.as_ref().expect("typed settings").warnings.clone()
+    found.typed().expect("typed settings").warnings.clone()
 }
 
 fn ip(text: &str) -> Ipv4Addr {
@@ -339,7 +340,7 @@ fn token_flow_reads_everything_with_the_token() {
     assert_eq!(settings(&found), expected());
     assert_eq!(found.delete_after, None);
     assert_eq!(seen[0], "PUT /latest/api/token HTTP/1.1");
-    assert_eq!(found.typed.as_ref().unwrap().instance_id.as_deref(), Some("i-bp1meta0000000001"));
+    assert_eq!(found.typed().unwrap().instance_id.as_deref(), Some("i-bp1meta0000000001"));
     assert_eq!(warnings(&found), Vec::<String>::new());
 }
 
@@ -358,7 +359,7 @@ fn the_all_document_is_one_request_in_both_flows() {
         let (found, seen) = read_mock(mock);
         assert_eq!(settings(&found), expected(), "{auth:?}");
         assert_eq!(seen, ["PUT /latest/api/token HTTP/1.1", "GET /latest/meta-data/all HTTP/1.1"], "{auth:?}");
-        assert_eq!(found.typed.as_ref().unwrap().instance_id.as_deref(), Some("i-bp1meta0000000001"));
+        assert_eq!(found.typed().unwrap().instance_id.as_deref(), Some("i-bp1meta0000000001"));
     }
     // The document and the item walk give the same digest: the same settings.
     let (walked, _) = read_mock(Mock::new(Auth::Plain));
@@ -639,7 +640,7 @@ fn an_absent_or_silent_endpoint_means_no_settings_within_the_bounds() {
     mock.failure = Failure::Silent;
     let (url, _) = mock.serve();
     let start = Instant::now();
-    let short = MetadataConfig { total_timeout: Duration::from_millis(1000), ..config(&url) };
+    let short = SourceConfig { total_timeout: Duration::from_millis(1000), ..config(&url) };
     assert!(find(&short).unwrap().is_none());
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(950) && took < Duration::from_millis(1600), "{took:?}");
@@ -661,17 +662,18 @@ fn a_drop_and_the_metadata_each_keep_their_own_record() {
     let (code, _, err) = apply(&["--metadata", &url]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(tree.read("/etc/hostname"), "iZbp1meta\n");
-    let record: serde_json::Value = serde_json::from_str(&tree.read("/var/lib/osconf/metadata-record.json")).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&tree.read("/var/lib/osconf/records/alibaba-metadata.json")).unwrap();
     assert_eq!(record["instance_id"], "i-bp1meta0000000001");
-    assert_eq!(record["kind"], "metadata");
-    assert!(!tree.exists("/var/lib/osconf/record.json"));
+    assert_eq!(record["from"], "alibaba-metadata");
+    assert!(!tree.exists("/var/lib/osconf/records/alibaba-drop.json"));
 
     // A drop arrives: applied (its own record), deleted.
     tree.write(common::DROP, "hostname=from-drop\n", 0o644);
     let (code, _, err) = apply(&["--metadata", &url]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(tree.read("/etc/hostname"), "from-drop\n");
-    assert!(tree.exists("/var/lib/osconf/record.json"));
+    assert!(tree.exists("/var/lib/osconf/records/alibaba-drop.json"));
 
     // The metadata has not changed: not applied again over the drop's settings.
     let (code, _, err) = apply(&["--metadata", &url]);
@@ -751,14 +753,17 @@ fn a_recorded_host_name_no_source_may_set_is_not_kept() {
     let (url, _) = Mock::new(Auth::Token).serve();
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
-    let path = "/var/lib/osconf/metadata-record.json";
+    let path = "/var/lib/osconf/records/alibaba-metadata.json";
     let record = tree.read(path).replace("\"iZbp1meta\"", "\"10.0.0.1\"");
     assert!(record.contains("10.0.0.1"), "{record}");
     tree.write(path, &record, 0o600);
     let (url, _) = Mock::new(Auth::Token).status("hostname", 500).serve();
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("metadata-record.json is damaged (hostname: \"10.0.0.1\" is not a valid host name"), "{err}");
+    assert!(
+        err.contains("records/alibaba-metadata.json is damaged (hostname: \"10.0.0.1\" is not a valid host name"),
+        "{err}"
+    );
     assert!(!tree.read("/etc/hostname").contains("10.0.0.1"));
     assert!(!tree.read("/etc/hosts").contains("10.0.0.1"), "{}", tree.read("/etc/hosts"));
 }
@@ -978,7 +983,7 @@ fn a_recorded_host_name_with_a_new_line_does_not_reach_etc_hosts() {
     let (code, _, err) = osconf(&["apply", "--root", root, "--no-live", "--metadata", &url]);
     assert_eq!(code, 0, "{err}");
     let hosts = tree.read("/etc/hosts");
-    let path = "/var/lib/osconf/metadata-record.json";
+    let path = "/var/lib/osconf/records/alibaba-metadata.json";
     let mut record: serde_json::Value = serde_json::from_str(&tree.read(path)).unwrap();
     record["hostname"] = "iZbp1meta\n10.0.0.66 bank.example".into();
     tree.write(path, &record.to_string(), 0o600);

@@ -178,14 +178,14 @@ fn keys_on_an_image_without_ssh_dir_and_a_home_from_passwd() {
         let after = tree.snapshot();
         after.keys().filter(|p| before.get(*p) != after.get(*p)).cloned().collect::<Vec<String>>()
     };
-    assert_eq!(changed(&|| drop(apply_keys(&tree, None, "2"))), ["var/lib/osconf/record.json"]);
+    assert_eq!(changed(&|| drop(apply_keys(&tree, None, "2"))), ["var/lib/osconf/records/alibaba-drop.json"]);
     // No key removes the block (the file was only that); no key again changes nothing.
     assert_eq!(
         changed(&|| drop(apply_keys(&tree, Some(&[]), "3"))),
-        ["var/lib/osconf/record.json", path.trim_start_matches('/')]
+        ["var/lib/osconf/records/alibaba-drop.json", path.trim_start_matches('/')]
     );
     assert_eq!(tree.read(path), "");
-    assert_eq!(changed(&|| drop(apply_keys(&tree, Some(&[]), "4"))), ["var/lib/osconf/record.json"]);
+    assert_eq!(changed(&|| drop(apply_keys(&tree, Some(&[]), "4"))), ["var/lib/osconf/records/alibaba-drop.json"]);
 }
 
 #[test]

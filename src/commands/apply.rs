@@ -35,7 +35,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     let previous = Record::load(&root)?;
     let live = options.live.unwrap_or(root.is_host());
     let settings = parse_settings(&found, &mut stopwatch)?;
-    let own = once::own_record(found.record_kind(), previous.as_ref(), &root)?;
+    let own = once::own_record(found.source, previous.as_ref(), &root)?;
     // One bound for all the waiting for NICs: what the udev wait leaves.
     let mut nic_wait = config.nic_wait;
     if live && !once::applied_before(own.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {

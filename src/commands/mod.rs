@@ -9,6 +9,7 @@ mod check;
 mod plan;
 mod status;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use self::apply::apply;
@@ -16,31 +17,35 @@ pub use self::check::check;
 pub use self::plan::plan;
 pub use self::status::status;
 
-use crate::config::Config;
+use crate::config::{Config, Enabled, SourceConfig};
 use crate::error::Error;
 use crate::files::Root;
 use crate::plan::{Origin, Plan};
 use crate::record::Record;
 use crate::settings::Settings;
-use crate::sources::osconf_format::{self, Dialect};
-use crate::sources::{self, Access, Found};
+use crate::sources::{self, alibaba_metadata, Access, Context, Found};
 use crate::timing::Stopwatch;
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub root: PathBuf,
-    /// `--drop PATH`: use this file instead of looking for one.
-    pub drop: Option<PathBuf>,
-    /// `--format`: whose os.conf the drop is (the password's encoding, the
-    /// default route's NIC); guessed from the path when None.
-    pub dialect: Option<Dialect>,
+    /// `--from NAME[=WHERE]` (or `--drop PATH`): ask this source only, at
+    /// WHERE when given, instead of looking through `[source] order`.
+    pub from: Option<SourceChoice>,
     /// `--live` / `--no-live`; None: live only when the root is `/`.
     pub live: Option<bool>,
     pub keep_drop: bool,
     pub json: bool,
-    /// `--metadata [URL]`: also ask the metadata endpoint when no drop is found.
+    /// `--metadata [URL]`: also ask the Alibaba metadata endpoint when no drop is found.
     pub metadata: Option<Option<String>>,
+}
+
+/// `--from NAME[=WHERE]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceChoice {
+    pub name: String,
+    pub place: Option<OsString>,
 }
 
 impl Options {
@@ -50,31 +55,19 @@ impl Options {
 }
 
 fn find(options: &Options, root: &Root, config: &Config, access: Access) -> Result<Option<Found>, Error> {
-    match &options.drop {
-        Some(path) => {
-            let dialect = options.dialect.unwrap_or_else(|| guess_dialect(path));
-            let found = sources::read_drop_file(path, dialect)?;
-            found.map(Some).ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))
+    let context = Context::new(root, access);
+    let mut config = config.clone();
+    if let Some(url) = &options.metadata {
+        let metadata = &alibaba_metadata::AlibabaMetadata;
+        let mut section = SourceConfig { enabled: Enabled::Yes, ..config.source(metadata) };
+        if let Some(url) = url {
+            section.url = url.clone();
         }
-        None => {
-            let mut config = config.clone();
-            if let Some(url) = &options.metadata {
-                config.metadata.enabled = true;
-                if let Some(url) = url {
-                    config.metadata.url = url.clone();
-                }
-            }
-            sources::find(root, &config, access)
-        }
+        config.set_source(metadata, section);
     }
-}
-
-/// Tencent's drop lives under `qcloud_action/`.
-fn guess_dialect(path: &std::path::Path) -> Dialect {
-    if path.components().any(|c| c.as_os_str() == "qcloud_action") {
-        osconf_format::TENCENT
-    } else {
-        osconf_format::ALIBABA
+    match &options.from {
+        Some(choice) => sources::find_from(&choice.name, choice.place.as_deref(), &context, &config),
+        None => sources::find(&context, &config),
     }
 }
 
@@ -99,9 +92,9 @@ fn plan_for(
     let origin = Origin {
         description: found.description.clone(),
         content: &found.content,
-        kind: found.record_kind(),
-        typed: found.typed.is_some(),
-        instance_id: found.typed.as_ref().and_then(|t| t.instance_id.clone()),
+        source: found.source,
+        typed: found.typed().is_some(),
+        instance_id: found.typed().and_then(|t| t.instance_id.clone()),
         own_record: own,
     };
     let plan = Plan::build(settings, &origin, previous, root, config)?;

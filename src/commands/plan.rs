@@ -19,7 +19,7 @@ pub fn plan(options: &Options) -> Result<i32, Error> {
         return Ok(0);
     };
     let previous = Record::load(&root)?;
-    let own = once::own_record(found.record_kind(), previous.as_ref(), &root)?;
+    let own = once::own_record(found.source, previous.as_ref(), &root)?;
     let mut stopwatch = Stopwatch::start();
     let settings = parse_settings(&found, &mut stopwatch)?;
     let plan = plan_for(settings, &found, previous.as_ref(), own.as_ref(), &root, &config, &mut stopwatch)?;

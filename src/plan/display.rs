@@ -81,6 +81,6 @@ impl fmt::Display for Plan {
         for path in &self.disables {
             writeln!(f, "  remove {path} (the image's own definition of a NIC osconf configures)")?;
         }
-        writeln!(f, "  write {}", self.record.kind.path())
+        writeln!(f, "  write {}", crate::state::record_path(&self.record.from))
     }
 }

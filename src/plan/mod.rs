@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::drop_key::DropKey;
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::record::{Record, RecordKind};
+use crate::record::Record;
 use crate::settings::{Password, Settings};
 use crate::timing::unix_now;
 use dns::DnsMode;
@@ -75,8 +75,8 @@ pub struct Origin<'a> {
     pub description: String,
     /// The bytes whose keyed digest marks these settings applied.
     pub content: &'a [u8],
-    /// Which record marks them applied.
-    pub kind: RecordKind,
+    /// The registered source whose record marks them applied.
+    pub source: &'static str,
     /// Settings a typed source built from items (the metadata): an item
     /// missing this time keeps its last value ([`reconcile::keep_unread`]).
     pub typed: bool,
@@ -92,7 +92,7 @@ impl<'a> Origin<'a> {
         Origin {
             description: description.to_owned(),
             content,
-            kind: RecordKind::Drop,
+            source: crate::sources::alibaba_drop::KIND.source,
             typed: false,
             instance_id: None,
             own_record,
@@ -115,7 +115,7 @@ impl Plan {
         let key = DropKey::load_or_new(root)?;
         let drop_hmac = key.digest(origin.content);
         let already_applied = once::applied_before(origin.own_record, &key, origin.content);
-        let migrated_record = once::migrated(origin.own_record, already_applied, &drop_hmac);
+        let migrated_record = once::migrated(origin.own_record, already_applied, &drop_hmac, origin.source);
         let network = network::detect(root, config.network_stack.as_deref())?;
         let dns_mode = DnsMode::detect(root);
         let empty = Record::default();
@@ -212,7 +212,7 @@ fn record_of(
     Record {
         version: Record::VERSION,
         applied_at: 0,
-        kind: origin.kind,
+        from: origin.source.to_owned(),
         source: origin.description.clone(),
         instance_id: origin.instance_id.clone(),
         sequence: previous.sequence.saturating_add(1),

@@ -1,6 +1,6 @@
 //! The one typed validator every source feeds. A source turns its medium's
 //! syntax into typed values with the functions of `values` (os.conf keys in
-//! `sources::osconf_format::to_settings`, metadata items in `sources::aliyun_metadata`)
+//! `sources::osconf_format::to_settings`, metadata items in `sources::alibaba_metadata`)
 //! and hands them to a [`SettingsBuilder`], which checks what only the whole
 //! can show (NICs distinct, one default route) and yields the [`Settings`].
 //! A NIC is built with `Nic::new`, then `set_gateway` and `add_route`, each

@@ -5,7 +5,7 @@
 //! own gateway) and one rule per address of the NIC: `from ADDRESS lookup
 //! TABLE`. A source builds each NIC with [`Nic::new`] and its gateway, then
 //! validates every further value with the functions below (the metadata
-//! source: `sources::aliyun_metadata::nic_items`); the renderers and the
+//! source: `sources::alibaba_metadata::nic_items`); the renderers and the
 //! live code read the fields, and [`Nic::policy`] for the routing.
 
 use std::net::{Ipv4Addr, Ipv6Addr};

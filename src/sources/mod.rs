@@ -1,40 +1,94 @@
-//! Where settings come from. Drops (first partition, CD-ROM) yield os.conf
-//! bytes, read by `osconf_format` in the dialect of the cloud that dropped
-//! them (the password's encoding, the default route's NIC); the metadata
-//! endpoint yields its items already validated into `Settings` through the
-//! same typed validator (`settings::build`): no source goes through
-//! another's text format. Precedence (docs/sources.md, "Finding the settings"): `--drop PATH` > the Alibaba first partition > the Tencent
-//! CD-ROM > the Alibaba metadata endpoint (when enabled) > none.
+//! Where settings come from: one folder per source, each a [`Source`]
+//! registered in [`SOURCES`]. A drop source (first partition, CD-ROM) reads
+//! os.conf bytes, later validated by `osconf_format` in the dialect of the
+//! cloud that dropped them; a network source (a metadata endpoint) reads its
+//! items straight into `Settings` through the same typed validator
+//! (`settings::build`): no source goes through another's text format.
+//!
+//! Shared transport sits beside the sources, named for what it is: `media/`
+//! (drop files, mounts, superblock probes, ISO 9660 labels), `http/` (the
+//! client with its limits and retries) and `platform` (the cloud from DMI).
+//!
+//! Looking by itself, osconf asks the sources in `[source] order` (the
+//! registry's order by default: the local drops before the network) and
+//! takes the first that has settings; `--from NAME[=WHERE]` asks one
+//! source, at a place given. docs/sources.md says it for users.
 
-pub mod aliyun_disk;
-pub mod aliyun_metadata;
-pub mod beneath;
-pub mod mount;
+pub mod alibaba_drop;
+pub mod alibaba_metadata;
+pub mod http;
+pub mod media;
 pub mod osconf_format;
-pub mod probe;
+pub mod platform;
 pub mod tencent_cdrom;
 
-use std::fs::File;
-use std::io::Read;
+use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use zeroize::Zeroizing;
 
-use crate::config::Config;
+use crate::config::{Config, Enabled, SourceConfig};
 use crate::error::Error;
 use crate::files::Root;
-use crate::record::RecordKind;
 use crate::settings::{Settings, SettingsError};
 
-use self::mount::Mounted;
-use self::osconf_format::{Dialect, MAX_DROP_BYTES};
+use self::media::drop_file::DropFile;
+use self::media::mount::Mounted;
+use self::osconf_format::Dialect;
+use self::platform::Cloud;
 
-/// Under `--root DIR` (not `/`) no device is looked for: the first partition
-/// is taken to be DIR/boot.
-pub const OFFLINE_DROP: &str = "/boot/aliyun_custom_image/os.conf";
+pub use self::media::drop_file::{read_drop_beneath, read_drop_beneath_with, read_drop_file, read_regular_file};
+
+/// Every source osconf knows, in the order it asks them by default: local
+/// media first (no waiting), the network last. Adding a cloud's source is a
+/// folder beside this file and a line here.
+pub static SOURCES: &[&dyn Source] =
+    &[&alibaba_drop::AlibabaDrop, &tencent_cdrom::TencentCdrom, &alibaba_metadata::AlibabaMetadata];
+
+/// The registered source of this name.
+pub fn by_name(name: &str) -> Option<&'static dyn Source> {
+    SOURCES.iter().copied().find(|source| source.name() == name)
+}
+
+/// One place a cloud gives an instance its settings.
+pub trait Source: Sync {
+    /// Its name: on the command line (`--from NAME`), in osconf.conf
+    /// (`[source.NAME]`) and in its record (`records/NAME.json`).
+    fn name(&self) -> &'static str;
+    /// What `--from NAME=WHERE` takes as WHERE, in words, for `--help`.
+    fn takes(&self) -> &'static str;
+    /// `Some(cloud)` for a network source, which only that cloud serves and
+    /// which costs a wait where nothing answers; `None` for a local medium.
+    fn network_of(&self) -> Option<Cloud>;
+    /// Its `[source.NAME]` keys besides `enabled`, and their defaults.
+    fn keys(&self) -> &'static [&'static str];
+    fn defaults(&self) -> SourceConfig;
+    /// Looks where the cloud puts the settings: on a booted instance
+    /// (`--root /`) its devices or endpoint; under `--root DIR`, beneath DIR
+    /// where that means something. `Ok(None)`: nothing there.
+    fn find(&self, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error>;
+    /// Reads the settings at `place` (`--from NAME=WHERE`).
+    fn find_at(&self, place: &OsStr, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error>;
+}
+
+/// What every source is told about the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub root: &'a Root,
+    pub access: Access,
+    /// The cloud DMI names on a booted instance; `None` under `--root DIR`
+    /// and on hardware that names none.
+    pub cloud: Option<Cloud>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(root: &'a Root, access: Access) -> Context<'a> {
+        let cloud = if root.is_host() { platform::detect(std::path::Path::new(platform::DMI_DIR)) } else { None };
+        Context { root, access, cloud }
+    }
+}
 
 /// How a medium osconf mounts itself is mounted: `plan` changes nothing, so
 /// it mounts read-only; `apply` deletes the drop, so read-write.
@@ -44,17 +98,18 @@ pub enum Access {
     ReadWrite,
 }
 
-/// A drop that was found, and how to consume it after a successful apply.
+/// Settings that were found, and how to consume them after a successful apply.
 #[derive(Debug)]
 pub struct Found {
-    /// Where it came from, in words (for logs, plan and the record).
+    /// The registered source that found them (its record's name).
+    pub source: &'static str,
+    /// Where they came from, in words (for logs, plan and the record).
     pub description: String,
     /// The bytes whose digest marks these settings applied: the os.conf
     /// drop itself, or the canonical form of what the metadata served.
     /// Wiped when dropped: a drop holds the password.
     pub content: Zeroizing<Vec<u8>>,
-    /// The os.conf contract of the cloud whose drop this is (unused for `typed`).
-    pub dialect: Dialect,
+    pub payload: Payload,
     /// The file to delete after success; `None` for read-only media.
     pub delete_after: Option<PathBuf>,
     /// The directory holding the drop, opened beneath its medium's root: the
@@ -64,9 +119,15 @@ pub struct Found {
     pub drop_dir: Option<OwnedFd>,
     /// A medium osconf mounted itself: unmounted when `Found` is dropped.
     pub mount: Option<Mounted>,
-    /// Settings a source validated itself from typed items (the metadata
-    /// endpoint); `None`: `content` is an os.conf drop.
-    pub typed: Option<Typed>,
+}
+
+/// What the bytes are.
+#[derive(Debug)]
+pub enum Payload {
+    /// An os.conf drop, in its cloud's dialect.
+    OsConf(Dialect),
+    /// Settings a network source validated itself from typed items.
+    Typed(Typed),
 }
 
 /// What a source of typed items (not os.conf text) produced.
@@ -78,21 +139,39 @@ pub struct Typed {
     pub warnings: Vec<String>,
 }
 
+/// An os.conf drop source: its name and its cloud's dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DropKind {
+    pub source: &'static str,
+    pub dialect: Dialect,
+}
+
 impl Found {
-    /// The validated settings: parsed from the drop, or as the source built them.
-    pub fn settings(&self) -> Result<Settings, SettingsError> {
-        match &self.typed {
-            Some(typed) => Ok(typed.settings.clone()),
-            None => osconf_format::from_drop(&self.content, self.dialect),
+    /// A drop file of `kind`, read from its medium.
+    pub fn drop(kind: DropKind, file: DropFile) -> Found {
+        Found {
+            source: kind.source,
+            description: file.description,
+            content: file.content,
+            payload: Payload::OsConf(kind.dialect),
+            delete_after: file.delete_after,
+            drop_dir: file.drop_dir,
+            mount: None,
         }
     }
 
-    /// Which record marks it applied.
-    pub fn record_kind(&self) -> RecordKind {
-        if self.typed.is_some() {
-            RecordKind::Metadata
-        } else {
-            RecordKind::Drop
+    /// The validated settings: parsed from the drop, or as the source built them.
+    pub fn settings(&self) -> Result<Settings, SettingsError> {
+        match &self.payload {
+            Payload::Typed(typed) => Ok(typed.settings.clone()),
+            Payload::OsConf(dialect) => osconf_format::from_drop(&self.content, *dialect),
+        }
+    }
+
+    pub fn typed(&self) -> Option<&Typed> {
+        match &self.payload {
+            Payload::Typed(typed) => Some(typed),
+            Payload::OsConf(_) => None,
         }
     }
 
@@ -118,149 +197,82 @@ impl Found {
     }
 }
 
-/// Looks for settings where the platform puts them. `Ok(None)`: none found.
-pub fn find(root: &Root, config: &Config, access: Access) -> Result<Option<Found>, Error> {
-    let on_disk = if root.is_host() {
-        find_on_devices(config, access)?
-    } else {
-        // Beneath the root itself: an image's /boot that links elsewhere is
-        // refused like any link on the way to a drop (it would be deleted).
-        let drop_path = OFFLINE_DROP.trim_start_matches('/');
-        read_drop_beneath(root.base(), Path::new(drop_path), osconf_format::ALIBABA)?
-    };
-    if on_disk.is_some() {
-        return Ok(on_disk);
-    }
-    if config.metadata.enabled {
-        return aliyun_metadata::find(&config.metadata);
-    }
-    Ok(None)
-}
-
-fn find_on_devices(config: &Config, access: Access) -> Result<Option<Found>, Error> {
-    if let Some(found) = aliyun_disk::find(config, access)? {
-        return Ok(Some(found));
-    }
-    if config.tencent {
-        return tencent_cdrom::find();
-    }
-    Ok(None)
-}
-
-/// Reads a drop file named on the command line: never through a symlink,
-/// never from a FIFO or device (opened non-blocking, then checked to be a
-/// regular file), never more than the size limit. `Ok(None)` when there is no file.
-pub fn read_drop_file(path: &Path, dialect: Dialect) -> Result<Option<Found>, Error> {
-    let content = match read_regular_file(path)? {
-        Some(content) => content,
-        None => return Ok(None),
-    };
-    Ok(Some(Found {
-        description: path.display().to_string(),
-        content,
-        dialect,
-        delete_after: Some(path.to_owned()),
-        drop_dir: None,
-        mount: None,
-        typed: None,
-    }))
-}
-
-/// Reads the drop at `relative` (e.g. `aliyun_custom_image/os.conf`) on the
-/// medium whose root is `base`, without following a symlink in any component
-/// ([`beneath`]); the drop is later deleted through its directory. A symlink
-/// on the way is a bad drop (exit 2), like a symlinked os.conf.
-pub fn read_drop_beneath(base: &Path, relative: &Path, dialect: Dialect) -> Result<Option<Found>, Error> {
-    read_drop_beneath_with(base, relative, dialect, beneath::Resolve::Openat2)
-}
-
-pub fn read_drop_beneath_with(
-    base: &Path,
-    relative: &Path,
-    dialect: Dialect,
-    resolve: beneath::Resolve,
-) -> Result<Option<Found>, Error> {
-    let path = base.join(relative);
-    let (dir, name) = match (relative.parent(), relative.file_name()) {
-        (Some(dir), Some(name)) => (dir, name),
-        _ => return Err(Error::Failed(format!("{}: not a file path", relative.display()))),
-    };
-    let dir = match beneath::open_dir(base, dir, resolve) {
-        Ok(dir) => dir,
-        Err(Errno::ENOENT) => return Ok(None),
-        Err(e @ (Errno::ELOOP | Errno::ENOTDIR | Errno::EXDEV)) => {
-            let why = format!("{}/{}: a component is a symbolic link or not a directory ({e}): the drop must lie on {} itself; it is left as it is", base.display(), dir.display(), base.display());
-            return Err(Error::Invalid(why));
+/// Looks for settings in the sources of `[source] order`, each as its
+/// section says; the first that has some wins. `Ok(None)`: none found.
+pub fn find(context: &Context, config: &Config) -> Result<Option<Found>, Error> {
+    for &name in &config.order {
+        let Some(source) = by_name(name) else { continue };
+        let source_config = config.source(source);
+        if !asked(source, &source_config, context.cloud) {
+            continue;
         }
-        Err(e) => return Err(Error::Failed(format!("{}: {e}", base.join(dir).display()))),
-    };
-    let file = match beneath::open_file(&dir, name) {
-        Ok(file) => file,
-        Err(e) => return open_error(&path, e.into()),
-    };
-    let content = read_open_file(&path, file)?;
-    Ok(Some(Found {
-        description: path.display().to_string(),
-        content,
-        dialect,
-        delete_after: Some(path),
-        drop_dir: Some(dir),
-        mount: None,
-        typed: None,
-    }))
-}
-
-pub fn read_regular_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
-    match File::options().read(true).custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK).open(path) {
-        Ok(file) => read_open_file(path, file).map(Some),
-        Err(e) => open_error(path, e),
+        if let Some(found) = source.find(context, &source_config)? {
+            return Ok(Some(found));
+        }
     }
+    Ok(None)
 }
 
-/// A missing file is no drop; a symlink a bad one; anything else an I/O error.
-fn open_error<T>(path: &Path, e: std::io::Error) -> Result<Option<T>, Error> {
-    match e.raw_os_error() {
-        _ if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Some(nix::libc::ELOOP) => Err(Error::Invalid(format!(
-            "{}: is a symbolic link, not a regular file; it is left as it is",
-            path.display()
-        ))),
-        _ => Err(Error::Failed(format!("{}: cannot be opened: {e}", path.display()))),
+/// Whether a source is asked when osconf looks by itself: a local medium
+/// whenever enabled; a network source when enabled (`yes`) unless DMI names
+/// another cloud, or on `auto` when DMI names its cloud.
+fn asked(source: &dyn Source, config: &SourceConfig, cloud: Option<Cloud>) -> bool {
+    let Some(its_cloud) = source.network_of() else { return config.enabled != Enabled::No };
+    match (config.enabled, cloud) {
+        (Enabled::No, _) => false,
+        (Enabled::Auto, cloud) => cloud == Some(its_cloud),
+        (Enabled::Yes, Some(other)) if other != its_cloud => {
+            log::info!("{}: not asked, this instance runs on {other:?} (DMI), not {its_cloud:?}", source.name());
+            false
+        }
+        (Enabled::Yes, _) => true,
     }
 }
 
-/// Checks that an opened drop is a regular file within the size limit, and reads it.
-fn read_open_file(path: &Path, file: File) -> Result<Zeroizing<Vec<u8>>, Error> {
-    // A drop that is not a plain file is a bad drop (exit 2): retrying cannot help.
-    let refuse = |why: String| Error::Invalid(format!("{}: {why}; it is left as it is", path.display()));
-    let io_error = |why: String| Error::Failed(format!("{}: {why}", path.display()));
-    let meta = file.metadata().map_err(|e| io_error(e.to_string()))?;
-    if !meta.file_type().is_file() {
-        let kind = if meta.file_type().is_fifo() {
-            "a FIFO, "
-        } else if meta.is_dir() {
-            "a directory, "
-        } else {
-            ""
-        };
-        return Err(refuse(format!("is {kind}not a regular file")));
+/// `--from NAME[=WHERE]`: the one source asked, at WHERE when given.
+pub fn find_from(
+    name: &str,
+    place: Option<&OsStr>,
+    context: &Context,
+    config: &Config,
+) -> Result<Option<Found>, Error> {
+    let source = by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = SOURCES.iter().map(|s| s.name()).collect();
+        Error::Usage(format!("--from {name}: no such source (one of {})", names.join(", ")))
+    })?;
+    let source_config = config.source(source);
+    match place {
+        Some(place) => source.find_at(place, context, &source_config),
+        None => source.find(context, &source_config),
     }
-    if meta.len() > MAX_DROP_BYTES as u64 {
-        return Err(Error::Invalid(format!(
-            "{}: {} bytes, more than the {MAX_DROP_BYTES} allowed for a drop",
-            path.display(),
-            meta.len()
-        )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_fit_a_file_name() {
+        for (i, source) in SOURCES.iter().enumerate() {
+            let name = source.name();
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{name}");
+            assert!(SOURCES[..i].iter().all(|other| other.name() != name), "{name} twice");
+            assert!(by_name(name).is_some());
+        }
     }
-    // Room for the most a drop may hold, and the one byte that tells it is
-    // more, from the start: a buffer that grew would leave unwiped copies.
-    let mut content = Zeroizing::new(Vec::with_capacity(MAX_DROP_BYTES + 1));
-    file.take(MAX_DROP_BYTES as u64 + 1).read_to_end(&mut content).map_err(|e| io_error(e.to_string()))?;
-    if content.len() > MAX_DROP_BYTES {
-        return Err(Error::Invalid(format!(
-            "{}: more than the {MAX_DROP_BYTES} bytes allowed for a drop",
-            path.display()
-        )));
+
+    #[test]
+    fn a_network_source_is_asked_only_where_its_cloud_may_be() {
+        let metadata = by_name("alibaba-metadata").unwrap();
+        let with = |enabled| SourceConfig { enabled, ..metadata.defaults() };
+        assert!(asked(metadata, &with(Enabled::Yes), None));
+        assert!(asked(metadata, &with(Enabled::Yes), Some(Cloud::Alibaba)));
+        assert!(!asked(metadata, &with(Enabled::Yes), Some(Cloud::Tencent)));
+        assert!(asked(metadata, &with(Enabled::Auto), Some(Cloud::Alibaba)));
+        assert!(!asked(metadata, &with(Enabled::Auto), None));
+        assert!(!asked(metadata, &with(Enabled::No), Some(Cloud::Alibaba)));
+        let drop = by_name("alibaba-drop").unwrap();
+        assert!(asked(drop, &drop.defaults(), Some(Cloud::Tencent)), "a local medium costs no wait");
+        assert!(!asked(drop, &SourceConfig { enabled: Enabled::No, ..drop.defaults() }, None));
     }
-    Ok(content)
 }

@@ -25,8 +25,8 @@ use osconf::plan::network::{self, Stack};
 use osconf::plan::{hostname, password, ssh_keys};
 use osconf::record::Record;
 use osconf::settings::{Settings, SshKey};
-use osconf::sources::aliyun_metadata::http::{parse_response, MAX_BODY};
-use osconf::sources::aliyun_metadata::{read as read_metadata, Document, Fetch, Items};
+use osconf::sources::alibaba_metadata::{read as read_metadata, Document, Fetch, Items};
+use osconf::sources::http::{parse_response, MAX_BODY};
 use osconf::sources::osconf_format;
 
 use crate::common::TempTree;
@@ -175,7 +175,7 @@ const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm5ZNHc4aXvRxmC0D8ub
 struct Echo(String);
 
 impl Items for Echo {
-    fn get(&self, _item: &str) -> Result<Fetch, osconf::sources::aliyun_metadata::http::HttpError> {
+    fn get(&self, _item: &str) -> Result<Fetch, osconf::sources::http::HttpError> {
         Ok(Fetch::Value(self.0.clone()))
     }
 }

@@ -1,73 +1,92 @@
 //! Tencent Cloud: `qcloud_action/os.conf` on an ISO 9660 CD-ROM labelled
 //! `config-2`. The medium is read-only: nothing is deleted, and "apply once"
-//! comes from the record's hash. Its password is a crypt hash.
+//! comes from the record's digest. Its password is a crypt hash.
 
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::path::Path;
 
+use crate::config::SourceConfig;
 use crate::error::Error;
+use crate::sources::media::label;
+use crate::sources::media::mount::{mount_first_fitting, mount_point_of};
+use crate::sources::platform::Cloud;
+use crate::sources::{osconf_format, read_drop_beneath, read_drop_file, Context, DropKind, Found, Source};
 
-use super::mount::{mount_first_fitting, mount_point_of};
-use super::{osconf_format, read_drop_beneath, Found};
+/// The source `tencent-cdrom`.
+pub struct TencentCdrom;
+
+/// Its drops: Tencent's os.conf contract.
+pub const KIND: DropKind = DropKind { source: "tencent-cdrom", dialect: osconf_format::TENCENT };
 
 pub const LABEL: &str = "config-2";
 pub const DROP_PATH: &str = "qcloud_action/os.conf";
 
-pub fn find() -> Result<Option<Found>, Error> {
-    match find_device(Path::new("/sys/block"))? {
-        Some(device) => read_from_device(&device),
-        None => Ok(None),
+impl Source for TencentCdrom {
+    fn name(&self) -> &'static str {
+        KIND.source
     }
-}
 
-/// The first CD-ROM (or any block device) whose ISO 9660 volume label is
-/// `config-2`, read from the volume descriptor itself: no udev needed.
-pub fn find_device(sys_block: &Path) -> Result<Option<PathBuf>, Error> {
-    let Ok(entries) = std::fs::read_dir(sys_block) else { return Ok(None) };
-    let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-    names.sort_by_key(|n| (!n.starts_with("sr"), n.clone()));
-    for name in names {
-        if name.starts_with("ram") || name.starts_with("zram") || name.starts_with("dm-") {
-            continue;
-        }
-        let device = PathBuf::from("/dev").join(&name);
-        if iso9660_label(&device).as_deref() == Some(LABEL) {
-            return Ok(Some(device));
-        }
+    fn takes(&self) -> &'static str {
+        "a device, a directory holding qcloud_action/, or an os.conf file"
     }
-    Ok(None)
-}
 
-/// The volume identifier of an ISO 9660 primary volume descriptor (sector
-/// 16: type 1, "CD001", the identifier at byte 40, 32 bytes space-padded).
-pub fn iso9660_label(device: &Path) -> Option<String> {
-    let mut file = std::fs::File::open(device).ok()?;
-    file.seek(SeekFrom::Start(16 * 2048)).ok()?;
-    let mut sector = [0u8; 72];
-    file.read_exact(&mut sector).ok()?;
-    if sector[0] != 1 || &sector[1..6] != b"CD001" {
-        return None;
+    fn network_of(&self) -> Option<Cloud> {
+        None
     }
-    Some(String::from_utf8_lossy(&sector[40..72]).trim_end().to_owned())
+
+    fn keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn defaults(&self) -> SourceConfig {
+        SourceConfig::default()
+    }
+
+    /// On a booted instance only: an image tree has no CD-ROM.
+    fn find(&self, context: &Context, _config: &SourceConfig) -> Result<Option<Found>, Error> {
+        if !context.root.is_host() {
+            return Ok(None);
+        }
+        match label::find_device(Path::new("/sys/block"), &[LABEL]) {
+            Some(device) => read_from_device(&device),
+            None => Ok(None),
+        }
+    }
+
+    fn find_at(&self, place: &OsStr, _context: &Context, _config: &SourceConfig) -> Result<Option<Found>, Error> {
+        let path = Path::new(place);
+        let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        let found = if meta.is_dir() {
+            // A directory: the CD-ROM's content, e.g. where it is mounted.
+            read_drop_beneath(path, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)))
+        } else if std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type()) {
+            read_from_device(path)?
+        } else {
+            // An os.conf file of Tencent's (`--drop PATH --format tencent`).
+            read_drop_file(path)?.map(|file| Found::drop(KIND, file))
+        };
+        found.map(Some).ok_or_else(|| Error::Usage(format!("{}: no {DROP_PATH} there", path.display())))
+    }
 }
 
 pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
     let rdev = nix::sys::stat::stat(device).map_err(|e| Error::Failed(format!("{}: {e}", device.display())))?.st_rdev;
     let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+    let drop_on = |point: &Path| -> Result<Option<Found>, Error> {
+        Ok(read_drop_beneath(point, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file))))
+    };
     let mounted = match mount_point_of(&major_minor) {
-        Some(point) => {
-            return read_drop_beneath(&point, Path::new(DROP_PATH), osconf_format::TENCENT).map(|f| f.map(read_only))
-        }
+        Some(point) => return drop_on(&point),
         None => mount_first_fitting(device, "cdrom", &["iso9660"], true)?,
     };
-    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), osconf_format::TENCENT)?;
-    Ok(found.map(|found| Found {
+    Ok(drop_on(&mounted.point)?.map(|found| Found {
         description: format!("{}:/{DROP_PATH} (CD-ROM {LABEL})", device.display()),
         mount: Some(mounted),
-        ..read_only(found)
+        ..found
     }))
 }
 
+/// A CD-ROM is never written: its drop stays.
 fn read_only(found: Found) -> Found {
     Found { delete_after: None, drop_dir: None, ..found }
 }

@@ -6,17 +6,68 @@
 
 pub mod root_device;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, PartitionChoice};
+use crate::config::{PartitionChoice, SourceConfig};
 use crate::error::Error;
+use crate::sources::media::mount::{mount_first_fitting, mount_point_of};
+use crate::sources::media::probe::{probe, CLOUD_WRITABLE};
+use crate::sources::platform::Cloud;
+use crate::sources::{osconf_format, read_drop_beneath, read_drop_file, Access, Context, DropKind, Found, Source};
 
 use self::root_device::{backing_devices, KernelPaths};
-use super::mount::{mount_first_fitting, mount_point_of};
-use super::probe::{probe, CLOUD_WRITABLE};
-use super::{osconf_format, read_drop_beneath, Access, Found};
+
+/// The source `alibaba-drop`.
+pub struct AlibabaDrop;
+
+/// Its drops: Alibaba's os.conf contract.
+pub const KIND: DropKind = DropKind { source: "alibaba-drop", dialect: osconf_format::ALIBABA };
 
 pub const DROP_PATH: &str = "aliyun_custom_image/os.conf";
+
+/// Under `--root DIR` (not `/`) no device is looked for: the first partition
+/// is taken to be DIR/boot.
+pub const OFFLINE_DROP: &str = "boot/aliyun_custom_image/os.conf";
+
+impl Source for AlibabaDrop {
+    fn name(&self) -> &'static str {
+        KIND.source
+    }
+
+    fn takes(&self) -> &'static str {
+        "an os.conf file"
+    }
+
+    fn network_of(&self) -> Option<Cloud> {
+        None
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &["partition"]
+    }
+
+    fn defaults(&self) -> SourceConfig {
+        SourceConfig::default()
+    }
+
+    fn find(&self, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
+        if context.root.is_host() {
+            return find(config, context.access);
+        }
+        // Beneath the root itself: an image's /boot that links elsewhere is
+        // refused like any link on the way to a drop (it would be deleted).
+        Ok(read_drop_beneath(context.root.base(), Path::new(OFFLINE_DROP))?.map(|file| Found::drop(KIND, file)))
+    }
+
+    fn find_at(&self, place: &OsStr, _context: &Context, _config: &SourceConfig) -> Result<Option<Found>, Error> {
+        let path = Path::new(place);
+        match read_drop_file(path)? {
+            Some(file) => Ok(Some(Found::drop(KIND, file))),
+            None => Err(Error::Usage(format!("{}: no such file", path.display()))),
+        }
+    }
+}
 /// What the platform may format the first partition with.
 const FILE_SYSTEMS: [&str; 5] = ["vfat", "ext4", "ext3", "ext2", "ufs"];
 
@@ -30,7 +81,7 @@ pub struct Partition {
 /// `Ok(None)` also when there is no usable first partition (/ on a whole
 /// disk, a container, a partition the cloud cannot write): the other
 /// sources are still tried, and the boot goes on.
-pub fn find(config: &Config, access: Access) -> Result<Option<Found>, Error> {
+pub fn find(config: &SourceConfig, access: Access) -> Result<Option<Found>, Error> {
     let partition = match &config.partition {
         PartitionChoice::Auto => first_partition_of_root(&KernelPaths::host()),
         PartitionChoice::Device(path) => partition_from_device(path),
@@ -52,7 +103,7 @@ pub fn find(config: &Config, access: Access) -> Result<Option<Found>, Error> {
 /// can write, or that cannot be mounted, is a warning and `Ok(None)`.
 pub fn read_from_partition(partition: &Partition, access: Access) -> Result<Option<Found>, Error> {
     if let Some(point) = mount_point_of(&partition.major_minor) {
-        return read_drop_beneath(&point, Path::new(DROP_PATH), osconf_format::ALIBABA);
+        return Ok(read_drop_beneath(&point, Path::new(DROP_PATH))?.map(|file| Found::drop(KIND, file)));
     }
     let unusable = |why: String| -> Result<Option<Found>, Error> {
         let device = partition.device.display();
@@ -70,12 +121,12 @@ pub fn read_from_partition(partition: &Partition, access: Access) -> Result<Opti
         Ok(mounted) => mounted,
         Err(e) => return unusable(e.to_string()),
     };
-    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH), osconf_format::ALIBABA)?;
+    let found = read_drop_beneath(&mounted.point, Path::new(DROP_PATH))?;
     let how = if access == Access::ReadOnly { "mounted read-only by osconf" } else { "mounted by osconf" };
-    Ok(found.map(|found| Found {
+    Ok(found.map(|file| Found {
         description: format!("{}:/{DROP_PATH} ({}, {how})", partition.device.display(), mounted.fstype),
         mount: Some(mounted),
-        ..found
+        ..Found::drop(KIND, file)
     }))
 }
 

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::http::{Client, HttpError};
+use crate::sources::http::{Client, HttpError};
 
 const TOKEN_PATH: &str = "/latest/api/token";
 const TOKEN_TTL_HEADER: &str = "X-aliyun-ecs-metadata-token-ttl-seconds";

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sources::mount::unescape;
+use crate::sources::media::mount::unescape;
 
 /// Where the kernel describes block devices and mounts.
 #[derive(Debug, Clone)]

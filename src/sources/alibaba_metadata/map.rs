@@ -43,10 +43,10 @@ use crate::settings::build::{self, SettingsBuilder};
 use crate::settings::values::{self, shorten};
 use crate::settings::{Mac, Nic, Route, Settings, SshKey};
 
-use super::http::HttpError;
 use super::items::{Fetch, Items};
 use super::nic_items::{fill_from_metadata, MetadataItems};
 use super::public_keys::keys_from_metadata;
+use crate::sources::http::HttpError;
 
 const MACS: &str = "network/interfaces/macs/";
 const KEYS: &str = "public-keys/";
