@@ -8,13 +8,13 @@
 
 mod detect;
 mod extra;
-mod ifcfg;
 pub(crate) mod ifupdown;
 pub mod live;
 mod netplan;
-mod netplan_yaml;
 mod networkd;
 mod networkmanager;
+mod rhel_ifcfg;
+mod suse_ifcfg;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -82,8 +82,8 @@ pub fn render(stack: Stack, settings: &Settings, root: &Root, previous: &[Nic]) 
     let names = NicNames::read(root, &settings.nics);
     Ok(match stack {
         Stack::Ifupdown => ifupdown::render(settings, &names, root)?,
-        Stack::RhelIfcfg => ifcfg::render_rhel(settings, &names, root)?,
-        Stack::SuseIfcfg => ifcfg::render_suse(settings, &names),
+        Stack::RhelIfcfg => rhel_ifcfg::render(settings, &names, root)?,
+        Stack::SuseIfcfg => suse_ifcfg::render(settings, &names),
         Stack::Networkd => networkd::render(settings, &names, root)?,
         Stack::NetworkManager => networkmanager::render(settings, &names, root, previous)?,
         Stack::Netplan => netplan::render(settings, &names, root)?,
@@ -153,6 +153,11 @@ fn dns_for<'a>(settings: &'a Settings, nic: &Nic) -> &'a [IpAddr] {
     } else {
         &[]
     }
+}
+
+/// A route or rule file of a NIC (header, then `lines`), if it has lines.
+fn lines_file(path: String, nic: &Nic, what: &str, lines: String) -> Option<FileWrite> {
+    (!lines.is_empty()).then(|| FileWrite::new(path, header("#", &format!("{} {what}", nic.label())) + &lines, 0o644))
 }
 
 fn join<T: ToString>(items: &[T], separator: &str) -> String {

@@ -6,6 +6,7 @@
 //! a marked block of `/etc/network/interfaces` itself ([`busybox`]).
 
 pub mod busybox;
+mod extra;
 pub mod interfaces_file;
 mod stanza;
 

@@ -32,8 +32,11 @@ use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 use crate::state::backup_path;
 
-use super::netplan_yaml::{read, Definition, Problem};
-use super::{dns_for, extra, header, join, read_image_file, NicNames, Rendered};
+use super::{dns_for, header, join, read_image_file, NicNames, Rendered};
+use yaml::{read, Definition, Problem};
+
+mod extra;
+mod yaml;
 
 const OWN: &str = "/etc/netplan/90-osconf.yaml";
 
@@ -154,8 +157,8 @@ fn definition(settings: &Settings, nic: &Nic) -> String {
         "      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n",
         nic.address, nic.prefix
     );
-    text += &extra::netplan_addresses(nic);
-    let extra_routes = extra::netplan_routes(nic);
+    text += &extra::addresses(nic);
+    let extra_routes = extra::routes(nic);
     if !nic.routes.is_empty() || !extra_routes.is_empty() {
         text += "      routes:\n";
         for route in &nic.routes {
@@ -163,7 +166,7 @@ fn definition(settings: &Settings, nic: &Nic) -> String {
         }
         text += &extra_routes;
     }
-    text += &extra::netplan_policy(nic);
+    text += &extra::policy(nic);
     let dns = dns_for(settings, nic);
     if !dns.is_empty() {
         let quoted: Vec<String> = dns.iter().map(|a| format!("\"{a}\"")).collect();

@@ -11,7 +11,9 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{dns_for, extra, header, read_image_file, NicNames, Rendered};
+use super::{dns_for, header, read_image_file, NicNames, Rendered};
+
+mod extra;
 
 const DIRS: [&str; 4] =
     ["/etc/systemd/network", "/run/systemd/network", "/lib/systemd/network", "/usr/lib/systemd/network"];
@@ -23,14 +25,14 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rend
         let file = format!("10-osconf-{}.network", nic.label());
         let mut text = header("#", &format!("{} settings", nic.label()));
         text += &format!("[Match]\nMACAddress={}\n\n[Network]\nAddress={}/{}\n", nic.mac, nic.address, nic.prefix);
-        text += &extra::networkd_addresses(nic);
+        text += &extra::addresses(nic);
         for server in dns_for(settings, nic) {
             text += &format!("DNS={server}\n");
         }
         for route in &nic.routes {
             text += &format!("\n[Route]\nDestination={}/{}\nGateway={}\n", route.dest, route.prefix, route.via);
         }
-        text += &extra::networkd_sections(nic);
+        text += &extra::sections(nic);
         for path in earlier_for(root, nic, &names.of(nic), &file)? {
             if path.starts_with("/etc/") {
                 disabled.push(path);

@@ -24,7 +24,9 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, extra, header, ifcfg, join, read_image_file, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, header, join, read_image_file, rhel_ifcfg, static_routes, NicNames, Rendered};
+
+mod extra;
 
 const CONNECTIONS: &str = "/etc/NetworkManager/system-connections";
 pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
@@ -38,7 +40,7 @@ pub fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Ni
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
     let nics: Vec<(&Nic, String)> = settings.nics.iter().map(|n| (n, names.of(n))).collect();
     let mut disabled = bound_keyfiles(root, &nics, &ours)?;
-    disabled.extend(ifcfg::conflicting(root, &nics, &ours)?);
+    disabled.extend(rhel_ifcfg::conflicting(root, &nics, &ours)?);
     Ok(Rendered { owned, edited: Vec::new(), disabled })
 }
 
@@ -57,14 +59,14 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
     for (n, route) in static_routes(nic).enumerate() {
         text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);
     }
-    text += &extra::networkmanager_ipv4(nic, static_routes(nic).count());
+    text += &extra::ipv4(nic, static_routes(nic).count());
     // Each family's servers in its own section: NetworkManager refuses an
     // IPv6 server in `[ipv4] dns=` ("DNS server address is invalid").
     let (dns4, dns6): (Vec<IpAddr>, Vec<IpAddr>) = dns_for(settings, nic).iter().partition(|a| a.is_ipv4());
     if !dns4.is_empty() {
         text += &format!("dns={};\nignore-auto-dns=true\n", join(&dns4, ";"));
     }
-    text += &extra::networkmanager_ipv6(nic, &dns6);
+    text += &extra::ipv6(nic, &dns6);
     FileWrite::new(format!("{CONNECTIONS}/{id}.nmconnection"), text, 0o600)
 }
 
