@@ -24,9 +24,27 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, header, join, read_image_file, rhel_ifcfg, static_routes, NicNames, Rendered};
+use super::detect::enabled;
+use super::{default_gateway, dns_for, header, join, read_image_file, rhel_ifcfg, static_routes};
+use super::{Configure, NicNames, Rendered, Stack, TakeEffect};
 
 mod extra;
+
+/// After netplan (which may generate NetworkManager's profiles); before
+/// networkd, whose service may be enabled too. NetworkManager activates
+/// osconf's profile itself when it starts: osconf does not set the
+/// addresses live (see [`Configure::ByStack`]).
+pub static STACK: Stack = Stack {
+    name: "networkmanager",
+    precedence: 20,
+    detect: |root| {
+        enabled(root, "NetworkManager.service").map(|link| format!("NetworkManager.service is enabled ({link})"))
+    },
+    render,
+    check: |_| format!("osconf writes {CONNECTIONS}/osconf-ethN.nmconnection"),
+    take_effect: TakeEffect::AtStart,
+    live: Configure::ByStack,
+};
 
 const CONNECTIONS: &str = "/etc/NetworkManager/system-connections";
 pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
@@ -34,7 +52,7 @@ pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
 /// Suffixes NetworkManager's keyfile plugin does not load.
 const IGNORED: [&str; 7] = ["~", ".bak", ".orig", ".rej", ".rpmnew", ".rpmsave", ".swp"];
 
-pub fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
+fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
     let mut owned: Vec<FileWrite> = settings.nics.iter().map(|nic| keyfile(settings, nic)).collect();
     owned.push(no_auto_default(settings, root, previous)?);
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();

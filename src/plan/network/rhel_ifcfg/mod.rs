@@ -16,11 +16,24 @@ use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
 use super::extra::policy_rules;
-use super::{default_gateway, dns_for, header, lines_file, read_image_file, static_routes, NicNames, Rendered};
+use super::{default_gateway, dns_for, header, lines_file, read_image_file, static_routes};
+use super::{Configure, NicNames, Rendered, Stack, TakeEffect};
 
 mod extra;
 
 pub const SCRIPTS: &str = "/etc/sysconfig/network-scripts";
+
+/// After the services and ifupdown: NetworkManager's images (which read
+/// these files through ifcfg-rh) often keep the directory.
+pub static STACK: Stack = Stack {
+    name: "rhel-ifcfg",
+    precedence: 50,
+    detect: |root| root.is_dir(SCRIPTS).then(|| format!("{SCRIPTS} exists")),
+    render: |settings, names, root, _| render(settings, names, root),
+    check: |_| format!("osconf writes {SCRIPTS}/ifcfg-NAME and route-NAME"),
+    take_effect: TakeEffect::AtStart,
+    live: Configure::Now,
+};
 
 /// Suffixes initscripts and ifcfg-rh skip when they read network-scripts/.
 const IGNORED: [&str; 7] = ["~", ".bak", ".old", ".orig", ".rpmnew", ".rpmorig", ".rpmsave"];
@@ -72,7 +85,7 @@ pub fn conflicting(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Res
     Ok(found)
 }
 
-pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
+fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut owned = Vec::new();
     for nic in &settings.nics {
         let name = names.of(nic);

@@ -7,13 +7,25 @@ use crate::files::FileWrite;
 use crate::settings::Settings;
 
 use super::extra::policy_rules;
-use super::{header, lines_file, NicNames, Rendered};
+use super::{header, lines_file, Configure, NicNames, Rendered, Stack, TakeEffect};
 
 mod extra;
 
 const SUSE: &str = "/etc/sysconfig/network";
 
-pub fn render(settings: &Settings, names: &NicNames) -> Rendered {
+/// Last: /etc/sysconfig/network is also a file on RHEL (checked first,
+/// by its network-scripts directory).
+pub static STACK: Stack = Stack {
+    name: "suse-ifcfg",
+    precedence: 60,
+    detect: |root| root.is_dir(SUSE).then(|| format!("{SUSE} is a directory (SUSE wicked/ifcfg)")),
+    render: |settings, names, _, _| Ok(render(settings, names)),
+    check: |_| format!("osconf writes {SUSE}/ifcfg-NAME and ifroute-NAME"),
+    take_effect: TakeEffect::AtStart,
+    live: Configure::Now,
+};
+
+fn render(settings: &Settings, names: &NicNames) -> Rendered {
     let mut owned = Vec::new();
     for nic in &settings.nics {
         let name = names.of(nic);
