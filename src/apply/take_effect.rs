@@ -68,4 +68,25 @@ mod tests {
         slow.arg("5");
         assert!(run_bounded(slow, Duration::from_millis(100)).unwrap_err().contains("stopped"));
     }
+
+    /// The stack's description alone decides what runs: the first of its
+    /// paths that exists, and only on the running system.
+    #[test]
+    fn a_generator_runs_from_the_first_path_that_exists_only_on_the_host() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("osconf-take-effect-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (script, marker) = (dir.join("generate"), dir.join("ran"));
+        std::fs::write(&script, format!("#!/bin/sh\necho ran >> '{}'\n", marker.display())).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let leak = |path: &std::path::Path| -> &'static str { Box::leak(path.display().to_string().into_boxed_str()) };
+        let paths: &'static [&'static str] = Box::leak(Box::new([leak(&dir.join("missing")), leak(&script)]));
+        let effect = TakeEffect::Generate { what: "a test generator", paths, reader: "nothing" };
+
+        now(&effect, &Root::new(&dir));
+        assert!(!marker.exists(), "run for an offline image");
+        now(&effect, &Root::new("/"));
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -42,7 +42,7 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Every stack, in the order of [`super::STACKS`].
+    /// [`super::STACKS`] itself, under the name the record's checks use.
     pub const ALL: &'static [&'static Stack] = super::STACKS;
 
     /// The stack of this `[network] stack` / record name.
