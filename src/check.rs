@@ -335,26 +335,10 @@ fn network_stack(root: &Root) -> Item {
     let config = Config::load(root).unwrap_or_default();
     match network::detect(root, config.network_stack.as_deref()) {
         Ok(detection) => match detection.stack {
-            Some(network::Stack::Ifupdown)
-                if matches!(network::ifupdown::Layout::of(root), network::ifupdown::Layout::MarkedBlock(_)) => {
-                ok(NAME, format!("ifupdown: {}; busybox's ifup cannot source interfaces.d: osconf writes a marked block in /etc/network/interfaces", detection.reason))
-            }
-            Some(stack) => ok(NAME, format!("{stack}: {}; osconf writes {}", detection.reason, what_is_written(stack))),
+            Some(stack) => ok(NAME, format!("{stack}: {}; {}", detection.reason, (stack.check)(root))),
             None => warning(NAME, detection.reason, "install ifupdown, systemd-networkd, NetworkManager or netplan, or set [network] stack in /etc/osconf/osconf.conf"),
         },
         Err(e) => failed(NAME, e.to_string(), "fix [network] stack in /etc/osconf/osconf.conf"),
-    }
-}
-
-fn what_is_written(stack: network::Stack) -> &'static str {
-    use network::Stack::*;
-    match stack {
-        Ifupdown => "/etc/network/interfaces.d/osconf-ethN",
-        RhelIfcfg => "/etc/sysconfig/network-scripts/ifcfg-NAME and route-NAME",
-        SuseIfcfg => "/etc/sysconfig/network/ifcfg-NAME and ifroute-NAME",
-        Networkd => "/etc/systemd/network/10-osconf-ethN.network",
-        NetworkManager => "/etc/NetworkManager/system-connections/osconf-ethN.nmconnection",
-        Netplan => "/etc/netplan/90-osconf.yaml",
     }
 }
 

@@ -17,14 +17,14 @@
 //!
 //! | reader (src/)                                          | file read                                  | target              |
 //! |--------------------------------------------------------|--------------------------------------------|---------------------|
-//! | plan/network/netplan_yaml.rs `read` (netplan.rs)       | /etc/netplan, /lib/netplan, /run/netplan *.yaml | netplan (+ tests/netplan_typos.rs) |
-//! | plan/network/networkd.rs `names_nic`                    | /etc, /run, /lib, /usr/lib systemd/network *.network | networkd |
+//! | plan/network/netplan/yaml.rs `read` (netplan/mod.rs)   | /etc/netplan, /lib/netplan, /run/netplan *.yaml | netplan (+ tests/netplan_typos.rs) |
+//! | plan/network/networkd/mod.rs `names_nic`                | /etc, /run, /lib, /usr/lib systemd/network *.network | networkd |
 //! | plan/network/mod.rs `NicNames::read`                    | /sys/class/net/*/address                   | sysfs-address       |
 //! | plan/network/ifupdown/interfaces_file.rs `without_conflicts` | /etc/network/interfaces (`source` lines are matched, never followed) | ifupdown |
 //! | plan/network/ifupdown/busybox.rs `without_block`        | /etc/network/interfaces                    | ifupdown-busybox    |
-//! | plan/network/ifcfg.rs `conflicting`, `value`            | /etc/sysconfig/network-scripts/ifcfg-*     | ifcfg               |
-//! | plan/network/networkmanager.rs `bound_keyfiles`         | /etc/NetworkManager/system-connections/*   | nm-keyfile          |
-//! | plan/network/networkmanager.rs `no_auto_default`        | /etc/NetworkManager/conf.d/90-osconf.conf  | nm-osconf-conf      |
+//! | plan/network/rhel_ifcfg/mod.rs `conflicting`, `value`   | /etc/sysconfig/network-scripts/ifcfg-*     | ifcfg               |
+//! | plan/network/networkmanager/mod.rs `bound_keyfiles`     | /etc/NetworkManager/system-connections/*   | nm-keyfile          |
+//! | plan/network/networkmanager/mod.rs `no_auto_default`    | /etc/NetworkManager/conf.d/90-osconf.conf  | nm-osconf-conf      |
 //! | plan/dns.rs `render`, `restore` (`keep_other_lines`)    | /etc/resolv.conf                           | resolv.conf         |
 //! | plan/dns.rs + plan/shell_vars.rs                        | /etc/sysconfig/network/config (netconfig)  | netconfig           |
 //! | plan/hostname.rs `render`, `restore`                    | /etc/hosts                                 | hosts               |

@@ -17,6 +17,7 @@ use std::fs;
 use std::path::Path;
 
 use common::*;
+use osconf::plan::network::STACKS;
 
 /// Files whose content is not reproducible and is checked elsewhere.
 const DYNAMIC: [&str; 3] = ["etc/shadow", "var/lib/osconf/records/alibaba-drop.json", "var/lib/osconf/drop.key"];
@@ -146,6 +147,13 @@ fn every_golden_case_writes_exactly_its_expected_files() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 4, "golden cases missing: {cases:?}");
+    // Every stack has the cases tests/golden/regenerate.sh makes for it.
+    for stack in STACKS {
+        for case in ["vpc", "classic", "many", "classic-to-vpc"] {
+            let case = golden.join(stack.name()).join(case);
+            assert!(cases.contains(&case), "{stack}: no golden case {} (tests/golden/regenerate.sh)", case.display());
+        }
+    }
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|case| {

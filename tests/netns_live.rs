@@ -403,7 +403,7 @@ fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
     let s = with_extras();
     let dir = std::env::temp_dir().join(format!("osconf-ifup-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("state")).unwrap();
-    let rendered = render(Stack::Ifupdown, &s, &osconf::files::Root::new(&dir), &[]).unwrap();
+    let rendered = render(Stack::from_name("ifupdown").unwrap(), &s, &osconf::files::Root::new(&dir), &[]).unwrap();
     let stanzas: String = rendered.owned.iter().map(|w| w.text()).collect();
     std::fs::write(dir.join("interfaces"), stanzas).unwrap();
     // ifupdown itself runs osconf's stanzas (no hook scripts: nothing outside this namespace).

@@ -849,7 +849,7 @@ fn bad_secondary_and_ipv6_items_are_warnings_naming_them() {
 /// from the first of `private-ipv4s` without it.
 #[test]
 fn the_networkmanager_ci_aliyun_addresses_are_both_configured_as_slash_20() {
-    use osconf::plan::network::{render, Stack};
+    use osconf::plan::network::{render, STACKS};
     const MAC: &str = "network/interfaces/macs/cc:00:00:00:00:01/";
     let tree: BTreeMap<String, String> = [
         ("", "instance-id", "i-nmci0000example"),
@@ -876,20 +876,20 @@ fn the_networkmanager_ci_aliyun_addresses_are_both_configured_as_slash_20() {
         assert_eq!(warnings(&found), Vec::<String>::new());
     }
     let s = Settings { nics: vec![want], ..Settings::default() };
-    for (stack, lines) in [
-        (
-            Stack::Ifupdown,
-            [
+    // Every stack: a new one must say where its files carry both addresses.
+    for stack in STACKS {
+        let lines = match stack.name() {
+            "ifupdown" => [
                 "    up ip addr replace 172.31.176.249/20 broadcast + dev eth0",
                 "    up ip addr replace 172.31.17.249/20 broadcast + dev eth0",
             ],
-        ),
-        (Stack::RhelIfcfg, ["IPADDR=172.31.176.249\nPREFIX=20", "IPADDR1=172.31.17.249\nPREFIX1=20"]),
-        (Stack::SuseIfcfg, ["IPADDR='172.31.176.249/20'", "IPADDR_1='172.31.17.249/20'"]),
-        (Stack::Networkd, ["Address=172.31.176.249/20", "Address=172.31.17.249/20"]),
-        (Stack::NetworkManager, ["address1=172.31.176.249/20", "address2=172.31.17.249/20"]),
-        (Stack::Netplan, ["- \"172.31.176.249/20\"", "- \"172.31.17.249/20\""]),
-    ] {
+            "rhel-ifcfg" => ["IPADDR=172.31.176.249\nPREFIX=20", "IPADDR1=172.31.17.249\nPREFIX1=20"],
+            "suse-ifcfg" => ["IPADDR='172.31.176.249/20'", "IPADDR_1='172.31.17.249/20'"],
+            "networkd" => ["Address=172.31.176.249/20", "Address=172.31.17.249/20"],
+            "networkmanager" => ["address1=172.31.176.249/20", "address2=172.31.17.249/20"],
+            "netplan" => ["- \"172.31.176.249/20\"", "- \"172.31.17.249/20\""],
+            other => panic!("{other}: which lines of its files carry the two addresses?"),
+        };
         let tree = TempTree::new(&format!("nm-ci-aliyun-{stack}"));
         let text: String = render(stack, &s, &osconf::files::Root::new(&tree.path), &[])
             .unwrap()

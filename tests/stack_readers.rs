@@ -385,7 +385,8 @@ fn networkmanager_reads_ipv6_name_servers_from_the_ipv6_section() {
     settings.nameservers.push("2001:db8:50::53".parse().unwrap());
     let tree = TempTree::new("readers-nm-dns6");
     let profile = |settings: &Settings| {
-        let rendered = render(Stack::NetworkManager, settings, &Root::new(&tree.path), &[]).unwrap();
+        let rendered =
+            render(Stack::from_name("networkmanager").unwrap(), settings, &Root::new(&tree.path), &[]).unwrap();
         let keyfile = rendered.owned.iter().find(|f| f.path.ends_with("osconf-eth0.nmconnection")).unwrap();
         tree.write("/eth0.nmconnection", &keyfile.text(), 0o600);
         nm_profile(&tree.join("/eth0.nmconnection"))

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::files::{Mode, Root, WriteBatch};
-use crate::plan::network::Stack;
 use crate::plan::password::SHADOW;
 use crate::plan::Plan;
 use crate::record::Record;
@@ -40,8 +39,8 @@ pub struct Effects {
 ///    last, once everything else is durable — it is what makes this drop
 ///    "applied". The image's own conflicting definitions are removed in the
 ///    same batch (backed up in step 2);
-/// 4. the stack made to read the new files in this boot (netplan's
-///    generator ran before any unit).
+/// 4. the stack made to read the new files in this boot, as its
+///    `take_effect` says (netplan: its generator ran before any unit).
 ///
 /// Each step is a function below (`live`, `keep_originals`, `write_batch`,
 /// then `take_effect::now`).
@@ -56,7 +55,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     keep_originals(plan, root)?;
     let record = write_batch(plan, root, &mut stopwatch)?;
     if let (true, Some(stack)) = (effects.live, plan.network.stack) {
-        take_effect::now(stack, root);
+        take_effect::now(&stack.take_effect, root);
     }
     Ok(record)
 }
@@ -65,10 +64,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
 fn live(plan: &Plan, previous: Option<&Record>, effects: Effects) -> Result<(), Error> {
     fault::step("live network")?;
     let before = previous.map(|r| r.nics.as_slice()).unwrap_or(&[]);
-    let configure = match plan.network.stack {
-        Some(Stack::NetworkManager) => network_live::Configure::ByStack,
-        _ => network_live::Configure::Now,
-    };
+    let configure = plan.network.stack.map_or(network_live::Configure::Now, |stack| stack.live);
     network_live::apply(&plan.settings.nics, before, effects.nic_wait, configure)?;
     if let Some(name) = plan.settings.hostname.as_ref().or(plan.restored_hostname.as_ref()) {
         fault::step("live host name")?;

@@ -150,12 +150,19 @@ fn names_file_if_failing<T, E: std::fmt::Display>(
     }
 }
 
-fn render(stack: Stack) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
+/// The stack of this name (one of `network::STACKS`).
+fn stack(name: &str) -> &'static Stack {
+    Stack::from_name(name).unwrap_or_else(|| panic!("{name} is not a stack osconf knows"))
+}
+
+fn render(name: &str) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
+    let stack = stack(name);
     move |root, _| never_fails(network::render(stack, &settings(), root, &[]))
 }
 
 /// A stack that edits the image file at `path`: it may fail, naming it.
-fn render_editing(stack: Stack, path: &'static str) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
+fn render_editing(name: &str, path: &'static str) -> impl Fn(&Root, &[u8]) -> Result<(), String> {
+    let stack = stack(name);
     move |root, input| names_file_if_failing(network::render(stack, &settings(), root, &[]), path, input, &[])
 }
 
@@ -192,7 +199,7 @@ pub const TARGETS: &[Target] = &[
             write(tree, "/usr/sbin/netplan", "");
             write(tree, "/etc/netplan/01-image.yaml", "network:\n  version: 2\n  renderer: networkd\n");
         },
-        run: |root, input| render(Stack::Netplan)(root, input),
+        run: |root, input| render("netplan")(root, input),
     },
     Target {
         name: "networkd",
@@ -201,7 +208,7 @@ pub const TARGETS: &[Target] = &[
         golden: &["/etc/systemd/network/", "/usr/lib/systemd/network/", "/lib/systemd/network/"],
         system: &["/usr/lib/systemd/network", "/etc/systemd/network"],
         setup: nics,
-        run: |root, input| render(Stack::Networkd)(root, input),
+        run: |root, input| render("networkd")(root, input),
     },
     Target {
         name: "sysfs-address",
@@ -210,7 +217,7 @@ pub const TARGETS: &[Target] = &[
         golden: &["/sys/class/net/"],
         system: &[],
         setup: |tree| write(tree, "/etc/systemd/network/05-image.network", "[Match]\nName=ens3\n"),
-        run: |root, input| render(Stack::Networkd)(root, input),
+        run: |root, input| render("networkd")(root, input),
     },
     Target {
         name: "ifupdown",
@@ -224,7 +231,7 @@ pub const TARGETS: &[Target] = &[
             "/etc/network/interfaces",
         ],
         setup: nics,
-        run: |root, input| render_editing(Stack::Ifupdown, "/etc/network/interfaces")(root, input),
+        run: |root, input| render_editing("ifupdown", "/etc/network/interfaces")(root, input),
     },
     Target {
         name: "ifupdown-busybox",
@@ -236,7 +243,7 @@ pub const TARGETS: &[Target] = &[
             nics(tree);
             write(tree, "/etc/alpine-release", "3.20.3\n");
         },
-        run: |root, input| render_editing(Stack::Ifupdown, "/etc/network/interfaces")(root, input),
+        run: |root, input| render_editing("ifupdown", "/etc/network/interfaces")(root, input),
     },
     Target {
         name: "ifcfg",
@@ -248,7 +255,7 @@ pub const TARGETS: &[Target] = &[
             nics(tree);
             write(tree, "/etc/sysconfig/network-scripts/route-eth0", "10.9.0.0/16 via 10.171.254.1\n");
         },
-        run: |root, input| render(Stack::RhelIfcfg)(root, input),
+        run: |root, input| render("rhel-ifcfg")(root, input),
     },
     Target {
         name: "nm-keyfile",
@@ -257,7 +264,7 @@ pub const TARGETS: &[Target] = &[
         golden: &["/etc/NetworkManager/system-connections/"],
         system: &["/usr/share/doc/network-manager/examples", "/etc/NetworkManager/NetworkManager.conf"],
         setup: nics,
-        run: |root, input| render(Stack::NetworkManager)(root, input),
+        run: |root, input| render("networkmanager")(root, input),
     },
     Target {
         name: "nm-osconf-conf",
@@ -266,7 +273,7 @@ pub const TARGETS: &[Target] = &[
         golden: &["/etc/NetworkManager/conf.d/"],
         system: &["/usr/share/doc/network-manager/examples"],
         setup: nics,
-        run: |root, input| render(Stack::NetworkManager)(root, input),
+        run: |root, input| render("networkmanager")(root, input),
     },
     Target {
         name: "resolv.conf",

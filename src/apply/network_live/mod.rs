@@ -29,17 +29,9 @@ use crate::plan::network::live::{changes, LiveChange};
 use crate::settings::{Mac, Nic, Route};
 use crate::timing::Stopwatch;
 
-/// Who configures the desired NICs in the running kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Configure {
-    /// osconf: links up, addresses, routes, as the stack will at the next boot.
-    Now,
-    /// The stack, when it starts after osconf (NetworkManager: a NIC that
-    /// already has addresses when it starts becomes "connected (externally)"
-    /// with an in-memory profile, and osconf's profile is not activated).
-    /// osconf only removes what it set before and no longer wants.
-    ByStack,
-}
+/// Who configures the desired NICs in the running kernel: each stack says
+/// (its `live`).
+pub use crate::plan::network::Configure;
 
 /// Makes the kernel match `desired`: links up, addresses, routes (unless
 /// `configure` leaves that to the stack); removes what osconf set before
@@ -89,8 +81,8 @@ async fn apply_async(
         log::info!("{} (MAC {}) is not present: its addresses and routes are not set now", nic.label(), nic.mac);
     }
 
-    // A stack that configures its NICs itself (NetworkManager) is left to
-    // do so; what osconf set before is still removed.
+    // A stack that configures its NICs itself (`Configure::ByStack`) is
+    // left to do so; what osconf set before is still removed.
     let configured: &[&Nic] = if configure == Configure::Now { &present } else { &[] };
     // Each phase depends on the one before (routes need their NIC's address
     // and link up); requests within a phase are independent.

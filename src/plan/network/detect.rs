@@ -3,23 +3,22 @@
 use crate::error::Error;
 use crate::files::Root;
 
-use super::Stack;
+use super::{Stack, STACKS};
 
 /// Which stack the image uses, and why (shown by `osconf plan`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detection {
-    pub stack: Option<Stack>,
+    pub stack: Option<&'static Stack>,
     pub reason: String,
 }
 
 /// `forced` (from osconf.conf `[network] stack`) wins. Otherwise the first
-/// that matches, most specific first: netplan generates networkd or NM
-/// configuration, so it goes before both; an enabled service before files
-/// that may be leftovers.
+/// stack of [`STACKS`] whose `detect` answers, in the order of their
+/// `precedence` (most specific first).
 pub fn detect(root: &Root, forced: Option<&str>) -> Result<Detection, Error> {
     if let Some(name) = forced {
         let stack = Stack::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = Stack::ALL.iter().map(|s| s.name()).collect();
+            let names: Vec<&str> = STACKS.iter().map(|s| s.name).collect();
             Error::Invalid(format!(
                 "[network] stack = {name:?} in osconf.conf: expected auto or one of {}",
                 names.join(", ")
@@ -27,24 +26,12 @@ pub fn detect(root: &Root, forced: Option<&str>) -> Result<Detection, Error> {
         })?;
         return Ok(found(stack, "set by [network] stack in osconf.conf".into()));
     }
-    let any = |paths: &[&str]| paths.iter().find(|p| root.exists(p)).map(|p| p.to_string());
-    if let (Some(binary), true) = (any(&["/usr/sbin/netplan", "/sbin/netplan"]), root.is_dir("/etc/netplan")) {
-        return Ok(found(Stack::Netplan, format!("{binary} and /etc/netplan exist")));
-    }
-    if let Some(link) = enabled(root, "NetworkManager.service") {
-        return Ok(found(Stack::NetworkManager, format!("NetworkManager.service is enabled ({link})")));
-    }
-    if let Some(link) = enabled(root, "systemd-networkd.service") {
-        return Ok(found(Stack::Networkd, format!("systemd-networkd.service is enabled ({link})")));
-    }
-    if let (Some(ifup), true) = (any(&["/sbin/ifup", "/usr/sbin/ifup"]), root.exists("/etc/network/interfaces")) {
-        return Ok(found(Stack::Ifupdown, format!("{ifup} and /etc/network/interfaces exist")));
-    }
-    if root.is_dir("/etc/sysconfig/network-scripts") {
-        return Ok(found(Stack::RhelIfcfg, "/etc/sysconfig/network-scripts exists".into()));
-    }
-    if root.is_dir("/etc/sysconfig/network") {
-        return Ok(found(Stack::SuseIfcfg, "/etc/sysconfig/network is a directory (SUSE wicked/ifcfg)".into()));
+    let mut by_precedence = STACKS.to_vec();
+    by_precedence.sort_by_key(|s| s.precedence);
+    for stack in by_precedence {
+        if let Some(reason) = (stack.detect)(root) {
+            return Ok(found(stack, reason));
+        }
     }
     Ok(Detection {
         stack: None,
@@ -52,8 +39,13 @@ pub fn detect(root: &Root, forced: Option<&str>) -> Result<Detection, Error> {
     })
 }
 
-fn found(stack: Stack, reason: String) -> Detection {
+fn found(stack: &'static Stack, reason: String) -> Detection {
     Detection { stack: Some(stack), reason }
+}
+
+/// The first of `paths` the image has (a stack's program, for its `detect`).
+pub fn first_existing(root: &Root, paths: &[&str]) -> Option<String> {
+    paths.iter().find(|p| root.exists(p)).map(|p| p.to_string())
 }
 
 /// The wants-link that enables `unit`, if any (`systemctl enable` makes one).
@@ -86,10 +78,11 @@ mod tests {
         Root::new(base)
     }
 
-    fn detected(root: &Root) -> Option<Stack> {
+    /// The name of the stack detected in `root` (then removed).
+    fn detected(root: &Root) -> Option<&'static str> {
         let stack = detect(root, None).unwrap().stack;
         let _ = std::fs::remove_dir_all(root.base());
-        stack
+        stack.map(Stack::name)
     }
 
     #[test]
@@ -104,35 +97,48 @@ mod tests {
             ],
             &["etc/netplan"],
         );
-        assert_eq!(detected(&ubuntu), Some(Stack::Netplan));
+        assert_eq!(detected(&ubuntu), Some("netplan"));
         let fedora = tree(
             "fedora",
             &["etc/systemd/system/multi-user.target.wants/NetworkManager.service"],
             &["etc/sysconfig/network-scripts"],
         );
-        assert_eq!(detected(&fedora), Some(Stack::NetworkManager));
+        assert_eq!(detected(&fedora), Some("networkmanager"));
         let networkd = tree(
             "networkd",
             &["etc/systemd/system/multi-user.target.wants/systemd-networkd.service", "etc/network/interfaces"],
             &[],
         );
-        assert_eq!(detected(&networkd), Some(Stack::Networkd));
+        assert_eq!(detected(&networkd), Some("networkd"));
         let debian = tree("debian", &["sbin/ifup", "etc/network/interfaces"], &[]);
-        assert_eq!(detected(&debian), Some(Stack::Ifupdown));
+        assert_eq!(detected(&debian), Some("ifupdown"));
         let rhel7 = tree("rhel7", &[], &["etc/sysconfig/network-scripts"]);
-        assert_eq!(detected(&rhel7), Some(Stack::RhelIfcfg));
+        assert_eq!(detected(&rhel7), Some("rhel-ifcfg"));
         let suse = tree("suse", &[], &["etc/sysconfig/network"]);
-        assert_eq!(detected(&suse), Some(Stack::SuseIfcfg));
+        assert_eq!(detected(&suse), Some("suse-ifcfg"));
         // Netplan's directory without its binary (a leftover) does not count.
         let leftover = tree("leftover", &["sbin/ifup", "etc/network/interfaces"], &["etc/netplan"]);
-        assert_eq!(detected(&leftover), Some(Stack::Ifupdown));
+        assert_eq!(detected(&leftover), Some("ifupdown"));
         assert_eq!(detected(&tree("none", &[], &["etc"])), None);
+    }
+
+    /// Records and osconf.conf hold these names: renaming one would make
+    /// osconf forget which stack it wrote for. Distinct precedences keep
+    /// detection independent of the order of `STACKS`.
+    #[test]
+    fn the_stacks_keep_their_names_and_each_has_its_own_precedence() {
+        let names: Vec<&str> = STACKS.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["ifupdown", "rhel-ifcfg", "suse-ifcfg", "networkd", "networkmanager", "netplan"]);
+        let mut precedences: Vec<u8> = STACKS.iter().map(|s| s.precedence).collect();
+        precedences.sort();
+        precedences.dedup();
+        assert_eq!(precedences.len(), STACKS.len(), "two stacks share a precedence");
     }
 
     #[test]
     fn a_forced_stack_wins_and_a_wrong_name_is_an_error() {
         let root = tree("forced", &["sbin/ifup", "etc/network/interfaces"], &[]);
-        assert_eq!(detect(&root, Some("networkd")).unwrap().stack, Some(Stack::Networkd));
+        assert_eq!(detect(&root, Some("networkd")).unwrap().stack.map(Stack::name), Some("networkd"));
         assert!(detect(&root, Some("wicked")).unwrap_err().to_string().contains("expected auto or one of ifupdown"));
         let _ = std::fs::remove_dir_all(root.base());
     }

@@ -1,22 +1,24 @@
 //! Persistent network configuration in the image's own stack, so the network
-//! comes back at the next boot even without osconf. One renderer per stack;
-//! every renderer is a pure function of the settings (plus the NIC names the
-//! image has), producing byte-identical files for the same input. Also the
-//! live changes ([`live`]): the running kernel's half of the same diff.
-//! Nothing here writes: `apply` writes the files, sets the kernel's state
-//! (`apply::network_live`) and makes the stack read them (`apply::take_effect`).
+//! comes back at the next boot even without osconf. One folder per stack,
+//! listed in [`STACKS`]: its detection, its renderer (a pure function of the
+//! settings plus the NIC names the image has, producing byte-identical files
+//! for the same input), what `osconf check` says of it and how it takes
+//! effect ([`Stack`]). Also the live changes ([`live`]): the running
+//! kernel's half of the same diff. Nothing here writes: `apply` writes the
+//! files, sets the kernel's state (`apply::network_live`) and makes the
+//! stack read them (`apply::take_effect`), as the stack's description says.
 
 mod detect;
 mod extra;
-mod ifcfg;
-pub(crate) mod ifupdown;
+mod ifupdown;
 pub mod live;
 mod netplan;
-mod netplan_yaml;
 mod networkd;
 mod networkmanager;
+mod rhel_ifcfg;
+mod stack;
+mod suse_ifcfg;
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::Error;
@@ -24,42 +26,20 @@ use crate::files::{text_of, DirEntry, FileWrite, Root};
 use crate::settings::{Nic, Settings};
 
 pub use detect::{detect, enabled, Detection};
+pub use stack::{Configure, Stack, TakeEffect};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stack {
-    Ifupdown,
-    RhelIfcfg,
-    SuseIfcfg,
-    Networkd,
-    NetworkManager,
-    Netplan,
-}
-
-impl Stack {
-    pub const ALL: [Stack; 6] =
-        [Stack::Ifupdown, Stack::RhelIfcfg, Stack::SuseIfcfg, Stack::Networkd, Stack::NetworkManager, Stack::Netplan];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stack::Ifupdown => "ifupdown",
-            Stack::RhelIfcfg => "rhel-ifcfg",
-            Stack::SuseIfcfg => "suse-ifcfg",
-            Stack::Networkd => "networkd",
-            Stack::NetworkManager => "networkmanager",
-            Stack::Netplan => "netplan",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Stack> {
-        Stack::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
-impl fmt::Display for Stack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// Every network stack osconf writes for, each described by its folder
+/// below (see [`Stack`]). A new stack: its folder, and one line here. The
+/// order is the one `[network] stack`'s error lists them in; detection
+/// follows each stack's `precedence`.
+pub const STACKS: &[&Stack] = &[
+    &ifupdown::STACK,
+    &rhel_ifcfg::STACK,
+    &suse_ifcfg::STACK,
+    &networkd::STACK,
+    &networkmanager::STACK,
+    &netplan::STACK,
+];
 
 /// What a renderer produces.
 #[derive(Debug, Default)]
@@ -78,16 +58,9 @@ pub struct Rendered {
 /// The files that make `stack` bring the NICs up as `settings` says, and
 /// none of the image's own definitions of those NICs win. `previous`: the
 /// NICs osconf configured last time.
-pub fn render(stack: Stack, settings: &Settings, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
+pub fn render(stack: &Stack, settings: &Settings, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
     let names = NicNames::read(root, &settings.nics);
-    Ok(match stack {
-        Stack::Ifupdown => ifupdown::render(settings, &names, root)?,
-        Stack::RhelIfcfg => ifcfg::render_rhel(settings, &names, root)?,
-        Stack::SuseIfcfg => ifcfg::render_suse(settings, &names),
-        Stack::Networkd => networkd::render(settings, &names, root)?,
-        Stack::NetworkManager => networkmanager::render(settings, &names, root, previous)?,
-        Stack::Netplan => netplan::render(settings, &names, root)?,
-    })
+    (stack.render)(settings, &names, root, previous)
 }
 
 /// Kernel names of the NICs, for the formats that cannot match by MAC
@@ -153,6 +126,11 @@ fn dns_for<'a>(settings: &'a Settings, nic: &Nic) -> &'a [IpAddr] {
     } else {
         &[]
     }
+}
+
+/// A route or rule file of a NIC (header, then `lines`), if it has lines.
+fn lines_file(path: String, nic: &Nic, what: &str, lines: String) -> Option<FileWrite> {
+    (!lines.is_empty()).then(|| FileWrite::new(path, header("#", &format!("{} {what}", nic.label())) + &lines, 0o644))
 }
 
 fn join<T: ToString>(items: &[T], separator: &str) -> String {

@@ -6,6 +6,7 @@
 //! a marked block of `/etc/network/interfaces` itself ([`busybox`]).
 
 pub mod busybox;
+mod extra;
 pub mod interfaces_file;
 mod stanza;
 
@@ -13,8 +14,35 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::Settings;
 
-use super::{NicNames, Rendered};
+use super::detect::first_existing;
+use super::{Configure, NicNames, Rendered, Stack, TakeEffect};
 use interfaces_file::{without_conflicts, AddSource, INTERFACES};
+
+/// After netplan, NetworkManager and networkd: their images often keep an
+/// /etc/network/interfaces and even ifup.
+pub static STACK: Stack = Stack {
+    name: "ifupdown",
+    precedence: 40,
+    detect,
+    render: |settings, names, root, _| render(settings, names, root),
+    check,
+    take_effect: TakeEffect::AtStart,
+    live: Configure::Now,
+};
+
+fn detect(root: &Root) -> Option<String> {
+    let ifup = first_existing(root, &["/sbin/ifup", "/usr/sbin/ifup"])?;
+    root.exists(INTERFACES).then(|| format!("{ifup} and {INTERFACES} exist"))
+}
+
+fn check(root: &Root) -> String {
+    match Layout::of(root) {
+        Layout::MarkedBlock(_) => {
+            format!("busybox's ifup cannot source interfaces.d: osconf writes a marked block in {INTERFACES}")
+        }
+        Layout::InterfacesD => "osconf writes /etc/network/interfaces.d/osconf-ethN".into(),
+    }
+}
 
 /// Where osconf's stanzas go in this image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +60,7 @@ impl Layout {
     }
 }
 
-pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
+fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut owned = Vec::new();
     let mut configured = Vec::new();
     for nic in &settings.nics {

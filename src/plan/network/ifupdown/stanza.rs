@@ -3,7 +3,8 @@
 
 use crate::settings::{Nic, Settings};
 
-use super::super::{destination, dns_for, extra, header, join};
+use super::super::{destination, dns_for, header, join};
+use super::extra;
 
 /// The stanza for `nic`, named `name` (its kernel name, see `NicNames`).
 pub fn stanza(settings: &Settings, nic: &Nic, name: &str) -> String {
@@ -20,8 +21,8 @@ pub fn stanza(settings: &Settings, nic: &Nic, name: &str) -> String {
     for r in &nic.routes {
         text += &format!("    up ip route replace {} via {} dev {name}\n", destination(r), r.via);
     }
-    text += &extra::ifupdown_up(nic, name);
-    text += &extra::ifupdown_down(nic, name);
+    text += &extra::up(nic, name);
+    text += &extra::down(nic, name);
     for r in nic.routes.iter().rev() {
         text += &format!("    down ip route del {} via {} dev {name} || true\n", destination(r), r.via);
     }

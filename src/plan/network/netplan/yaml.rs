@@ -2,7 +2,7 @@
 //! define, and where: the ids under `network.ethernets`, what each matches
 //! (`match.macaddress`, `match.name`, or its id), and the lines of each block
 //! definition, so that osconf can cut the definitions of its NICs out (see
-//! `netplan.rs`). Block mappings, `- ` lists and one-line flow collections
+//! `netplan/mod.rs`). Block mappings, `- ` lists and one-line flow collections
 //! (`{a: b, c: [d]}`) are understood; anything else is at worst not found.
 //!
 //! The reader is total: every line is read once, a flow collection is read

@@ -24,6 +24,12 @@
 //! problem left elsewhere is said to leave the network to osconf's live
 //! configuration until the file is fixed; osconf does not remove or rewrite
 //! lines it does not understand.
+//!
+//! netplan renders its YAML in a systemd generator, before any unit (osconf
+//! included) runs: on the boot that applies a drop, networkd would start
+//! from what the old YAML said. So osconf runs netplan's generator again
+//! (what `netplan generate` runs, without its Python front end) before
+//! networkd starts ([`TakeEffect::Generate`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,10 +38,35 @@ use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 use crate::state::backup_path;
 
-use super::netplan_yaml::{read, Definition, Problem};
-use super::{dns_for, extra, header, join, read_image_file, NicNames, Rendered};
+use super::detect::first_existing;
+use super::{dns_for, header, join, read_image_file, Configure, NicNames, Rendered, Stack, TakeEffect};
+use yaml::{read, Definition, Problem};
+
+mod extra;
+mod yaml;
 
 const OWN: &str = "/etc/netplan/90-osconf.yaml";
+
+/// Where netplan's generator is (`netplan generate` runs `/lib/netplan/generate`).
+const GENERATORS: [&str; 3] = ["/lib/netplan/generate", "/usr/lib/netplan/generate", "/usr/libexec/netplan/generate"];
+
+/// First: netplan generates networkd's or NetworkManager's configuration,
+/// so their services are enabled on its images too.
+pub static STACK: Stack = Stack {
+    name: "netplan",
+    precedence: 10,
+    detect,
+    render: |settings, names, root, _| render(settings, names, root),
+    check: |_| format!("osconf writes {OWN}"),
+    take_effect: TakeEffect::Generate { what: "netplan's generator", paths: &GENERATORS, reader: "networkd" },
+    live: Configure::Now,
+};
+
+/// The program and the directory: the directory alone may be a leftover.
+fn detect(root: &Root) -> Option<String> {
+    let binary = first_existing(root, &["/usr/sbin/netplan", "/sbin/netplan"])?;
+    root.is_dir("/etc/netplan").then(|| format!("{binary} and /etc/netplan exist"))
+}
 
 /// Where netplan reads YAML, weakest first: a file in a later directory
 /// shadows the file of the same name in an earlier one.
@@ -65,7 +96,7 @@ fn configures(def: &Definition, nic: &Nic, name: &str) -> bool {
         || (!def.broad_match && def.match_name.as_deref() == Some(name))
 }
 
-pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
+fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut parsed = Vec::new();
     for (_, path) in image_files(root) {
         let Some(text) = read_image_file(root, &path, "netplan") else { continue };
@@ -154,8 +185,8 @@ fn definition(settings: &Settings, nic: &Nic) -> String {
         "      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n",
         nic.address, nic.prefix
     );
-    text += &extra::netplan_addresses(nic);
-    let extra_routes = extra::netplan_routes(nic);
+    text += &extra::addresses(nic);
+    let extra_routes = extra::routes(nic);
     if !nic.routes.is_empty() || !extra_routes.is_empty() {
         text += "      routes:\n";
         for route in &nic.routes {
@@ -163,7 +194,7 @@ fn definition(settings: &Settings, nic: &Nic) -> String {
         }
         text += &extra_routes;
     }
-    text += &extra::netplan_policy(nic);
+    text += &extra::policy(nic);
     let dns = dns_for(settings, nic);
     if !dns.is_empty() {
         let quoted: Vec<String> = dns.iter().map(|a| format!("\"{a}\"")).collect();

@@ -11,26 +11,42 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{dns_for, extra, header, read_image_file, NicNames, Rendered};
+use super::detect::enabled;
+use super::{dns_for, header, read_image_file, Configure, NicNames, Rendered, Stack, TakeEffect};
+
+mod extra;
+
+/// After netplan (which generates networkd's files) and NetworkManager.
+pub static STACK: Stack = Stack {
+    name: "networkd",
+    precedence: 30,
+    detect: |root| {
+        enabled(root, "systemd-networkd.service").map(|link| format!("systemd-networkd.service is enabled ({link})"))
+    },
+    render: |settings, names, root, _| render(settings, names, root),
+    check: |_| "osconf writes /etc/systemd/network/10-osconf-ethN.network".into(),
+    take_effect: TakeEffect::AtStart,
+    live: Configure::Now,
+};
 
 const DIRS: [&str; 4] =
     ["/etc/systemd/network", "/run/systemd/network", "/lib/systemd/network", "/usr/lib/systemd/network"];
 
-pub fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
+fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut owned = Vec::new();
     let mut disabled = Vec::new();
     for nic in &settings.nics {
         let file = format!("10-osconf-{}.network", nic.label());
         let mut text = header("#", &format!("{} settings", nic.label()));
         text += &format!("[Match]\nMACAddress={}\n\n[Network]\nAddress={}/{}\n", nic.mac, nic.address, nic.prefix);
-        text += &extra::networkd_addresses(nic);
+        text += &extra::addresses(nic);
         for server in dns_for(settings, nic) {
             text += &format!("DNS={server}\n");
         }
         for route in &nic.routes {
             text += &format!("\n[Route]\nDestination={}/{}\nGateway={}\n", route.dest, route.prefix, route.via);
         }
-        text += &extra::networkd_sections(nic);
+        text += &extra::sections(nic);
         for path in earlier_for(root, nic, &names.of(nic), &file)? {
             if path.starts_with("/etc/") {
                 disabled.push(path);

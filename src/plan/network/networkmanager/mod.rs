@@ -24,7 +24,27 @@ use crate::error::Error;
 use crate::files::{FileWrite, Root};
 use crate::settings::{Mac, Nic, Settings};
 
-use super::{default_gateway, dns_for, extra, header, ifcfg, join, read_image_file, static_routes, NicNames, Rendered};
+use super::detect::enabled;
+use super::{default_gateway, dns_for, header, join, read_image_file, rhel_ifcfg, static_routes};
+use super::{Configure, NicNames, Rendered, Stack, TakeEffect};
+
+mod extra;
+
+/// After netplan (which may generate NetworkManager's profiles); before
+/// networkd, whose service may be enabled too. NetworkManager activates
+/// osconf's profile itself when it starts: osconf does not set the
+/// addresses live (see [`Configure::ByStack`]).
+pub static STACK: Stack = Stack {
+    name: "networkmanager",
+    precedence: 20,
+    detect: |root| {
+        enabled(root, "NetworkManager.service").map(|link| format!("NetworkManager.service is enabled ({link})"))
+    },
+    render,
+    check: |_| format!("osconf writes {CONNECTIONS}/osconf-ethN.nmconnection"),
+    take_effect: TakeEffect::AtStart,
+    live: Configure::ByStack,
+};
 
 const CONNECTIONS: &str = "/etc/NetworkManager/system-connections";
 pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
@@ -32,13 +52,13 @@ pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
 /// Suffixes NetworkManager's keyfile plugin does not load.
 const IGNORED: [&str; 7] = ["~", ".bak", ".orig", ".rej", ".rpmnew", ".rpmsave", ".swp"];
 
-pub fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
+fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
     let mut owned: Vec<FileWrite> = settings.nics.iter().map(|nic| keyfile(settings, nic)).collect();
     owned.push(no_auto_default(settings, root, previous)?);
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
     let nics: Vec<(&Nic, String)> = settings.nics.iter().map(|n| (n, names.of(n))).collect();
     let mut disabled = bound_keyfiles(root, &nics, &ours)?;
-    disabled.extend(ifcfg::conflicting(root, &nics, &ours)?);
+    disabled.extend(rhel_ifcfg::conflicting(root, &nics, &ours)?);
     Ok(Rendered { owned, edited: Vec::new(), disabled })
 }
 
@@ -57,14 +77,14 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
     for (n, route) in static_routes(nic).enumerate() {
         text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);
     }
-    text += &extra::networkmanager_ipv4(nic, static_routes(nic).count());
+    text += &extra::ipv4(nic, static_routes(nic).count());
     // Each family's servers in its own section: NetworkManager refuses an
     // IPv6 server in `[ipv4] dns=` ("DNS server address is invalid").
     let (dns4, dns6): (Vec<IpAddr>, Vec<IpAddr>) = dns_for(settings, nic).iter().partition(|a| a.is_ipv4());
     if !dns4.is_empty() {
         text += &format!("dns={};\nignore-auto-dns=true\n", join(&dns4, ";"));
     }
-    text += &extra::networkmanager_ipv6(nic, &dns6);
+    text += &extra::ipv6(nic, &dns6);
     FileWrite::new(format!("{CONNECTIONS}/{id}.nmconnection"), text, 0o600)
 }
 

@@ -1,0 +1,58 @@
+//! What a NetworkManager keyfile adds for the fields only the metadata
+//! carries (see `super::super::extra`): `[ipv4]` secondary addresses, the
+//! NIC's table and its rules, and the whole `[ipv6]` section.
+
+use std::net::IpAddr;
+
+use crate::settings::Nic;
+
+use super::super::extra::sources;
+
+/// `[ipv4]` keys after the NIC's own routes: `addressN` for secondary
+/// addresses (numbered on from 2), the NIC's table as `routeN` with
+/// `routeN_options=table=T` (numbered on from `routes + 1`), and its rules.
+pub fn ipv4(nic: &Nic, routes: usize) -> String {
+    let mut text: String =
+        nic.secondary.iter().enumerate().map(|(n, (a, p))| format!("address{}={a}/{p}\n", n + 2)).collect();
+    if let Some(p) = nic.policy() {
+        let n = routes + 1;
+        text += &format!("route{n}={}/{}\nroute{n}_options=table={}\n", p.network, p.prefix, p.table);
+        text += &format!("route{}=0.0.0.0/0,{}\nroute{}_options=table={}\n", n + 1, p.gateway, n + 1, p.table);
+        for (k, source) in sources(&p).enumerate() {
+            text += &format!("routing-rule{}=priority {} from {source} table {}\n", k + 1, p.priority(), p.table);
+        }
+    }
+    text
+}
+
+/// The whole `[ipv6]` section, with the IPv6 name servers `dns` when the
+/// NIC has IPv6 addresses. Without, they are left out: NetworkManager
+/// refuses the whole profile for `dns=` with `method=ignore` ("ipv6.dns:
+/// this property is not allowed for 'method=ignore'"), and such a server
+/// could not be reached through this NIC anyway.
+pub fn ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
+    if nic.ipv6.is_empty() {
+        if !dns.is_empty() {
+            log::warn!(
+                "NetworkManager: {} has no IPv6 address: its IPv6 name servers are left out of its profile",
+                nic.label()
+            );
+        }
+        return "\n[ipv6]\nmethod=ignore\n".into();
+    }
+    let mut text = "\n[ipv6]\nmethod=manual\n".to_string();
+    for (n, (address, prefix)) in nic.ipv6.iter().enumerate() {
+        match (n, nic.ipv6_gateway) {
+            (0, Some(gateway)) => text += &format!("address1={address}/{prefix},{gateway}\n"),
+            _ => text += &format!("address{}={address}/{prefix}\n", n + 1),
+        }
+    }
+    if nic.ipv6_gateway.is_none() {
+        text += "never-default=true\n";
+    }
+    if !dns.is_empty() {
+        let list: Vec<String> = dns.iter().map(IpAddr::to_string).collect();
+        text += &format!("dns={};\nignore-auto-dns=true\n", list.join(";"));
+    }
+    text
+}

@@ -1,0 +1,37 @@
+//! What RHEL's ifcfg files add for the fields only the metadata carries (see
+//! `super::super::extra`): `IPADDRn`/`PREFIXn`, the IPv6 keys, and the
+//! NIC's table in `route-NAME` (its rules: `super::super::extra::policy_rules`).
+
+use crate::settings::Nic;
+
+/// `IPADDRn`/`PREFIXn` for secondary addresses, and the IPv6 keys (or `IPV6INIT=no`).
+pub fn ifcfg(nic: &Nic) -> String {
+    let mut text: String = nic
+        .secondary
+        .iter()
+        .enumerate()
+        .map(|(n, (a, p))| format!("IPADDR{}={a}\nPREFIX{}={p}\n", n + 1, n + 1))
+        .collect();
+    let Some(((first, prefix), rest)) = nic.ipv6.split_first() else {
+        return text + "IPV6INIT=no\n";
+    };
+    text += &format!("IPV6INIT=yes\nIPV6_AUTOCONF=no\nIPV6ADDR={first}/{prefix}\n");
+    if !rest.is_empty() {
+        let more: Vec<String> = rest.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+        text += &format!("IPV6ADDR_SECONDARIES=\"{}\"\n", more.join(" "));
+    }
+    if let Some(gateway) = nic.ipv6_gateway {
+        // IPV6_DEFROUTE defaults to DEFROUTE, which is "no" on secondary NICs.
+        text += &format!("IPV6_DEFAULTGW={gateway}\nIPV6_DEFROUTE=yes\n");
+    }
+    text
+}
+
+/// Lines of `route-NAME` for the NIC's table.
+pub fn policy_routes(nic: &Nic, name: &str) -> String {
+    let Some(p) = nic.policy() else { return String::new() };
+    format!(
+        "{}/{} dev {name} table {}\ndefault via {} dev {name} table {}\n",
+        p.network, p.prefix, p.table, p.gateway, p.table
+    )
+}
