@@ -9,6 +9,7 @@
 pub mod aliyun_disk;
 pub mod aliyun_metadata;
 pub mod beneath;
+pub mod media;
 pub mod mount;
 pub mod osconf_format;
 pub mod probe;
