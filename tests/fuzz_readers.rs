@@ -39,6 +39,7 @@
 //! | sources/aliyun_metadata/items.rs `Document`, map.rs `read` | the meta-data/all JSON document         | metadata-document   |
 //! | sources/aliyun_metadata/map.rs `read` (item by item)    | every metadata item                        | metadata-items      |
 //! | sources/aliyun_metadata/http.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
+//! | sources/media/iso9660.rs `volume_label`, `read_file`   | an ISO 9660 image file (config drive)      | iso9660 (+ its unit tests) |
 //! | check.rs `run`                                          | /etc/shadow, authorized_keys (offline image) | check-image       |
 //! | sources/osconf_format/ (the os.conf drop, Tencent's CD-ROM) | os.conf                                  | tests/proptest_parser.rs, tests/hostile.rs |
 //!
