@@ -128,8 +128,9 @@ impl fmt::Display for Iso9660Error {
 impl std::error::Error for Iso9660Error {}
 
 /// The volume identifier of the primary volume descriptor (byte 40, 32
-/// bytes space-padded), as `blkid` and `tencent_cdrom::iso9660_label` read
-/// it; `None` when the image is not ISO 9660.
+/// bytes space-padded), as `tencent_cdrom::iso9660_label` reads it (that one
+/// looks at block 16 only; this one also finds a primary descriptor after
+/// another, as ECMA-119 allows); `None` when the image is not ISO 9660.
 pub fn volume_label(image: &mut (impl Read + Seek)) -> Option<String> {
     let descriptors = Descriptors::read(image).ok()?;
     let id = descriptors.primary.get(40..72)?;
