@@ -71,7 +71,7 @@ row() { # row <name> <nics> <routes> <plan|apply|version>
   case $cmd in
     apply|apply-no-live)
       run="$BIN apply --root $root --live"; [ "$cmd" = apply-no-live ] && run="$BIN apply --root $root --no-live"
-      prep="sh -c 'rm -f $root/var/lib/osconf/record.json; cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf'" ;;
+      prep="sh -c 'rm -rf $root/var/lib/osconf/records; cp $W/$name.conf $root/boot/aliyun_custom_image/os.conf'" ;;
     plan) run="$BIN plan --root $root --drop $W/$name.conf" ;;
     version) run="$BIN --version" ;;
   esac
@@ -104,6 +104,6 @@ printf '64 NICs x 8 routes apply / VPC apply: %s, target <= 1.5\n' "$(ratio nics
 echo
 size=$(stat -c %s "$BIN")
 printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"
-cp "$W/vpc.conf" "$W/fs/root-vpc/boot/aliyun_custom_image/os.conf"; rm -f "$W/fs/root-vpc/var/lib/osconf/record.json"
+cp "$W/vpc.conf" "$W/fs/root-vpc/boot/aliyun_custom_image/os.conf"; rm -rf "$W/fs/root-vpc/var/lib/osconf/records"
 rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/fs/root-vpc" --live 2>&1 >/dev/null | tail -1)
 printf 'peak RSS of a VPC apply: %s KiB (%.2f MiB)\n' "$rss" "$(python3 -c "print($rss/1024)")"

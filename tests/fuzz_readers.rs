@@ -38,7 +38,8 @@
 //! | config.rs `Config::load`                                | /etc/osconf/osconf.conf                    | osconf.conf         |
 //! | sources/alibaba_metadata/items.rs `Document`, map.rs `read` | the meta-data/all JSON document         | metadata-document   |
 //! | sources/alibaba_metadata/map.rs `read` (item by item)    | every metadata item                        | metadata-items      |
-//! | sources/alibaba_metadata/http.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
+//! | sources/http/mod.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
+//! | sources/media/iso9660.rs `volume_label`, `read_file`   | an ISO 9660 image file (config drive)      | iso9660 (+ its unit tests) |
 //! | check.rs `run`                                          | /etc/shadow, authorized_keys (offline image) | check-image       |
 //! | sources/osconf_format/ (the os.conf drop, Tencent's CD-ROM) | os.conf                                  | tests/proptest_parser.rs, tests/hostile.rs |
 //!

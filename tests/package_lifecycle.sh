@@ -45,10 +45,10 @@ rpm --root "$T" --dbpath /var/lib/rpm --initdb
 rpm --root "$T" --dbpath /var/lib/rpm -i --nodeps "$RPM" 2>/dev/null  # Debian's rpm: "use Alien instead" on stderr
 ok ".rpm installed into the tree (its database there too)" test -x "$T/usr/sbin/osconf" -a -d "$T/var/lib/rpm"
 log=$(boot "$T"); first=$(root_hash "$T")
-ok ".rpm: the first boot applies the drop (record written)" test -s "$T/var/lib/osconf/record.json" -a "$first" != '*'
+ok ".rpm: the first boot applies the drop (record written)" test -s "$T/var/lib/osconf/records/tencent-cdrom.json" -a "$first" != '*'
 rpm --root "$T" --dbpath /var/lib/rpm -e --nodeps osconf 2>/dev/null
 ok ".rpm removed (binary gone)" test ! -e "$T/usr/sbin/osconf"
-ok ".rpm removal keeps /var/lib/osconf" test -s "$T/var/lib/osconf/record.json"
+ok ".rpm removal keeps /var/lib/osconf" test -s "$T/var/lib/osconf/records/tencent-cdrom.json"
 rpm --root "$T" --dbpath /var/lib/rpm -i --nodeps "$RPM" 2>/dev/null
 echo 'root:$6$changed$byuser:20000:0:99999:7:::' >"$T/etc/shadow"
 log=$(boot "$T")
@@ -99,10 +99,10 @@ dpkg_tree "$T"
 dpkg --root="$T" --force-depends -i "$DEB" >/dev/null
 ok ".deb installed into the tree" test -x "$T/usr/sbin/osconf"
 log=$(boot "$T")
-ok ".deb: the first boot applies the drop (record written)" test -s "$T/var/lib/osconf/record.json"
+ok ".deb: the first boot applies the drop (record written)" test -s "$T/var/lib/osconf/records/tencent-cdrom.json"
 dpkg --root="$T" -r osconf >/dev/null
 ok ".deb removed (binary gone)" test ! -e "$T/usr/sbin/osconf"
-ok ".deb removal keeps /var/lib/osconf" test -s "$T/var/lib/osconf/record.json"
+ok ".deb removal keeps /var/lib/osconf" test -s "$T/var/lib/osconf/records/tencent-cdrom.json"
 ok ".deb removal keeps the conffile /etc/init.d/osconf, which then does nothing" \
   sh -c "chroot '$T' /etc/init.d/osconf start && test ! -e '$T/var/log/osconf.log'"
 dpkg --root="$T" --force-depends -i "$DEB" >/dev/null

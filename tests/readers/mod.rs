@@ -27,6 +27,7 @@ use osconf::record::Record;
 use osconf::settings::{Settings, SshKey};
 use osconf::sources::alibaba_metadata::{read as read_metadata, Document, Fetch, Items};
 use osconf::sources::http::{parse_response, MAX_BODY};
+use osconf::sources::media::iso9660;
 use osconf::sources::osconf_format;
 
 use crate::common::TempTree;
@@ -463,6 +464,32 @@ pub const TARGETS: &[Target] = &[
                     if response.body.len() > MAX_BODY {
                         return Err(format!("a body of {} bytes", response.body.len()));
                     }
+                }
+            }
+            Ok(())
+        },
+    },
+    Target {
+        name: "iso9660",
+        path: "/input/config.iso",
+        dir: "iso9660",
+        golden: &[],
+        system: &[],
+        setup: |_| {},
+        // An image file read without mounting: whatever its bytes, a file
+        // within the limit, nothing, or an error in words. Corpus: config
+        // drives as nova (genisoimage -J -r ... -no-pad) and xorriso
+        // (-as mkisofs -J -R -no-pad) make them.
+        run: |_, input| {
+            let mut image = std::io::Cursor::new(input);
+            let _ = iso9660::volume_label(&mut image);
+            for path in ["qcloud_action/os.conf", "openstack/latest/meta_data.json"] {
+                match iso9660::read_file(&mut image, path, osconf_format::MAX_DROP_BYTES) {
+                    Ok(Some(content)) if content.len() > osconf_format::MAX_DROP_BYTES => {
+                        return Err(format!("{path}: {} bytes", content.len()))
+                    }
+                    Err(e) if e.to_string().is_empty() => return Err(format!("{path}: an error without words")),
+                    _ => {}
                 }
             }
             Ok(())

@@ -1,8 +1,9 @@
 //! Finding a medium by its ISO 9660 volume label, read from the volume
 //! descriptor itself: no udev, no blkid. CD-ROMs (`sr*`) are looked at first.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+
+use super::iso9660;
 
 /// The first block device under `sys_block` (`/sys/block`) whose ISO 9660
 /// volume label is one of `labels`; `None` when there is none (or no sysfs).
@@ -17,16 +18,7 @@ pub fn find_device(sys_block: &Path, labels: &[&str]) -> Option<PathBuf> {
         .find(|device| iso9660_label(device).is_some_and(|label| labels.contains(&label.as_str())))
 }
 
-/// The volume identifier of an ISO 9660 primary volume descriptor (sector
-/// 16: type 1, "CD001", the identifier at byte 40, 32 bytes space-padded),
-/// of a device or an image file.
+/// The volume label of an ISO 9660 device or image file ([`iso9660::volume_label`]).
 pub fn iso9660_label(device: &Path) -> Option<String> {
-    let mut file = std::fs::File::open(device).ok()?;
-    file.seek(SeekFrom::Start(16 * 2048)).ok()?;
-    let mut sector = [0u8; 72];
-    file.read_exact(&mut sector).ok()?;
-    if sector[0] != 1 || &sector[1..6] != b"CD001" {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&sector[40..72]).trim_end().to_owned())
+    iso9660::volume_label(&mut std::fs::File::open(device).ok()?)
 }

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use crate::config::SourceConfig;
 use crate::error::Error;
-use crate::sources::media::label;
 use crate::sources::media::mount::{mount_first_fitting, mount_point_of};
+use crate::sources::media::{iso9660, label};
+use crate::sources::osconf_format::MAX_DROP_BYTES;
 use crate::sources::platform::Cloud;
-use crate::sources::{osconf_format, read_drop_beneath, read_drop_file, Context, DropKind, Found, Source};
+use crate::sources::{osconf_format, read_drop_beneath, read_drop_file, Context, DropKind, Found, Payload, Source};
 
 /// The source `tencent-cdrom`.
 pub struct TencentCdrom;
@@ -27,7 +28,7 @@ impl Source for TencentCdrom {
     }
 
     fn takes(&self) -> &'static str {
-        "a device, a directory holding qcloud_action/, or an os.conf file"
+        "a device, an ISO 9660 image file, a directory holding qcloud_action/, or an os.conf file"
     }
 
     fn network_of(&self) -> Option<Cloud> {
@@ -61,6 +62,8 @@ impl Source for TencentCdrom {
             read_drop_beneath(path, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)))
         } else if std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type()) {
             read_from_device(path)?
+        } else if label::iso9660_label(path).is_some() {
+            read_from_image_file(path)?
         } else {
             // An os.conf file of Tencent's (`--drop PATH --format tencent`).
             read_drop_file(path)?.map(|file| Found::drop(KIND, file))
@@ -83,6 +86,23 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
         description: format!("{}:/{DROP_PATH} (CD-ROM {LABEL})", device.display()),
         mount: Some(mounted),
         ..found
+    }))
+}
+
+/// The drop inside an ISO 9660 image file (a CD-ROM a builder made to test
+/// with), read without mounting it; the image is never written.
+pub fn read_from_image_file(image: &Path) -> Result<Option<Found>, Error> {
+    let bad = |e: String| Error::Invalid(format!("{}: {e}", image.display()));
+    let mut file = std::fs::File::open(image).map_err(|e| bad(e.to_string()))?;
+    let content = iso9660::read_file(&mut file, DROP_PATH, MAX_DROP_BYTES).map_err(|e| bad(e.to_string()))?;
+    Ok(content.map(|content| Found {
+        source: KIND.source,
+        description: format!("{}:/{DROP_PATH} (ISO 9660 image)", image.display()),
+        content,
+        payload: Payload::OsConf(KIND.dialect),
+        delete_after: None,
+        drop_dir: None,
+        mount: None,
     }))
 }
 
