@@ -263,6 +263,18 @@ mod tests {
         );
     }
 
+    /// The file the packages install says the defaults, every source in it.
+    #[test]
+    fn the_shipped_osconf_conf_is_the_defaults() {
+        let shipped = Config::parse(include_str!("../packaging/osconf.conf")).unwrap();
+        let defaults = Config::default();
+        assert_eq!(shipped.order, defaults.order, "[source] order must list every registered source");
+        for source in SOURCES {
+            assert_eq!(shipped.source(*source), source.defaults(), "[source.{}]", source.name());
+        }
+        assert_eq!((shipped.network_stack, shipped.nic_wait), (defaults.network_stack, defaults.nic_wait));
+    }
+
     #[test]
     fn the_keys_of_osconf_0_1_set_the_sections_they_meant() {
         let old = Config::parse(
