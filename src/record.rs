@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::files::{write_atomic, Mode, Root, WriteBatch};
-use crate::plan::network::Stack;
+use crate::plan::network::{Stack, STACKS};
 use crate::settings::values::shorten;
 use crate::settings::{build, nic_extras, values, Nic, SettingsBuilder, SshKey};
 use crate::sources::alibaba_metadata::instance_id;
@@ -330,39 +330,7 @@ fn check_nic(nic: &Nic) -> Result<(), String> {
 /// osconf's and a file name of the shape it gives there — so a normalised
 /// absolute path, no `..`, no `//`, nowhere else.
 fn osconf_could_own(path: &str) -> bool {
-    let Some((dir, name)) = path.rsplit_once('/') else { return false };
-    // `ethN` as `Nic::label` writes it.
-    let label = |text: &str| {
-        text.strip_prefix("eth").is_some_and(|n| {
-            !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-                && (n == "0" || !n.starts_with('0'))
-                && n.parse::<u32>().is_ok()
-        })
-    };
-    let labelled =
-        |prefix: &str, suffix: &str| name.strip_prefix(prefix).and_then(|n| n.strip_suffix(suffix)).is_some_and(label);
-    let named = |prefixes: &[&str]| prefixes.iter().any(|p| name.strip_prefix(p).is_some_and(is_interface_name));
-    match dir {
-        "/etc/netplan" => name == "90-osconf.yaml",
-        "/etc/systemd/network" => labelled("10-osconf-", ".network"),
-        "/etc/network/interfaces.d" => labelled("osconf-", ""),
-        "/etc/NetworkManager/system-connections" => labelled("osconf-", ".nmconnection"),
-        "/etc/NetworkManager/conf.d" => name == "90-osconf.conf" || name == "90-osconf-dns.conf",
-        "/etc/systemd/resolved.conf.d" => name == "osconf.conf",
-        "/etc/sysconfig/network-scripts" => named(&["ifcfg-", "route-", "rule-"]),
-        "/etc/sysconfig/network" => named(&["ifcfg-", "ifroute-", "ifrule-"]),
-        _ => false,
-    }
-}
-
-/// A kernel interface name (the ifcfg formats name files by it): 1 to 15
-/// bytes, not `.` or `..`, no `/`, `:`, white space or control character.
-fn is_interface_name(name: &str) -> bool {
-    (1..=15).contains(&name.len())
-        && name != "."
-        && name != ".."
-        && !name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    crate::plan::dns::owns(path) || STACKS.iter().any(|stack| (stack.owns)(path))
 }
 
 /// The version-1 digest, computed only to compare with an old record.
@@ -444,7 +412,7 @@ mod tests {
                 .filter_map(|mode| mode.owned_path().map(str::to_owned))
                 .collect();
         for root in [Root::new("/nonexistent-osconf-root"), Root::new(&base)] {
-            for stack in Stack::ALL {
+            for stack in STACKS {
                 let rendered = network::render(stack, &settings, &root, &[]).unwrap();
                 owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
             }

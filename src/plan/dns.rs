@@ -24,6 +24,11 @@ const RESOLVCONF_BASE: &str = "/etc/resolvconf/resolv.conf.d/base";
 /// so it reaches NM whichever stack osconf rendered the NICs for and
 /// whether or not the drop has NICs (see NetworkManager.conf(5)).
 const NM_DNS_CONF: &str = "/etc/NetworkManager/conf.d/90-osconf-dns.conf";
+
+/// Whether osconf writes (and so may own) the file at `path` for DNS.
+pub fn owns(path: &str) -> bool {
+    path == RESOLVED_DROPIN || path == NM_DNS_CONF
+}
 /// SUSE netconfig's settings; it is sourced by the `netconfig` shell script.
 const NETCONFIG: &str = "/etc/sysconfig/network/config";
 const NETCONFIG_KEY: &str = "NETCONFIG_DNS_STATIC_SERVERS";

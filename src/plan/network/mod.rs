@@ -94,6 +94,37 @@ impl NicNames {
 
 /// The first line of every file osconf writes. It names no source: the
 /// same files come from os.conf, the Tencent CD-ROM or the metadata endpoint.
+/// Whether `path` is `DIR/<prefix>ethN<suffix>`, a per-NIC file osconf names
+/// by the NIC's label (`Nic::label`).
+pub(crate) fn file_of_nic(path: &str, dir: &str, prefix: &str, suffix: &str) -> bool {
+    let label = |text: &str| {
+        text.strip_prefix("eth").is_some_and(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n == "0" || !n.starts_with('0'))
+                && n.parse::<u32>().is_ok()
+        })
+    };
+    let name = path.strip_prefix(dir).and_then(|rest| rest.strip_prefix('/'));
+    name.and_then(|n| n.strip_prefix(prefix)).and_then(|n| n.strip_suffix(suffix)).is_some_and(label)
+}
+
+/// Whether `path` is `DIR/<one of prefixes><interface name>`: the ifcfg
+/// formats name their files by the kernel's name of the NIC.
+pub(crate) fn file_of_interface(path: &str, dir: &str, prefixes: &[&str]) -> bool {
+    let name = path.strip_prefix(dir).and_then(|rest| rest.strip_prefix('/'));
+    name.is_some_and(|name| prefixes.iter().any(|p| name.strip_prefix(p).is_some_and(is_interface_name)))
+}
+
+/// A kernel interface name: 1 to 15 bytes, not `.` or `..`, no `/`, `:`,
+/// white space or control character.
+fn is_interface_name(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+}
+
 fn header(comment: &str, what: &str) -> String {
     format!("{comment} Written by osconf from the instance's settings ({what}).\n{comment} osconf owns this file and rewrites or removes it when the settings change.\n")
 }

@@ -39,15 +39,16 @@ pub struct Stack {
     pub take_effect: TakeEffect,
     /// Who sets the NICs' addresses and routes in the running kernel.
     pub live: Configure,
+    /// Whether osconf's renderer for this stack may write the file at this
+    /// path: what a record may list as a file osconf owns (`record.rs`
+    /// refuses any other, since it would later remove it).
+    pub owns: fn(&str) -> bool,
 }
 
 impl Stack {
-    /// [`super::STACKS`] itself, under the name the record's checks use.
-    pub const ALL: &'static [&'static Stack] = super::STACKS;
-
     /// The stack of this `[network] stack` / record name.
     pub fn from_name(name: &str) -> Option<&'static Stack> {
-        Stack::ALL.iter().copied().find(|s| s.name == name)
+        super::STACKS.iter().copied().find(|s| s.name == name)
     }
 
     pub fn name(&self) -> &'static str {

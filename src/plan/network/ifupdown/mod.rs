@@ -28,6 +28,7 @@ pub static STACK: Stack = Stack {
     check,
     take_effect: TakeEffect::AtStart,
     live: Configure::Now,
+    owns: |path| super::file_of_nic(path, "/etc/network/interfaces.d", "osconf-", ""),
 };
 
 fn detect(root: &Root) -> Option<String> {

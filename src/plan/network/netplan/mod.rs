@@ -60,6 +60,7 @@ pub static STACK: Stack = Stack {
     check: |_| format!("osconf writes {OWN}"),
     take_effect: TakeEffect::Generate { what: "netplan's generator", paths: &GENERATORS, reader: "networkd" },
     live: Configure::Now,
+    owns: |path| path == "/etc/netplan/90-osconf.yaml",
 };
 
 /// The program and the directory: the directory alone may be a leftover.

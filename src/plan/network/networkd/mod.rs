@@ -27,6 +27,7 @@ pub static STACK: Stack = Stack {
     check: |_| "osconf writes /etc/systemd/network/10-osconf-ethN.network".into(),
     take_effect: TakeEffect::AtStart,
     live: Configure::Now,
+    owns: |path| super::file_of_nic(path, "/etc/systemd/network", "10-osconf-", ".network"),
 };
 
 const DIRS: [&str; 4] =

@@ -44,6 +44,9 @@ pub static STACK: Stack = Stack {
     check: |_| format!("osconf writes {CONNECTIONS}/osconf-ethN.nmconnection"),
     take_effect: TakeEffect::AtStart,
     live: Configure::ByStack,
+    owns: |path| {
+        path == CONF || super::file_of_nic(path, "/etc/NetworkManager/system-connections", "osconf-", ".nmconnection")
+    },
 };
 
 const CONNECTIONS: &str = "/etc/NetworkManager/system-connections";

@@ -33,6 +33,7 @@ pub static STACK: Stack = Stack {
     check: |_| format!("osconf writes {SCRIPTS}/ifcfg-NAME and route-NAME"),
     take_effect: TakeEffect::AtStart,
     live: Configure::Now,
+    owns: |path| super::file_of_interface(path, "/etc/sysconfig/network-scripts", &["ifcfg-", "route-", "rule-"]),
 };
 
 /// Suffixes initscripts and ifcfg-rh skip when they read network-scripts/.

@@ -23,6 +23,7 @@ pub static STACK: Stack = Stack {
     check: |_| format!("osconf writes {SUSE}/ifcfg-NAME and ifroute-NAME"),
     take_effect: TakeEffect::AtStart,
     live: Configure::Now,
+    owns: |path| super::file_of_interface(path, "/etc/sysconfig/network", &["ifcfg-", "ifroute-", "ifrule-"]),
 };
 
 fn render(settings: &Settings, names: &NicNames) -> Rendered {
