@@ -111,40 +111,12 @@ fn drop_is_from_alibaba_drop_and_bad_choices_are_usage_errors() {
     }
 }
 
-/// A metadata endpoint on loopback serving a host name and an instance id.
-fn metadata(hostname: &'static str) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(50) {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let (status, body) = if request.starts_with("GET /latest/meta-data/hostname ") {
-                ("200 OK", hostname)
-            } else if request.starts_with("GET /latest/meta-data/instance-id ") {
-                ("200 OK", "i-bp1order00000001")
-            } else {
-                ("404 Not Found", "")
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
-}
-
 #[test]
 fn the_order_in_osconf_conf_decides_which_source_wins() {
     let tree = TempTree::new("from-order");
     minimal_image(&tree);
     tree.write(DROP, "hostname=from-drop\n", 0o644);
-    let url = metadata("from-metadata");
+    let url = metadata_with_hostname("from-metadata");
     let conf =
         |order: &str| format!("[source]\norder = {order}\n[source.alibaba-metadata]\nenabled = yes\nurl = {url}\n");
     tree.write("/etc/osconf/osconf.conf", &conf("alibaba-metadata alibaba-drop"), 0o644);

@@ -28,7 +28,7 @@ use osconf::sources::{
     Context, Found, Payload,
 };
 
-use common::TempTree;
+use common::{metadata_with_hostname, TempTree};
 
 fn run(args: &[&str]) -> String {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
@@ -307,35 +307,6 @@ fn config_for(partition: &Path, metadata: Option<&str>) -> Config {
         );
     }
     config
-}
-
-/// A metadata endpoint on loopback that knows only a host name (and the
-/// instance id without which it would not be believed).
-fn metadata_with_hostname(name: &'static str) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(20) {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let (status, body) = if request.starts_with("GET /latest/meta-data/hostname ") {
-                ("200 OK", name)
-            } else if request.starts_with("GET /latest/meta-data/instance-id ") {
-                ("200 OK", "i-bp1media000000001")
-            } else {
-                ("404 Not Found", "")
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
 }
 
 #[test]

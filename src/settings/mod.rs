@@ -161,3 +161,11 @@ impl fmt::Display for SettingsError {
 }
 
 impl std::error::Error for SettingsError {}
+
+/// A NIC for unit tests: eth1, 10.0.1.5/24 via 10.0.1.1.
+#[cfg(test)]
+pub(crate) fn test_nic() -> Nic {
+    let mut nic = Nic::new(1, Mac([0x52, 0x54, 0, 0, 0, 2]), "10.0.1.5".parse().unwrap(), 24);
+    nic.gateway = Some("10.0.1.1".parse().unwrap());
+    nic
+}

@@ -90,11 +90,7 @@ mod tests {
     use super::*;
     use crate::settings::Mac;
 
-    fn nic() -> Nic {
-        let mut nic = Nic::new(1, Mac([0x52, 0x54, 0, 0, 0, 2]), "10.0.1.5".parse().unwrap(), 24);
-        nic.gateway = Some("10.0.1.1".parse().unwrap());
-        nic
-    }
+    use crate::settings::test_nic as nic;
 
     /// NetworkManager-ci's Aliyun scenario: nm-cloud-setup configures both /20.
     #[test]
