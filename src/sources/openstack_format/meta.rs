@@ -27,13 +27,9 @@ pub struct Meta {
 
 pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
     let mut object = object(bytes).map_err(|why| format!("{META_DATA}: {why}"))?;
+    let instance_id = uuid(&object)?;
     let mut warnings = Vec::new();
     let mut warn = |item: &str, why: String| warnings.push(format!("{META_DATA}: {item}: {why}"));
-    let instance_id = match object.get("uuid") {
-        Some(Value::String(text)) => instance_id(text).map_err(|why| format!("{META_DATA}: uuid: {why}"))?,
-        Some(_) => return Err(format!("{META_DATA}: uuid: not a string")),
-        None => return Err(format!("{META_DATA}: no uuid: not an OpenStack instance's meta data")),
-    };
     let hostname = match object.get("hostname") {
         None | Some(Value::Null) => None,
         Some(Value::String(name)) => {
@@ -67,6 +63,20 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
         }
     };
     Ok(Meta { instance_id, hostname, ssh_keys, password, warnings })
+}
+
+/// The instance id of a `meta_data.json`: an error when it is not
+/// OpenStack's (not a JSON object, no valid `uuid`).
+pub fn instance_of(bytes: &[u8]) -> Result<String, String> {
+    uuid(&object(bytes).map_err(|why| format!("{META_DATA}: {why}"))?)
+}
+
+fn uuid(object: &Map<String, Value>) -> Result<String, String> {
+    match object.get("uuid") {
+        Some(Value::String(text)) => instance_id(text).map_err(|why| format!("{META_DATA}: uuid: {why}")),
+        Some(_) => Err(format!("{META_DATA}: uuid: not a string")),
+        None => Err(format!("{META_DATA}: no uuid: not an OpenStack instance's meta data")),
+    }
 }
 
 /// The JSON object in `bytes`, at most [`MAX_JSON_BYTES`].

@@ -86,8 +86,9 @@ pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
         }
         Err(e) => return Err(failed(e.to_string())),
     };
-    if meta_data.trim_start().starts_with('<') {
-        log::warn!("metadata service {}: {META_DATA} is an HTML or XML page, not OpenStack's (a proxy or portal?): nothing applied", config.url);
+    // Checked before anything else is asked: a proxy's or portal's page, or another service's reply.
+    if let Err(why) = openstack_format::instance_of(meta_data.as_bytes()) {
+        log::warn!("metadata service {}: {why}: it does not answer as OpenStack's does: nothing applied", config.url);
         return Ok(None);
     }
     let mut warnings = Vec::new();
@@ -100,16 +101,8 @@ pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
         }
     };
     let options = Options { password: config.password };
-    let read = match openstack_format::read(meta_data.as_bytes(), network_data.as_deref().map(str::as_bytes), options) {
-        Ok(read) => read,
-        Err(why) => {
-            log::warn!(
-                "metadata service {}: {why}: it does not answer as OpenStack's does: nothing applied",
-                config.url
-            );
-            return Ok(None);
-        }
-    };
+    let read = openstack_format::read(meta_data.as_bytes(), network_data.as_deref().map(str::as_bytes), options)
+        .map_err(failed)?;
     warnings.extend(read.warnings);
     for warning in &warnings {
         log::warn!("metadata: {warning}");
