@@ -60,6 +60,11 @@ fn apply(tree: &TempTree, from: &str) -> (i32, String, String) {
 
 fn assert_applied(tree: &TempTree, source: &str, uuid: &str) {
     assert_eq!(tree.read("/etc/hostname"), "ecs-ddd4\n");
+    assert!(
+        tree.read("/etc/hosts").contains("\tecs-ddd4.novalocal ecs-ddd4\t# managed by osconf"),
+        "{}",
+        tree.read("/etc/hosts")
+    );
     assert!(tree.read("/root/.ssh/authorized_keys").contains(KEY), "{}", tree.read("/root/.ssh/authorized_keys"));
     let shadow = tree.read("/etc/shadow");
     let hash = shadow.lines().find_map(|l| l.strip_prefix("root:")).unwrap().split(':').next().unwrap();

@@ -18,6 +18,8 @@ use crate::settings::SshKey;
 pub struct Meta {
     pub instance_id: String,
     pub hostname: Option<String>,
+    /// The full name, when `hostname` was dotted and valid as a whole.
+    pub fqdn: Option<String>,
     /// `None`: keys were listed but none is valid (root's keys are left as
     /// they are); `Some(empty)`: the instance has no key pair.
     pub ssh_keys: Option<Vec<SshKey>>,
@@ -30,16 +32,23 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
     let instance_id = uuid(&object)?;
     let mut warnings = Vec::new();
     let mut warn = |item: &str, why: String| warnings.push(format!("{META_DATA}: {item}: {why}"));
-    let hostname = match object.get("hostname") {
-        None | Some(Value::Null) => None,
+    let (hostname, fqdn) = match object.get("hostname") {
+        None | Some(Value::Null) => (None, None),
         Some(Value::String(name)) => {
             // Nova's names carry the DHCP domain (`.novalocal`): the host's own name is the first label.
             let first = name.split('.').next().unwrap_or_default();
-            values::hostname(first).map_err(|why| warn("hostname", format!("{why}: ignored"))).ok()
+            let hostname = values::hostname(first).map_err(|why| warn("hostname", format!("{why}: ignored"))).ok();
+            let fqdn = match (&hostname, name.contains('.')) {
+                (Some(_), true) => values::hostname(name)
+                    .map_err(|why| warn("hostname", format!("{why}: /etc/hosts gets the first label only")))
+                    .ok(),
+                _ => None,
+            };
+            (hostname, fqdn)
         }
         Some(_) => {
             warn("hostname", "not a string: ignored".into());
-            None
+            (None, None)
         }
     };
     let ssh_keys = ssh_keys(&object, &mut warn);
@@ -62,7 +71,7 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
             None
         }
     };
-    Ok(Meta { instance_id, hostname, ssh_keys, password, warnings })
+    Ok(Meta { instance_id, hostname, fqdn, ssh_keys, password, warnings })
 }
 
 /// The instance id of a `meta_data.json`: an error when it is not

@@ -78,7 +78,7 @@ pub fn read(meta_data: &[u8], network_data: Option<&[u8]>, options: Options) -> 
         builder.nameservers(network.nameservers);
     }
     let built = builder.build(Some(0)).map_err(|conflict| format!("{NETWORK_DATA}: {}", conflict.message))?;
-    let mut settings = Settings { ssh_keys: meta.ssh_keys, ..built };
+    let mut settings = Settings { ssh_keys: meta.ssh_keys, fqdn: meta.fqdn, ..built };
     let canonical = canonical(&meta.instance_id, &settings, meta.password.as_ref().map(|p| p.as_bytes()));
     settings.password = meta.password.map(crate::settings::Password::Plain);
     Ok(Read { settings, instance_id: meta.instance_id, warnings, canonical })
@@ -90,6 +90,7 @@ fn canonical(instance_id: &str, settings: &Settings, password: Option<&[u8]>) ->
     let text = serde_json::json!({
         "uuid": instance_id,
         "hostname": settings.hostname,
+        "fqdn": settings.fqdn,
         "nameservers": settings.nameservers,
         "nics": settings.nics,
         "ssh_keys": settings.ssh_keys,

@@ -42,6 +42,7 @@ fn afterburn_ibmcloud_classic() {
     let read = read_fixture("afterburn/ibmcloud-classic");
     assert_eq!(read.instance_id, "3c9085db-3eba-4ef2-9d97-d3ffcff6fffe");
     assert_eq!(read.settings.hostname.as_deref(), Some("rh-lbruno-classic01"));
+    assert_eq!(read.settings.fqdn.as_deref(), Some("rh-lbruno-classic01.example.cloud"));
     let keys = read.settings.ssh_keys.as_ref().unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!((keys[0].kind(), keys[0].comment()), ("ssh-rsa", Some("luca.bruno@coreos.com")));
@@ -68,6 +69,7 @@ fn afterburn_kubevirt_config_drive() {
     assert_eq!(read.instance_id, "5d307ca9-b3ef-428c-8861-06e72d69f223");
     // `test_instance-kubevirt.foo.cloud`: the first label, `_` made `-` as systemd would.
     assert_eq!(read.settings.hostname.as_deref(), Some("test-instance-kubevirt"));
+    assert_eq!(read.settings.fqdn.as_deref(), Some("test-instance-kubevirt.foo.cloud"));
     assert_eq!(read.settings.ssh_keys.as_ref().map(Vec::len), Some(1));
     let mut nic = Nic::new(0, mac("06:aa:bb:cc:dd:00"), ip4("192.168.1.10"), 24);
     nic.gateway = Some(ip4("192.168.1.1"));
@@ -90,6 +92,7 @@ fn otc_huawei_sample() {
     let read = read_fixture("otc");
     assert_eq!(read.instance_id, "ca9e8b7c-f2be-4b6d-a639-f10b4d994d04");
     assert_eq!(read.settings.hostname.as_deref(), Some("ecs-ddd4"));
+    assert_eq!(read.settings.fqdn.as_deref(), Some("ecs-ddd4.novalocal"));
     assert_eq!(read.settings.ssh_keys, Some(Vec::new()), "no public_keys: the instance has no key pair");
     assert_eq!(read.settings.nics, []);
     assert_eq!(read.settings.nameservers, [ip("100.125.21.250")]);
@@ -375,4 +378,20 @@ fn hostile_json_is_an_error_or_a_warning_never_a_panic() {
             "network_data.json: networks: not a list: ignored"
         ]
     );
+}
+
+/// The first label is the host name; the full name goes to /etc/hosts only
+/// when valid as a whole.
+#[test]
+fn host_name_and_full_name() {
+    for (given, hostname, fqdn, warning) in [
+        ("ecs-ddd4.novalocal", Some("ecs-ddd4"), Some("ecs-ddd4.novalocal"), None),
+        ("plain", Some("plain"), None, None),
+        ("h.-bad-", Some("h"), None, Some("meta_data.json: hostname: \"h.-bad-\" is not a valid host name: a label may not start or end with '-' or '_': /etc/hosts gets the first label only")),
+        ("localhost.localdomain", None, None, Some("meta_data.json: hostname: \"localhost\" is not a valid host name: it names the loopback host, not this one (localhost is 127.0.0.1 in /etc/hosts): ignored")),
+    ] {
+        let read = read(&meta(serde_json::json!({ "hostname": given })), None, ON).unwrap();
+        assert_eq!((read.settings.hostname.as_deref(), read.settings.fqdn.as_deref()), (hostname, fqdn), "{given}");
+        assert_eq!(read.warnings.first().map(String::as_str), warning, "{given}");
+    }
 }
