@@ -195,3 +195,14 @@ fn the_password_key_and_the_registry_order() {
     let last_local = SOURCES.iter().rposition(|s| s.network_of().is_none()).unwrap();
     assert!(at("openstack-metadata") > last_local.max(at("alibaba-metadata")), "{names:?}");
 }
+
+/// The osconf.conf the packages install says the defaults, the OpenStack
+/// sections included.
+#[test]
+fn the_packaged_osconf_conf_holds_the_defaults() {
+    let config = osconf::config::Config::parse(include_str!("../packaging/osconf.conf")).unwrap();
+    for source in osconf::sources::SOURCES {
+        assert_eq!(config.source(*source), source.defaults(), "{}", source.name());
+    }
+    assert!(include_str!("../packaging/osconf.conf").contains("[source.openstack-metadata]"));
+}
