@@ -43,6 +43,8 @@ pub struct SourceConfig {
     pub total_timeout: Duration,
     /// `partition`: which partition holds a drop (alibaba-drop).
     pub partition: PartitionChoice,
+    /// `password`: whether a source's root password is applied (openstack-*).
+    pub password: bool,
 }
 
 impl Default for SourceConfig {
@@ -53,6 +55,7 @@ impl Default for SourceConfig {
             request_timeout: Duration::from_millis(1000),
             total_timeout: Duration::from_millis(10_000),
             partition: PartitionChoice::Auto,
+            password: true,
         }
     }
 }
@@ -180,6 +183,13 @@ impl Config {
                     "total_timeout_ms" => {
                         settings.total_timeout = Duration::from_millis(number(MAX_TIMEOUT_MS, "ten minutes")?)
                     }
+                    "password" => {
+                        settings.password = match value {
+                            "true" | "yes" | "1" => true,
+                            "false" | "no" | "0" => false,
+                            _ => return Err(bad("yes or no")),
+                        }
+                    }
                     "partition" => {
                         settings.partition =
                             partition_choice(value).ok_or_else(|| bad("auto, UUID=…, LABEL=… or /dev/…"))?
@@ -259,6 +269,7 @@ mod tests {
                 request_timeout: Duration::from_millis(200),
                 total_timeout: Duration::from_millis(900),
                 partition: PartitionChoice::Auto,
+                password: true,
             }
         );
     }

@@ -203,7 +203,10 @@ impl Record {
             }
         }
         if let Some(id) = &self.instance_id {
-            instance_id(id).map_err(|e| format!("instance_id: {e}"))?;
+            // An Alibaba instance id, or an OpenStack uuid (or another cloud's plain id).
+            instance_id(id)
+                .or_else(|_| crate::sources::openstack_format::instance_id(id))
+                .map_err(|e| format!("instance_id: {e}"))?;
         }
         Ok(())
     }

@@ -38,6 +38,8 @@
 //! | config.rs `Config::load`                                | /etc/osconf/osconf.conf                    | osconf.conf         |
 //! | sources/alibaba_metadata/items.rs `Document`, map.rs `read` | the meta-data/all JSON document         | metadata-document   |
 //! | sources/alibaba_metadata/map.rs `read` (item by item)    | every metadata item                        | metadata-items      |
+//! | sources/openstack_format/meta.rs `read`                 | meta_data.json (drive, service)            | openstack-meta-data |
+//! | sources/openstack_format/network.rs `read`              | network_data.json (drive, service)         | openstack-network-data |
 //! | sources/http/mod.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
 //! | sources/media/iso9660.rs `volume_label`, `read_file`   | an ISO 9660 image file (config drive)      | iso9660 (+ its unit tests) |
 //! | check.rs `run`                                          | /etc/shadow, authorized_keys (offline image) | check-image       |

@@ -98,7 +98,7 @@ fn drop_is_from_alibaba_drop_and_bad_choices_are_usage_errors() {
     assert_eq!(by_drop, by_from);
     assert!(by_drop.1.contains("records/alibaba-drop.json"), "{}", by_drop.1);
     for (args, says) in [
-        (vec!["--from", "nowhere"], "no such source (one of alibaba-drop, tencent-cdrom, alibaba-metadata"),
+        (vec!["--from", "nowhere"], "no such source (one of alibaba-drop, tencent-cdrom"),
         (vec!["--from", "alibaba-drop=/nonexistent/os.conf"], "no such file"),
         (vec!["--from", "alibaba-drop", "--drop", "/x"], "--drop and --from"),
         (vec!["--from"], "--from needs a value"),

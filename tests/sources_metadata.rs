@@ -312,6 +312,7 @@ fn expected() -> Settings {
     let mac1 = "00:16:3e:00:00:02".parse().unwrap();
     Settings {
         hostname: Some("iZbp1meta".into()),
+        fqdn: None,
         password: None,
         nameservers: vec![ip("100.100.2.136").into(), ip("100.100.2.138").into()],
         nics: vec![

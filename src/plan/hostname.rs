@@ -19,6 +19,17 @@ pub const KEPT_ORIGINALS: [&str; 2] = [HOSTNAME, SYSCONFIG_NETWORK];
 /// The files to write for `name`; `address` is what it maps to in /etc/hosts
 /// (the primary NIC's address, or 127.0.1.1 when the drop has no NIC).
 pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<FileWrite>, Error> {
+    render_with_fqdn(root, name, None, address)
+}
+
+/// As [`render`], with the full name `fqdn` first on the /etc/hosts line
+/// (what `hostname -f` answers), `name` its alias.
+pub fn render_with_fqdn(
+    root: &Root,
+    name: &str,
+    fqdn: Option<&str>,
+    address: Option<Ipv4Addr>,
+) -> Result<Vec<FileWrite>, Error> {
     let mut writes = vec![FileWrite::new(HOSTNAME, format!("{name}\n"), 0o644)];
     // A file on the RHEL family; on SUSE the same path is a directory.
     if root.is_file(SYSCONFIG_NETWORK) {
@@ -27,7 +38,7 @@ pub fn render(root: &Root, name: &str, address: Option<Ipv4Addr>) -> Result<Vec<
     }
     let hosts = root.read_optional(HOSTS)?.unwrap_or_else(|| "127.0.0.1\tlocalhost\n".into());
     let address = address.unwrap_or(Ipv4Addr::new(127, 0, 1, 1));
-    writes.push(FileWrite::new(HOSTS, with_managed_line(&hosts, address, name), 0o644));
+    writes.push(FileWrite::new(HOSTS, with_managed_line(&hosts, address, name, fqdn), 0o644));
     Ok(writes)
 }
 
@@ -69,12 +80,14 @@ fn without_managed_line(hosts: &str) -> String {
 }
 
 /// Drops the previous managed line and adds the new one: re-applying never
-/// duplicates it. A dotted name also gets its short form as an alias.
-fn with_managed_line(hosts: &str, address: Ipv4Addr, name: &str) -> String {
+/// duplicates it. A dotted name also gets its short form as an alias; a
+/// full name given comes first, the name as its alias.
+fn with_managed_line(hosts: &str, address: Ipv4Addr, name: &str, fqdn: Option<&str>) -> String {
     let mut out = without_managed_line(hosts);
-    let names = match name.split_once('.') {
-        Some((short, _)) => format!("{name} {short}"),
-        None => name.to_owned(),
+    let names = match (fqdn, name.split_once('.')) {
+        (Some(fqdn), _) if fqdn != name => format!("{fqdn} {name}"),
+        (_, Some((short, _))) => format!("{name} {short}"),
+        _ => name.to_owned(),
     };
     out.push_str(&format!("{address}\t{names}\t{HOSTS_MARKER}\n"));
     out
@@ -86,9 +99,24 @@ mod tests {
 
     #[test]
     fn managed_hosts_line_is_replaced_not_duplicated() {
-        let first = with_managed_line("127.0.0.1\tlocalhost\n", Ipv4Addr::new(10, 0, 0, 5), "a");
-        let second = with_managed_line(&first, Ipv4Addr::new(10, 0, 0, 6), "b.example.com");
+        let first = with_managed_line("127.0.0.1\tlocalhost\n", Ipv4Addr::new(10, 0, 0, 5), "a", None);
+        let second = with_managed_line(&first, Ipv4Addr::new(10, 0, 0, 6), "b.example.com", None);
         assert_eq!(second, "127.0.0.1\tlocalhost\n10.0.0.6\tb.example.com b\t# managed by osconf\n");
+    }
+
+    /// OpenStack's `ecs-ddd4.novalocal`: /etc/hostname has the first label,
+    /// /etc/hosts the full name first (`hostname -f`), the label its alias.
+    #[test]
+    fn a_full_name_comes_first_on_the_hosts_line() {
+        let line = with_managed_line("", Ipv4Addr::new(10, 0, 0, 5), "ecs-ddd4", Some("ecs-ddd4.novalocal"));
+        assert_eq!(line, "10.0.0.5\tecs-ddd4.novalocal ecs-ddd4\t# managed by osconf\n");
+        let dir = std::env::temp_dir().join(format!("osconf-hostname-fqdn-{}", std::process::id()));
+        let writes = render_with_fqdn(&Root::new(&dir), "ecs-ddd4", Some("ecs-ddd4.novalocal"), None).unwrap();
+        assert_eq!(writes[0].path, HOSTNAME);
+        assert_eq!(writes[0].content, b"ecs-ddd4\n");
+        let hosts = writes.iter().find(|w| w.path == HOSTS).unwrap();
+        assert!(String::from_utf8_lossy(&hosts.content)
+            .ends_with("127.0.1.1\tecs-ddd4.novalocal ecs-ddd4\t# managed by osconf\n"));
     }
 
     /// A drop may not set `localhost`, but the image's own name may be it:

@@ -182,7 +182,7 @@ fn render_values(
         settings.password = Some(Password::Hash(hash));
     }
     if let Some(name) = &settings.hostname {
-        writes.extend(hostname::render(root, name, settings.primary_address())?);
+        writes.extend(hostname::render_with_fqdn(root, name, settings.fqdn.as_deref(), settings.primary_address())?);
     }
     if !settings.nameservers.is_empty() {
         writes.push(dns::render(root, dns_mode, &settings.nameservers)?);

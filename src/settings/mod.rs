@@ -23,6 +23,10 @@ pub use values::{Mac, Route};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Settings {
     pub hostname: Option<String>,
+    /// The full name /etc/hosts gives the host before `hostname`, which is
+    /// its first label (OpenStack's `ecs-ddd4.novalocal` for `ecs-ddd4`).
+    /// `None`: the managed line holds `hostname` (and its short form).
+    pub fqdn: Option<String>,
     pub password: Option<Password>,
     /// IPv4 from every source; IPv6 ones only from the metadata endpoint
     /// (os.conf's `dns_nameserver` is IPv4-only), which keeps them only when

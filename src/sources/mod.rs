@@ -18,6 +18,9 @@ pub mod alibaba_drop;
 pub mod alibaba_metadata;
 pub mod http;
 pub mod media;
+pub mod openstack_drive;
+pub mod openstack_format;
+pub mod openstack_metadata;
 pub mod osconf_format;
 pub mod platform;
 pub mod tencent_cdrom;
@@ -44,8 +47,13 @@ pub use self::media::drop_file::{read_drop_beneath, read_drop_beneath_with, read
 /// Every source osconf knows, in the order it asks them by default: local
 /// media first (no waiting), the network last. Adding a cloud's source is a
 /// folder beside this file and a line here.
-pub static SOURCES: &[&dyn Source] =
-    &[&alibaba_drop::AlibabaDrop, &tencent_cdrom::TencentCdrom, &alibaba_metadata::AlibabaMetadata];
+pub static SOURCES: &[&dyn Source] = &[
+    &alibaba_drop::AlibabaDrop,
+    &tencent_cdrom::TencentCdrom,
+    &openstack_drive::OpenstackDrive,
+    &alibaba_metadata::AlibabaMetadata,
+    &openstack_metadata::OpenstackMetadata,
+];
 
 /// The registered source of this name.
 pub fn by_name(name: &str) -> Option<&'static dyn Source> {

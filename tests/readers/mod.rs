@@ -28,7 +28,10 @@ use osconf::settings::{Settings, SshKey};
 use osconf::sources::alibaba_metadata::{read as read_metadata, Document, Fetch, Items};
 use osconf::sources::http::{parse_response, MAX_BODY};
 use osconf::sources::media::iso9660;
+use osconf::sources::openstack_format::{self, Options};
 use osconf::sources::osconf_format;
+
+const OPENSTACK: Options = Options { password: true };
 
 use crate::common::TempTree;
 
@@ -449,6 +452,37 @@ pub const TARGETS: &[Target] = &[
         run: |_, input| {
             let _ = read_metadata(&Echo(String::from_utf8_lossy(input).into_owned()));
             Ok(())
+        },
+    },
+    Target {
+        name: "openstack-meta-data",
+        path: "/input/meta_data.json",
+        // The real fixtures (tests/fixtures/openstack) are the corpus.
+        dir: "../../fixtures/openstack",
+        golden: &[],
+        system: &[],
+        setup: |_| {},
+        // Anything: settings, or an error in words naming the file; never a panic.
+        run: |_, input| match openstack_format::read(input, None, OPENSTACK) {
+            Err(e) if !e.starts_with("meta_data.json: ") => Err(format!("an error that does not name the file: {e}")),
+            _ => Ok(()),
+        },
+    },
+    Target {
+        name: "openstack-network-data",
+        path: "/input/network_data.json",
+        dir: "../../fixtures/openstack",
+        golden: &[],
+        system: &[],
+        setup: |_| {},
+        // Whatever network_data.json holds, the rest of the settings apply.
+        run: |_, input| {
+            let meta = br#"{"uuid": "ca9e8b7c-f2be-4b6d-a639-f10b4d994d04", "hostname": "ecs-ddd4.novalocal"}"#;
+            match openstack_format::read(meta, Some(input), OPENSTACK) {
+                Ok(read) if read.settings.hostname.as_deref() == Some("ecs-ddd4") => Ok(()),
+                Ok(read) => Err(format!("the host name was lost: {:?}", read.settings.hostname)),
+                Err(e) => Err(format!("network_data.json failed the whole: {e}")),
+            }
         },
     },
     Target {

@@ -96,6 +96,23 @@ impl Client {
     /// long as the one before (from `request_timeout`), with a pause between
     /// tries, all within the total time.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
+        self.request_retrying(method, path, headers, false)
+    }
+
+    /// A GET that is also tried again after a 5xx reply (a service still
+    /// starting, or overloaded), as cloud-init does for OpenStack's; the
+    /// last reply is returned when the total time runs out.
+    pub fn get_retrying_server_errors(&self, path: &str) -> Result<Response, HttpError> {
+        self.request_retrying("GET", path, &[], true)
+    }
+
+    fn request_retrying(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        server_errors: bool,
+    ) -> Result<Response, HttpError> {
         let mut wait = self.request_timeout;
         let mut backoff = FIRST_BACKOFF;
         let mut tries = 0;
@@ -109,7 +126,16 @@ impl Client {
                 )));
             }
             tries += 1;
-            match self.attempt(method, path, headers, wait.min(left)) {
+            let attempt = match self.attempt(method, path, headers, wait.min(left)) {
+                Ok(response) if server_errors && response.status >= 500 => {
+                    if self.deadline.saturating_duration_since(Instant::now()) <= backoff {
+                        return Ok(response);
+                    }
+                    Err(Attempt::Retry(format!("HTTP status {}", response.status)))
+                }
+                other => other,
+            };
+            match attempt {
                 Ok(response) => return Ok(response),
                 Err(Attempt::Fatal(e)) => return Err(e),
                 Err(Attempt::Retry(why)) => {

@@ -1,0 +1,206 @@
+//! The OpenStack config drive (PLATFORM.md §5): a medium labelled
+//! `config-2` (or `CONFIG-2`), ISO 9660 or vfat, holding
+//! `openstack/<version>/meta_data.json` and `network_data.json`, read with
+//! `openstack_format`. Read-only: nothing is deleted, and "apply once" comes
+//! from the record's digest and the instance's `uuid`.
+//!
+//! An ISO 9660 drive is read without mounting it (`media::iso9660`); a vfat
+//! one (no ISO label) is found as `/dev/disk/by-label/config-2` and mounted
+//! read-only.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::config::SourceConfig;
+use crate::error::Error;
+use crate::sources::media::beneath;
+use crate::sources::media::mount::{mount_first_fitting, mount_point_of, Mounted};
+use crate::sources::media::{iso9660, label};
+use crate::sources::openstack_format::{self, Options, MAX_JSON_BYTES, META_DATA, NETWORK_DATA};
+use crate::sources::platform::Cloud;
+use crate::sources::{Context, Found, Payload, Source, Typed};
+
+#[cfg(test)]
+mod tests;
+
+/// The source `openstack-drive`.
+pub struct OpenstackDrive;
+
+pub const LABELS: [&str; 2] = ["config-2", "CONFIG-2"];
+
+/// The versions a drive may hold, newest first: `latest`, then the dated
+/// ones Nova writes (the ISO reader lists no directory, so each is tried).
+pub const VERSIONS: [&str; 10] = [
+    "latest",
+    "2018-08-27",
+    "2017-02-22",
+    "2016-10-06",
+    "2016-09-28",
+    "2016-06-30",
+    "2015-10-15",
+    "2013-10-17",
+    "2013-04-04",
+    "2012-08-10",
+];
+
+impl Source for OpenstackDrive {
+    fn name(&self) -> &'static str {
+        "openstack-drive"
+    }
+
+    fn takes(&self) -> &'static str {
+        "a device, an ISO 9660 image file, or a directory holding openstack/"
+    }
+
+    fn network_of(&self) -> Option<Cloud> {
+        None
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &["password"]
+    }
+
+    fn defaults(&self) -> SourceConfig {
+        SourceConfig::default()
+    }
+
+    /// On a booted instance only: an image tree has no drive.
+    fn find(&self, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
+        if !context.root.is_host() {
+            return Ok(None);
+        }
+        if let Some(device) = label::find_device(Path::new("/sys/block"), &LABELS) {
+            return read_device(&device, config);
+        }
+        // A vfat drive has no ISO label; udev names it by its FAT label.
+        for name in LABELS {
+            let device = Path::new("/dev/disk/by-label").join(name);
+            if device.exists() {
+                return read_device(&device, config);
+            }
+        }
+        Ok(None)
+    }
+
+    fn find_at(&self, place: &OsStr, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
+        let path = Path::new(place);
+        let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        let found = if meta.is_dir() {
+            read_tree(&Tree::Directory(path), path.display().to_string(), None, config)?
+        } else if std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type()) {
+            read_device(path, config)?
+        } else if label::iso9660_label(path).is_some() {
+            read_tree(&Tree::Image(path), format!("{} (ISO 9660 image)", path.display()), None, config)?
+        } else {
+            return Err(Error::Usage(format!(
+                "{}: neither a directory, a device nor an ISO 9660 image",
+                path.display()
+            )));
+        };
+        found.map(Some).ok_or_else(|| Error::Usage(format!("{}: no openstack/*/{META_DATA} there", path.display())))
+    }
+}
+
+/// Where the drive's files are read from.
+enum Tree<'a> {
+    /// Its content, as a directory (mounted, or given).
+    Directory(&'a Path),
+    /// An ISO 9660 device or image file, read without mounting it.
+    Image(&'a Path),
+}
+
+impl Tree<'_> {
+    /// One file of the drive, at most [`MAX_JSON_BYTES`]; `None` when absent.
+    fn read(&self, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        match self {
+            Tree::Image(image) => {
+                let bad = |e: String| Error::Invalid(format!("{}:/{relative}: {e}", image.display()));
+                let mut file = std::fs::File::open(image).map_err(|e| bad(e.to_string()))?;
+                iso9660::read_file(&mut file, relative, MAX_JSON_BYTES).map_err(|e| bad(e.to_string()))
+            }
+            Tree::Directory(base) => read_beneath(base, relative),
+        }
+    }
+}
+
+/// A file beneath `base`, never through a symbolic link, never more than
+/// [`MAX_JSON_BYTES`].
+fn read_beneath(base: &Path, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    let relative = Path::new(relative);
+    let (Some(dir), Some(name)) = (relative.parent(), relative.file_name()) else { return Ok(None) };
+    let shown = base.join(relative).display().to_string();
+    let dir = match beneath::open_dir(base, dir, beneath::Resolve::Openat2) {
+        Ok(dir) => dir,
+        Err(nix::errno::Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(Error::Invalid(format!("{shown}: {e} (a symbolic link or not a directory on the way?)"))),
+    };
+    let file = match beneath::open_file(&dir, name) {
+        Ok(file) => file,
+        Err(nix::errno::Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(Error::Invalid(format!("{shown}: {e}"))),
+    };
+    if !file.metadata().map_err(|e| Error::Failed(format!("{shown}: {e}")))?.is_file() {
+        return Err(Error::Invalid(format!("{shown}: not a regular file")));
+    }
+    let mut content = Zeroizing::new(Vec::new());
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_JSON_BYTES as u64 + 1), &mut content)
+        .map_err(|e| Error::Failed(format!("{shown}: {e}")))?;
+    if content.len() > MAX_JSON_BYTES {
+        return Err(Error::Invalid(format!("{shown}: larger than {MAX_JSON_BYTES} bytes")));
+    }
+    Ok(Some(content))
+}
+
+/// A drive device: read in place when ISO 9660, else mounted read-only as
+/// vfat (or where it is mounted already).
+pub fn read_device(device: &Path, config: &SourceConfig) -> Result<Option<Found>, Error> {
+    if label::iso9660_label(device).is_some() {
+        return read_tree(&Tree::Image(device), format!("{} (config drive)", device.display()), None, config);
+    }
+    let rdev = nix::sys::stat::stat(device).map_err(|e| Error::Failed(format!("{}: {e}", device.display())))?.st_rdev;
+    let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+    let description = format!("{} (config drive)", device.display());
+    if let Some(point) = mount_point_of(&major_minor) {
+        return read_tree(&Tree::Directory(&point), description, None, config);
+    }
+    let mounted = mount_first_fitting(device, "config-2", &["vfat"], true)?;
+    let point: PathBuf = mounted.point.clone();
+    read_tree(&Tree::Directory(&point), description, Some(mounted), config)
+}
+
+/// The newest version present; its `meta_data.json` and, when there,
+/// `network_data.json`.
+fn read_tree(
+    tree: &Tree,
+    description: String,
+    mount: Option<Mounted>,
+    config: &SourceConfig,
+) -> Result<Option<Found>, Error> {
+    for version in VERSIONS {
+        let Some(meta_data) = tree.read(&format!("openstack/{version}/{META_DATA}"))? else { continue };
+        let network_data = tree.read(&format!("openstack/{version}/{NETWORK_DATA}"))?;
+        let description = format!("{description}: openstack/{version}");
+        let read = openstack_format::read(
+            &meta_data,
+            network_data.as_deref().map(|v| v.as_slice()),
+            Options { password: config.password },
+        )
+        .map_err(|why| Error::Invalid(format!("{description}: {why}")))?;
+        for warning in &read.warnings {
+            log::warn!("config drive: {warning}");
+        }
+        let typed = Typed { settings: read.settings, instance_id: Some(read.instance_id), warnings: read.warnings };
+        return Ok(Some(Found {
+            source: OpenstackDrive.name(),
+            description,
+            content: read.canonical,
+            payload: Payload::Typed(typed),
+            delete_after: None,
+            drop_dir: None,
+            mount,
+        }));
+    }
+    Ok(None)
+}

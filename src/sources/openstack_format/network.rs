@@ -1,0 +1,418 @@
+//! `network_data.json`: NICs by MAC, their static addresses and routes, and
+//! the name servers.
+//!
+//! | item | becomes |
+//! |---|---|
+//! | `links[]` of a physical type (`phy`, `ovs`, `vif`, …; unknown: a warning) | one NIC, found by `ethernet_mac_address` (any case) |
+//! | `networks[]` `ipv4` | the NIC's address and prefix (`netmask` dotted); a second one on the link: a secondary address |
+//! | `… routes[]` `0.0.0.0/0.0.0.0` | the NIC's gateway; the first NIC with one is eth0 and carries the default route, each other one routes its own replies |
+//! | `… routes[]` others | the NIC's static routes |
+//! | `networks[]` `ipv6` | the NIC's IPv6 addresses (`netmask` expanded, `ffff:ffff:ffff:ffff::`); `::/::` gives the IPv6 gateway |
+//! | `services[]` `dns`, top level and per network | the name servers (IPv6 ones when eth0 has IPv6) |
+//!
+//! Not applied by this version, each a warning, the NIC left to the image's
+//! own configuration: DHCP and SLAAC networks, `bond` and `vlan` links, a
+//! link with IPv6 only; also ignored with a warning: `mtu`, IPv6 routes
+//! other than the default one.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde_json::{Map, Value};
+
+use super::meta::object;
+use super::NETWORK_DATA;
+use crate::settings::build::{self};
+use crate::settings::nic_extras::{add_ipv6, add_secondary, ipv6_address, route_own_replies, set_ipv6_gateway};
+use crate::settings::values::{self, shorten};
+use crate::settings::{Mac, Nic, Route};
+
+/// Link types that are one NIC of the instance (cloud-init's
+/// `KNOWN_PHYSICAL_TYPES`, with Huawei's `cascading` and OVH's `bgpovs`).
+const PHYSICAL: [&str; 14] = [
+    "phy",
+    "ovs",
+    "tap",
+    "vif",
+    "bridge",
+    "hw_veb",
+    "cascading",
+    "bgpovs",
+    "ethernet",
+    "vhostuser",
+    "hyperv",
+    "dvs",
+    "802.1qbh",
+    "macvtap",
+];
+
+/// Network types whose configuration this version cannot express.
+const NOT_YET: [&str; 6] =
+    ["ipv4_dhcp", "ipv6_dhcp", "ipv6_slaac", "ipv6_dhcpv6-stateless", "ipv6_dhcpv6-stateful", "dhcp4"];
+
+pub struct Network {
+    /// In order: the first carries the default route.
+    pub nics: Vec<Nic>,
+    pub nameservers: Vec<IpAddr>,
+    pub warnings: Vec<String>,
+}
+
+/// One link as read, and what its networks gave.
+struct Link {
+    id: String,
+    mac: Mac,
+    address: Option<(Ipv4Addr, u8)>,
+    /// From the default route: the item it came from, and the gateway.
+    gateway: Option<(String, Ipv4Addr)>,
+    routes: Vec<(String, Route)>,
+    secondary: Vec<(String, Ipv4Addr)>,
+    ipv6: Vec<(String, Ipv6Addr, u8)>,
+    ipv6_gateway: Option<(String, Ipv6Addr)>,
+    /// Why it is left to the image: a network or a type this version cannot express.
+    left_out: bool,
+}
+
+pub fn read(bytes: &[u8]) -> Result<Network, String> {
+    let object = object(bytes)?;
+    let mut reading = Reading { warnings: Vec::new() };
+    let mut links = reading.links(&object);
+    let mut nameservers = Vec::new();
+    reading.services(&object, "services", &mut nameservers);
+    match object.get("networks") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(networks)) => {
+            for (n, network) in networks.iter().enumerate() {
+                let item = format!("networks[{n}]");
+                match network {
+                    Value::Object(network) => {
+                        reading.network(&item, network, &mut links);
+                        reading.services(network, &format!("{item}.services"), &mut nameservers);
+                    }
+                    _ => reading.warn(&item, "not an object: ignored".into()),
+                }
+            }
+        }
+        Some(_) => reading.warn("networks", "not a list: ignored".into()),
+    }
+    let nics = reading.nics(links);
+    let nameservers = reading.reachable(nameservers, nics.first());
+    Ok(Network { nics, nameservers, warnings: reading.warnings })
+}
+
+struct Reading {
+    warnings: Vec<String>,
+}
+
+impl Reading {
+    fn warn(&mut self, item: &str, why: String) {
+        self.warnings.push(format!("{NETWORK_DATA}: {item}: {why}"));
+    }
+
+    /// The links of a physical type, with a valid and distinct MAC and id.
+    fn links(&mut self, object: &Map<String, Value>) -> Vec<Link> {
+        let mut links: Vec<Link> = Vec::new();
+        let entries = match object.get("links") {
+            None | Some(Value::Null) => return links,
+            Some(Value::Array(entries)) => entries,
+            Some(_) => {
+                self.warn("links", "not a list: ignored".into());
+                return links;
+            }
+        };
+        for (n, entry) in entries.iter().enumerate() {
+            let item = format!("links[{n}]");
+            let Some(id) = entry.get("id").and_then(Value::as_str) else {
+                self.warn(&item, "no id: ignored".into());
+                continue;
+            };
+            let kind = entry.get("type").and_then(Value::as_str).unwrap_or_default();
+            if kind == "bond" || kind == "vlan" {
+                self.warn(
+                    &item,
+                    format!(
+                        "a {kind} link is not applied by this version; it is left to the image's own configuration"
+                    ),
+                );
+                continue;
+            }
+            if !PHYSICAL.contains(&kind) {
+                self.warn(
+                    &format!("{item}.type"),
+                    format!("{:?} is not a known link type: taken as a physical NIC", shorten(kind)),
+                );
+            }
+            let mac = match entry.get("ethernet_mac_address").and_then(Value::as_str).map(values::mac) {
+                Some(Ok(mac)) => mac,
+                Some(Err(why)) => {
+                    self.warn(&format!("{item}.ethernet_mac_address"), format!("{why}: link ignored"));
+                    continue;
+                }
+                None => {
+                    self.warn(&format!("{item}.ethernet_mac_address"), "missing or not a string: link ignored".into());
+                    continue;
+                }
+            };
+            if links.iter().any(|l| l.id == id || l.mac == mac) {
+                self.warn(&item, format!("id {:?} or MAC {mac} given twice: link ignored", shorten(id)));
+                continue;
+            }
+            match entry.get("mtu") {
+                None | Some(Value::Null) => {}
+                Some(mtu) => self.warn(
+                    &format!("{item}.mtu"),
+                    format!("{} is not applied by this version", shorten(&mtu.to_string())),
+                ),
+            }
+            links.push(Link {
+                id: id.to_owned(),
+                mac,
+                address: None,
+                gateway: None,
+                routes: Vec::new(),
+                secondary: Vec::new(),
+                ipv6: Vec::new(),
+                ipv6_gateway: None,
+                left_out: false,
+            });
+        }
+        links
+    }
+
+    /// One entry of `networks`, onto its link.
+    fn network(&mut self, item: &str, network: &Map<String, Value>, links: &mut [Link]) {
+        let Some(link_id) = network.get("link").and_then(Value::as_str) else {
+            self.warn(&format!("{item}.link"), "missing or not a string: network ignored".into());
+            return;
+        };
+        let Some(link) = links.iter_mut().find(|l| l.id == link_id) else {
+            self.warn(
+                &format!("{item}.link"),
+                format!("{:?} is no physical link listed: network ignored", shorten(link_id)),
+            );
+            return;
+        };
+        let kind = network.get("type").and_then(Value::as_str).unwrap_or_default();
+        let text = |key: &str| network.get(key).and_then(Value::as_str);
+        match kind {
+            "ipv4" => {
+                let address = match (text("ip_address").map(values::host_address), text("netmask").map(values::netmask))
+                {
+                    (Some(Ok(address)), Some(Ok(prefix))) => (address, prefix),
+                    (Some(Err(why)), _) => return self.left_out(link, &format!("{item}.ip_address"), why),
+                    (_, Some(Err(why))) => return self.left_out(link, &format!("{item}.netmask"), why),
+                    (None, _) => return self.left_out(link, &format!("{item}.ip_address"), "missing".into()),
+                    (_, None) => return self.left_out(link, &format!("{item}.netmask"), "missing".into()),
+                };
+                if link.address.is_none() {
+                    link.address = Some(address);
+                } else {
+                    link.secondary.push((format!("{item}.ip_address"), address.0));
+                }
+                for (n, route) in list(network, "routes").iter().enumerate() {
+                    let route_item = format!("{item}.routes[{n}]");
+                    match ipv4_route(route) {
+                        Ok(route) if route.is_default() => match &link.gateway {
+                            None => link.gateway = Some((format!("{route_item}.gateway"), route.via)),
+                            Some((_, gateway)) if *gateway == route.via => {}
+                            Some((_, gateway)) => self
+                                .warn(&route_item, format!("a second default route (via {gateway} already): ignored")),
+                        },
+                        Ok(route) => link.routes.push((route_item, route)),
+                        Err(why) => self.warn(&route_item, format!("{why}: ignored")),
+                    }
+                }
+            }
+            "ipv6" => {
+                let address = match (text("ip_address"), text("netmask")) {
+                    (Some(address), netmask) => ipv6_with_prefix(address, netmask),
+                    (None, _) => Err("missing".into()),
+                };
+                let (address, prefix) = match address {
+                    Ok(address) => address,
+                    Err(why) => return self.warn(&format!("{item}.ip_address"), format!("{why}: ignored")),
+                };
+                link.ipv6.push((format!("{item}.ip_address"), address, prefix));
+                for (n, route) in list(network, "routes").iter().enumerate() {
+                    let route_item = format!("{item}.routes[{n}]");
+                    let get = |key: &str| route.get(key).and_then(Value::as_str).map(str::trim);
+                    match (get("network"), get("netmask"), get("gateway").map(str::parse::<Ipv6Addr>)) {
+                        (Some("::"), Some("::"), Some(Ok(gateway))) if link.ipv6_gateway.is_none() => {
+                            link.ipv6_gateway = Some((format!("{route_item}.gateway"), gateway))
+                        }
+                        (Some("::"), Some("::"), Some(Ok(_))) => {
+                            self.warn(&route_item, "a second IPv6 default route: ignored".into())
+                        }
+                        (_, _, Some(Ok(_))) => self.warn(
+                            &route_item,
+                            "an IPv6 route other than the default one is not applied by this version".into(),
+                        ),
+                        _ => self.warn(&route_item, "not an IPv6 route (network, netmask, gateway): ignored".into()),
+                    }
+                }
+            }
+            kind if NOT_YET.contains(&kind) => {
+                let why = format!(
+                    "type {kind} is not applied by this version; the NIC is left to the image's own configuration"
+                );
+                self.left_out(link, &format!("{item}.type"), why)
+            }
+            kind => self.left_out(
+                link,
+                &format!("{item}.type"),
+                format!(
+                    "{:?} is not a network type osconf knows; the NIC is left to the image's own configuration",
+                    shorten(kind)
+                ),
+            ),
+        }
+    }
+
+    fn left_out(&mut self, link: &mut Link, item: &str, why: String) {
+        if !why.contains("left to the image") {
+            self.warn(item, format!("{why}: the NIC is left to the image's own configuration"));
+        } else {
+            self.warn(item, why);
+        }
+        link.left_out = true;
+    }
+
+    /// `services[] {type: dns, address}` into `servers`, each once.
+    fn services(&mut self, object: &Map<String, Value>, item: &str, servers: &mut Vec<IpAddr>) {
+        let key = item.rsplit('.').next().unwrap_or(item);
+        let entries = match object.get(key) {
+            None | Some(Value::Null) => return,
+            Some(Value::Array(entries)) => entries,
+            Some(_) => return self.warn(item, "not a list: ignored".into()),
+        };
+        for (n, entry) in entries.iter().enumerate() {
+            if entry.get("type").and_then(Value::as_str) != Some("dns") {
+                continue;
+            }
+            let entry_item = format!("{item}[{n}].address");
+            match entry.get("address").and_then(Value::as_str).map(values::nameserver) {
+                Some(Ok(server)) if !servers.contains(&server) => servers.push(server),
+                Some(Ok(_)) => {}
+                Some(Err(why)) => self.warn(&entry_item, format!("{why}: skipped")),
+                None => self.warn(&entry_item, "missing or not a string: skipped".into()),
+            }
+        }
+    }
+
+    /// The links as NICs: the first with a gateway is eth0 (the default
+    /// route), the others follow in the order listed.
+    fn nics(&mut self, links: Vec<Link>) -> Vec<Nic> {
+        let mut kept: Vec<Link> = Vec::new();
+        for link in links {
+            if link.left_out {
+                continue;
+            }
+            if link.address.is_none() {
+                if !link.ipv6.is_empty() {
+                    self.warn(&format!("link {:?}", shorten(&link.id)), "IPv6 only: a NIC without an IPv4 address is not applied by this version; it is left to the image's own configuration".into());
+                }
+                continue;
+            }
+            kept.push(link);
+        }
+        if let Some(first) = kept.iter().position(|l| l.gateway.is_some()) {
+            let primary = kept.remove(first);
+            kept.insert(0, primary);
+        }
+        let mut nics = Vec::new();
+        for (index, link) in kept.into_iter().enumerate() {
+            let Some((address, prefix)) = link.address else { continue };
+            let mut nic = Nic::new(index as u32, link.mac, address, prefix);
+            if let Some((item, gateway)) = link.gateway {
+                if let Err(why) = build::set_gateway(&mut nic, gateway) {
+                    self.warn(&item, format!("{why}: ignored"));
+                }
+            }
+            for (item, route) in link.routes {
+                if let Err(why) = build::add_route(&mut nic, route) {
+                    self.warn(&item, format!("{why}: ignored"));
+                }
+            }
+            for (item, address) in link.secondary {
+                if let Err(why) = add_secondary(&mut nic, address) {
+                    self.warn(&item, format!("{why}: ignored"));
+                }
+            }
+            for (item, address, prefix) in link.ipv6 {
+                if let Err(why) = add_ipv6(&mut nic, address, prefix) {
+                    self.warn(&item, format!("{why}: ignored"));
+                }
+            }
+            if let (Some((item, gateway)), false) = (link.ipv6_gateway, nic.ipv6.is_empty()) {
+                if let Err(why) = set_ipv6_gateway(&mut nic, gateway) {
+                    self.warn(&item, format!("{why}: ignored"));
+                }
+            }
+            if index != 0 {
+                route_own_replies(&mut nic);
+            }
+            nics.push(nic);
+        }
+        nics
+    }
+
+    /// The name servers the instance can reach: an IPv6 one only when eth0,
+    /// which carries them in the network files, has an IPv6 address (as the
+    /// Alibaba metadata source does, see `alibaba_metadata::map`).
+    fn reachable(&mut self, servers: Vec<IpAddr>, first: Option<&Nic>) -> Vec<IpAddr> {
+        let why = match first {
+            Some(nic) if !nic.ipv6.is_empty() => return servers,
+            Some(nic) => format!("{}, the primary NIC, has no IPv6 address", nic.label()),
+            None => "no NIC has IPv6".to_owned(),
+        };
+        let (kept, skipped): (Vec<IpAddr>, Vec<IpAddr>) = servers.into_iter().partition(IpAddr::is_ipv4);
+        for server in skipped {
+            self.warn("services", format!("{server}: {why}: skipped"));
+        }
+        kept
+    }
+}
+
+/// A list under `key`; anything else is no list.
+fn list<'a>(object: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    object.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// `{network, netmask, gateway}`; `0.0.0.0/0.0.0.0` is the default route.
+fn ipv4_route(route: &Value) -> Result<Route, String> {
+    let get = |key: &str| route.get(key).and_then(Value::as_str).ok_or_else(|| format!("no {key}"));
+    let (network, netmask, gateway) =
+        (values::ipv4(get("network")?)?, get("netmask")?, values::host_address(get("gateway")?)?);
+    let prefix = if netmask.trim() == "0.0.0.0" { 0 } else { values::netmask(netmask)? };
+    if values::network_of(network, prefix) != network {
+        return Err(format!("{network} is not the network of /{prefix}"));
+    }
+    Ok(Route { dest: network, prefix, via: gateway })
+}
+
+/// An IPv6 address with its prefix: from an expanded `netmask`
+/// (`ffff:ffff:ffff:ffff::`), or `address/prefix`; /64 when neither says.
+fn ipv6_with_prefix(address: &str, netmask: Option<&str>) -> Result<(Ipv6Addr, u8), String> {
+    let (address, given) = match address.split_once('/') {
+        Some((address, prefix)) => {
+            (address, Some(prefix.parse::<u8>().map_err(|_| format!("{:?} is not a prefix length", shorten(prefix)))?))
+        }
+        None => (address, None),
+    };
+    let address = ipv6_address(address)?;
+    let prefix = match (netmask, given) {
+        (Some(mask), _) => {
+            let bits = u128::from(
+                mask.trim()
+                    .parse::<Ipv6Addr>()
+                    .map_err(|_| format!("netmask {:?} is not an IPv6 mask", shorten(mask)))?,
+            );
+            let prefix = bits.leading_ones();
+            if bits.checked_shl(prefix).unwrap_or(0) != 0 || prefix == 0 {
+                return Err(format!("netmask {mask} is not a contiguous IPv6 mask"));
+            }
+            prefix as u8
+        }
+        (None, Some(prefix)) => prefix,
+        (None, None) => 64,
+    };
+    Ok((address, prefix))
+}
