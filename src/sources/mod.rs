@@ -18,6 +18,7 @@ pub mod alibaba_drop;
 pub mod alibaba_metadata;
 pub mod http;
 pub mod media;
+pub mod metadata_items;
 pub mod osconf_format;
 pub mod platform;
 pub mod tencent_cdrom;

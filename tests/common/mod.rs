@@ -188,3 +188,4 @@ pub fn minimal_image(tree: &TempTree) {
 }
 
 pub const DROP: &str = "/boot/aliyun_custom_image/os.conf";
+pub mod metadata_server;
