@@ -25,6 +25,7 @@ use crate::plan::network::Stack;
 use crate::settings::values::shorten;
 use crate::settings::{build, nic_extras, values, Nic, SettingsBuilder, SshKey};
 use crate::sources::alibaba_metadata::instance_id;
+use crate::sources::tencent_metadata;
 use crate::sources::SOURCES;
 use crate::state::{record_path, METADATA_RECORD_PATH, RECORD_PATH};
 
@@ -203,7 +204,12 @@ impl Record {
             }
         }
         if let Some(id) = &self.instance_id {
-            instance_id(id).map_err(|e| format!("instance_id: {e}"))?;
+            // Each metadata source records its cloud's form of instance id.
+            let valid = match self.from.as_str() {
+                "tencent-metadata" => tencent_metadata::instance_id(id),
+                _ => instance_id(id),
+            };
+            valid.map_err(|e| format!("instance_id: {e}"))?;
         }
         Ok(())
     }
@@ -524,6 +530,16 @@ mod tests {
             let why = with(&*change);
             assert!(why.starts_with(field), "{field}: {why}");
         }
+    }
+
+    /// Each metadata source's record holds its cloud's form of instance id.
+    #[test]
+    fn a_tencent_metadata_record_holds_a_tencent_instance_id() {
+        let tencent = |id: &str| Record { from: "tencent-metadata".into(), instance_id: Some(id.into()), ..record() };
+        assert_eq!(tencent("ins-3j1ha2pk").check(), Ok(()));
+        assert_eq!(tencent("cfac763a-7094-446b-a8a9-b995e638471a").check(), Ok(()), "its uuid");
+        assert!(tencent("i-bp1h4adlltjc1d48goaq").check().unwrap_err().starts_with("instance_id: "));
+        assert!(tencent("ok").check().unwrap_err().starts_with("instance_id: "));
     }
 
     #[test]

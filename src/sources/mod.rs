@@ -22,6 +22,7 @@ pub mod metadata_items;
 pub mod osconf_format;
 pub mod platform;
 pub mod tencent_cdrom;
+pub mod tencent_metadata;
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
@@ -45,8 +46,12 @@ pub use self::media::drop_file::{read_drop_beneath, read_drop_beneath_with, read
 /// Every source osconf knows, in the order it asks them by default: local
 /// media first (no waiting), the network last. Adding a cloud's source is a
 /// folder beside this file and a line here.
-pub static SOURCES: &[&dyn Source] =
-    &[&alibaba_drop::AlibabaDrop, &tencent_cdrom::TencentCdrom, &alibaba_metadata::AlibabaMetadata];
+pub static SOURCES: &[&dyn Source] = &[
+    &alibaba_drop::AlibabaDrop,
+    &tencent_cdrom::TencentCdrom,
+    &alibaba_metadata::AlibabaMetadata,
+    &tencent_metadata::TencentMetadata,
+];
 
 /// The registered source of this name.
 pub fn by_name(name: &str) -> Option<&'static dyn Source> {
