@@ -40,12 +40,12 @@
 use std::net::IpAddr;
 
 use crate::settings::build::{self, SettingsBuilder};
-use crate::settings::values::{self, shorten};
+use crate::settings::values;
 use crate::settings::{Mac, Nic, Route};
 
 use super::nic_items::{fill_from_metadata, MetadataItems};
 use crate::sources::http::HttpError;
-use crate::sources::metadata_items::{finish, Items, Mapped, Reading, MACS};
+use crate::sources::metadata_items::{finish, prefixed_id, Items, Mapped, Reading, MACS};
 
 /// Reads the items. An error only for a transport failure, or when nothing
 /// usable was served at all.
@@ -189,18 +189,10 @@ fn list_entries(text: &str) -> Vec<String> {
 
 /// Alibaba's instance ids: `i-` and lower-case letters and digits
 /// (`i-bp1h4adlltjc1d48goaq`; classic-network ones are shorter,
-/// `i-23r29djmj`). Strict enough that `ok`, an error text or JSON is not
-/// one; loose in length (4 to 62 after `i-`) so that no real one fails.
-/// It also goes into the record and `status`.
+/// `i-23r29djmj`); see [`prefixed_id`]. It also goes into the record and
+/// `status`.
 pub fn instance_id(text: &str) -> Result<String, String> {
-    let plausible = text.strip_prefix("i-").is_some_and(|rest| {
-        (4..=62).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    });
-    if plausible {
-        Ok(text.to_owned())
-    } else {
-        Err(format!("{:?} is not an Alibaba instance id (i- and 4 to 62 lower-case letters or digits)", shorten(text)))
-    }
+    prefixed_id(text, "i-", "an Alibaba instance id")
 }
 
 #[cfg(test)]

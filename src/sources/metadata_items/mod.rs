@@ -14,6 +14,8 @@
 
 pub mod public_keys;
 
+use std::ffi::OsStr;
+
 use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::settings::build::SettingsBuilder;
@@ -67,6 +69,27 @@ pub fn fetch(items: &dyn Items, item: &str) -> Result<Fetch, HttpError> {
         }
     }
     Ok(fetched)
+}
+
+/// An instance id of the form both clouds use: `prefix` and 4 to 62
+/// lower-case letters or digits. Strict enough that `ok`, an error text or
+/// JSON is not one; loose in length so that no real one fails. `what`
+/// names it in the error ("an Alibaba instance id").
+pub fn prefixed_id(text: &str, prefix: &str, what: &str) -> Result<String, String> {
+    let plausible = text.strip_prefix(prefix).is_some_and(|rest| {
+        (4..=62).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    if plausible {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{:?} is not {what} ({prefix} and 4 to 62 lower-case letters or digits)", shorten(text)))
+    }
+}
+
+/// `--from NAME=URL`: the source's section with that url.
+pub fn at_url(source: &str, place: &OsStr, config: &SourceConfig) -> Result<SourceConfig, Error> {
+    let url = place.to_str().ok_or_else(|| Error::Usage(format!("--from {source}: the URL is not text")))?;
+    Ok(SourceConfig { url: url.to_owned(), ..config.clone() })
 }
 
 /// What the items gave.

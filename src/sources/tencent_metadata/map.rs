@@ -33,7 +33,7 @@ use crate::settings::nic_extras::{add_secondary, route_own_replies};
 use crate::settings::values::{self, shorten};
 use crate::settings::{Mac, Nic};
 use crate::sources::http::HttpError;
-use crate::sources::metadata_items::{finish, Items, Mapped, Reading, MACS};
+use crate::sources::metadata_items::{finish, prefixed_id, Items, Mapped, Reading, MACS};
 
 /// Reads the items. An error only for a transport failure, or when nothing
 /// usable was served at all.
@@ -109,16 +109,9 @@ fn nic(reading: &mut Reading, index: u32, listed: &str, mac: Mac) -> Result<Opti
 }
 
 /// Tencent's instance ids: `ins-` and lower-case letters and digits
-/// (`ins-a1b2c3d4`); loose in length (4 to 62) so that no real one fails.
+/// (`ins-a1b2c3d4`); see [`prefixed_id`].
 fn ins_id(text: &str) -> Result<String, String> {
-    let plausible = text.strip_prefix("ins-").is_some_and(|rest| {
-        (4..=62).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    });
-    if plausible {
-        Ok(text.to_owned())
-    } else {
-        Err(format!("{:?} is not a Tencent instance id (ins- and 4 to 62 lower-case letters or digits)", shorten(text)))
-    }
+    prefixed_id(text, "ins-", "a Tencent instance id")
 }
 
 /// The instance's `uuid`: 8-4-4-4-12 hexadecimal digits.

@@ -26,7 +26,7 @@ use std::ffi::OsStr;
 use crate::config::{Enabled, SourceConfig};
 use crate::error::Error;
 use crate::sources::http::{Client, HttpError};
-use crate::sources::metadata_items::{find_with, get_item, Fetch, Items, BASE};
+use crate::sources::metadata_items::{at_url, find_with, get_item, Fetch, Items, BASE};
 use crate::sources::platform::Cloud;
 use crate::sources::{Context, Found, Source};
 
@@ -68,8 +68,7 @@ impl Source for TencentMetadata {
     }
 
     fn find_at(&self, place: &OsStr, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        let url = place.to_str().ok_or_else(|| Error::Usage(format!("--from {}: the URL is not text", self.name())))?;
-        find(&SourceConfig { url: url.to_owned(), ..config.clone() })
+        find(&at_url(self.name(), place, config)?)
     }
 }
 
