@@ -7,7 +7,8 @@
 //!
 //! Shared transport sits beside the sources, named for what it is: `media/`
 //! (drop files, mounts, superblock probes, ISO 9660 labels), `http/` (the
-//! client with its limits and retries) and `platform` (the cloud from DMI).
+//! client with its limits and retries), `metadata_items/` (what the metadata
+//! endpoints' sources share) and `platform` (the cloud from DMI).
 //!
 //! Looking by itself, osconf asks the sources in `[source] order` (the
 //! registry's order by default: the local drops before the network) and
