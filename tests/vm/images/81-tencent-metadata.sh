@@ -10,9 +10,12 @@
 # The image's own static eth0 reaches it at the first boot, as an
 # instance's DHCP would. The second NIC stays on its unconnected hub port.
 #
-# The tree is Tencent's (PLATFORM.md §6): MACs upper-case, one directory
-# per private address under local-ipv4s/ with its subnet-mask and gateway,
-# a key pair in public-keys/, no DNS item. Chain: applied (eth0's address,
+# The tree is Tencent's (PLATFORM.md §6): MACs upper-cased as Tencent serves
+# them (the VM's MACs have no letters, so the unit tests prove the matching
+# in any case), one directory per private address under local-ipv4s/ with
+# its subnet-mask and gateway, a key pair in public-keys/, no DNS item. The
+# early osconf.service asks the service too (DMI says Tencent) before the
+# network is up: unreachable at once, no settings. Chain: applied (eth0's address,
 # a secondary one and the default route; eth1 with its own table; root's
 # key; the host name; resolv.conf untouched); a reboot (nothing
 # re-applied, the same state).
@@ -60,6 +63,8 @@ customize_tencent_metadata() {
 }
 
 tcmeta_common() {
+  check "the early osconf.service: the service not reachable yet, no settings" grep -aq 'OSCONF-CHECK log=.*metadata endpoint http://169.254.0.23 not reachable.*no settings from it' "$LOG"
+  check "osconf.service at once: $(value osconf_ms) ms" [ "$(value osconf_ms)" -lt 5000 ]
   check "osconf-metadata.service succeeded: $(value metadata_result)" [ "$(value metadata_result)" = "success exit=0" ]
   check "instance id recorded: $(value metadata_instance)" has metadata_instance=ins-vmtest01
   check "the service has no DNS: resolv.conf as the image had it" has "dns=192.0.2.53"
@@ -76,7 +81,7 @@ assert_tcmeta() {
   tcmeta_common
   check "applied from the endpoint" grep -aq 'OSCONF-CHECK mlog=.*applied metadata endpoint' "$LOG"
   check "eth1 routes its own replies (table 1001)" grep -aqE '^OSCONF-CHECK state=rule 1001:\s+from 192\.168\.88\.20 lookup 1001( |$)' "$LOG"
-  check "the upper-case MACs requested as listed" grep -q "^GET /latest/meta-data/network/interfaces/macs/${M0^^}/local-ipv4s/169.255.0.10/subnet-mask" "$TM_REQUESTS"
+  check "eth0's address items requested under its listed MAC" grep -q "^GET /latest/meta-data/network/interfaces/macs/${M0^^}/local-ipv4s/169.255.0.10/subnet-mask" "$TM_REQUESTS"
 }
 assert_tcmeta_again() {
   tcmeta_common
