@@ -49,16 +49,9 @@ EOF
 prepare_tcmeta_again() { : > "$TM_REQUESTS"; }
 
 customize_tencent_metadata() {
-  local R=$1 unit
+  local R=$1
   printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address 169.255.0.10/16\n    gateway %s\n\nsource /etc/network/interfaces.d/*\n' "$TM_GATEWAY" > "$R/etc/network/interfaces"
-  unit=$(ls "$R"/lib/systemd/system/osconf-metadata.service "$R"/usr/lib/systemd/system/osconf-metadata.service 2>/dev/null | head -n1 || true)
-  if [ -z "$unit" ]; then
-    install -m 644 "$REPO/systemd/osconf-metadata.service" "$R/etc/systemd/system/osconf-metadata.service"
-    unit=$R/etc/systemd/system/osconf-metadata.service
-  fi
-  ln -sf "${unit#"$R"}" "$R/etc/systemd/system/multi-user.target.wants/osconf-metadata.service"
-  mkdir -p "$R/etc/systemd/system/osconf-vm-check.service.d"
-  printf '[Unit]\nAfter=osconf-metadata.service\n' > "$R/etc/systemd/system/osconf-vm-check.service.d/metadata.conf"
+  enable_metadata_service "$R"
   printf 'nameserver 192.0.2.53\n' > "$R/etc/resolv.conf"
 }
 
