@@ -203,10 +203,13 @@ impl Record {
             }
         }
         if let Some(id) = &self.instance_id {
-            // An Alibaba instance id, or an OpenStack uuid (or another cloud's plain id).
-            instance_id(id)
-                .or_else(|_| crate::sources::openstack_format::instance_id(id))
-                .map_err(|e| format!("instance_id: {e}"))?;
+            // The form of instance id its source's cloud gives (osconf 0.1's
+            // records are the Alibaba metadata's).
+            let valid = match crate::sources::by_name(&self.from) {
+                Some(source) => source.instance_id(id),
+                None => instance_id(id),
+            };
+            valid.map_err(|e| format!("instance_id: {e}"))?;
         }
         Ok(())
     }
@@ -495,6 +498,16 @@ mod tests {
             let why = with(&*change);
             assert!(why.starts_with(field), "{field}: {why}");
         }
+    }
+
+    /// Each metadata source's record holds its cloud's form of instance id.
+    #[test]
+    fn a_tencent_metadata_record_holds_a_tencent_instance_id() {
+        let tencent = |id: &str| Record { from: "tencent-metadata".into(), instance_id: Some(id.into()), ..record() };
+        assert_eq!(tencent("ins-3j1ha2pk").check(), Ok(()));
+        assert_eq!(tencent("cfac763a-7094-446b-a8a9-b995e638471a").check(), Ok(()), "its uuid");
+        assert!(tencent("i-bp1h4adlltjc1d48goaq").check().unwrap_err().starts_with("instance_id: "));
+        assert!(tencent("ok").check().unwrap_err().starts_with("instance_id: "));
     }
 
     #[test]

@@ -8,13 +8,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
+use common::metadata_server::{Framing, Server, Transport};
 use common::{minimal_image, osconf, TempTree};
 use osconf::config::{Enabled, SourceConfig};
 use osconf::settings::{Nic, Route, Settings, SshKey};
@@ -28,19 +26,6 @@ enum Auth {
     Token,
     /// No token support (404 on the PUT); plain reads work.
     Plain,
-}
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Framing {
-    /// Content-Length and `Connection: close`, then closes.
-    Close,
-    /// Content-Length, and the connection stays open for the next request
-    /// (until the client closes it), whatever the client asked for.
-    KeepAlive,
-    /// Transfer-Encoding: chunked, in small chunks, connection kept open.
-    Chunked,
-    /// An HTTP/1.0 reply without a length: the body ends when the server closes.
-    Http10,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -158,65 +143,15 @@ impl Mock {
         self
     }
 
-    /// Serves on 127.0.0.1, one thread per connection, up to 200
-    /// connections; returns the URL and the request lines seen.
+    /// Serves on 127.0.0.1 (see `Server::serve`); returns the URL and the request lines seen.
     fn serve(self) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let connections = Arc::new(AtomicUsize::new(0));
-        thread::spawn(move || {
-            for stream in listener.incoming().take(200) {
-                let Ok(stream) = stream else { continue };
-                let n = connections.fetch_add(1, Ordering::SeqCst);
-                let (mock, log) = (self.clone(), log.clone());
-                thread::spawn(move || mock.connection(stream, n, &log));
-            }
-        });
-        (url, seen)
-    }
-
-    fn connection(&self, mut stream: TcpStream, n: usize, log: &Mutex<Vec<String>>) {
-        stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        loop {
-            let Some(request) = read_request(&mut stream) else { return };
-            let first = request.lines().next().unwrap_or("").to_owned();
-            log.lock().unwrap().push(first.clone());
-            if n < self.slow_first {
-                thread::sleep(Duration::from_millis(700));
-            }
-            match self.failure {
-                Failure::Silent => return thread::sleep(Duration::from_secs(3)),
-                Failure::Garbage => return drop(stream.write_all(b"SSH-2.0-not-http\r\n")),
-                _ => {}
-            }
-            let (status, body) = self.answer(&first, &request);
-            let reason = if status == 200 { "OK" } else { "Error" };
-            let reply = match self.framing {
-                Framing::Close => format!(
-                    "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                ),
-                Framing::KeepAlive => format!(
-                    "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
-                    body.len()
-                ),
-                Framing::Chunked => {
-                    let mut text = format!(
-                        "HTTP/1.1 {status} {reason}\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
-                    );
-                    for chunk in body.as_bytes().chunks(7) {
-                        text += &format!("{:x}\r\n{}\r\n", chunk.len(), String::from_utf8_lossy(chunk));
-                    }
-                    text + "0\r\n\r\n"
-                }
-                Framing::Http10 => format!("HTTP/1.0 {status} {reason}\r\n\r\n{body}"),
-            };
-            if stream.write_all(reply.as_bytes()).is_err() || matches!(self.framing, Framing::Close | Framing::Http10) {
-                return;
-            }
-        }
+        let transport = match self.failure {
+            Failure::Silent => Transport::Silent,
+            Failure::Garbage => Transport::Garbage,
+            _ => Transport::Works,
+        };
+        let server = Server { framing: self.framing, transport, slow_first: self.slow_first };
+        server.serve(Arc::new(move |first: &str, request: &str| self.answer(first, request)))
     }
 
     fn answer(&self, first: &str, request: &str) -> (u16, String) {
@@ -250,19 +185,6 @@ impl Mock {
             None => (404, "not found".into()),
         }
     }
-}
-
-/// One request's head (the client sends no bodies but the PUT's empty one).
-fn read_request(stream: &mut TcpStream) -> Option<String> {
-    let mut raw = Vec::new();
-    let mut byte = [0u8; 1];
-    while !raw.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => raw.push(byte[0]),
-            _ => return None,
-        }
-    }
-    Some(String::from_utf8_lossy(&raw).into_owned())
 }
 
 fn config(url: &str) -> SourceConfig {

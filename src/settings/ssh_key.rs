@@ -5,7 +5,7 @@
 //! a key can be written as one line of `authorized_keys` as it is.
 //!
 //! A source validates each key with [`SshKey::parse`] (the metadata source:
-//! `sources::alibaba_metadata::public_keys`); a bad key is a warning naming
+//! `sources::metadata_items::public_keys`); a bad key is a warning naming
 //! its item, never a failed boot (the other keys still go in).
 
 use std::fmt;

@@ -7,7 +7,8 @@
 //!
 //! Shared transport sits beside the sources, named for what it is: `media/`
 //! (drop files, mounts, superblock probes, ISO 9660 labels), `http/` (the
-//! client with its limits and retries) and `platform` (the cloud from DMI).
+//! client with its limits and retries), `metadata_items/` (what the metadata
+//! endpoints' sources share) and `platform` (the cloud from DMI).
 //!
 //! Looking by itself, osconf asks the sources in `[source] order` (the
 //! registry's order by default: the local drops before the network) and
@@ -18,12 +19,14 @@ pub mod alibaba_drop;
 pub mod alibaba_metadata;
 pub mod http;
 pub mod media;
+pub mod metadata_items;
 pub mod openstack_drive;
 pub mod openstack_format;
 pub mod openstack_metadata;
 pub mod osconf_format;
 pub mod platform;
 pub mod tencent_cdrom;
+pub mod tencent_metadata;
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
@@ -52,6 +55,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &tencent_cdrom::TencentCdrom,
     &openstack_drive::OpenstackDrive,
     &alibaba_metadata::AlibabaMetadata,
+    &tencent_metadata::TencentMetadata,
     &openstack_metadata::OpenstackMetadata,
 ];
 
@@ -79,6 +83,12 @@ pub trait Source: Sync {
     fn find(&self, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error>;
     /// Reads the settings at `place` (`--from NAME=WHERE`).
     fn find_at(&self, place: &OsStr, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error>;
+    /// Checks an instance id this source's record holds (a record is input
+    /// too): the form its cloud gives. A source that gives none accepts none.
+    fn instance_id(&self, id: &str) -> Result<String, String> {
+        let _ = id;
+        Err(format!("{} gives no instance id", self.name()))
+    }
 }
 
 /// What every source is told about the run.

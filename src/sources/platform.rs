@@ -34,7 +34,7 @@ pub fn cloud_of(sys_vendor: &str, product_name: &str, chassis_asset_tag: &str) -
     const OPENSTACK_ASSET_TAGS: [&str; 4] = ["HUAWEICLOUD", "OpenTelekomCloud", "OpenStack Nova", "OpenStack Compute"];
     if sys_vendor == "Alibaba Cloud" || product_name == "Alibaba Cloud ECS" {
         Some(Cloud::Alibaba)
-    } else if sys_vendor == "Tencent Cloud" {
+    } else if sys_vendor == "Tencent Cloud" || product_name == "Tencent Cloud" {
         Some(Cloud::Tencent)
     } else if OPENSTACK_PRODUCTS.contains(&product_name)
         || OPENSTACK_ASSET_TAGS.contains(&chassis_asset_tag)
@@ -62,6 +62,7 @@ mod tests {
     fn each_clouds_documented_strings_are_recognised() {
         assert_eq!(cloud_of("Alibaba Cloud", "Alibaba Cloud ECS", ""), Some(Cloud::Alibaba));
         assert_eq!(cloud_of("Tencent Cloud", "CVM", ""), Some(Cloud::Tencent));
+        assert_eq!(cloud_of("QEMU", "Tencent Cloud", ""), Some(Cloud::Tencent), "product_name, as issue 25 says");
         assert_eq!(cloud_of("OpenStack Foundation", "OpenStack Nova", ""), Some(Cloud::OpenStack));
         assert_eq!(cloud_of("QEMU", "Standard PC (i440FX + PIIX, 1996)", "HUAWEICLOUD"), Some(Cloud::OpenStack));
         assert_eq!(cloud_of("QEMU", "Standard PC (Q35 + ICH9, 2009)", ""), None);

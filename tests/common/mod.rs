@@ -217,3 +217,4 @@ pub fn metadata_with_hostname(name: &'static str) -> String {
     });
     url
 }
+pub mod metadata_server;

@@ -245,6 +245,19 @@ install_osconf() {
       chroot "$R" rc-update add osconf sysinit >/dev/null ;;
   esac
 }
+# enable_metadata_service <tree>: osconf-metadata.service enabled (from the
+# .deb, else installed from systemd/), and the guest's reporter after it.
+enable_metadata_service() {
+  local R=$1 unit
+  unit=$(ls "$R"/lib/systemd/system/osconf-metadata.service "$R"/usr/lib/systemd/system/osconf-metadata.service 2>/dev/null | head -n1 || true)
+  if [ -z "$unit" ]; then
+    install -m 644 "$REPO/systemd/osconf-metadata.service" "$R/etc/systemd/system/osconf-metadata.service"
+    unit=$R/etc/systemd/system/osconf-metadata.service
+  fi
+  ln -sf "${unit#"$R"}" "$R/etc/systemd/system/multi-user.target.wants/osconf-metadata.service"
+  mkdir -p "$R/etc/systemd/system/osconf-vm-check.service.d"
+  printf '[Unit]\nAfter=osconf-metadata.service\n' > "$R/etc/systemd/system/osconf-vm-check.service.d/metadata.conf"
+}
 # install_checker <tree> <init>: the guest's reporter, run once boot is done.
 install_checker() {
   local R=$1 init=$2

@@ -6,29 +6,12 @@
 use serde_json::Value;
 
 use crate::sources::http::{Client, HttpError};
+use crate::sources::metadata_items::{get_item, Fetch, Items};
 
 const TOKEN_PATH: &str = "/latest/api/token";
 const TOKEN_TTL_HEADER: &str = "X-aliyun-ecs-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "X-aliyun-ecs-metadata-token";
-const BASE: &str = "/latest/meta-data/";
 const ALL: &str = "all";
-
-/// What an item read gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fetch {
-    Value(String),
-    /// 404, or absent from the document: the instance has no such item.
-    Missing,
-    /// Another HTTP status: the item could not be read this time.
-    Refused(u16),
-}
-
-/// An item tree. Paths are relative to `meta-data/`; directories end in
-/// `/` and read as newline-separated listings.
-pub trait Items {
-    /// An `Err` is a transport failure: reading more items cannot help.
-    fn get(&self, item: &str) -> Result<Fetch, HttpError>;
-}
 
 /// The endpoint, read item by item (with a session token where offered).
 pub struct Endpoint {
@@ -68,12 +51,7 @@ impl Endpoint {
 impl Items for Endpoint {
     fn get(&self, item: &str) -> Result<Fetch, HttpError> {
         let headers: Vec<(&str, &str)> = self.token.iter().map(|t| (TOKEN_HEADER, t.as_str())).collect();
-        let response = self.client.request("GET", &format!("{BASE}{item}"), &headers)?;
-        Ok(match response.status {
-            200 => Fetch::Value(response.body),
-            404 => Fetch::Missing,
-            status => Fetch::Refused(status),
-        })
+        get_item(&self.client, item, &headers)
     }
 }
 

@@ -40,34 +40,18 @@
 use std::net::IpAddr;
 
 use crate::settings::build::{self, SettingsBuilder};
-use crate::settings::values::{self, shorten};
-use crate::settings::{Mac, Nic, Route, Settings, SshKey};
+use crate::settings::values;
+use crate::settings::{Mac, Nic, Route};
 
-use super::items::{Fetch, Items};
 use super::nic_items::{fill_from_metadata, MetadataItems};
-use super::public_keys::keys_from_metadata;
 use crate::sources::http::HttpError;
-
-const MACS: &str = "network/interfaces/macs/";
-const KEYS: &str = "public-keys/";
-
-/// What the items gave.
-#[derive(Debug, Clone)]
-pub struct Mapped {
-    pub settings: Settings,
-    pub instance_id: Option<String>,
-    /// Each optional item left out, named, and why.
-    pub warnings: Vec<String>,
-    /// A canonical text of what is applied (and the instance id): its digest
-    /// marks these settings applied.
-    pub canonical: String,
-}
+use crate::sources::metadata_items::{finish, prefixed_id, Items, Mapped, Reading, MACS};
 
 /// Reads the items. An error only for a transport failure, or when nothing
 /// usable was served at all.
 pub fn read(items: &dyn Items) -> Result<Mapped, HttpError> {
-    let mut reading = Reading { items, warnings: Vec::new() };
-    let instance_id = Some(reading.instance_id()?);
+    let mut reading = Reading::new(items);
+    let instance_id = reading.identity("instance-id", instance_id, false)?;
     let mut builder = SettingsBuilder::new();
     if let Some(name) = reading.typed("hostname", values::hostname)? {
         builder.hostname(name);
@@ -90,66 +74,11 @@ pub fn read(items: &dyn Items) -> Result<Mapped, HttpError> {
         builder.nameservers(reading.reachable(servers, carrier));
     }
     let ssh_keys = reading.ssh_keys()?;
-    let settings = match builder.build(Some(0)) {
-        Ok(settings) => Settings { ssh_keys, ..settings },
-        Err(conflict) => return Err(HttpError::Garbage(format!("{MACS}: {}", conflict.message))),
-    };
-    let has_keys = settings.ssh_keys.as_ref().is_some_and(|keys| !keys.is_empty());
-    if settings.hostname.is_none() && settings.nics.is_empty() && settings.nameservers.is_empty() && !has_keys {
-        let why = reading.warnings.join("; ");
-        return Err(HttpError::Garbage(format!(
-            "no usable item (no host name, NIC, name server or SSH key){}",
-            if why.is_empty() { String::new() } else { format!(": {why}") }
-        )));
-    }
-    let canonical = serde_json::json!({
-        "instance-id": instance_id,
-        "hostname": settings.hostname,
-        "nameservers": settings.nameservers,
-        "nics": settings.nics,
-        "ssh_keys": settings.ssh_keys,
-    })
-    .to_string();
-    Ok(Mapped { settings, instance_id, warnings: reading.warnings, canonical })
+    finish(reading, builder, ssh_keys, instance_id)
 }
 
-struct Reading<'a> {
-    items: &'a dyn Items,
-    warnings: Vec<String>,
-}
-
+/// Alibaba's own items; the shared ones are read in `metadata_items`.
 impl Reading<'_> {
-    fn warn(&mut self, warning: String) {
-        self.warnings.push(warning);
-    }
-
-    /// An item's text, trimmed; `None` when missing, empty or refused (refused: with a warning).
-    fn optional(&mut self, item: &str) -> Result<Option<String>, HttpError> {
-        self.text(item, true)
-    }
-
-    /// A list item: like `optional`, but an empty list is no list (no warning).
-    fn list(&mut self, item: &str) -> Result<Option<String>, HttpError> {
-        self.text(item, false)
-    }
-
-    fn text(&mut self, item: &str, warn_empty: bool) -> Result<Option<String>, HttpError> {
-        match fetch(self.items, item)? {
-            Fetch::Value(text) if text.trim().is_empty() => {
-                if warn_empty {
-                    self.warn(format!("{item}: empty: ignored"));
-                }
-                Ok(None)
-            }
-            Fetch::Value(text) => Ok(Some(text.trim().to_owned())),
-            Fetch::Missing => Ok(None),
-            Fetch::Refused(status) => {
-                self.warn(format!("{item}: HTTP status {status}: ignored"));
-                Ok(None)
-            }
-        }
-    }
-
     /// `dns-conf/nameservers`: each entry IPv4 or IPv6, in order, once.
     fn nameservers(&mut self) -> Result<Option<Vec<IpAddr>>, HttpError> {
         let Some(list) = self.optional("dns-conf/nameservers")? else { return Ok(None) };
@@ -180,107 +109,6 @@ impl Reading<'_> {
             self.warn(format!("dns-conf/nameservers: {server}: {why}: skipped"));
         }
         kept
-    }
-
-    /// root's SSH keys: `Some` (the complete list, maybe empty) when the
-    /// endpoint says which keys there are, `None` when it could not say
-    /// this time (the installed keys stay): an item refused, or a listing
-    /// served that gave no valid key. Only a 404 listing is "no key".
-    fn ssh_keys(&mut self) -> Result<Option<Vec<SshKey>>, HttpError> {
-        /// Why the list cannot be complete: a transport failure, or an item refused.
-        enum Stop {
-            Http(HttpError),
-            Refused(String, u16),
-        }
-        let items = self.items;
-        let get = |item: &str| match fetch(items, item).map_err(Stop::Http)? {
-            Fetch::Value(text) => Ok(Some(text)),
-            Fetch::Missing => Ok(None),
-            Fetch::Refused(status) => Err(Stop::Refused(item.to_owned(), status)),
-        };
-        let mut served_listing = false;
-        let listed = get(KEYS).and_then(|listing| {
-            served_listing = listing.is_some();
-            keys_from_metadata(listing.as_deref(), get)
-        });
-        match listed {
-            // Listed, yet no key came of it: that says nothing sure about keys.
-            Ok((keys, warnings)) if keys.is_empty() && served_listing => {
-                self.warnings.extend(warnings);
-                self.warn(format!("{KEYS}: no valid key among those listed: root's SSH keys left as they are"));
-                Ok(None)
-            }
-            Ok((keys, warnings)) => {
-                self.warnings.extend(warnings);
-                Ok(Some(keys))
-            }
-            Err(Stop::Refused(item, status)) => {
-                self.warn(format!("{item}: HTTP status {status}: root's SSH keys left as they are"));
-                Ok(None)
-            }
-            Err(Stop::Http(e)) => Err(e),
-        }
-    }
-
-    /// `instance-id`, which every Alibaba instance serves: without a valid
-    /// one the endpoint is not believed (see the module docs).
-    fn instance_id(&mut self) -> Result<String, HttpError> {
-        const ITEM: &str = "instance-id";
-        let foreign = |why: String| Err(HttpError::Foreign(format!("{ITEM}: {why}")));
-        match fetch(self.items, ITEM)? {
-            Fetch::Value(text) => instance_id(text.trim()).or_else(foreign),
-            Fetch::Missing => foreign("not served (404)".into()),
-            Fetch::Refused(status) => foreign(format!("HTTP status {status}")),
-        }
-    }
-
-    /// An item through a validator; invalid is a warning naming the item.
-    fn typed<T>(&mut self, item: &str, validate: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, HttpError> {
-        let Some(text) = self.optional(item)? else { return Ok(None) };
-        match validate(&text) {
-            Ok(value) => Ok(Some(value)),
-            Err(e) => {
-                self.warn(format!("{item}: {e}: ignored"));
-                Ok(None)
-            }
-        }
-    }
-
-    /// The listed MACs, each as listed (its case kept: it goes into URLs)
-    /// after checking it is a MAC, the primary (`mac`) first. The flag says
-    /// whether the first one is known to be the primary NIC.
-    fn macs(&mut self) -> Result<(Vec<(String, Mac)>, bool), HttpError> {
-        let primary = self.typed("mac", |text| values::mac(text).map(|mac| (text.to_owned(), mac)))?;
-        let mut macs: Vec<(String, Mac)> = Vec::new();
-        if let Some(listing) = self.optional(MACS)? {
-            for line in listing.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                let entry = line.strip_suffix('/').unwrap_or(line);
-                match values::mac(entry) {
-                    Ok(mac) if macs.iter().any(|(_, m)| *m == mac) => {
-                        self.warn(format!("{MACS}: {entry} is listed twice: once is used"))
-                    }
-                    Ok(mac) => macs.push((entry.to_owned(), mac)),
-                    Err(_) => self.warn(format!("{MACS}: entry {:?} is not a MAC address: ignored", shorten(line))),
-                }
-            }
-        }
-        let known = match primary {
-            Some((text, mac)) => {
-                match macs.iter().position(|(_, m)| *m == mac) {
-                    Some(at) => {
-                        let entry = macs.remove(at);
-                        macs.insert(0, entry);
-                    }
-                    None => {
-                        self.warn(format!("mac: {mac} is not in {MACS}: its items are read under {text}"));
-                        macs.insert(0, (text, mac));
-                    }
-                }
-                true
-            }
-            None => macs.len() == 1,
-        };
-        Ok((macs, known))
     }
 
     /// One NIC from its items; `None` (with a warning) when it has no usable
@@ -359,32 +187,12 @@ fn list_entries(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-/// One item as served; a body that is an HTML or XML page (a proxy's or
-/// portal's, never a metadata value) means the endpoint is not the platform's.
-fn fetch(items: &dyn Items, item: &str) -> Result<Fetch, HttpError> {
-    let fetched = items.get(item)?;
-    if let Fetch::Value(text) = &fetched {
-        if text.trim_start().starts_with('<') {
-            return Err(HttpError::Foreign(format!("{item}: the reply is an HTML or XML page, not a metadata value")));
-        }
-    }
-    Ok(fetched)
-}
-
 /// Alibaba's instance ids: `i-` and lower-case letters and digits
 /// (`i-bp1h4adlltjc1d48goaq`; classic-network ones are shorter,
-/// `i-23r29djmj`). Strict enough that `ok`, an error text or JSON is not
-/// one; loose in length (4 to 62 after `i-`) so that no real one fails.
-/// It also goes into the record and `status`.
+/// `i-23r29djmj`); see [`prefixed_id`]. It also goes into the record and
+/// `status`.
 pub fn instance_id(text: &str) -> Result<String, String> {
-    let plausible = text.strip_prefix("i-").is_some_and(|rest| {
-        (4..=62).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    });
-    if plausible {
-        Ok(text.to_owned())
-    } else {
-        Err(format!("{:?} is not an Alibaba instance id (i- and 4 to 62 lower-case letters or digits)", shorten(text)))
-    }
+    prefixed_id(text, "i-", "an Alibaba instance id")
 }
 
 #[cfg(test)]

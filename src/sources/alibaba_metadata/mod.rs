@@ -11,25 +11,28 @@
 //!   except what a NIC cannot work without, and a missing or bad optional
 //!   item is a warning naming it while everything else applies;
 //! - `nic_items`: a NIC's secondary addresses, IPv6 and per-NIC routing
-//!   from its items; `public_keys`: root's keys from `public-keys/`.
+//!   from its items;
+//! - what it shares with Tencent's endpoint (item reads, the refusal of a
+//!   foreign endpoint, root's keys from `public-keys/`, the `find` flow) is
+//!   in `sources::metadata_items`.
 
 mod items;
 mod map;
 pub mod nic_items;
-pub mod public_keys;
 
 use std::ffi::OsStr;
 
 use crate::config::{Enabled, SourceConfig};
 use crate::error::Error;
-use crate::sources::http::{Client, HttpError};
+use crate::sources::metadata_items::{at_url, find_with};
 use crate::sources::platform::Cloud;
-use crate::sources::{Context, Found, Payload, Source, Typed};
+use crate::sources::{Context, Found, Source};
 
 use self::items::Endpoint;
 
-pub use self::items::{Document, Fetch, Items};
-pub use self::map::{instance_id, read, Mapped};
+pub use self::items::Document;
+pub use self::map::{instance_id, read};
+pub use crate::sources::metadata_items::{public_keys, Fetch, Items, Mapped};
 
 /// The source `alibaba-metadata`.
 pub struct AlibabaMetadata;
@@ -65,58 +68,21 @@ impl Source for AlibabaMetadata {
     }
 
     fn find_at(&self, place: &OsStr, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        let url = place.to_str().ok_or_else(|| Error::Usage(format!("--from {}: the URL is not text", self.name())))?;
-        find(&SourceConfig { url: url.to_owned(), ..config.clone() })
+        find(&at_url(self.name(), place, config)?)
+    }
+
+    fn instance_id(&self, id: &str) -> Result<String, String> {
+        instance_id(id)
     }
 }
 
-/// `Ok(None)` when the endpoint is not there (nothing listens, or nothing
-/// answers within the total time) or is not the platform's (its replies do
-/// not look like Alibaba's: a warning, nothing applied); an error when it
-/// answers wrongly or serves nothing usable.
+/// Alibaba's endpoint, read as [`find_with`] says: the token request first
+/// (its transport failure means the endpoint is absent), then
+/// `meta-data/all` where served, else item by item.
 pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
-    let failed = |e: String| Error::Failed(format!("metadata endpoint {}: {e}", config.url));
-    let client = Client::new(&config.url, config.request_timeout, config.total_timeout)
-        .map_err(|e| Error::Failed(format!("[source.alibaba-metadata] url: {e}")))?;
-    let endpoint = match Endpoint::connect(client) {
-        Ok(endpoint) => endpoint,
-        Err(HttpError::Unreachable(e)) => {
-            log::info!("metadata endpoint {} not reachable ({e}): no settings from it", config.url);
-            return Ok(None);
-        }
-        Err(HttpError::Timeout(e)) => {
-            log::warn!("metadata endpoint {} timed out ({e}): no settings from it", config.url);
-            return Ok(None);
-        }
-        Err(e) => return Err(failed(e.to_string())),
-    };
-    let read = match endpoint.document() {
+    find_with(AlibabaMetadata.name(), "Alibaba", config, Endpoint::connect, |endpoint| match endpoint.document() {
         Ok(Some(document)) => read(&document),
-        Ok(None) => read(&endpoint),
+        Ok(None) => read(endpoint),
         Err(e) => Err(e),
-    };
-    let mapped = match read {
-        Ok(mapped) => mapped,
-        Err(HttpError::Foreign(why)) => {
-            log::warn!(
-                "metadata endpoint {}: {why}: it does not answer as Alibaba's metadata service does (a proxy at the address, or a wrong url?): nothing applied",
-                config.url
-            );
-            return Ok(None);
-        }
-        Err(e) => return Err(failed(e.to_string())),
-    };
-    for warning in &mapped.warnings {
-        log::warn!("metadata: {warning}");
-    }
-    let typed = Typed { settings: mapped.settings, instance_id: mapped.instance_id, warnings: mapped.warnings };
-    Ok(Some(Found {
-        source: AlibabaMetadata.name(),
-        description: format!("metadata endpoint {}", config.url),
-        content: mapped.canonical.into_bytes().into(),
-        payload: Payload::Typed(typed),
-        delete_after: None,
-        drop_dir: None,
-        mount: None,
-    }))
+    })
 }

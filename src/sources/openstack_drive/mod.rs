@@ -101,6 +101,10 @@ impl Source for OpenstackDrive {
         };
         found.map(Some).ok_or_else(|| Error::Usage(format!("{}: no openstack/*/{META_DATA} there", path.display())))
     }
+
+    fn instance_id(&self, id: &str) -> Result<String, String> {
+        crate::sources::openstack_format::instance_id(id)
+    }
 }
 
 /// Where the drive's files are read from.

@@ -55,6 +55,10 @@ impl Source for OpenstackMetadata {
         let url = place.to_str().ok_or_else(|| Error::Usage(format!("--from {}: the URL is not text", self.name())))?;
         find(&SourceConfig { url: url.to_owned(), ..config.clone() })
     }
+
+    fn instance_id(&self, id: &str) -> Result<String, String> {
+        crate::sources::openstack_format::instance_id(id)
+    }
 }
 
 /// What one file's request gave.

@@ -59,16 +59,9 @@ prepare_metadata_changed() {
 prepare_metadata_again() { : > "$MD_REQUESTS"; }
 
 customize_metadata() {
-  local R=$1 unit
+  local R=$1
   printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address 100.100.1.10/24\n    gateway %s\n\nsource /etc/network/interfaces.d/*\n' "$MD_GATEWAY" > "$R/etc/network/interfaces"
-  unit=$(ls "$R"/lib/systemd/system/osconf-metadata.service "$R"/usr/lib/systemd/system/osconf-metadata.service 2>/dev/null | head -n1 || true)
-  if [ -z "$unit" ]; then
-    install -m 644 "$REPO/systemd/osconf-metadata.service" "$R/etc/systemd/system/osconf-metadata.service"
-    unit=$R/etc/systemd/system/osconf-metadata.service
-  fi
-  ln -sf "${unit#"$R"}" "$R/etc/systemd/system/multi-user.target.wants/osconf-metadata.service"
-  mkdir -p "$R/etc/systemd/system/osconf-vm-check.service.d"
-  printf '[Unit]\nAfter=osconf-metadata.service\n' > "$R/etc/systemd/system/osconf-vm-check.service.d/metadata.conf"
+  enable_metadata_service "$R"
 }
 
 metadata_common() { # settings from the endpoint, live: host name, addresses, routes
