@@ -300,7 +300,7 @@ fn config_for(partition: &Path, metadata: Option<&str>) -> Config {
     config.set_source(section("alibaba-drop"), SourceConfig { partition, ..SourceConfig::default() });
     config.set_source(section("tencent-cdrom"), SourceConfig { enabled: Enabled::No, ..SourceConfig::default() });
     if let Some(url) = metadata {
-        let metadata = &alibaba_metadata::AlibabaMetadata;
+        let metadata = &alibaba_metadata::SOURCE;
         config.set_source(
             metadata,
             SourceConfig { enabled: Enabled::Yes, url: url.to_owned(), ..config.source(metadata) },

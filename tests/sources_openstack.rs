@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -125,27 +124,11 @@ fn password_no_leaves_the_root_password() {
 /// An OpenStack metadata service on loopback: meta_data.json, and 404 for
 /// everything else.
 fn service(uuid: &'static str) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(50) {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let (status, body) = if request.starts_with("GET /openstack/latest/meta_data.json ") {
-                ("200 OK", meta_data(uuid))
-            } else {
-                ("404 Not Found", String::new())
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
+    let answer = move |line: &str, _: &str| match line {
+        "GET /openstack/latest/meta_data.json HTTP/1.1" => (200, meta_data(uuid)),
+        _ => (404, String::new()),
+    };
+    common::metadata_server::Server::default().serve(std::sync::Arc::new(answer)).0
 }
 
 #[test]

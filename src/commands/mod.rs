@@ -58,7 +58,7 @@ fn find(options: &Options, root: &Root, config: &Config, access: Access) -> Resu
     let context = Context::new(root, access);
     let mut config = config.clone();
     if let Some(url) = &options.metadata {
-        let metadata = &alibaba_metadata::AlibabaMetadata;
+        let metadata = &alibaba_metadata::SOURCE;
         let mut section = SourceConfig { enabled: Enabled::Yes, ..config.source(metadata) };
         if let Some(url) = url {
             section.url = url.clone();

@@ -54,9 +54,9 @@ pub static SOURCES: &[&dyn Source] = &[
     &alibaba_drop::AlibabaDrop,
     &tencent_cdrom::TencentCdrom,
     &openstack_drive::OpenstackDrive,
-    &alibaba_metadata::AlibabaMetadata,
-    &tencent_metadata::TencentMetadata,
-    &openstack_metadata::OpenstackMetadata,
+    &alibaba_metadata::SOURCE,
+    &tencent_metadata::SOURCE,
+    &openstack_metadata::SOURCE,
 ];
 
 /// The registered source of this name.

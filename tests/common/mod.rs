@@ -192,29 +192,12 @@ pub const DROP: &str = "/boot/aliyun_custom_image/os.conf";
 /// A metadata endpoint on loopback that knows only a host name (and the
 /// instance id without which it would not be believed).
 pub fn metadata_with_hostname(name: &'static str) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(50) {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]);
-            let (status, body) = if request.starts_with("GET /latest/meta-data/hostname ") {
-                ("200 OK", name)
-            } else if request.starts_with("GET /latest/meta-data/instance-id ") {
-                ("200 OK", "i-bp1media000000001")
-            } else {
-                ("404 Not Found", "")
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
+    let answer = move |line: &str, _: &str| match line {
+        "GET /latest/meta-data/hostname HTTP/1.1" => (200, name.to_owned()),
+        "GET /latest/meta-data/instance-id HTTP/1.1" => (200, "i-bp1media000000001".to_owned()),
+        _ => (404, String::new()),
+    };
+    metadata_server::Server::default().serve(std::sync::Arc::new(answer)).0
 }
+
 pub mod metadata_server;

@@ -20,13 +20,12 @@ mod items;
 mod map;
 pub mod nic_items;
 
-use std::ffi::OsStr;
-
 use crate::config::{Enabled, SourceConfig};
 use crate::error::Error;
-use crate::sources::metadata_items::{at_url, find_with};
+use crate::sources::metadata_items::find_with;
+use crate::sources::metadata_items::MetadataService;
 use crate::sources::platform::Cloud;
-use crate::sources::{Context, Found, Source};
+use crate::sources::Found;
 
 use self::items::Endpoint;
 
@@ -34,53 +33,27 @@ pub use self::items::Document;
 pub use self::map::{instance_id, read};
 pub use crate::sources::metadata_items::{public_keys, Fetch, Items, Mapped};
 
-/// The source `alibaba-metadata`.
-pub struct AlibabaMetadata;
+/// The source `alibaba-metadata`. Not asked unless enabled: it serves no
+/// password, and an image may want its NICs left to DHCP.
+pub static SOURCE: MetadataService = MetadataService {
+    name: "alibaba-metadata",
+    takes: "the endpoint's URL (default http://100.100.100.200)",
+    default_url: DEFAULT_URL,
+    cloud: Cloud::Alibaba,
+    enabled: Enabled::No,
+    keys: &["url", "timeout_ms", "total_timeout_ms"],
+    find,
+    instance_id,
+};
 
 /// Where Alibaba serves it.
 pub const DEFAULT_URL: &str = "http://100.100.100.200";
-
-impl Source for AlibabaMetadata {
-    fn name(&self) -> &'static str {
-        "alibaba-metadata"
-    }
-
-    fn takes(&self) -> &'static str {
-        "the endpoint's URL (default http://100.100.100.200)"
-    }
-
-    fn network_of(&self) -> Option<Cloud> {
-        Some(Cloud::Alibaba)
-    }
-
-    fn keys(&self) -> &'static [&'static str] {
-        &["url", "timeout_ms", "total_timeout_ms"]
-    }
-
-    /// Not asked unless enabled: it serves no password, and an image may
-    /// want its NICs left to DHCP.
-    fn defaults(&self) -> SourceConfig {
-        SourceConfig { enabled: Enabled::No, url: DEFAULT_URL.into(), ..SourceConfig::default() }
-    }
-
-    fn find(&self, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        find(config)
-    }
-
-    fn find_at(&self, place: &OsStr, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        find(&at_url(self.name(), place, config)?)
-    }
-
-    fn instance_id(&self, id: &str) -> Result<String, String> {
-        instance_id(id)
-    }
-}
 
 /// Alibaba's endpoint, read as [`find_with`] says: the token request first
 /// (its transport failure means the endpoint is absent), then
 /// `meta-data/all` where served, else item by item.
 pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
-    find_with(AlibabaMetadata.name(), "Alibaba", config, Endpoint::connect, |endpoint| match endpoint.document() {
+    find_with(SOURCE.name, "Alibaba", config, Endpoint::connect, |endpoint| match endpoint.document() {
         Ok(Some(document)) => read(&document),
         Ok(None) => read(endpoint),
         Err(e) => Err(e),

@@ -16,13 +16,14 @@ pub mod public_keys;
 
 use std::ffi::OsStr;
 
-use crate::config::SourceConfig;
+use crate::config::{Enabled, SourceConfig};
 use crate::error::Error;
 use crate::settings::build::SettingsBuilder;
 use crate::settings::values::{self, shorten};
 use crate::settings::{Mac, SshKey};
 use crate::sources::http::{Client, HttpError};
-use crate::sources::{Found, Payload, Typed};
+use crate::sources::platform::Cloud;
+use crate::sources::{Context, Found, Payload, Source, Typed};
 
 use self::public_keys::keys_from_metadata;
 
@@ -83,6 +84,59 @@ pub fn prefixed_id(text: &str, prefix: &str, what: &str) -> Result<String, Strin
         Ok(text.to_owned())
     } else {
         Err(format!("{:?} is not {what} ({prefix} and 4 to 62 lower-case letters or digits)", shorten(text)))
+    }
+}
+
+/// A cloud's metadata service as a source: the three differ only in what
+/// this holds, so one `Source` implementation serves them all.
+pub struct MetadataService {
+    pub name: &'static str,
+    /// What `--from NAME=WHERE` takes (its URL, with the default).
+    pub takes: &'static str,
+    pub default_url: &'static str,
+    /// The only cloud that serves it: never asked on another's instance.
+    pub cloud: Cloud,
+    /// Whether it is asked by default (`auto`: where DMI names its cloud).
+    pub enabled: Enabled,
+    /// Its `[source.NAME]` keys besides `enabled`.
+    pub keys: &'static [&'static str],
+    /// Reads the service at `config.url`.
+    pub find: fn(&SourceConfig) -> Result<Option<Found>, Error>,
+    /// The form of instance id its cloud gives.
+    pub instance_id: fn(&str) -> Result<String, String>,
+}
+
+impl Source for MetadataService {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn takes(&self) -> &'static str {
+        self.takes
+    }
+
+    fn network_of(&self) -> Option<Cloud> {
+        Some(self.cloud)
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        self.keys
+    }
+
+    fn defaults(&self) -> SourceConfig {
+        SourceConfig { enabled: self.enabled, url: self.default_url.into(), ..SourceConfig::default() }
+    }
+
+    fn find(&self, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
+        (self.find)(config)
+    }
+
+    fn find_at(&self, place: &OsStr, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
+        (self.find)(&at_url(self.name, place, config)?)
+    }
+
+    fn instance_id(&self, id: &str) -> Result<String, String> {
+        (self.instance_id)(id)
     }
 }
 

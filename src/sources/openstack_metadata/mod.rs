@@ -6,60 +6,33 @@
 //! OpenStack (Huawei, Open Telekom Cloud, Nova). Nova serves no
 //! `admin_pass` here; where a service does, it is used as the drive's.
 
-use std::ffi::OsStr;
-
 use crate::config::{Enabled, SourceConfig};
 use crate::error::Error;
 use crate::sources::http::{Client, HttpError, Response};
+use crate::sources::metadata_items::MetadataService;
 use crate::sources::openstack_format::{self, Options, MAX_JSON_BYTES, META_DATA, NETWORK_DATA};
 use crate::sources::platform::Cloud;
-use crate::sources::{Context, Found, Payload, Source, Typed};
+use crate::sources::{Found, Payload, Typed};
 
 #[cfg(test)]
 mod tests;
 
-/// The source `openstack-metadata`.
-pub struct OpenstackMetadata;
+/// The source `openstack-metadata`. Asked where DMI says OpenStack:
+/// elsewhere 169.254.169.254 may be another cloud's service, and nothing
+/// answering costs a wait.
+pub static SOURCE: MetadataService = MetadataService {
+    name: "openstack-metadata",
+    takes: "the service's URL (default http://169.254.169.254)",
+    default_url: DEFAULT_URL,
+    cloud: Cloud::OpenStack,
+    enabled: Enabled::Auto,
+    keys: &["url", "timeout_ms", "total_timeout_ms", "password"],
+    find,
+    instance_id: openstack_format::instance_id,
+};
 
 pub const DEFAULT_URL: &str = "http://169.254.169.254";
 const BASE: &str = "/openstack/latest/";
-
-impl Source for OpenstackMetadata {
-    fn name(&self) -> &'static str {
-        "openstack-metadata"
-    }
-
-    fn takes(&self) -> &'static str {
-        "the service's URL (default http://169.254.169.254)"
-    }
-
-    fn network_of(&self) -> Option<Cloud> {
-        Some(Cloud::OpenStack)
-    }
-
-    fn keys(&self) -> &'static [&'static str] {
-        &["url", "timeout_ms", "total_timeout_ms", "password"]
-    }
-
-    /// Asked where DMI says OpenStack: elsewhere 169.254.169.254 may be
-    /// another cloud's service, and nothing answering costs a wait.
-    fn defaults(&self) -> SourceConfig {
-        SourceConfig { enabled: Enabled::Auto, url: DEFAULT_URL.into(), ..SourceConfig::default() }
-    }
-
-    fn find(&self, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        find(config)
-    }
-
-    fn find_at(&self, place: &OsStr, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        let url = place.to_str().ok_or_else(|| Error::Usage(format!("--from {}: the URL is not text", self.name())))?;
-        find(&SourceConfig { url: url.to_owned(), ..config.clone() })
-    }
-
-    fn instance_id(&self, id: &str) -> Result<String, String> {
-        crate::sources::openstack_format::instance_id(id)
-    }
-}
 
 /// What one file's request gave.
 enum Served {
@@ -113,7 +86,7 @@ pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
     }
     let typed = Typed { settings: read.settings, instance_id: Some(read.instance_id), warnings };
     Ok(Some(Found {
-        source: OpenstackMetadata.name(),
+        source: SOURCE.name,
         description: format!("metadata service {}", config.url),
         content: read.canonical,
         payload: Payload::Typed(typed),

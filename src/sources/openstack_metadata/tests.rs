@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::settings::ssh_key::tests::ED25519;
+use crate::sources::Source;
 
 /// What the server answers for a path, given how often it was asked before.
 type Answer = Box<dyn Fn(&str, usize) -> Option<(u16, String)> + Send + Sync>;
@@ -93,7 +94,7 @@ fn config(url: &str) -> SourceConfig {
         url: url.to_owned(),
         request_timeout: Duration::from_millis(200),
         total_timeout: Duration::from_millis(3000),
-        ..OpenstackMetadata.defaults()
+        ..SOURCE.defaults()
     }
 }
 
@@ -183,9 +184,9 @@ fn what_is_not_openstacks_is_not_believed() {
 
 #[test]
 fn asked_by_default_only_where_dmi_says_openstack() {
-    let defaults = OpenstackMetadata.defaults();
+    let defaults = SOURCE.defaults();
     assert_eq!((defaults.enabled, defaults.url.as_str(), defaults.password), (Enabled::Auto, DEFAULT_URL, true));
-    assert!(crate::sources::asked(&OpenstackMetadata, &defaults, Some(Cloud::OpenStack)));
-    assert!(!crate::sources::asked(&OpenstackMetadata, &defaults, None));
-    assert!(!crate::sources::asked(&OpenstackMetadata, &defaults, Some(Cloud::Alibaba)));
+    assert!(crate::sources::asked(&SOURCE, &defaults, Some(Cloud::OpenStack)));
+    assert!(!crate::sources::asked(&SOURCE, &defaults, None));
+    assert!(!crate::sources::asked(&SOURCE, &defaults, Some(Cloud::Alibaba)));
 }

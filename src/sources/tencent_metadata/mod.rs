@@ -21,67 +21,41 @@ mod map;
 #[cfg(test)]
 mod tests;
 
-use std::ffi::OsStr;
-
 use crate::config::{Enabled, SourceConfig};
 use crate::error::Error;
 use crate::sources::http::{Client, HttpError};
-use crate::sources::metadata_items::{at_url, find_with, get_item, Fetch, Items, BASE};
+use crate::sources::metadata_items::MetadataService;
+use crate::sources::metadata_items::{find_with, get_item, Fetch, Items, BASE};
 use crate::sources::platform::Cloud;
-use crate::sources::{Context, Found, Source};
+use crate::sources::Found;
 
 pub use self::map::{instance_id, read};
 
-/// The source `tencent-metadata`.
-pub struct TencentMetadata;
+/// The source `tencent-metadata`. Asked where DMI says Tencent Cloud: the
+/// import guide sends images to the service for their network, and
+/// elsewhere it would only cost a wait. The timeouts are Alibaba's:
+/// Tencent's own agent waits 3 s for a reply, which the doubling waits
+/// (1 s, 2 s, 4 s within 10 s) cover.
+pub static SOURCE: MetadataService = MetadataService {
+    name: "tencent-metadata",
+    takes: "the endpoint's URL (default http://169.254.0.23)",
+    default_url: DEFAULT_URL,
+    cloud: Cloud::Tencent,
+    enabled: Enabled::Auto,
+    keys: &["url", "timeout_ms", "total_timeout_ms"],
+    find,
+    instance_id,
+};
 
 /// Where Tencent serves it.
 pub const DEFAULT_URL: &str = "http://169.254.0.23";
-
-impl Source for TencentMetadata {
-    fn name(&self) -> &'static str {
-        "tencent-metadata"
-    }
-
-    fn takes(&self) -> &'static str {
-        "the endpoint's URL (default http://169.254.0.23)"
-    }
-
-    fn network_of(&self) -> Option<Cloud> {
-        Some(Cloud::Tencent)
-    }
-
-    fn keys(&self) -> &'static [&'static str] {
-        &["url", "timeout_ms", "total_timeout_ms"]
-    }
-
-    /// Asked where DMI says Tencent Cloud: the import guide sends images to
-    /// the service for their network, and elsewhere it would only cost a wait.
-    /// The timeouts are Alibaba's: Tencent's own agent waits 3 s for a
-    /// reply, which the doubling waits (1 s, 2 s, 4 s within 10 s) cover.
-    fn defaults(&self) -> SourceConfig {
-        SourceConfig { enabled: Enabled::Auto, url: DEFAULT_URL.into(), ..SourceConfig::default() }
-    }
-
-    fn find(&self, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        find(config)
-    }
-
-    fn find_at(&self, place: &OsStr, _context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error> {
-        find(&at_url(self.name(), place, config)?)
-    }
-
-    fn instance_id(&self, id: &str) -> Result<String, String> {
-        instance_id(id)
-    }
-}
 
 /// Tencent's endpoint, read as `metadata_items::find_with` says: the
 /// `meta-data/` listing first (its transport failure means the endpoint is
 /// absent; any HTTP answer, whatever its status, that something is there),
 /// then item by item.
 pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
-    find_with(TencentMetadata.name(), "Tencent Cloud", config, Endpoint::connect, |endpoint| read(endpoint))
+    find_with(SOURCE.name, "Tencent Cloud", config, Endpoint::connect, |endpoint| read(endpoint))
 }
 
 /// The endpoint, read item by item with plain GETs.

@@ -17,6 +17,7 @@ use self::mock::{Mock, ETH0, ETH1, KEY};
 use self::server::{Framing, Server, Transport};
 use super::*;
 use crate::settings::{Mac, Nic, Route, Settings, SshKey};
+use crate::sources::Source;
 use crate::sources::{by_name, Found};
 
 fn config(url: &str) -> SourceConfig {
@@ -24,7 +25,7 @@ fn config(url: &str) -> SourceConfig {
         url: url.into(),
         request_timeout: Duration::from_millis(300),
         total_timeout: Duration::from_millis(4000),
-        ..TencentMetadata.defaults()
+        ..SOURCE.defaults()
     }
 }
 
