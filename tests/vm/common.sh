@@ -282,6 +282,13 @@ install_checker() {
   esac
 }
 
+# customize_networkd <tree>: systemd-networkd instead of ifupdown (the
+# networkd image's, and the OpenStack config drive image's).
+customize_networkd() {
+  chroot "$1" dpkg --purge ifupdown >/dev/null 2>&1
+  ln -sf /lib/systemd/system/systemd-networkd.service "$1/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+}
+
 # image <name> [options]: builds the image from a cached root file system,
 # then runs its scenarios, one boot each, chained on the same disk.
 #   --rootfs NAME      a root file system declared with `rootfs` (required)
