@@ -14,6 +14,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use zeroize::{Zeroize, Zeroizing};
+
 /// Largest body accepted: `meta-data/all` of an instance with many NICs is a
 /// few KiB; anything near this is not metadata.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -166,19 +168,21 @@ impl Client {
         request += if method == "PUT" { "Content-Length: 0\r\n\r\n" } else { "\r\n" };
         stream.write_all(request.as_bytes()).map_err(io)?;
         let garbage = |e: String| Attempt::Fatal(HttpError::Garbage(format!("{path}: {e}")));
-        let mut raw = Vec::new();
-        let mut buffer = [0u8; 4096];
+        // Wiped when dropped, and grown by hand so that no outgrown copy is
+        // freed unwiped: a reply may hold a password (OpenStack's admin_pass).
+        let mut raw = Zeroizing::new(Vec::new());
+        let mut buffer = Zeroizing::new([0u8; 4096]);
         loop {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(timed_out());
             }
             stream.set_read_timeout(Some(left)).map_err(io)?;
-            let n = stream.read(&mut buffer).map_err(io)?;
+            let n = stream.read(&mut *buffer).map_err(io)?;
             if n == 0 && raw.is_empty() {
                 return Err(Attempt::Retry("the connection closed without an answer".into()));
             }
-            raw.extend_from_slice(&buffer[..n]);
+            append_wiping(&mut raw, &buffer[..n]);
             if let Some(response) = parse_response(&raw, n == 0).map_err(garbage)? {
                 return Ok(response);
             }
@@ -187,6 +191,18 @@ impl Client {
             }
         }
     }
+}
+
+/// Appends `bytes`; where `buffer` must grow, its old allocation is wiped
+/// before it is freed (`Vec`'s own growth would free it as it is).
+fn append_wiping(buffer: &mut Zeroizing<Vec<u8>>, bytes: &[u8]) {
+    if buffer.capacity() - buffer.len() < bytes.len() {
+        let capacity = (buffer.len() + bytes.len()).max(buffer.capacity() * 2).max(4096);
+        let mut grown = Zeroizing::new(Vec::with_capacity(capacity));
+        grown.extend_from_slice(buffer);
+        *buffer = grown;
+    }
+    buffer.extend_from_slice(bytes);
 }
 
 /// Parses a response from the bytes read so far. `Ok(None)`: not complete
@@ -211,17 +227,22 @@ pub fn parse_response(raw: &[u8], eof: bool) -> Result<Option<Response>, String>
             raw = rest;
             continue;
         }
+        let copy = |bytes: &[u8]| Zeroizing::new(bytes.to_vec());
         let body = match head.framing {
-            Framing::Empty => Some(Vec::new()),
-            Framing::Length(length) if rest.len() >= length => Some(rest[..length].to_vec()),
+            Framing::Empty => Some(Zeroizing::new(Vec::new())),
+            Framing::Length(length) if rest.len() >= length => Some(copy(&rest[..length])),
             Framing::Length(length) if eof => return Err(format!("body cut short ({} of {length} bytes)", rest.len())),
             Framing::Length(_) => None,
             Framing::Chunked => dechunk(rest, eof)?,
             Framing::UntilClose if rest.len() > MAX_BODY => return Err(format!("body larger than {MAX_BODY} bytes")),
-            Framing::UntilClose => eof.then(|| rest.to_vec()),
+            Framing::UntilClose => eof.then(|| copy(rest)),
         };
-        let Some(body) = body else { return Ok(None) };
-        let body = String::from_utf8(body).map_err(|_| "body is not UTF-8 text")?;
+        let Some(mut body) = body else { return Ok(None) };
+        // Moved out, not copied: the text is the same allocation.
+        let body = String::from_utf8(std::mem::take(&mut *body)).map_err(|e| {
+            e.into_bytes().zeroize();
+            "body is not UTF-8 text"
+        })?;
         return Ok(Some(Response { status: head.status, body }));
     }
 }
@@ -308,9 +329,11 @@ fn content_length(value: &str) -> Result<usize, String> {
 }
 
 /// Decodes a chunked body. `Ok(None)`: more bytes needed.
-fn dechunk(mut data: &[u8], eof: bool) -> Result<Option<Vec<u8>>, String> {
+fn dechunk(mut data: &[u8], eof: bool) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
     let more = |what: &str| if eof { Err(format!("{what} cut short")) } else { Ok(None) };
-    let mut out = Vec::new();
+    // The body is never longer than its framing: room for all of it from
+    // the start, so that no outgrown copy is freed unwiped.
+    let mut out = Zeroizing::new(Vec::with_capacity(data.len().min(MAX_BODY)));
     loop {
         let Some(end) = find(data, b"\r\n") else {
             return if data.len() > 1024 { Err("chunk size line too long".into()) } else { more("chunked body") };

@@ -29,6 +29,8 @@ pub struct Meta {
 
 pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
     let mut object = object(bytes).map_err(|why| format!("{META_DATA}: {why}"))?;
+    // First, before any early return: the one copy of the text is the one wiped.
+    let admin_pass = take_admin_pass(&mut object);
     let instance_id = uuid(&object)?;
     let mut warnings = Vec::new();
     let mut warn = |item: &str, why: String| warnings.push(format!("{META_DATA}: {item}: {why}"));
@@ -52,10 +54,8 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
         }
     };
     let ssh_keys = ssh_keys(&object, &mut warn);
-    // Taken out of the tree, so that the one copy of the text is the one wiped.
-    let password = match object.remove("admin_pass") {
-        Some(Value::String(text)) => {
-            let text = Zeroizing::new(text);
+    let password = match admin_pass {
+        Some(Ok(text)) => {
             if text.is_empty() || !options.password {
                 None
             } else if text.chars().any(char::is_control) {
@@ -65,8 +65,8 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
                 Some(text)
             }
         }
-        None | Some(Value::Null) => None,
-        Some(_) => {
+        None => None,
+        Some(Err(())) => {
             warn("admin_pass", "not a string: ignored".into());
             None
         }
@@ -74,10 +74,22 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
     Ok(Meta { instance_id, hostname, fqdn, ssh_keys, password, warnings })
 }
 
+/// `admin_pass` taken out of the parsed tree into memory wiped when dropped
+/// (the tree's strings are freed as they are); `Err` when it is not a string.
+fn take_admin_pass(object: &mut Map<String, Value>) -> Option<Result<Zeroizing<String>, ()>> {
+    match object.remove("admin_pass") {
+        Some(Value::String(text)) => Some(Ok(Zeroizing::new(text))),
+        None | Some(Value::Null) => None,
+        Some(_) => Some(Err(())),
+    }
+}
+
 /// The instance id of a `meta_data.json`: an error when it is not
 /// OpenStack's (not a JSON object, no valid `uuid`).
 pub fn instance_of(bytes: &[u8]) -> Result<String, String> {
-    uuid(&object(bytes).map_err(|why| format!("{META_DATA}: {why}"))?)
+    let mut object = object(bytes).map_err(|why| format!("{META_DATA}: {why}"))?;
+    drop(take_admin_pass(&mut object));
+    uuid(&object)
 }
 
 fn uuid(object: &Map<String, Value>) -> Result<String, String> {
