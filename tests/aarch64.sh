@@ -33,14 +33,18 @@ SKIP=(--skip a_full_disk_keeps_the_old_files --skip an_apply_syncs_the_same_numb
   --skip the_unit_runs_after_sysusers_and_firstboot --skip a_huge_nic_wait_is_a_clear_error
   --skip ifquery_sees_lo_still_auto --skip every_command_forbids_core_dumps_before_it_reads_the_drop
   --skip after_the_call_the_process_is_not_dumpable --skip no_copy_of_the_password_is_left_in_memory
-  --skip huge_and_deeply_nested_inputs_end)
+  --skip is_never_freed_unwiped --skip huge_and_deeply_nested_inputs_end)
+# One test at a time: qemu-user (7.2) can leave a child forked from a
+# process with several busy threads stuck before its exec (seen with two
+# tests each starting osconf while the other's stand-in server ran).
+SERIAL=(--test-threads=1)
 
 # 500 random cases per parser property (2000 in the x86_64 run), 25 per
 # image reader and property (100) and 10 s of fuzzing (20): emulated, each
 # costs ~10x.
-PROPTEST_CASES=500 OSCONF_READER_CASES=25 OSCONF_FUZZ_SECONDS=10 cross_cargo test -q "${TESTS[@]}" -- "${SKIP[@]}"
+PROPTEST_CASES=500 OSCONF_READER_CASES=25 OSCONF_FUZZ_SECONDS=10 cross_cargo test -q "${TESTS[@]}" -- "${SKIP[@]}" "${SERIAL[@]}"
 cross_cargo build --release -q
 BIN=target/$TARGET/release/osconf
 file -b "$BIN" | grep -q 'ARM aarch64' || { echo "$BIN is not an aarch64 binary" >&2; exit 1; }
-OSCONF_TEST_BIN=$PWD/$BIN cross_cargo test -q --test golden_apply --test cli_apply
+OSCONF_TEST_BIN=$PWD/$BIN cross_cargo test -q --test golden_apply --test cli_apply -- "${SERIAL[@]}"
 echo "aarch64: all passed under qemu-aarch64-static"
