@@ -11,11 +11,10 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use common::{minimal_image, TempTree};
+use common::{alone_in_a_child, minimal_image, TempTree};
 use osconf::commands::{self, Options, SourceChoice};
 use zeroize::Zeroizing;
 
-const CHILD: &str = "OSCONF_TEST_PASSWORD_FREED";
 /// Each secret's middle 16 bytes, XORed with its MASK: the test keeps no
 /// copy. Two: a drop's password is watched in plain text and in Base64.
 static mut NEEDLES: [[u8; 16]; 2] = [[0; 16]; 2];
@@ -138,29 +137,14 @@ fn apply_os_conf() {
     apply_watched(&tree, "alibaba-drop", path);
 }
 
-fn in_a_child(test: &str, child: fn()) {
-    if std::env::var_os(CHILD).is_some() {
-        return child();
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env("OSCONF_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("1 passed"), "{stdout}");
-}
-
 #[test]
 fn an_os_conf_password_is_never_freed_unwiped() {
-    in_a_child("an_os_conf_password_is_never_freed_unwiped", apply_os_conf);
+    alone_in_a_child("an_os_conf_password_is_never_freed_unwiped", apply_os_conf);
 }
 
 #[test]
 fn an_openstack_admin_pass_is_never_freed_unwiped() {
-    in_a_child("an_openstack_admin_pass_is_never_freed_unwiped", apply_drive);
+    alone_in_a_child("an_openstack_admin_pass_is_never_freed_unwiped", apply_drive);
 }
 
 /// An apply from an OpenStack metadata service on loopback serving `admin_pass`.
@@ -185,5 +169,5 @@ fn apply_service() {
 
 #[test]
 fn an_admin_pass_from_a_metadata_service_is_never_freed_unwiped() {
-    in_a_child("an_admin_pass_from_a_metadata_service_is_never_freed_unwiped", apply_service);
+    alone_in_a_child("an_admin_pass_from_a_metadata_service_is_never_freed_unwiped", apply_service);
 }

@@ -17,14 +17,13 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use base64::Engine;
-use common::{minimal_image, TempTree};
+use common::{alone_in_a_child, minimal_image, TempTree};
 use osconf::commands::{self, Options};
 use osconf::files::Root;
 use osconf::settings::Password;
 use osconf::sources;
 use zeroize::Zeroizing;
 
-const CHILD: &str = "OSCONF_TEST_PASSWORD_SCAN";
 const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const LEN: usize = 40;
 
@@ -151,18 +150,7 @@ fn apply_then_scan() {
 
 #[test]
 fn no_copy_of_the_password_is_left_in_memory_after_an_apply() {
-    if std::env::var_os(CHILD).is_some() {
-        return apply_then_scan();
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "no_copy_of_the_password_is_left_in_memory_after_an_apply", "--nocapture"])
-        .env(CHILD, "1")
-        .env("OSCONF_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    alone_in_a_child("no_copy_of_the_password_is_left_in_memory_after_an_apply", apply_then_scan);
 }
 
 /// The plan keeps the hash it wrote into /etc/shadow, not the plain text:

@@ -165,6 +165,26 @@ pub fn run_within(mut command: Command, limit: Duration) -> (i32, String) {
     }
 }
 
+/// Runs the test `test` alone in a child process of this test binary
+/// (`--exact`, one thread), where `work` does the test's part: no other
+/// test's memory or threads are in the way of what it inspects in its
+/// own process. In the child, `work` runs here directly.
+pub fn alone_in_a_child(test: &str, work: fn()) {
+    const CHILD: &str = "OSCONF_TEST_ALONE";
+    if std::env::var_os(CHILD).is_some() {
+        return work();
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("OSCONF_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
 /// True when libc's crypt would accept `password` for `hash` (checked with
 /// `openssl passwd -6`, which computes the same SHA-512 crypt).
 pub fn crypt_matches(password: &str, hash: &str) -> bool {
