@@ -291,12 +291,24 @@ fn culprit(value: &serde_json::Value) -> String {
 /// source (`Nic::new`, `set_gateway`, `add_route`, `add_secondary`, …), so
 /// it holds only what a source could have given. The error names the field.
 fn check_nic(nic: &Nic) -> Result<(), String> {
-    values::host_address(&nic.address.to_string()).map_err(|e| format!("address: {e}"))?;
-    // As a netmask gives it (values::netmask): 1 to 32.
-    if !(1..=32).contains(&nic.prefix) {
-        return Err(format!("prefix: /{} is not an IPv4 prefix length (1 to 32)", nic.prefix));
+    let mut rebuilt = match nic.address {
+        Some(address) => {
+            values::host_address(&address.to_string()).map_err(|e| format!("address: {e}"))?;
+            // As a netmask gives it (values::netmask): 1 to 32.
+            if !(1..=32).contains(&nic.prefix) {
+                return Err(format!("prefix: /{} is not an IPv4 prefix length (1 to 32)", nic.prefix));
+            }
+            if nic.dhcp4 {
+                return Err("dhcp4: a NIC with a static IPv4 address does not take one by DHCP".into());
+            }
+            Nic::new(nic.index, nic.mac, address, nic.prefix)
+        }
+        None if nic.prefix != 0 => return Err(format!("prefix: /{} without an address", nic.prefix)),
+        None => Nic { dhcp4: nic.dhcp4, ..Nic::automatic(nic.index, nic.mac) },
+    };
+    if let Some(mtu) = nic.mtu {
+        values::mtu(&mtu.to_string()).map_err(|e| format!("mtu: {e}"))?;
     }
-    let mut rebuilt = Nic::new(nic.index, nic.mac, nic.address, nic.prefix);
     if let Some(gateway) = nic.gateway {
         values::host_address(&gateway.to_string())
             .and_then(|_| build::set_gateway(&mut rebuilt, gateway))
@@ -479,12 +491,12 @@ mod tests {
             (Box::new(|r| r.nameservers.push("127.0.0.1".parse().unwrap())), "nameservers[2]: "),
             (Box::new(|r| r.nics[0].prefix = 200), "nics[0].prefix: /200"),
             (Box::new(|r| r.nics[0].prefix = 0), "nics[0].prefix: /0"),
-            (Box::new(|r| r.nics[1].address = "255.255.255.255".parse().unwrap()), "nics[1].address: "),
+            (Box::new(|r| r.nics[1].address = Some("255.255.255.255".parse().unwrap())), "nics[1].address: "),
             (Box::new(|r| r.nics[0].gateway = Some("10.9.9.9".parse().unwrap())), "nics[0].gateway: "),
             (Box::new(|r| r.nics[0].routes[1].prefix = 33), "nics[0].routes[1]: "),
             (Box::new(|r| r.nics[0].routes[1].dest = "10.1.0.0".parse().unwrap()), "nics[0].routes[1]: "),
             (Box::new(|r| r.nics[1].secondary[0].1 = 99), "nics[1].secondary[0]: "),
-            (Box::new(|r| r.nics[1].secondary[0].0 = r.nics[1].address), "nics[1].secondary[0]: "),
+            (Box::new(|r| r.nics[1].secondary[0].0 = r.nics[1].address.unwrap()), "nics[1].secondary[0]: "),
             (Box::new(|r| r.nics[1].ipv6[0].1 = 200), "nics[1].ipv6[0]: "),
             (Box::new(|r| r.nics[1].ipv6[0].0 = "fe80::1".parse().unwrap()), "nics[1].ipv6[0]: "),
             (Box::new(|r| r.nics[1].ipv6_gateway = Some("2001:db9::1".parse().unwrap())), "nics[1].ipv6_gateway: "),

@@ -7,6 +7,9 @@
 //! random drop key; the files
 //! listed in `removed` must be deleted, and no others.
 //!
+//! A case with a file `openstack-drive` instead of `os.conf` applies an
+//! OpenStack config drive made of a fixture (see `common::golden_input`).
+//!
 //! `OSCONF_BLESS=1 cargo test --test golden_apply` rewrites `expected/`:
 //! review the diff before committing it.
 
@@ -19,26 +22,24 @@ use std::path::Path;
 use common::*;
 use osconf::plan::network::STACKS;
 
-/// Files whose content is not reproducible and is checked elsewhere.
-const DYNAMIC: [&str; 3] = ["etc/shadow", "var/lib/osconf/records/alibaba-drop.json", "var/lib/osconf/drop.key"];
-
 fn run_case(case: &Path) -> Result<(), String> {
     let tree = TempTree::new(&format!("golden-{}", case.file_name().unwrap().to_string_lossy()));
     if case.join("image").is_dir() {
         tree.copy_from(&case.join("image"));
         as_git_checks_out(&tree.path);
     }
-    let drop = fs::read_to_string(case.join("os.conf")).unwrap();
-    tree.write(DROP, &drop, 0o644);
+    let input = golden_input(case, &tree);
+    let mut args = vec!["apply".to_owned(), "--root".into(), tree.path.to_str().unwrap().into()];
+    args.extend(input.args.iter().cloned());
     let before = tree.snapshot();
-    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
+    let (code, out, err) = osconf(&args.iter().map(String::as_str).collect::<Vec<_>>());
     if code != 0 {
         return Err(format!("exit {code}: {out}{err}"));
     }
     let after = tree.snapshot();
     let changed: BTreeMap<&String, &(Vec<u8>, u32)> = after
         .iter()
-        .filter(|(path, file)| before.get(*path) != Some(*file) && !DYNAMIC.contains(&path.as_str()))
+        .filter(|(path, file)| before.get(*path) != Some(*file) && !GOLDEN_DYNAMIC.contains(&path.as_str()))
         .collect();
     let expected_dir = case.join("expected");
     if std::env::var_os("OSCONF_BLESS").is_some() {
@@ -111,6 +112,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     if after.contains_key(drop_path) {
         problems.push("the drop was not deleted".into());
     }
+    drop(input);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -143,13 +145,14 @@ fn every_golden_case_writes_exactly_its_expected_files() {
         .filter(|group| group.is_dir())
         .flat_map(|group| fs::read_dir(group).unwrap())
         .map(|case| case.unwrap().path())
-        .filter(|case| case.join("os.conf").is_file())
+        .filter(|case| case.join("os.conf").is_file() || case.join("openstack-drive").is_file())
         .collect();
     cases.sort();
     assert!(cases.len() >= 4, "golden cases missing: {cases:?}");
     // Every stack has the cases tests/golden/regenerate.sh makes for it.
     for stack in STACKS {
-        for case in ["vpc", "classic", "many", "classic-to-vpc"] {
+        let openstack = ["openstack-multi-nic", "openstack-kubevirt", "openstack-huawei"];
+        for case in ["vpc", "classic", "many", "classic-to-vpc"].into_iter().chain(openstack) {
             let case = golden.join(stack.name()).join(case);
             assert!(cases.contains(&case), "{stack}: no golden case {} (tests/golden/regenerate.sh)", case.display());
         }

@@ -28,7 +28,6 @@ const FOREIGN: &[u8] = b"# r\xe9sum\xe9 \xff (Latin-1, not UTF-8)\n";
 /// The header of the files osconf owns and writes whole.
 const OWN_HEADER: &[u8] = b"# Written by osconf";
 const BACKUPS: &str = "var/lib/osconf/backup/";
-const DYNAMIC: [&str; 3] = ["etc/shadow", "var/lib/osconf/records/alibaba-drop.json", "var/lib/osconf/drop.key"];
 
 /// Puts `FOREIGN` on top of every non-empty regular file under `etc/`
 /// (osconf's own files left out); gives their relative paths.
@@ -57,9 +56,11 @@ fn run_case(case: &Path) -> Result<(), String> {
     if tree.join("/etc").is_dir() {
         add_foreign_lines(&tree.join("/etc"), &tree.path, &mut foreign);
     }
-    tree.write(DROP, &fs::read_to_string(case.join("os.conf")).unwrap(), 0o644);
+    let input = golden_input(case, &tree);
     let before = tree.snapshot();
-    let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap()]);
+    let mut args = vec!["apply", "--root", tree.path.to_str().unwrap()];
+    args.extend(input.args.iter().map(String::as_str));
+    let (code, out, err) = osconf(&args);
     if code != 0 {
         return Err(format!("exit {code}: {out}{err}"));
     }
@@ -85,7 +86,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     let removed = fs::read_to_string(case.join("removed")).unwrap_or_default();
     for (path, file) in &before {
         let expected_to_change = golden.contains_key(path)
-            || DYNAMIC.contains(&path.as_str())
+            || GOLDEN_DYNAMIC.contains(&path.as_str())
             || removed.lines().any(|r| r.trim_start_matches('/') == path)
             || path == DROP.trim_start_matches('/');
         if !expected_to_change && after.get(path) != Some(file) {
@@ -94,7 +95,7 @@ fn run_case(case: &Path) -> Result<(), String> {
     }
     let shadow = fs::read(tree.join("/etc/shadow")).unwrap();
     let root_line = shadow.split(|&b| b == b'\n').find(|l| l.starts_with(b"root:")).unwrap_or_default();
-    let sets_password = fs::read_to_string(case.join("os.conf")).unwrap().contains("password=");
+    let sets_password = input.sets_password;
     if !shadow.starts_with(FOREIGN) || root_line.starts_with(b"root:$6$") != sets_password {
         problems.push(format!("/etc/shadow: {}", String::from_utf8_lossy(&shadow)));
     }

@@ -579,3 +579,36 @@ fn an_absent_nic_is_a_warning_and_everything_else_applies() {
         std::fs::remove_dir_all(&tree).unwrap();
     }
 }
+
+/// A NIC whose IPv4 comes from DHCP (OpenStack's `ipv4_dhcp`): osconf
+/// brings its link up with its MTU and sets no address (the stack's DHCP
+/// client does); the static address osconf set before, when the NIC was
+/// static, is removed.
+#[test]
+fn a_dhcp_nic_gets_its_link_up_and_mtu_and_loses_osconf_s_old_static_address() {
+    if !isolated("a_dhcp_nic_gets_its_link_up_and_mtu_and_loses_osconf_s_old_static_address") {
+        return;
+    }
+    veth("eth0", "52:54:00:12:34:56");
+    let before = settings(VPC).nics;
+    apply(&before, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["eth0 192.168.50.10/24"]);
+
+    let mut dhcp = osconf::settings::Nic::automatic(0, before[0].mac);
+    dhcp.dhcp4 = true;
+    dhcp.mtu = Some(1450);
+    let desired = [dhcp];
+    let shown: Vec<String> = changes(&desired, &before).iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "- route 0.0.0.0/0 via 192.168.50.1 on eth0 (52:54:00:12:34:56)",
+            "- address 192.168.50.10/24 on eth0 (52:54:00:12:34:56)"
+        ]
+    );
+    apply(&desired, &before, WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), Vec::<String>::new());
+    assert_eq!(routes(), Vec::<String>::new());
+    let link = sh(&["ip", "-o", "link", "show", "dev", "eth0"]);
+    assert!(link.contains("mtu 1450") && link.contains(",UP"), "{link}");
+}

@@ -209,11 +209,11 @@ fn check_valid(s: &Settings) -> Result<(), String> {
         if nic.mac.0 == [0; 6] || nic.mac.0[0] & 1 == 1 {
             return bad(format!("MAC {}", nic.mac));
         }
-        if !host(nic.address) || !(1..=32).contains(&nic.prefix) {
-            return bad(format!("address {}/{}", nic.address, nic.prefix));
-        }
-        let on_link =
-            |via: Ipv4Addr| host(via) && via != nic.address && net(via, nic.prefix) == net(nic.address, nic.prefix);
+        // An os.conf NIC always has a static address.
+        let Some(address) = nic.address.filter(|a| host(*a) && (1..=32).contains(&nic.prefix)) else {
+            return bad(format!("address {}", nic.ipv4_text()));
+        };
+        let on_link = |via: Ipv4Addr| host(via) && via != address && net(via, nic.prefix) == net(address, nic.prefix);
         if let Some(gw) = nic.gateway.filter(|gw| !on_link(*gw)) {
             return bad(format!("gateway {gw}"));
         }
@@ -261,8 +261,12 @@ fn to_drop(s: &Settings, form: PasswordForm) -> String {
     }
     for nic in &s.nics {
         let n = nic.index;
-        out +=
-            &format!("eth{n}_ip_addr={}\neth{n}_mac_addr={}\neth{n}_netmask={}\n", nic.address, nic.mac, nic.netmask());
+        out += &format!(
+            "eth{n}_ip_addr={}\neth{n}_mac_addr={}\neth{n}_netmask={}\n",
+            nic.address.expect("an os.conf NIC"),
+            nic.mac,
+            nic.netmask()
+        );
         if let Some(gw) = nic.gateway {
             out += &format!("eth{n}_gateway={gw}\n");
         }

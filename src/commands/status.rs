@@ -36,11 +36,10 @@ pub fn status(options: &Options) -> Result<i32, Error> {
             for nic in &r.nics {
                 let routes: Vec<String> = nic.routes.iter().map(|r| r.to_string()).collect();
                 outln!(
-                    "  {} (MAC {}): {}/{}; routes: {}",
+                    "  {} (MAC {}): {}; routes: {}",
                     nic.label(),
                     nic.mac,
-                    nic.address,
-                    nic.prefix,
+                    nic.ipv4_text(),
                     if routes.is_empty() { "none".into() } else { routes.join(", ") }
                 );
                 for extra in nic.extras() {

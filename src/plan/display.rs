@@ -25,7 +25,7 @@ impl fmt::Display for Plan {
             writeln!(f, "  name servers: {} (through {})", list.join(" "), self.dns_mode.describe())?;
         }
         for nic in &s.nics {
-            write!(f, "  {} (MAC {}): {}/{}", nic.label(), nic.mac, nic.address, nic.prefix)?;
+            write!(f, "  {} (MAC {}): {}", nic.label(), nic.mac, nic.ipv4_text())?;
             if let Some(gateway) = nic.gateway {
                 write!(f, ", gateway {gateway}")?;
             }

@@ -34,6 +34,7 @@ pub fn keep_unread(mut settings: Settings, origin: &Origin, previous: Option<&Re
 /// instance's: every stack's files take a NIC over from the image's own
 /// configuration (a DHCP stanza commented out, an earlier `.network` file,
 /// a replaced ifcfg), and osconf would remove a default route it set before.
+/// A NIC that takes IPv4 by DHCP counts as carrying one (its server's).
 /// Such settings (also settings without any NIC, when osconf set a default
 /// route before) leave the network as it is — the NICs osconf set before
 /// (the record), or none (the image's own configuration) — with a warning;
@@ -42,7 +43,10 @@ pub fn keep_the_default_route(mut settings: Settings, previous: Option<&Record>)
     let kept = previous.map(|r| r.nics.clone()).unwrap_or_default();
     // No NICs at all only takes something away when osconf set a default route before.
     let had_default = kept.iter().any(|n| n.default_route().is_some());
-    if settings.nics.iter().any(|n| n.default_route().is_some()) || (settings.nics.is_empty() && !had_default) {
+    // A DHCP NIC gets the default route its DHCP server gives.
+    if settings.nics.iter().any(|n| n.default_route().is_some() || n.dhcp4)
+        || (settings.nics.is_empty() && !had_default)
+    {
         return settings;
     }
     let labels: Vec<String> = settings.nics.iter().map(|n| format!("{} ({})", n.label(), n.mac)).collect();

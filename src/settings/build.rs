@@ -55,10 +55,9 @@ impl SettingsBuilder {
         for other in &self.settings.nics {
             let clash = if other.mac == nic.mac {
                 Some((NicField::Mac, format!("{} is also eth{}'s MAC", nic.mac, other.index)))
-            } else if other.address == nic.address {
-                Some((NicField::Address, format!("{} is also eth{}'s address", nic.address, other.index)))
             } else {
-                None
+                let same_address = nic.address.filter(|a| other.address == Some(*a));
+                same_address.map(|a| (NicField::Address, format!("{a} is also eth{}'s address", other.index)))
             };
             if let Some((field, message)) = clash {
                 return Err(Conflict { index: nic.index, field, message });

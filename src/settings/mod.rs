@@ -76,7 +76,12 @@ pub struct Nic {
     /// N of `ethN` in the drop; only a label, the kernel name may differ.
     pub index: u32,
     pub mac: Mac,
-    pub address: Ipv4Addr,
+    /// Its static IPv4 address, with `prefix`: what os.conf and the Alibaba
+    /// and Tencent metadata always give. `None` (OpenStack): the NIC's IPv4
+    /// comes from DHCP (`dhcp4`), or it has none (IPv6 only); then it has no
+    /// gateway, routes or secondary addresses either (`Nic::automatic`).
+    pub address: Option<Ipv4Addr>,
+    /// The prefix of `address`; 0 without one.
     pub prefix: u8,
     pub gateway: Option<Ipv4Addr>,
     pub routes: Vec<Route>,
@@ -94,23 +99,86 @@ pub struct Nic {
     /// secondary NICs with a gateway: see [`Nic::policy`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
+    /// The stack's own DHCP client gives the NIC its IPv4 address, gateway
+    /// and routes (OpenStack's `ipv4_dhcp`); `address` is then `None`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dhcp4: bool,
+    /// How the NIC gets IPv6 addresses from the network (OpenStack's
+    /// `ipv6_slaac`, `ipv6_dhcp…`), besides any static ones in `ipv6`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_auto: Option<Ipv6Auto>,
+    /// The link's MTU, where the source gives one (OpenStack's `mtu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+}
+
+/// IPv6 addresses a NIC takes from the network, as OpenStack names the
+/// modes: router advertisements alone (SLAAC), SLAAC with DHCPv6 for the
+/// other options (stateless), or DHCPv6 addresses (stateful). The stack's
+/// own clients do it; osconf only writes the mode in the stack's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ipv6Auto {
+    Slaac,
+    DhcpStateless,
+    DhcpStateful,
+}
+
+impl Ipv6Auto {
+    /// Whether a DHCPv6 client runs (stateless or stateful).
+    pub fn dhcp(self) -> bool {
+        self != Ipv6Auto::Slaac
+    }
+
+    /// Whether the NIC takes addresses from router advertisements.
+    pub fn slaac(self) -> bool {
+        self != Ipv6Auto::DhcpStateful
+    }
+}
+
+impl fmt::Display for Ipv6Auto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Ipv6Auto::Slaac => "SLAAC",
+            Ipv6Auto::DhcpStateless => "SLAAC with stateless DHCPv6",
+            Ipv6Auto::DhcpStateful => "DHCPv6",
+        })
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Nic {
     /// A NIC with only its primary address.
     pub fn new(index: u32, mac: Mac, address: Ipv4Addr, prefix: u8) -> Nic {
+        Nic { address: Some(address), prefix, ..Nic::automatic(index, mac) }
+    }
+
+    /// A NIC without a static IPv4 address: set `dhcp4`, `ipv6_auto` or
+    /// static IPv6 addresses on it.
+    pub fn automatic(index: u32, mac: Mac) -> Nic {
         Nic {
             index,
             mac,
-            address,
-            prefix,
+            address: None,
+            prefix: 0,
             gateway: None,
             routes: Vec::new(),
             secondary: Vec::new(),
             ipv6: Vec::new(),
             ipv6_gateway: None,
             table: None,
+            dhcp4: false,
+            ipv6_auto: None,
+            mtu: None,
         }
+    }
+
+    /// Its static IPv4 address and prefix.
+    pub fn ipv4(&self) -> Option<(Ipv4Addr, u8)> {
+        self.address.map(|a| (a, self.prefix))
     }
 
     pub fn label(&self) -> String {
@@ -118,8 +186,8 @@ impl Nic {
     }
 
     /// The NIC's network, e.g. 10.0.0.0 for 10.0.0.5/24.
-    pub fn network(&self) -> Ipv4Addr {
-        values::network_of(self.address, self.prefix)
+    pub fn network(&self) -> Option<Ipv4Addr> {
+        self.address.map(|a| values::network_of(a, self.prefix))
     }
 
     pub fn netmask(&self) -> Ipv4Addr {
@@ -139,7 +207,7 @@ impl Settings {
 
     /// The address the host name maps to in /etc/hosts: the first NIC's.
     pub fn primary_address(&self) -> Option<Ipv4Addr> {
-        self.nics.first().map(|n| n.address)
+        self.nics.first().and_then(|n| n.address)
     }
 }
 

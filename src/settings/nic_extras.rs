@@ -44,15 +44,26 @@ impl Nic {
     /// Its routing of its own replies, when a source asked for it (`table`)
     /// and the NIC has a gateway.
     pub fn policy(&self) -> Option<Policy> {
-        let (table, gateway) = (self.table?, self.gateway?);
-        let mut sources = vec![self.address];
+        let (table, gateway, address, network) = (self.table?, self.gateway?, self.address?, self.network()?);
+        let mut sources = vec![address];
         sources.extend(self.secondary.iter().map(|(a, _)| *a));
-        Some(Policy { table, network: self.network(), prefix: self.prefix, gateway, sources })
+        Some(Policy { table, network, prefix: self.prefix, gateway, sources })
+    }
+
+    /// Its IPv4 address in words, for `plan` and `status`.
+    pub fn ipv4_text(&self) -> String {
+        match (self.ipv4(), self.dhcp4) {
+            (Some((address, prefix)), _) => format!("{address}/{prefix}"),
+            (None, true) => "IPv4 by DHCP".to_owned(),
+            (None, false) => "no IPv4 address".to_owned(),
+        }
     }
 
     /// These fields in words, one line each, for `plan` and `status`.
     pub fn extras(&self) -> Vec<String> {
         let mut out: Vec<String> = self.secondary.iter().map(|(a, p)| format!("secondary address {a}/{p}")).collect();
+        out.extend(self.ipv6_auto.map(|mode| format!("IPv6 by {mode}")));
+        out.extend(self.mtu.map(|mtu| format!("MTU {mtu}")));
         out.extend(self.ipv6.iter().map(|(a, p)| format!("IPv6 address {a}/{p}")));
         out.extend(self.ipv6_gateway.map(|g| format!("IPv6 gateway {g} (default route)")));
         out.extend(self.policy().map(|p| {
@@ -73,6 +84,9 @@ impl Nic {
 /// network or broadcast address of its own subnet, or an address the NIC
 /// already has (its primary one, another secondary one, its gateway).
 pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
+    if nic.address.is_none() {
+        return Err(format!("eth{} has no static IPv4 address to add {address} beside", nic.index));
+    }
     if address.is_unspecified()
         || address.is_broadcast()
         || address.is_multicast()
@@ -88,7 +102,7 @@ pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
         let what = if address == network { "network" } else { "broadcast" };
         return Err(format!("{address} is the {what} address of {network}/{}", nic.prefix));
     }
-    if address == nic.address || nic.secondary.iter().any(|(a, _)| *a == address) {
+    if Some(address) == nic.address || nic.secondary.iter().any(|(a, _)| *a == address) {
         return Err(format!("{address} is already an address of eth{}", nic.index));
     }
     if Some(address) == nic.gateway {

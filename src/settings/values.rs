@@ -200,12 +200,25 @@ pub fn network_of(address: Ipv4Addr, prefix: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(address) & u32::from(netmask_of(prefix)))
 }
 
+/// A link's MTU: from IPv4's minimum (68, RFC 791) to the largest the
+/// kernel's virtual NICs take (65535).
+pub fn mtu(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(mtu) if (68..=65535).contains(&mtu) => Ok(mtu),
+        _ => Err(format!("{:?} is not an MTU (68 to 65535)", shorten(text))),
+    }
+}
+
 /// Gateways must be reachable on the NIC's own subnet, or the kernel refuses the route.
 pub fn check_on_link(nic: &Nic, gateway: Ipv4Addr) -> Result<(), String> {
-    if network_of(gateway, nic.prefix) != nic.network() {
-        return Err(format!("{gateway} is not on eth{}'s subnet {}/{}", nic.index, nic.network(), nic.prefix));
+    let Some((address, prefix)) = nic.ipv4() else {
+        return Err(format!("eth{} has no static IPv4 address to reach {gateway} by", nic.index));
+    };
+    let network = network_of(address, prefix);
+    if network_of(gateway, prefix) != network {
+        return Err(format!("{gateway} is not on eth{}'s subnet {network}/{prefix}", nic.index));
     }
-    if gateway == nic.address {
+    if gateway == address {
         return Err(format!("{gateway} is eth{}'s own address", nic.index));
     }
     Ok(())

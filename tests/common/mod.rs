@@ -209,6 +209,48 @@ pub fn minimal_image(tree: &TempTree) {
 
 pub const DROP: &str = "/boot/aliyun_custom_image/os.conf";
 
+/// Files a golden case's apply writes whose content is not reproducible
+/// (a random salt, the record's time, the host's random key): checked elsewhere.
+pub const GOLDEN_DYNAMIC: [&str; 4] = [
+    "etc/shadow",
+    "var/lib/osconf/records/alibaba-drop.json",
+    "var/lib/osconf/records/openstack-drive.json",
+    "var/lib/osconf/drop.key",
+];
+
+/// What a golden case `tests/golden/<group>/<case>/` gives the apply of
+/// its image (in `tree`): its `os.conf` drop, written into the tree; or,
+/// where the case has a file `openstack-drive` naming a folder of
+/// `tests/fixtures/openstack/`, a config drive tree holding that folder's
+/// `meta_data.json` and `network_data.json` (read-only: nothing of it is
+/// deleted), given as `--from openstack-drive=DIR`.
+pub struct GoldenInput {
+    /// The arguments after `apply --root TREE`.
+    pub args: Vec<String>,
+    /// The drive, removed when this is dropped.
+    pub drive: Option<TempTree>,
+    /// Whether the input sets root's password.
+    pub sets_password: bool,
+}
+
+pub fn golden_input(case: &Path, tree: &TempTree) -> GoldenInput {
+    let Ok(fixture) = fs::read_to_string(case.join("openstack-drive")) else {
+        let drop = fs::read_to_string(case.join("os.conf")).unwrap();
+        tree.write(DROP, &drop, 0o644);
+        return GoldenInput { args: Vec::new(), drive: None, sets_password: drop.contains("password=") };
+    };
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openstack").join(fixture.trim());
+    let drive = TempTree::new(&format!("golden-drive-{}", case.file_name().unwrap().to_string_lossy()));
+    let mut sets_password = false;
+    for file in ["meta_data.json", "network_data.json"] {
+        let text = fs::read_to_string(fixture.join(file)).unwrap();
+        sets_password |= file == "meta_data.json" && text.contains("\"admin_pass\"");
+        drive.write(&format!("/openstack/latest/{file}"), &text, 0o644);
+    }
+    let args = vec!["--from".to_owned(), format!("openstack-drive={}", drive.path.display())];
+    GoldenInput { args, drive: Some(drive), sets_password }
+}
+
 /// A metadata endpoint on loopback that knows only a host name (and the
 /// instance id without which it would not be believed).
 pub fn metadata_with_hostname(name: &'static str) -> String {

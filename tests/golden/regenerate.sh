@@ -46,6 +46,14 @@ for st in ifupdown rhel-ifcfg suse-ifcfg networkd networkmanager netplan; do
   sed -e 's/^hostname=.*/hostname=moved-to-vpc/' -e '/^eth1_/d' -e 's/^eth0_route=.*/eth0_route="0.0.0.0\/0 10.171.254.1"/' -e 's/10.171.254.123/10.171.254.124/' $G/classic/os.conf > $G/classic-to-vpc/os.conf
 done
 
+# OpenStack config drives (a folder of tests/fixtures/openstack/) on each stack's plain image.
+for st in ifupdown rhel-ifcfg suse-ifcfg networkd networkmanager netplan; do
+  for c in multi-nic=osconf/multi-nic kubevirt=afterburn/kubevirt-config-drive huawei=otc; do
+    G=tests/golden/$st/openstack-${c%=*}; rm -rf $G; mkdir -p $G; base $G/image; stack_markers $G/image $st
+    echo ${c#*=} > $G/openstack-drive
+  done
+done
+
 # Images that already define the drop's NICs their own way (classic drop: eth0
 # 00:8c:fa:5e:14:23 and eth1 00:8c:fa:5e:14:24): the image's definitions must
 # not win, and a NIC not in the drop (ens9/eth9) keeps the image's own.

@@ -87,7 +87,12 @@ async fn apply_async(
     // Each phase depends on the one before (routes need their NIC's address
     // and link up); requests within a phase are independent.
     all(configured.iter().map(|nic| {
-        let message = LinkUnspec::new_with_index(links[&nic.mac]).up().build();
+        let link = LinkUnspec::new_with_index(links[&nic.mac]).up();
+        // The MTU the stack's files give it at the next boot.
+        let message = match nic.mtu {
+            Some(mtu) => link.mtu(mtu).build(),
+            None => link.build(),
+        };
         let request = handle.link().set(message).execute();
         async move { request.await.map_err(|e| failed(nic, "bringing the link up", e)) }
     }))
@@ -125,14 +130,12 @@ async fn apply_async(
     stopwatch.lap("netlink: removals");
     // Additions are all re-asserted (with replace), not only the new ones: a
     // reboot or another tool may have dropped them since the last run.
-    all(
-        configured.iter().map(|nic| {
-            let request = handle.address().add(links[&nic.mac], nic.address.into(), nic.prefix).replace().execute();
-            async move {
-                request.await.map_err(|e| failed(nic, &format!("setting address {}/{}", nic.address, nic.prefix), e))
-            }
-        }),
-    )
+    // A NIC without a static address gets its addresses from the stack's
+    // own DHCP client or from router advertisements once the stack starts.
+    all(configured.iter().filter_map(|nic| Some((nic, nic.ipv4()?))).map(|(nic, (address, prefix))| {
+        let request = handle.address().add(links[&nic.mac], address.into(), prefix).replace().execute();
+        async move { request.await.map_err(|e| failed(nic, &format!("setting address {address}/{prefix}"), e)) }
+    }))
     .await?;
     stopwatch.lap("netlink: addresses");
     all(configured.iter().flat_map(|nic| nic.routes.iter().map(move |&route| (nic, route))).map(|(nic, route)| {

@@ -122,15 +122,15 @@ pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
                 out.push(LiveChange::RemoveRoute { label: label.clone(), mac, route });
             }
         }
-        if new.as_ref().is_none_or(|n| (n.address, n.prefix) != (old.address, old.prefix)) {
-            out.push(LiveChange::RemoveAddress { label, mac, address: old.address, prefix: old.prefix });
+        if let Some((address, prefix)) = old.ipv4().filter(|a| new.as_ref().and_then(Nic::ipv4) != Some(*a)) {
+            out.push(LiveChange::RemoveAddress { label, mac, address, prefix });
         }
     }
     for new in desired {
         let old = find(previous, new.mac);
         let (label, mac) = (new.label(), new.mac);
-        if old.as_ref().is_none_or(|o| (o.address, o.prefix) != (new.address, new.prefix)) {
-            out.push(LiveChange::AddAddress { label: label.clone(), mac, address: new.address, prefix: new.prefix });
+        if let Some((address, prefix)) = new.ipv4().filter(|a| old.as_ref().and_then(Nic::ipv4) != Some(*a)) {
+            out.push(LiveChange::AddAddress { label: label.clone(), mac, address, prefix });
         }
         for &route in &new.routes {
             if !old.as_ref().is_some_and(|o| o.routes.contains(&route)) {

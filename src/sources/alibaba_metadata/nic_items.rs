@@ -30,7 +30,7 @@ pub fn fill_from_metadata(nic: &mut Nic, items: MetadataItems, item_prefix: &str
     for entry in list_items(items.private_ipv4s.unwrap_or_default()) {
         match values::host_address(entry) {
             // The list holds the primary address too.
-            Ok(address) if address == nic.address => {}
+            Ok(address) if Some(address) == nic.address => {}
             Ok(address) => {
                 if let Err(e) = add_secondary(nic, address) {
                     warn("private-ipv4s", e);
@@ -99,7 +99,7 @@ mod tests {
         n.gateway = Some("172.31.176.1".parse().unwrap());
         let items = MetadataItems { private_ipv4s: Some("172.31.176.249,172.31.17.249"), ..Default::default() };
         assert_eq!(fill_from_metadata(&mut n, items, "m/", false), Vec::<String>::new());
-        assert_eq!((n.address, n.prefix), ("172.31.176.249".parse().unwrap(), 20));
+        assert_eq!(n.ipv4(), Some(("172.31.176.249".parse().unwrap(), 20)));
         assert_eq!(n.secondary, [("172.31.17.249".parse().unwrap(), 20)]);
         // A secondary NIC's rules cover the off-subnet address too.
         n.index = 1;

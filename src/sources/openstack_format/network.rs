@@ -8,12 +8,15 @@
 //! | `… routes[]` `0.0.0.0/0.0.0.0` | the NIC's gateway; the first NIC with one is eth0 and carries the default route, each other one routes its own replies |
 //! | `… routes[]` others | the NIC's static routes |
 //! | `networks[]` `ipv6` | the NIC's IPv6 addresses (`netmask` expanded, `ffff:ffff:ffff:ffff::`); `::/::` gives the IPv6 gateway |
+//! | `networks[]` `ipv4_dhcp` | DHCP for the NIC's IPv4, by the stack's own client (no static address) |
+//! | `networks[]` `ipv6_slaac`, `ipv6_dhcpv6-stateless`, `ipv6_dhcpv6-stateful` (`ipv6_dhcp`: stateful, as cloud-init reads it) | the NIC's IPv6 mode, beside any static IPv6 address |
+//! | `links[]` `mtu` (an integer or null) | the NIC's MTU |
 //! | `services[]` `dns`, top level and per network | the name servers (IPv6 ones when eth0 has IPv6) |
 //!
 //! Not applied by this version, each a warning, the NIC left to the image's
-//! own configuration: DHCP and SLAAC networks, `bond` and `vlan` links, a
-//! link with IPv6 only; also ignored with a warning: `mtu`, IPv6 routes
-//! other than the default one.
+//! own configuration: `bond` and `vlan` links; also ignored with a warning:
+//! IPv6 routes other than the default one, a DHCP network on a link that
+//! has a static IPv4 address (the static one is applied).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -24,7 +27,7 @@ use super::NETWORK_DATA;
 use crate::settings::build::{self};
 use crate::settings::nic_extras::{add_ipv6, add_secondary, ipv6_address, route_own_replies, set_ipv6_gateway};
 use crate::settings::values::{self, shorten};
-use crate::settings::{Mac, Nic, Route};
+use crate::settings::{Ipv6Auto, Mac, Nic, Route};
 
 /// Link types that are one NIC of the instance (cloud-init's
 /// `KNOWN_PHYSICAL_TYPES`, with Huawei's `cascading` and OVH's `bgpovs`).
@@ -45,9 +48,14 @@ const PHYSICAL: [&str; 14] = [
     "macvtap",
 ];
 
-/// Network types whose configuration this version cannot express.
-const NOT_YET: [&str; 6] =
-    ["ipv4_dhcp", "ipv6_dhcp", "ipv6_slaac", "ipv6_dhcpv6-stateless", "ipv6_dhcpv6-stateful", "dhcp4"];
+/// The IPv6 modes of network types, as cloud-init's
+/// `convert_net_json` reads them (the legacy `ipv6_dhcp` is stateful).
+const IPV6_AUTO: [(&str, Ipv6Auto); 4] = [
+    ("ipv6_slaac", Ipv6Auto::Slaac),
+    ("ipv6_dhcpv6-stateless", Ipv6Auto::DhcpStateless),
+    ("ipv6_dhcpv6-stateful", Ipv6Auto::DhcpStateful),
+    ("ipv6_dhcp", Ipv6Auto::DhcpStateful),
+];
 
 pub struct Network {
     /// In order: the first carries the default route.
@@ -67,6 +75,10 @@ struct Link {
     secondary: Vec<(String, Ipv4Addr)>,
     ipv6: Vec<(String, Ipv6Addr, u8)>,
     ipv6_gateway: Option<(String, Ipv6Addr)>,
+    /// From an `ipv4_dhcp` network (the item), unless a static one came first.
+    dhcp4: Option<String>,
+    ipv6_auto: Option<Ipv6Auto>,
+    mtu: Option<u32>,
     /// Why it is left to the image: a network or a type this version cannot express.
     left_out: bool,
 }
@@ -155,13 +167,21 @@ impl Reading {
                 self.warn(&item, format!("id {:?} or MAC {mac} given twice: link ignored", shorten(id)));
                 continue;
             }
-            match entry.get("mtu") {
-                None | Some(Value::Null) => {}
-                Some(mtu) => self.warn(
-                    &format!("{item}.mtu"),
-                    format!("{} is not applied by this version", shorten(&mtu.to_string())),
-                ),
-            }
+            let mtu = match entry.get("mtu") {
+                None | Some(Value::Null) => None,
+                Some(mtu) => match mtu.as_u64().map(|m| values::mtu(&m.to_string())) {
+                    Some(Ok(mtu)) => Some(mtu),
+                    Some(Err(why)) => {
+                        self.warn(&format!("{item}.mtu"), format!("{why}: ignored"));
+                        None
+                    }
+                    None => {
+                        let why = format!("{} is not an integer: ignored", shorten(&mtu.to_string()));
+                        self.warn(&format!("{item}.mtu"), why);
+                        None
+                    }
+                },
+            };
             links.push(Link {
                 id: id.to_owned(),
                 mac,
@@ -171,6 +191,9 @@ impl Reading {
                 secondary: Vec::new(),
                 ipv6: Vec::new(),
                 ipv6_gateway: None,
+                dhcp4: None,
+                ipv6_auto: None,
+                mtu,
                 left_out: false,
             });
         }
@@ -202,6 +225,9 @@ impl Reading {
                     (None, _) => return self.left_out(link, &format!("{item}.ip_address"), "missing".into()),
                     (_, None) => return self.left_out(link, &format!("{item}.netmask"), "missing".into()),
                 };
+                if let Some(dhcp) = link.dhcp4.take() {
+                    self.warn(&dhcp, format!("the link has a static IPv4 address ({item}): DHCP is not applied"));
+                }
                 if link.address.is_none() {
                     link.address = Some(address);
                 } else {
@@ -249,11 +275,23 @@ impl Reading {
                     }
                 }
             }
-            kind if NOT_YET.contains(&kind) => {
-                let why = format!(
-                    "type {kind} is not applied by this version; the NIC is left to the image's own configuration"
-                );
-                self.left_out(link, &format!("{item}.type"), why)
+            "ipv4_dhcp" | "dhcp4" if link.address.is_some() => self.warn(
+                &format!("{item}.type"),
+                format!("{kind}: the link has a static IPv4 address: DHCP is not applied"),
+            ),
+            "ipv4_dhcp" | "dhcp4" => {
+                link.dhcp4.get_or_insert_with(|| format!("{item}.type"));
+            }
+            kind if IPV6_AUTO.iter().any(|(name, _)| *name == kind) => {
+                let mode = IPV6_AUTO.iter().find(|(name, _)| *name == kind).map(|(_, mode)| *mode);
+                match (link.ipv6_auto, mode) {
+                    (None, mode) => link.ipv6_auto = mode,
+                    (Some(first), Some(mode)) if first == mode => {}
+                    (Some(first), _) => self.warn(
+                        &format!("{item}.type"),
+                        format!("{kind}: the link takes IPv6 by {first} already: ignored"),
+                    ),
+                }
             }
             kind => self.left_out(
                 link,
@@ -302,16 +340,12 @@ impl Reading {
     fn nics(&mut self, links: Vec<Link>) -> Vec<Nic> {
         let mut kept: Vec<Link> = Vec::new();
         for link in links {
-            if link.left_out {
-                continue;
+            // A link no network gives an address is left to the image.
+            let addressed =
+                link.address.is_some() || link.dhcp4.is_some() || !link.ipv6.is_empty() || link.ipv6_auto.is_some();
+            if !link.left_out && addressed {
+                kept.push(link);
             }
-            if link.address.is_none() {
-                if !link.ipv6.is_empty() {
-                    self.warn(&format!("link {:?}", shorten(&link.id)), "IPv6 only: a NIC without an IPv4 address is not applied by this version; it is left to the image's own configuration".into());
-                }
-                continue;
-            }
-            kept.push(link);
         }
         if let Some(first) = kept.iter().position(|l| l.gateway.is_some()) {
             let primary = kept.remove(first);
@@ -319,8 +353,12 @@ impl Reading {
         }
         let mut nics = Vec::new();
         for (index, link) in kept.into_iter().enumerate() {
-            let Some((address, prefix)) = link.address else { continue };
-            let mut nic = Nic::new(index as u32, link.mac, address, prefix);
+            let mut nic = match link.address {
+                Some((address, prefix)) => Nic::new(index as u32, link.mac, address, prefix),
+                None => Nic { dhcp4: link.dhcp4.is_some(), ..Nic::automatic(index as u32, link.mac) },
+            };
+            nic.ipv6_auto = link.ipv6_auto;
+            nic.mtu = link.mtu;
             if let Some((item, gateway)) = link.gateway {
                 if let Err(why) = build::set_gateway(&mut nic, gateway) {
                     self.warn(&item, format!("{why}: ignored"));
@@ -359,7 +397,7 @@ impl Reading {
     /// Alibaba metadata source does, see `alibaba_metadata::map`).
     fn reachable(&mut self, servers: Vec<IpAddr>, first: Option<&Nic>) -> Vec<IpAddr> {
         let why = match first {
-            Some(nic) if !nic.ipv6.is_empty() => return servers,
+            Some(nic) if !nic.ipv6.is_empty() || nic.ipv6_auto.is_some() => return servers,
             Some(nic) => format!("{}, the primary NIC, has no IPv6 address", nic.label()),
             None => "no NIC has IPv6".to_owned(),
         };

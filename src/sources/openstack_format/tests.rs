@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::*;
 use crate::settings::ssh_key::tests::ED25519;
-use crate::settings::{Mac, Nic, Password, Route};
+use crate::settings::{Ipv6Auto, Mac, Nic, Password, Route};
 
 const ON: Options = Options { password: true };
 
@@ -61,8 +61,9 @@ fn afterburn_ibmcloud_classic() {
     assert_eq!(read.warnings, Vec::<String>::new());
 }
 
-/// KubeVirt's config drive: static IPv4 and IPv6 on eth0, two DHCP links
-/// left to the image, IPv4 and IPv6 name servers.
+/// KubeVirt's config drive: static IPv4 and IPv6 on eth0, a DHCP link with
+/// legacy `ipv6_dhcp` (stateful DHCPv6, as cloud-init reads it) and a
+/// DHCP-only link, IPv4 and IPv6 name servers.
 #[test]
 fn afterburn_kubevirt_config_drive() {
     let read = read_fixture("afterburn/kubevirt-config-drive");
@@ -76,13 +77,13 @@ fn afterburn_kubevirt_config_drive() {
     nic.routes = vec![Route::default_via(ip4("192.168.1.1"))];
     nic.ipv6 = vec![("2001:db8::10".parse().unwrap(), 64)];
     nic.ipv6_gateway = Some("2001:db8::1".parse().unwrap());
-    assert_eq!(read.settings.nics, [nic]);
+    let mut dual = Nic { dhcp4: true, ..Nic::automatic(1, mac("06:aa:bb:cc:dd:01")) };
+    dual.ipv6_auto = Some(Ipv6Auto::DhcpStateful);
+    let dhcp = Nic { dhcp4: true, ..Nic::automatic(2, mac("06:aa:bb:cc:dd:02")) };
+    assert_eq!(read.settings.nics, [nic, dual, dhcp]);
     let servers = ["8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844"];
     assert_eq!(read.settings.nameservers, servers.map(ip));
-    let not_yet = |n: usize, kind: &str| {
-        format!("network_data.json: networks[{n}].type: type {kind} is not applied by this version; the NIC is left to the image's own configuration")
-    };
-    assert_eq!(read.warnings, [not_yet(2, "ipv4_dhcp"), not_yet(3, "ipv6_dhcp"), not_yet(4, "ipv4_dhcp")]);
+    assert_eq!(read.warnings, Vec::<String>::new());
 }
 
 /// Huawei's ECS sample as Open Telekom Cloud documents it: `.novalocal`,
@@ -94,16 +95,10 @@ fn otc_huawei_sample() {
     assert_eq!(read.settings.hostname.as_deref(), Some("ecs-ddd4"));
     assert_eq!(read.settings.fqdn.as_deref(), Some("ecs-ddd4.novalocal"));
     assert_eq!(read.settings.ssh_keys, Some(Vec::new()), "no public_keys: the instance has no key pair");
-    assert_eq!(read.settings.nics, []);
+    assert_eq!(read.settings.nics, [Nic { dhcp4: true, ..Nic::automatic(0, mac("fa:16:3e:f7:c1:47")) }]);
     assert_eq!(read.settings.nameservers, [ip("100.125.21.250")]);
     assert_eq!(read.settings.password, None);
-    assert_eq!(
-        read.warnings,
-        [
-            "network_data.json: services[0].address: \"xxx.xx.x.x\" is not an IP address: skipped",
-            "network_data.json: networks[0].type: type ipv4_dhcp is not applied by this version; the NIC is left to the image's own configuration",
-        ]
-    );
+    assert_eq!(read.warnings, ["network_data.json: services[0].address: \"xxx.xx.x.x\" is not an IP address: skipped"]);
 }
 
 fn meta(extra: serde_json::Value) -> Vec<u8> {
@@ -235,14 +230,13 @@ fn a_multi_nic_static_network() {
     b.ipv6 = vec![("2001:db8:2::5".parse::<Ipv6Addr>().unwrap(), 64)];
     b.ipv6_gateway = Some("fe80::1".parse().unwrap());
     b.table = Some(1001);
-    let c = Nic::new(2, mac("fa:16:3e:00:00:0c"), ip4("10.0.3.5"), 25);
+    let c = Nic { mtu: Some(9000), ..Nic::new(2, mac("fa:16:3e:00:00:0c"), ip4("10.0.3.5"), 25) };
     assert_eq!(read.settings.nics, [a, b, c]);
     assert_eq!(read.settings.nameservers, [ip("10.0.0.53"), ip("10.0.2.53")]);
     assert_eq!(
         read.warnings,
         [
             "network_data.json: links[2].type: \"weird\" is not a known link type: taken as a physical NIC",
-            "network_data.json: links[2].mtu: 9000 is not applied by this version",
             "network_data.json: networks[3].routes[1]: an IPv6 route other than the default one is not applied by this version",
             "network_data.json: networks[5].link: \"nowhere\" is no physical link listed: network ignored",
             "network_data.json: services: 2001:db8::53: eth0, the primary NIC, has no IPv6 address: skipped",
@@ -250,8 +244,10 @@ fn a_multi_nic_static_network() {
     );
 }
 
+/// Bond and VLAN links are left to the image; SLAAC beside a static IPv4
+/// address, and a link with a static IPv6 address only, are applied.
 #[test]
-fn bond_vlan_dhcp_and_ipv6_only_links_are_left_to_the_image() {
+fn bond_and_vlan_links_are_left_to_the_image_slaac_and_ipv6_only_links_are_not() {
     let network_data = network(serde_json::json!({
         "links": [
             {"id": "p0", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:01"},
@@ -269,7 +265,10 @@ fn bond_vlan_dhcp_and_ipv6_only_links_are_left_to_the_image() {
         ]
     }));
     let read = read(&meta(serde_json::json!({})), Some(&network_data), ON).unwrap();
-    assert_eq!(read.settings.nics, [], "{:#?}", read.warnings);
+    let slaac = Nic { ipv6_auto: Some(Ipv6Auto::Slaac), ..Nic::new(0, mac("fa:16:3e:00:00:03"), ip4("10.0.3.5"), 24) };
+    let v6_only =
+        Nic { ipv6: vec![("2001:db8::4".parse().unwrap(), 64)], ..Nic::automatic(1, mac("fa:16:3e:00:00:04")) };
+    assert_eq!(read.settings.nics, [slaac, v6_only], "{:#?}", read.warnings);
     let left = "is not applied by this version; it is left to the image's own configuration";
     assert_eq!(
         read.warnings,
@@ -277,8 +276,43 @@ fn bond_vlan_dhcp_and_ipv6_only_links_are_left_to_the_image() {
             format!("network_data.json: links[2]: a bond link {left}"),
             format!("network_data.json: links[3]: a vlan link {left}"),
             "network_data.json: networks[0].link: \"bond0\" is no physical link listed: network ignored".into(),
-            "network_data.json: networks[2].type: type ipv6_slaac is not applied by this version; the NIC is left to the image's own configuration".into(),
-            format!("network_data.json: link \"p4\": IPv6 only: a NIC without an IPv4 address {left}"),
+        ]
+    );
+}
+
+/// DHCP beside a static IPv4 address is not applied (the static one is);
+/// two IPv6 modes: the first; an MTU out of range or not a number: ignored.
+#[test]
+fn conflicting_modes_and_odd_mtus_are_warnings() {
+    let network_data = network(serde_json::json!({
+        "links": [
+            {"id": "a", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:0a", "mtu": 40},
+            {"id": "b", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:0b", "mtu": "1500"},
+            {"id": "c", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:0c", "mtu": 1450}
+        ],
+        "networks": [
+            {"link": "a", "type": "ipv4_dhcp"},
+            {"link": "a", "type": "ipv4", "ip_address": "10.0.1.5", "netmask": "255.255.255.0"},
+            {"link": "b", "type": "ipv4", "ip_address": "10.0.2.5", "netmask": "255.255.255.0"},
+            {"link": "b", "type": "ipv4_dhcp"},
+            {"link": "c", "type": "ipv6_slaac"},
+            {"link": "c", "type": "ipv6_dhcpv6-stateful"},
+            {"link": "c", "type": "ipv6_slaac"}
+        ]
+    }));
+    let read = read(&meta(serde_json::json!({})), Some(&network_data), ON).unwrap();
+    let a = Nic::new(0, mac("fa:16:3e:00:00:0a"), ip4("10.0.1.5"), 24);
+    let b = Nic::new(1, mac("fa:16:3e:00:00:0b"), ip4("10.0.2.5"), 24);
+    let c = Nic { ipv6_auto: Some(Ipv6Auto::Slaac), mtu: Some(1450), ..Nic::automatic(2, mac("fa:16:3e:00:00:0c")) };
+    assert_eq!(read.settings.nics, [a, b, c]);
+    assert_eq!(
+        read.warnings,
+        [
+            "network_data.json: links[0].mtu: \"40\" is not an MTU (68 to 65535): ignored",
+            "network_data.json: links[1].mtu: \"1500\" is not an integer: ignored",
+            "network_data.json: networks[0].type: the link has a static IPv4 address (networks[1]): DHCP is not applied",
+            "network_data.json: networks[3].type: ipv4_dhcp: the link has a static IPv4 address: DHCP is not applied",
+            "network_data.json: networks[5].type: ipv6_dhcpv6-stateful: the link takes IPv6 by SLAAC already: ignored",
         ]
     );
 }

@@ -28,7 +28,7 @@ fn alibaba_classic_sample() {
     assert_eq!(s.nics.len(), 2);
     let eth0 = &s.nics[0];
     assert_eq!((eth0.label(), eth0.mac.to_string()), ("eth0".to_string(), "00:8c:fa:5e:14:23".to_string()));
-    assert_eq!((eth0.address, eth0.prefix, eth0.gateway), (ip("10.171.254.123"), 24, Some(ip("10.171.254.1"))));
+    assert_eq!((eth0.address, eth0.prefix, eth0.gateway), (Some(ip("10.171.254.123")), 24, Some(ip("10.171.254.1"))));
     assert_eq!(eth0.routes, vec![route("10.0.0.0", 8, "10.171.254.1"), route("172.16.0.0", 12, "10.171.254.1")]);
     assert_eq!(eth0.default_route(), None);
     let eth1 = &s.nics[1];

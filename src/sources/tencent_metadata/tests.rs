@@ -97,7 +97,7 @@ fn a_gateway_outside_the_subnet_is_a_warning_and_no_route() {
     let (found, _) = read_mock(mock);
     let nics = settings(&found).nics;
     assert_eq!(nics.len(), 1);
-    assert_eq!((nics[0].address, nics[0].prefix, nics[0].gateway), (ip("10.104.13.59"), 18, None));
+    assert_eq!((nics[0].address, nics[0].prefix, nics[0].gateway), (Some(ip("10.104.13.59")), 18, None));
     assert!(nics[0].routes.is_empty());
     assert_eq!(
         warnings(&found),
@@ -118,7 +118,7 @@ fn each_odd_optional_item_is_a_warning_naming_it_and_the_rest_applies() {
     let got = settings(&found);
     assert_eq!(got.hostname, None);
     assert_eq!(got.nics.len(), 1, "eth1 without a subnet mask is left out");
-    assert_eq!((got.nics[0].address, &got.nics[0].secondary), (ip("10.0.0.5"), &vec![(ip("10.0.0.9"), 24)]));
+    assert_eq!((got.nics[0].address, &got.nics[0].secondary), (Some(ip("10.0.0.5")), &vec![(ip("10.0.0.9"), 24)]));
     assert_eq!(got.nics[0].routes, [Route::default_via(ip("10.0.0.1"))]);
     assert_eq!(got.ssh_keys, None, "a key refused this time: root's keys stay");
     let warnings = warnings(&found);
@@ -146,7 +146,7 @@ fn without_primary_local_ipv4_the_first_entry_is_the_address_and_without_keys_no
         .remove("hostname");
     let (found, _) = read_mock(mock);
     let got = settings(&found);
-    assert_eq!((got.nics[0].address, got.nics[0].gateway), (ip("10.0.0.9"), Some(ip("10.0.0.254"))));
+    assert_eq!((got.nics[0].address, got.nics[0].gateway), (Some(ip("10.0.0.9")), Some(ip("10.0.0.254"))));
     assert_eq!(got.nics[0].secondary, [(ip("10.0.0.5"), 24)]);
     assert_eq!(got.ssh_keys, Some(vec![]), "public-keys/ 404: no key");
     assert_eq!(got.hostname, None, "not served: left alone, no warning");

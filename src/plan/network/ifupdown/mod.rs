@@ -64,14 +64,15 @@ impl Layout {
 fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered, Error> {
     let mut owned = Vec::new();
     let mut configured = Vec::new();
+    let layout = Layout::of(root);
     for nic in &settings.nics {
         let name = names.of(nic);
-        let text = stanza::stanza(settings, nic, &name);
+        let text = stanza::stanza(settings, nic, &name, layout == Layout::InterfacesD);
         owned.push(FileWrite::new(format!("/etc/network/interfaces.d/osconf-{}", nic.label()), text, 0o644));
         configured.push(name);
     }
     let current = interfaces_file::read(root)?;
-    if let Layout::MarkedBlock(why) = Layout::of(root) {
+    if let Layout::MarkedBlock(why) = layout {
         log::debug!("{why}: ifupdown without `source`, osconf's stanzas go in a block of {INTERFACES}");
         let edited = busybox::render(&current, &owned, &configured).into_iter().collect();
         return Ok(Rendered { owned: Vec::new(), edited, disabled: Vec::new() });

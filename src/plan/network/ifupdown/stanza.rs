@@ -1,19 +1,34 @@
-//! One NIC's ifupdown stanza. Addresses and routes are `up`/`down` commands
-//! of a `manual` stanza: idempotent, so they agree with what osconf set live.
+//! One NIC's ifupdown stanza. A static address and routes are `up`/`down`
+//! commands of a `manual` stanza: idempotent, so they agree with what
+//! osconf set live. A DHCP NIC is an `inet dhcp` stanza (the image's DHCP
+//! client), SLAAC and DHCPv6 an `inet6` one.
 
-use crate::settings::{Nic, Settings};
+use crate::settings::{Ipv6Auto, Nic, Settings};
 
 use super::super::{destination, dns_for, header, join};
 use super::extra;
 
 /// The stanza for `nic`, named `name` (its kernel name, see `NicNames`).
-pub fn stanza(settings: &Settings, nic: &Nic, name: &str) -> String {
+/// `inet6_methods`: whether this ifup has the `inet6 auto` and `dhcp`
+/// methods (busybox's has neither).
+pub fn stanza(settings: &Settings, nic: &Nic, name: &str, inet6_methods: bool) -> String {
     let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
+    text += &format!("auto {name}\n");
     // `manual` with `replace` commands, not `static`: osconf has already
     // set the address live at boot, and `static` runs `ip addr add`,
     // which fails on an existing address and fails networking.service.
-    text += &format!("auto {name}\niface {name} inet manual\n    up ip link set dev {name} up\n");
-    text += &format!("    up ip addr replace {}/{} broadcast + dev {name}\n", nic.address, nic.prefix);
+    text += &format!("iface {name} inet {}\n", if nic.dhcp4 { "dhcp" } else { "manual" });
+    // Before the link is up (and before a DHCP client asks): the `dhcp`
+    // method has no `mtu` option.
+    if let Some(mtu) = nic.mtu {
+        text += &format!("    pre-up ip link set dev {name} mtu {mtu}\n");
+    }
+    if !nic.dhcp4 {
+        text += &format!("    up ip link set dev {name} up\n");
+    }
+    if let Some((address, prefix)) = nic.ipv4() {
+        text += &format!("    up ip addr replace {address}/{prefix} broadcast + dev {name}\n");
+    }
     let dns = dns_for(settings, nic);
     if !dns.is_empty() {
         text += &format!("    dns-nameservers {}\n", join(dns, " "));
@@ -26,6 +41,29 @@ pub fn stanza(settings: &Settings, nic: &Nic, name: &str) -> String {
     for r in nic.routes.iter().rev() {
         text += &format!("    down ip route del {} via {} dev {name} || true\n", destination(r), r.via);
     }
-    text += &format!("    down ip addr del {}/{} dev {name} || true\n", nic.address, nic.prefix);
-    text
+    if let Some((address, prefix)) = nic.ipv4() {
+        text += &format!("    down ip addr del {address}/{prefix} dev {name} || true\n");
+    }
+    text + &inet6(nic, name, inet6_methods)
+}
+
+/// The `inet6` stanza of SLAAC or DHCPv6 (ifupdown's `auto` method, with
+/// `dhcp 1` for stateless DHCPv6; `dhcp` for stateful). Where ifup has no
+/// such method, the kernel's own SLAAC (router advertisements are accepted
+/// by default) is what the NIC gets, and DHCPv6 is not run: a warning.
+fn inet6(nic: &Nic, name: &str, inet6_methods: bool) -> String {
+    let Some(mode) = nic.ipv6_auto else { return String::new() };
+    if !inet6_methods {
+        log::warn!(
+            "ifupdown: this ifup has no inet6 auto or dhcp method: {} ({}) gets IPv6 by the kernel's SLAAC only, not by {mode}",
+            nic.label(),
+            nic.mac
+        );
+        return String::new();
+    }
+    match mode {
+        Ipv6Auto::Slaac => format!("iface {name} inet6 auto\n"),
+        Ipv6Auto::DhcpStateless => format!("iface {name} inet6 auto\n    dhcp 1\n"),
+        Ipv6Auto::DhcpStateful => format!("iface {name} inet6 dhcp\n"),
+    }
 }

@@ -2,9 +2,24 @@
 //! `super::super::extra`): items of `addresses:` and `routes:`, and the
 //! `routing-policy:` key. Empty for a NIC without them.
 
-use crate::settings::Nic;
+use crate::settings::{Ipv6Auto, Nic};
 
 use super::super::extra::{extra_addresses, sources};
+
+/// `dhcp4:`, `dhcp6:` and `accept-ra:` (and `mtu:`): netplan's defaults
+/// differ by renderer, so each is said. `dhcp6: true` for stateless
+/// DHCPv6 as for stateful, as cloud-init's netplan renderer writes it.
+pub fn automatic(nic: &Nic) -> String {
+    let dhcp6 = nic.ipv6_auto.is_some_and(Ipv6Auto::dhcp);
+    let mut text = format!("      dhcp4: {}\n      dhcp6: {dhcp6}\n", nic.dhcp4);
+    if nic.ipv6_auto.is_some() {
+        text += "      accept-ra: true\n";
+    }
+    if let Some(mtu) = nic.mtu {
+        text += &format!("      mtu: {mtu}\n");
+    }
+    text
+}
 
 /// Items of `addresses:`, after the primary one.
 pub fn addresses(nic: &Nic) -> String {

@@ -182,11 +182,12 @@ fn warn_problems(path: &str, defs: &[Definition], problems: &[Problem], cut_line
 /// The body of osconf's definition of one NIC.
 fn definition(settings: &Settings, nic: &Nic) -> String {
     let mut text = format!("      match:\n        macaddress: \"{}\"\n", nic.mac);
-    text += &format!(
-        "      dhcp4: false\n      dhcp6: false\n      addresses:\n        - \"{}/{}\"\n",
-        nic.address, nic.prefix
-    );
-    text += &extra::addresses(nic);
+    text += &extra::automatic(nic);
+    let addresses: String = nic.ipv4().map(|(a, p)| format!("        - \"{a}/{p}\"\n")).unwrap_or_default();
+    let addresses = addresses + &extra::addresses(nic);
+    if !addresses.is_empty() {
+        text += &format!("      addresses:\n{addresses}");
+    }
     let extra_routes = extra::routes(nic);
     if !nic.routes.is_empty() || !extra_routes.is_empty() {
         text += "      routes:\n";

@@ -3,13 +3,31 @@
 //! `[Route]`, and the NIC's table as `[Route]` and `[RoutingPolicyRule]`
 //! sections. Empty for a NIC without them.
 
-use crate::settings::Nic;
+use crate::settings::{Ipv6Auto, Nic};
 
 use super::super::extra::{extra_addresses, sources};
 
 /// `Address=` lines, after the primary one.
 pub fn addresses(nic: &Nic) -> String {
     extra_addresses(nic).iter().map(|a| format!("Address={a}\n")).collect()
+}
+
+/// `DHCP=` and `IPv6AcceptRA=` for the addresses the network gives (as
+/// cloud-init's networkd renderer writes them). Router advertisements
+/// start SLAAC, and DHCPv6 where their flags ask for it (stateless); only
+/// stateful DHCPv6 is asked for whatever they say.
+pub fn automatic(nic: &Nic) -> String {
+    let dhcp6 = nic.ipv6_auto == Some(Ipv6Auto::DhcpStateful);
+    let mut text = match (nic.dhcp4, dhcp6) {
+        (true, true) => "DHCP=yes\n".to_owned(),
+        (true, false) => "DHCP=ipv4\n".to_owned(),
+        (false, true) => "DHCP=ipv6\n".to_owned(),
+        (false, false) => String::new(),
+    };
+    if nic.ipv6_auto.is_some() {
+        text += "IPv6AcceptRA=yes\n";
+    }
+    text
 }
 
 /// Sections after the NIC's routes.

@@ -39,8 +39,16 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
     for nic in &settings.nics {
         let file = format!("10-osconf-{}.network", nic.label());
         let mut text = header("#", &format!("{} settings", nic.label()));
-        text += &format!("[Match]\nMACAddress={}\n\n[Network]\nAddress={}/{}\n", nic.mac, nic.address, nic.prefix);
+        text += &format!("[Match]\nMACAddress={}\n\n", nic.mac);
+        if let Some(mtu) = nic.mtu {
+            text += &format!("[Link]\nMTUBytes={mtu}\n\n");
+        }
+        text += "[Network]\n";
+        if let Some((address, prefix)) = nic.ipv4() {
+            text += &format!("Address={address}/{prefix}\n");
+        }
         text += &extra::addresses(nic);
+        text += &extra::automatic(nic);
         for server in dns_for(settings, nic) {
             text += &format!("DNS={server}\n");
         }

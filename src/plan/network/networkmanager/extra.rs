@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use crate::settings::Nic;
+use crate::settings::{Ipv6Auto, Nic};
 
 use super::super::extra::sources;
 
@@ -31,7 +31,7 @@ pub fn ipv4(nic: &Nic, routes: usize) -> String {
 /// this property is not allowed for 'method=ignore'"), and such a server
 /// could not be reached through this NIC anyway.
 pub fn ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
-    if nic.ipv6.is_empty() {
+    if nic.ipv6.is_empty() && nic.ipv6_auto.is_none() {
         if !dns.is_empty() {
             log::warn!(
                 "NetworkManager: {} has no IPv6 address: its IPv6 name servers are left out of its profile",
@@ -40,14 +40,22 @@ pub fn ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
         }
         return "\n[ipv6]\nmethod=ignore\n".into();
     }
-    let mut text = "\n[ipv6]\nmethod=manual\n".to_string();
+    // `auto`: SLAAC, and DHCPv6 as the router advertisements' flags ask
+    // (stateless); `dhcp`: DHCPv6 addresses whatever they say. Static
+    // addresses stand beside either.
+    let method = match nic.ipv6_auto {
+        None => "manual",
+        Some(Ipv6Auto::Slaac | Ipv6Auto::DhcpStateless) => "auto",
+        Some(Ipv6Auto::DhcpStateful) => "dhcp",
+    };
+    let mut text = format!("\n[ipv6]\nmethod={method}\n");
     for (n, (address, prefix)) in nic.ipv6.iter().enumerate() {
         match (n, nic.ipv6_gateway) {
             (0, Some(gateway)) => text += &format!("address1={address}/{prefix},{gateway}\n"),
             _ => text += &format!("address{}={address}/{prefix}\n", n + 1),
         }
     }
-    if nic.ipv6_gateway.is_none() {
+    if nic.ipv6_gateway.is_none() && nic.ipv6_auto.is_none() {
         text += "never-default=true\n";
     }
     if !dns.is_empty() {

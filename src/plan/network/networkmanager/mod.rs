@@ -72,10 +72,21 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
         "[connection]\nid={id}\nuuid={}\ntype=ethernet\nautoconnect=true\nautoconnect-priority=100\n\n",
         uuid_for(nic.mac)
     );
-    text += &format!("[ethernet]\nmac-address={}\n\n[ipv4]\nmethod=manual\n", nic.mac.to_string().to_uppercase());
-    match default_gateway(nic) {
-        Some(gateway) => text += &format!("address1={}/{},{gateway}\n", nic.address, nic.prefix),
-        None => text += &format!("address1={}/{}\nnever-default=true\n", nic.address, nic.prefix),
+    text += &format!("[ethernet]\nmac-address={}\n", nic.mac.to_string().to_uppercase());
+    if let Some(mtu) = nic.mtu {
+        text += &format!("mtu={mtu}\n");
+    }
+    // `auto`: DHCP, and the default route its server gives; `disabled`: no IPv4 at all.
+    let method = match (nic.ipv4(), nic.dhcp4) {
+        (Some(_), _) => "manual",
+        (None, true) => "auto",
+        (None, false) => "disabled",
+    };
+    text += &format!("\n[ipv4]\nmethod={method}\n");
+    match (nic.ipv4(), default_gateway(nic)) {
+        (Some((address, prefix)), Some(gateway)) => text += &format!("address1={address}/{prefix},{gateway}\n"),
+        (Some((address, prefix)), None) => text += &format!("address1={address}/{prefix}\nnever-default=true\n"),
+        (None, _) => {}
     }
     for (n, route) in static_routes(nic).enumerate() {
         text += &format!("route{}={}/{},{}\n", n + 1, route.dest, route.prefix, route.via);

@@ -2,9 +2,11 @@
 //! `super::super::extra`): `IPADDRn`/`PREFIXn`, the IPv6 keys, and the
 //! NIC's table in `route-NAME` (its rules: `super::super::extra::policy_rules`).
 
-use crate::settings::Nic;
+use crate::settings::{Ipv6Auto, Nic};
 
-/// `IPADDRn`/`PREFIXn` for secondary addresses, and the IPv6 keys (or `IPV6INIT=no`).
+/// `IPADDRn`/`PREFIXn` for secondary addresses, and the IPv6 keys (or
+/// `IPV6INIT=no`): static addresses, and SLAAC or DHCPv6 as cloud-init's
+/// sysconfig renderer writes them (`DHCPV6C_OPTIONS=-S`: information only).
 pub fn ifcfg(nic: &Nic) -> String {
     let mut text: String = nic
         .secondary
@@ -12,10 +14,18 @@ pub fn ifcfg(nic: &Nic) -> String {
         .enumerate()
         .map(|(n, (a, p))| format!("IPADDR{}={a}\nPREFIX{}={p}\n", n + 1, n + 1))
         .collect();
-    let Some(((first, prefix), rest)) = nic.ipv6.split_first() else {
+    if nic.ipv6.is_empty() && nic.ipv6_auto.is_none() {
         return text + "IPV6INIT=no\n";
-    };
-    text += &format!("IPV6INIT=yes\nIPV6_AUTOCONF=no\nIPV6ADDR={first}/{prefix}\n");
+    }
+    let autoconf = nic.ipv6_auto.is_some_and(Ipv6Auto::slaac);
+    text += &format!("IPV6INIT=yes\nIPV6_AUTOCONF={}\n", if autoconf { "yes" } else { "no" });
+    match nic.ipv6_auto {
+        Some(Ipv6Auto::DhcpStateless) => text += "DHCPV6C=yes\nDHCPV6C_OPTIONS=-S\n",
+        Some(Ipv6Auto::DhcpStateful) => text += "DHCPV6C=yes\n",
+        Some(Ipv6Auto::Slaac) | None => {}
+    }
+    let Some(((first, prefix), rest)) = nic.ipv6.split_first() else { return text };
+    text += &format!("IPV6ADDR={first}/{prefix}\n");
     if !rest.is_empty() {
         let more: Vec<String> = rest.iter().map(|(a, p)| format!("{a}/{p}")).collect();
         text += &format!("IPV6ADDR_SECONDARIES=\"{}\"\n", more.join(" "));

@@ -91,10 +91,18 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
     for nic in &settings.nics {
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings", nic.label()));
-        text += &format!("DEVICE={name}\nHWADDR={}\nTYPE=Ethernet\nBOOTPROTO=none\nONBOOT=yes\n", nic.mac);
-        text += &format!("IPADDR={}\nPREFIX={}\nNETMASK={}\n", nic.address, nic.prefix, nic.netmask());
+        let boot_proto = if nic.dhcp4 { "dhcp" } else { "none" };
+        text += &format!("DEVICE={name}\nHWADDR={}\nTYPE=Ethernet\nBOOTPROTO={boot_proto}\nONBOOT=yes\n", nic.mac);
+        if let Some((address, prefix)) = nic.ipv4() {
+            text += &format!("IPADDR={address}\nPREFIX={prefix}\nNETMASK={}\n", nic.netmask());
+        }
+        if let Some(mtu) = nic.mtu {
+            text += &format!("MTU={mtu}\n");
+        }
+        // A DHCP NIC takes the default route its DHCP server gives (DEFROUTE's default, yes).
         match default_gateway(nic) {
             Some(gateway) => text += &format!("GATEWAY={gateway}\nDEFROUTE=yes\n"),
+            None if nic.dhcp4 => {}
             None => text += "DEFROUTE=no\n",
         }
         // Either family: initscripts writes each DNSn as a `nameserver` line;
@@ -103,7 +111,9 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
         for (n, server) in dns_for(settings, nic).iter().enumerate() {
             text += &format!("DNS{}={server}\n", n + 1);
         }
-        text += "PEERDNS=no\n";
+        // The name servers the settings give win over DHCP's; without any, DHCP's are used.
+        let peer_dns = nic.dhcp4 && settings.nameservers.is_empty();
+        text += if peer_dns { "PEERDNS=yes\n" } else { "PEERDNS=no\n" };
         text += &extra::ifcfg(nic);
         owned.push(FileWrite::new(format!("{SCRIPTS}/ifcfg-{name}"), text, 0o644));
         let routes: String =

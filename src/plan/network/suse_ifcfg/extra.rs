@@ -2,13 +2,38 @@
 //! carries (see `super::super::extra`): `IPADDR_n` keys and the lines of
 //! `ifroute-NAME` (its rules: `super::super::extra::policy_rules`).
 
-use crate::settings::Nic;
+use crate::settings::{Ipv6Auto, Nic};
 
 use super::super::extra::extra_addresses;
 
-/// `IPADDR_n` keys for secondary and IPv6 addresses.
+/// What `BOOTPROTO` says, as cloud-init's sysconfig renderer writes it for
+/// SUSE: `dhcp4`, `dhcp6` (SLAAC and DHCPv6 alike, with
+/// `DHCLIENT6_MODE`), `dhcp` for both, else `static` — the static addresses
+/// stand beside a DHCP mode.
+pub fn boot_proto(nic: &Nic) -> &'static str {
+    match (nic.dhcp4, nic.ipv6_auto.is_some()) {
+        (true, true) => "dhcp",
+        (true, false) => "dhcp4",
+        (false, true) => "dhcp6",
+        (false, false) => "static",
+    }
+}
+
+/// `IPADDR_n` keys for secondary and IPv6 addresses, the DHCPv6 mode and the MTU.
 pub fn ifcfg(nic: &Nic) -> String {
-    extra_addresses(nic).iter().enumerate().map(|(n, a)| format!("IPADDR_{}='{a}'\n", n + 1)).collect()
+    let mut text: String =
+        extra_addresses(nic).iter().enumerate().map(|(n, a)| format!("IPADDR_{}='{a}'\n", n + 1)).collect();
+    // wicked's dhcp6 "info" asks only for options (addresses from router
+    // advertisements), "managed" for addresses.
+    match nic.ipv6_auto {
+        Some(Ipv6Auto::DhcpStateful) => text += "DHCLIENT6_MODE='managed'\n",
+        Some(Ipv6Auto::Slaac | Ipv6Auto::DhcpStateless) => text += "DHCLIENT6_MODE='info'\n",
+        None => {}
+    }
+    if let Some(mtu) = nic.mtu {
+        text += &format!("MTU='{mtu}'\n");
+    }
+    text
 }
 
 /// `ifroute-NAME` lines: the IPv6 default route, and the NIC's table. The

@@ -31,7 +31,10 @@ fn render(settings: &Settings, names: &NicNames) -> Rendered {
     for nic in &settings.nics {
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
-        text += &format!("BOOTPROTO='static'\nSTARTMODE='auto'\nIPADDR='{}/{}'\n", nic.address, nic.prefix);
+        text += &format!("BOOTPROTO='{}'\nSTARTMODE='auto'\n", extra::boot_proto(nic));
+        if let Some((address, prefix)) = nic.ipv4() {
+            text += &format!("IPADDR='{address}/{prefix}'\n");
+        }
         text += &extra::ifcfg(nic);
         owned.push(FileWrite::new(format!("{SUSE}/ifcfg-{name}"), text, 0o644));
         let routes: String = nic

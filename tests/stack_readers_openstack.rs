@@ -1,0 +1,244 @@
+//! The distributions' own readers on what osconf writes from OpenStack
+//! config drives (the golden cases `tests/golden/<stack>/openstack-*`):
+//! static IPv4 and IPv6, DHCP, SLAAC and DHCPv6, MTU. netplan's generator
+//! (and the networkd files it makes), ifupdown's `ifup --no-act` (which
+//! prints the commands each method runs), NetworkManager's keyfile reader
+//! (`nmcli --offline`). RHEL's and SUSE's ifcfg files are compared with
+//! what cloud-init's sysconfig renderer writes for the same modes (its
+//! `_render_subnets`), since no RHEL or SUSE tool runs here.
+//! Needs netplan.io, network-manager and ifupdown (tests/install-deps.sh)
+//! and root (a private mount namespace for ifup).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+/// The golden case's image after `osconf apply --from openstack-drive=` its drive.
+fn applied(case: &str) -> TempTree {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(case);
+    let tree = TempTree::new(&format!("readers-os-{}", case.replace('/', "-")));
+    tree.copy_from(&dir.join("image"));
+    let input = golden_input(&dir, &tree);
+    assert!(input.drive.is_some(), "{case} is no OpenStack case");
+    let mut args = vec!["apply", "--root", tree.path.to_str().unwrap(), "--no-live"];
+    args.extend(input.args.iter().map(String::as_str));
+    let (code, out, err) = osconf(&args);
+    assert_eq!(code, 0, "{case}: {out}{err}");
+    tree
+}
+
+fn run(program: &str, args: &[&str], input: Option<&[u8]>) -> (bool, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e} (tests/install-deps.sh installs it)"));
+    if let Some(bytes) = input {
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+}
+
+/// Every line of `wanted` is a line of `text`.
+fn assert_has(text: &str, wanted: &[&str], what: &str) {
+    let have = lines(text);
+    for line in wanted {
+        assert!(have.contains(line), "{what}: {line:?} missing:\n{text}");
+    }
+}
+
+#[test]
+fn netplan_generates_dhcp_slaac_dhcpv6_and_mtu_for_networkd() {
+    for case in ["netplan/openstack-multi-nic", "netplan/openstack-kubevirt", "netplan/openstack-huawei"] {
+        let tree = applied(case);
+        let (ok, out) = run("netplan", &["generate", "--root-dir", tree.path.to_str().unwrap()], None);
+        assert!(ok, "{case}: netplan generate: {out}");
+        let network = |nic: &str| tree.read(&format!("/run/systemd/network/10-netplan-osconf-{nic}.network"));
+        match case {
+            "netplan/openstack-multi-nic" => {
+                assert_has(
+                    &network("eth0"),
+                    &["Address=192.168.10.5/24", "Address=2001:db8:10::5/64", "Gateway=fe80::1"],
+                    case,
+                );
+                // Stateless DHCPv6: router advertisements and DHCPv6; the MTU on the link.
+                let eth1 = network("eth1");
+                assert_has(&eth1, &["MTUBytes=1450", "Address=10.20.0.5/16", "DHCP=ipv6", "IPv6AcceptRA=yes"], case);
+            }
+            "netplan/openstack-kubevirt" => {
+                assert_has(&network("eth1"), &["DHCP=yes", "IPv6AcceptRA=yes"], case);
+                assert_has(&network("eth2"), &["DHCP=ipv4"], case);
+                assert!(!network("eth0").contains("DHCP="), "{case}: eth0 is static:\n{}", network("eth0"));
+            }
+            _ => assert_has(&network("eth0"), &["DHCP=ipv4", "DNS=100.125.21.250"], case),
+        }
+    }
+}
+
+/// osconf's own networkd files say what netplan's generator says for the
+/// same modes (the generator is networkd's reference writer here).
+#[test]
+fn networkd_files_say_what_netplan_says_for_the_same_modes() {
+    let ours = applied("networkd/openstack-kubevirt");
+    assert_has(&ours.read("/etc/systemd/network/10-osconf-eth1.network"), &["DHCP=yes", "IPv6AcceptRA=yes"], "eth1");
+    assert_has(&ours.read("/etc/systemd/network/10-osconf-eth2.network"), &["DHCP=ipv4"], "eth2");
+    let ours = applied("networkd/openstack-multi-nic");
+    assert_has(
+        &ours.read("/etc/systemd/network/10-osconf-eth1.network"),
+        &["[Link]", "MTUBytes=1450", "IPv6AcceptRA=yes"],
+        "eth1",
+    );
+}
+
+/// `ifup --no-act` runs ifupdown's own parser and prints what each method
+/// does: the DHCP client for `inet dhcp`, `accept_ra` and the DHCPv6 client
+/// for `inet6 auto` with `dhcp 1`, the MTU before the link is up.
+#[test]
+fn ifup_runs_dhcp_and_ipv6_methods_from_osconf_stanzas() {
+    // ifup runs the DHCP client it finds, or says none is installed.
+    let dhcp4 = ["dhclient -4", "udhcpc", "dhcpcd", "pump", "No DHCP client software found"];
+    let dhcp6 = ["dhclient -6", "No DHCPv6 client software found"];
+    for (case, nic, wanted, clients) in [
+        ("ifupdown/openstack-huawei", "eth0", &["(inet)"][..], &[&dhcp4[..]][..]),
+        (
+            "ifupdown/openstack-kubevirt",
+            "eth1",
+            &["(inet)", "(inet6)", "accept_ra=1"][..],
+            &[&dhcp4[..], &dhcp6[..]][..],
+        ),
+        (
+            "ifupdown/openstack-multi-nic",
+            "eth1",
+            &["ip link set dev eth1 mtu 1450", "(inet6)", "accept_ra=2", "autoconf=1"][..],
+            &[&dhcp6[..]][..],
+        ),
+    ] {
+        let tree = applied(case);
+        let script = format!(
+            "mount --bind '{}' /etc/network && mount -t tmpfs run /run && mkdir -p /run/network && exec ifup --no-act --verbose {nic}",
+            tree.join("/etc/network").display()
+        );
+        let (ok, out) = run("unshare", &["--mount", "--propagation", "private", "--", "sh", "-c", &script], None);
+        assert!(ok && !out.contains("nknown"), "{case}: {out}");
+        for want in wanted {
+            assert!(out.contains(want), "{case}: {want:?} not in what ifup would do:\n{out}");
+        }
+        for client in clients {
+            assert!(
+                client.iter().any(|c| out.contains(c)),
+                "{case}: no client of {client:?} in what ifup would do:\n{out}"
+            );
+        }
+    }
+}
+
+/// NetworkManager's keyfile reader keeps each method and the MTU.
+#[test]
+fn networkmanager_reads_auto_dhcp_and_mtu() {
+    let read = |tree: &TempTree, nic: &str| {
+        let path = tree.join(&format!("/etc/NetworkManager/system-connections/osconf-{nic}.nmconnection"));
+        let (ok, out) = run("nmcli", &["--offline", "connection", "modify"], Some(&fs::read(path).unwrap()));
+        assert!(ok, "{nic}: {out}");
+        out
+    };
+    let kubevirt = applied("networkmanager/openstack-kubevirt");
+    let eth1 = read(&kubevirt, "eth1");
+    assert!(
+        eth1.contains("[ipv4]\nmethod=auto\n") && eth1.contains("[ipv6]\n") && eth1.contains("method=dhcp"),
+        "{eth1}"
+    );
+    let eth2 = read(&kubevirt, "eth2");
+    assert!(eth2.contains("[ipv4]\nmethod=auto\n") && eth2.contains("method=ignore"), "{eth2}");
+    let multi = applied("networkmanager/openstack-multi-nic");
+    let eth1 = read(&multi, "eth1");
+    assert!(eth1.contains("mtu=1450"), "{eth1}");
+    let ipv6 = eth1.split("[ipv6]").nth(1).unwrap();
+    assert!(ipv6.contains("method=auto"), "{eth1}");
+    let huawei = applied("networkmanager/openstack-huawei");
+    let eth0 = read(&huawei, "eth0");
+    assert!(eth0.contains("method=auto") && eth0.contains("dns=100.125.21.250;"), "{eth0}");
+}
+
+/// The keys cloud-init's sysconfig renderer writes for each mode
+/// (cloudinit/net/sysconfig.py, `_render_subnets`): RHEL `BOOTPROTO=dhcp`;
+/// `IPV6INIT`, `IPV6_AUTOCONF`, `DHCPV6C` (`DHCPV6C_OPTIONS=-S` for
+/// stateless); SUSE `BOOTPROTO` dhcp4/dhcp6/dhcp with `DHCLIENT6_MODE`;
+/// `MTU` in both.
+#[test]
+fn ifcfg_files_carry_the_keys_cloud_init_writes_for_each_mode() {
+    let scripts = "/etc/sysconfig/network-scripts";
+    let rhel = applied("rhel-ifcfg/openstack-kubevirt");
+    assert_has(&rhel.read(&format!("{scripts}/ifcfg-eth2")), &["BOOTPROTO=dhcp", "IPV6INIT=no"], "rhel eth2");
+    assert_has(
+        &rhel.read(&format!("{scripts}/ifcfg-eth1")),
+        &["BOOTPROTO=dhcp", "IPV6INIT=yes", "IPV6_AUTOCONF=no", "DHCPV6C=yes"],
+        "rhel eth1 (stateful DHCPv6)",
+    );
+    let rhel = applied("rhel-ifcfg/openstack-multi-nic");
+    assert_has(
+        &rhel.read(&format!("{scripts}/ifcfg-eth1")),
+        &["BOOTPROTO=none", "MTU=1450", "IPV6INIT=yes", "IPV6_AUTOCONF=yes", "DHCPV6C=yes", "DHCPV6C_OPTIONS=-S"],
+        "rhel eth1 (stateless DHCPv6)",
+    );
+    let suse = "/etc/sysconfig/network";
+    let tree = applied("suse-ifcfg/openstack-kubevirt");
+    assert_has(&tree.read(&format!("{suse}/ifcfg-eth2")), &["BOOTPROTO='dhcp4'"], "suse eth2");
+    assert_has(
+        &tree.read(&format!("{suse}/ifcfg-eth1")),
+        &["BOOTPROTO='dhcp'", "DHCLIENT6_MODE='managed'"],
+        "suse eth1",
+    );
+    let tree = applied("suse-ifcfg/openstack-multi-nic");
+    assert_has(
+        &tree.read(&format!("{suse}/ifcfg-eth1")),
+        &["BOOTPROTO='dhcp6'", "IPADDR='10.20.0.5/16'", "DHCLIENT6_MODE='info'", "MTU='1450'"],
+        "suse eth1",
+    );
+}
+
+/// `osconf plan` and `osconf status` say how each NIC gets its addresses.
+#[test]
+fn plan_and_status_name_dhcp_ipv6_modes_and_mtu() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/networkd/openstack-multi-nic");
+    let tree = TempTree::new("readers-os-plan");
+    tree.copy_from(&dir.join("image"));
+    let input = golden_input(&dir, &tree);
+    let mut args = vec!["plan", "--root", tree.path.to_str().unwrap()];
+    args.extend(input.args.iter().map(String::as_str));
+    let (code, plan, err) = osconf(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_has(
+        &plan,
+        &[
+            "eth1 (MAC fa:16:3e:10:00:02): 10.20.0.5/16, gateway 10.20.0.1",
+            "IPv6 by SLAAC with stateless DHCPv6",
+            "MTU 1450",
+        ],
+        "plan",
+    );
+
+    let tree = applied("networkd/openstack-kubevirt");
+    let (code, status, err) = osconf(&["status", "--root", tree.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_has(
+        &status,
+        &[
+            "eth1 (MAC 06:aa:bb:cc:dd:01): IPv4 by DHCP; routes: none",
+            "IPv6 by DHCPv6",
+            "eth2 (MAC 06:aa:bb:cc:dd:02): IPv4 by DHCP; routes: none",
+        ],
+        "status",
+    );
+}
