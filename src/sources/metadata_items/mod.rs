@@ -52,7 +52,12 @@ pub trait Items {
 
 /// One item from the endpoint, by a GET with `headers`.
 pub fn get_item(client: &Client, item: &str, headers: &[(&str, &str)]) -> Result<Fetch, HttpError> {
-    let response = client.request("GET", &format!("{BASE}{item}"), headers)?;
+    get_item_under(client, BASE, item, headers)
+}
+
+/// One item of a tree served under `base` (a service without `/latest`).
+pub fn get_item_under(client: &Client, base: &str, item: &str, headers: &[(&str, &str)]) -> Result<Fetch, HttpError> {
+    let response = client.request("GET", &format!("{base}{item}"), headers)?;
     Ok(match response.status {
         200 => Fetch::Value(response.body),
         404 => Fetch::Missing,

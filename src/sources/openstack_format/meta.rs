@@ -36,18 +36,7 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
     let mut warn = |item: &str, why: String| warnings.push(format!("{META_DATA}: {item}: {why}"));
     let (hostname, fqdn) = match object.get("hostname") {
         None | Some(Value::Null) => (None, None),
-        Some(Value::String(name)) => {
-            // Nova's names carry the DHCP domain (`.novalocal`): the host's own name is the first label.
-            let first = name.split('.').next().unwrap_or_default();
-            let hostname = values::hostname(first).map_err(|why| warn("hostname", format!("{why}: ignored"))).ok();
-            let fqdn = match (&hostname, name.contains('.')) {
-                (Some(_), true) => values::hostname(name)
-                    .map_err(|why| warn("hostname", format!("{why}: /etc/hosts gets the first label only")))
-                    .ok(),
-                _ => None,
-            };
-            (hostname, fqdn)
-        }
+        Some(Value::String(name)) => host_names(name, |why| warn("hostname", why)),
         Some(_) => {
             warn("hostname", "not a string: ignored".into());
             (None, None)
@@ -110,6 +99,22 @@ pub fn object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
         Ok(_) => Err("not a JSON object".into()),
         Err(e) => Err(format!("not JSON ({e})")),
     }
+}
+
+/// The host name (the first label of `name`) and the full name (`name`,
+/// when it has more than one label): Nova's names carry the DHCP domain
+/// (`.novalocal`), and the host's own name is the first label. Each invalid
+/// one is a warning (`warn` gets why).
+pub fn host_names(name: &str, mut warn: impl FnMut(String)) -> (Option<String>, Option<String>) {
+    let first = name.split('.').next().unwrap_or_default();
+    let hostname = values::hostname(first).map_err(|why| warn(format!("{why}: ignored"))).ok();
+    let fqdn = match (&hostname, name.contains('.')) {
+        (Some(_), true) => {
+            values::hostname(name).map_err(|why| warn(format!("{why}: /etc/hosts gets the first label only"))).ok()
+        }
+        _ => None,
+    };
+    (hostname, fqdn)
 }
 
 /// Nova's instance ids are UUIDs; other clouds' are kept if they are short

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use crate::settings::build::SettingsBuilder;
 use crate::settings::Settings;
 
-pub use meta::{instance_id, instance_of};
+pub use meta::{host_names, instance_id, instance_of};
 
 /// Largest `meta_data.json` or `network_data.json` read: real ones are a
 /// few KiB (a key or two, a handful of NICs).

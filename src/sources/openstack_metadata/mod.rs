@@ -2,7 +2,8 @@
 //! `/openstack/latest/meta_data.json` and `network_data.json` at
 //! `http://169.254.169.254` (configurable), read with `openstack_format`
 //! through the shared client. Only a 5xx reply and a timeout are tried
-//! again; a 404 is "not served". Asked by default only where DMI says
+//! again; a 404 is "not served", and then the EC2-style tree is read
+//! instead ([`ec2_tree`]: China Telecom). Asked by default only where DMI says
 //! OpenStack (Huawei, Open Telekom Cloud, Nova). Nova serves no
 //! `admin_pass` here; where a service does, it is used as the drive's.
 
@@ -14,6 +15,7 @@ use crate::sources::openstack_format::{self, Options, MAX_JSON_BYTES, META_DATA,
 use crate::sources::platform::Cloud;
 use crate::sources::{Found, Payload, Typed};
 
+mod ec2_tree;
 #[cfg(test)]
 mod tests;
 
@@ -50,8 +52,8 @@ pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
     let meta_data = match get(&client, META_DATA) {
         Ok(Served::Body(body)) => zeroize::Zeroizing::new(body),
         Ok(Served::Absent) => {
-            log::info!("metadata service {}: no {BASE}{META_DATA}: no settings from it", config.url);
-            return Ok(None);
+            log::info!("metadata service {}: no {BASE}{META_DATA}: asking its EC2-style tree", config.url);
+            return ec2_tree::find(SOURCE.name, config);
         }
         Err(HttpError::Unreachable(e)) => {
             log::info!("metadata service {} not reachable ({e}): no settings from it", config.url);

@@ -190,3 +190,53 @@ fn asked_by_default_only_where_dmi_says_openstack() {
     assert!(!crate::sources::asked(&SOURCE, &defaults, None));
     assert!(!crate::sources::asked(&SOURCE, &defaults, Some(Cloud::Alibaba)));
 }
+
+/// China Telecom's multi-AZ pools serve no `/openstack/`, only the EC2-style
+/// tree at `/meta-data/<item>` (no `/latest`): its instance id, host name and
+/// keys are read there; Nova's `/latest/meta-data/` is asked only after it.
+#[test]
+fn without_meta_data_json_the_ec2_tree_china_telecom_serves() {
+    let server = Server::start(Box::new(|path, _| match path {
+        "/meta-data/instance-id" => Some((200, "5e0a1c2b-3d4e-4f50-8a6b-7c8d9e0f1a2b".into())),
+        "/meta-data/hostname" => Some((200, "ct-vm-01.novalocal".into())),
+        "/meta-data/public-keys/" => Some((200, "0=ct-key".into())),
+        "/meta-data/public-keys/0/openssh-key" => Some((200, format!("{ED25519}\n"))),
+        _ => Some((404, "Not Found".into())),
+    }));
+    let found = find(&config(&server.url)).unwrap().unwrap();
+    let typed = found.typed().unwrap();
+    assert_eq!(found.source, "openstack-metadata");
+    assert_eq!(typed.instance_id.as_deref(), Some("5e0a1c2b-3d4e-4f50-8a6b-7c8d9e0f1a2b"));
+    assert_eq!(typed.settings.hostname.as_deref(), Some("ct-vm-01"));
+    assert_eq!(typed.settings.fqdn.as_deref(), Some("ct-vm-01.novalocal"));
+    assert_eq!(typed.settings.ssh_keys.as_ref().map(Vec::len), Some(1));
+    assert_eq!((typed.settings.nics.len(), typed.settings.password.is_none()), (0, true));
+    assert_eq!(typed.warnings, Vec::<String>::new());
+    assert_eq!((server.asked(META), server.asked("/latest/meta-data/instance-id")), (1, 0));
+
+    // Nova's own EC2 tree, with its `i-` ids, where `/meta-data/` is not served.
+    let nova = Server::start(Box::new(|path, _| match path {
+        "/latest/meta-data/instance-id" => Some((200, "i-0000001e".into())),
+        "/latest/meta-data/hostname" => Some((200, "nova-vm".into())),
+        _ => Some((404, String::new())),
+    }));
+    let found = find(&config(&nova.url)).unwrap().unwrap();
+    let typed = found.typed().unwrap();
+    assert_eq!(
+        (typed.instance_id.as_deref(), typed.settings.hostname.as_deref(), typed.settings.fqdn.as_deref()),
+        (Some("i-0000001e"), Some("nova-vm"), None)
+    );
+    assert_eq!(typed.settings.ssh_keys, Some(Vec::new()), "no public-keys/: no key pair");
+    assert_eq!(nova.asked("/meta-data/instance-id"), 1);
+
+    // A page or an odd id where the instance id should be: not believed.
+    for id in ["<html>portal</html>", "ok", "i-xyz", "12345"] {
+        let odd = Server::start(Box::new(move |path, _| match path {
+            "/meta-data/instance-id" => Some((200, id.to_owned())),
+            "/meta-data/hostname" => Some((200, "x".into())),
+            _ => Some((404, String::new())),
+        }));
+        assert!(find(&config(&odd.url)).unwrap().is_none(), "{id}");
+        assert_eq!(odd.asked("/meta-data/hostname"), 0, "{id}: refused before anything else is asked");
+    }
+}
