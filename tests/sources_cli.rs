@@ -21,10 +21,18 @@ fn root(tree: &TempTree) -> &str {
 
 /// A `config-2` ISO 9660 image holding `qcloud_action/os.conf`, as Tencent's CD-ROM.
 fn tencent_iso(tree: &TempTree) -> std::path::PathBuf {
+    make_iso(tree, &[("qcloud_action/os.conf", TENCENT)], "/config-2.iso")
+}
+
+/// A `config-2` ISO 9660 image at `iso` holding `files` (its content also
+/// left in /cdrom of `tree`).
+fn make_iso(tree: &TempTree, files: &[(&str, &str)], iso: &str) -> std::path::PathBuf {
     let content = tree.join("/cdrom");
-    std::fs::create_dir_all(content.join("qcloud_action")).unwrap();
-    std::fs::write(content.join("qcloud_action/os.conf"), TENCENT).unwrap();
-    let iso = tree.join("/config-2.iso");
+    for (path, text) in files {
+        std::fs::create_dir_all(content.join(path).parent().unwrap()).unwrap();
+        std::fs::write(content.join(path), text).unwrap();
+    }
+    let iso = tree.join(iso);
     let status = Command::new("genisoimage")
         .args(["-quiet", "-V", "config-2", "-r", "-J", "-o"])
         .arg(&iso)
@@ -167,4 +175,50 @@ fn each_source_keeps_its_own_record_and_osconf_0_1s_records_still_count() {
     let (_, out, _) = osconf(&["status", "--root", root(&tree), "--json"]);
     let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["hostname"], "second", "the newest record is what osconf set last");
+}
+
+/// Tencent's CD-ROM with an OpenStack tree beside `qcloud_action/os.conf`
+/// (its label is OpenStack's): the tree's keys are root's, os.conf decides
+/// the rest (the tree's host name and `admin_pass` are not used); new keys
+/// on the same os.conf apply again, the same keys do not.
+#[test]
+fn an_openstack_tree_on_the_tencent_cdrom_adds_roots_keys() {
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
+    const OTHER: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnS2k5hZ8+0fYQ8oC3a4XvJ2bJ9mG4Vb4cT3cS0k2mE deploy@example";
+    let meta = |key: &str| {
+        serde_json::json!({"uuid": "ca9e8b7c-f2be-4b6d-a639-f10b4d994d04", "hostname": "not-this-one",
+                           "admin_pass": "NotThisOne1", "public_keys": {"k": key}})
+        .to_string()
+    };
+    let tree = TempTree::new("from-tencent-keys");
+    minimal_image(&tree);
+    tree.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0o644);
+    let first = meta(KEY);
+    let files = [("qcloud_action/os.conf", TENCENT), ("openstack/latest/meta_data.json", first.as_str())];
+    let iso = make_iso(&tree, &files, "/keys.iso");
+    let apply = |place: &Path| {
+        let from = format!("tencent-cdrom={}", place.display());
+        osconf(&["apply", "--root", root(&tree), "--no-live", "--from", &from])
+    };
+    let (code, out, err) = apply(&iso);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(tree.read("/root/.ssh/authorized_keys").contains(KEY), "{}", tree.read("/root/.ssh/authorized_keys"));
+    assert_eq!(tree.read("/etc/hostname"), "VM-10-20-xxxx\n", "os.conf's host name");
+    assert!(tree.read("/etc/shadow").contains("root:$6$saltsaltsalt$"), "os.conf's password, not admin_pass");
+    // The same CD-ROM again: nothing to do.
+    let (code, _, err) = apply(&iso);
+    assert_eq!((code, err.contains("applied already")), (0, true), "{err}");
+    // Another key pair, the same os.conf: applied, the old key gone.
+    let second = meta(OTHER);
+    let files = [("qcloud_action/os.conf", TENCENT), ("openstack/latest/meta_data.json", second.as_str())];
+    let iso = make_iso(&tree, &files, "/keys2.iso");
+    let (code, _, err) = apply(&iso);
+    assert_eq!((code, err.contains("applied already")), (0, false), "{err}");
+    let keys = tree.read("/root/.ssh/authorized_keys");
+    assert!(keys.contains(OTHER) && !keys.contains(KEY), "{keys}");
+    // The CD-ROM's content as a directory gives the same.
+    let (code, _, err) = apply(&tree.join("/cdrom"));
+    assert_eq!((code, err.contains("applied already")), (0, true), "{err}");
 }

@@ -38,7 +38,7 @@ pub fn apply(options: &Options) -> Result<i32, Error> {
     let own = once::own_record(found.source, previous.as_ref(), &root)?;
     // One bound for all the waiting for NICs: what the udev wait leaves.
     let mut nic_wait = config.nic_wait;
-    if live && !once::applied_before(own.as_ref(), &DropKey::load_or_new(&root)?, &found.content) {
+    if live && !once::applied_before(own.as_ref(), &DropKey::load_or_new(&root)?, &found.digested()) {
         // The plan resolves NIC names (ifupdown, ifcfg): udev must be done
         // renaming the NICs first.
         // The running kernel's NICs and udev, whatever --root says: live

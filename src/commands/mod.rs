@@ -89,9 +89,10 @@ fn plan_for(
     config: &Config,
     stopwatch: &mut Stopwatch,
 ) -> Result<Plan, Error> {
+    let digested = found.digested();
     let origin = Origin {
         description: found.description.clone(),
-        content: &found.content,
+        content: &digested,
         source: found.source,
         typed: found.typed().is_some(),
         instance_id: found.typed().and_then(|t| t.instance_id.clone()),

@@ -38,7 +38,7 @@ use zeroize::Zeroizing;
 use crate::config::{Config, Enabled, SourceConfig};
 use crate::error::Error;
 use crate::files::Root;
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Settings, SettingsError, SshKey};
 
 use self::media::drop_file::DropFile;
 use self::media::mount::Mounted;
@@ -144,6 +144,9 @@ pub struct Found {
 pub enum Payload {
     /// An os.conf drop, in its cloud's dialect.
     OsConf(Dialect),
+    /// An os.conf drop and root's SSH keys from an OpenStack tree on the
+    /// same medium (Tencent's CD-ROM: os.conf carries no keys).
+    OsConfWithKeys(Dialect, Vec<SshKey>),
     /// Settings a network source validated itself from typed items.
     Typed(Typed),
 }
@@ -183,14 +186,33 @@ impl Found {
         match &self.payload {
             Payload::Typed(typed) => Ok(typed.settings.clone()),
             Payload::OsConf(dialect) => osconf_format::from_drop(&self.content, *dialect),
+            Payload::OsConfWithKeys(dialect, keys) => osconf_format::from_drop(&self.content, *dialect)
+                .map(|settings| Settings { ssh_keys: Some(keys.clone()), ..settings }),
         }
     }
 
     pub fn typed(&self) -> Option<&Typed> {
         match &self.payload {
             Payload::Typed(typed) => Some(typed),
-            Payload::OsConf(_) => None,
+            Payload::OsConf(_) | Payload::OsConfWithKeys(..) => None,
         }
+    }
+
+    /// What the record's digest is taken of: `content`, and the keys that
+    /// came beside a drop (so that new keys apply again). Wiped when dropped.
+    pub fn digested(&self) -> Zeroizing<Vec<u8>> {
+        let (marker, keys): (&[u8], String) = match &self.payload {
+            Payload::OsConfWithKeys(_, keys) => {
+                (b"\0openstack keys:", keys.iter().map(|key| format!("\n{key}")).collect())
+            }
+            _ => (b"", String::new()),
+        };
+        // Allocated once: growing it would free a copy of the drop unwiped.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(self.content.len() + marker.len() + keys.len()));
+        bytes.extend_from_slice(&self.content);
+        bytes.extend_from_slice(marker);
+        bytes.extend_from_slice(keys.as_bytes());
+        bytes
     }
 
     /// Deletes the drop (keeping its directory) where the medium is writable.

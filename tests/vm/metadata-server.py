@@ -6,13 +6,17 @@ QEMU runs this once per TCP connection the guest opens to
 connection on stdin/stdout: nothing listens on the host, and only that VM
 can reach it. Serves the flat item tree of TREE (JSON: {"token": bool or
 "offered", "all": bool, "keep_alive": bool, "chunked": bool,
-"slow_first_ms": N, "user_data": "text", "items": {"item": "body", ...}}),
+"slow_first_ms": N, "user_data": "text", "items": {"item": "body", ...},
+"openstack": {"meta_data.json": {...}, "network_data.json": {...}}}),
 directories listed from the items (one name a line, a directory's with a
 trailing /), under /latest/ and under the dated version cloud-init's AliYun
 source reads (/2016-01-01/); appends each request line to LOG. "token":
 true requires a session token on every read (the hardened mode), "offered"
 hands one out but reads without it work too (the normal mode). user-data
-is served where the tree has it, else 404, as for an instance without. Replies carry a Content-Length, or are
+is served where the tree has it, else 404, as for an instance without.
+An "openstack" tree is served as OpenStack's metadata service serves it,
+each document under /openstack/latest/ (user_data too, from "user_data").
+Replies carry a Content-Length, or are
 chunked; the connection is closed when the client asks, unless keep_alive
 (then only when the client closes it, as servers that keep connections
 open do). The first connection of a LOG (an empty LOG) is answered only
@@ -52,7 +56,9 @@ def document(items):
 
 
 def answer(tree, method, path, headers):
-    items = tree["items"]
+    items = tree.get("items", {})
+    if path.startswith("/openstack"):
+        return openstack(tree, path)
     if method == "PUT" and path == "/latest/api/token":
         if tree.get("token") and "x-aliyun-ecs-metadata-token-ttl-seconds" in headers:
             return 200, TOKEN
@@ -76,6 +82,18 @@ def answer(tree, method, path, headers):
         body = listing(items, item)
         if body is not None:
             return 200, body
+    return 404, "not found"
+
+
+def openstack(tree, path):
+    documents = tree.get("openstack", {})
+    if path in ("/openstack", "/openstack/"):
+        return (200, "latest") if documents else (404, "not found")
+    name = path[len("/openstack/latest/"):] if path.startswith("/openstack/latest/") else None
+    if name == "user_data" and "user_data" in tree:
+        return 200, tree["user_data"]
+    if name in documents:
+        return 200, json.dumps(documents[name])
     return 404, "not found"
 
 

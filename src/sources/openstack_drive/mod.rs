@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::config::SourceConfig;
 use crate::error::Error;
+use crate::settings::SshKey;
 use crate::sources::media::beneath;
 use crate::sources::media::mount::{mount_first_fitting, mount_point_of, Mounted};
 use crate::sources::media::{iso9660, label};
@@ -172,6 +173,46 @@ pub fn read_device(device: &Path, config: &SourceConfig) -> Result<Option<Found>
     let mounted = mount_first_fitting(device, "config-2", &["vfat"], true)?;
     let point: PathBuf = mounted.point.clone();
     read_tree(&Tree::Directory(&point), description, Some(mounted), config)
+}
+
+/// root's SSH keys from the OpenStack tree beside another cloud's settings
+/// on the same medium (Tencent's `config-2` CD-ROM, where
+/// `qcloud_action/os.conf` decides everything else): those of the newest
+/// `meta_data.json` present (`Some(empty)`: it lists no key pair). `None`
+/// where there is none, or it cannot be read (a warning naming it).
+pub fn ssh_keys_in_directory(dir: &Path) -> Option<Vec<SshKey>> {
+    ssh_keys_on(&Tree::Directory(dir), &dir.display().to_string())
+}
+
+/// The same, from an ISO 9660 device or image file read without mounting it.
+pub fn ssh_keys_in_image(image: &Path) -> Option<Vec<SshKey>> {
+    ssh_keys_on(&Tree::Image(image), &image.display().to_string())
+}
+
+fn ssh_keys_on(tree: &Tree, shown: &str) -> Option<Vec<SshKey>> {
+    for version in VERSIONS {
+        let file = format!("openstack/{version}/{META_DATA}");
+        let meta_data = match tree.read(&file) {
+            Ok(Some(meta_data)) => meta_data,
+            Ok(None) => continue,
+            Err(e) => {
+                log::warn!("{shown}: {e}: root's SSH keys left as they are");
+                return None;
+            }
+        };
+        // Only the keys are taken: never its password, whatever osconf.conf says.
+        return match openstack_format::read(&meta_data, None, Options { password: false }) {
+            Ok(read) => {
+                read.warnings.iter().for_each(|w| log::warn!("{shown}: {w}"));
+                read.settings.ssh_keys
+            }
+            Err(why) => {
+                log::warn!("{shown}:/{file}: {why}: root's SSH keys left as they are");
+                None
+            }
+        };
+    }
+    None
 }
 
 /// The newest version present; its `meta_data.json` and, when there,

@@ -1,17 +1,23 @@
 //! Tencent Cloud: `qcloud_action/os.conf` on an ISO 9660 CD-ROM labelled
 //! `config-2`. The medium is read-only: nothing is deleted, and "apply once"
-//! comes from the record's digest. Its password is a crypt hash.
+//! comes from the record's digest. Its password is a crypt hash. An
+//! OpenStack tree on the same medium (`openstack/latest/meta_data.json`,
+//! the label being OpenStack's) adds root's SSH keys, which os.conf cannot
+//! carry; os.conf decides everything else.
 
 use std::ffi::OsStr;
 use std::path::Path;
 
 use crate::config::SourceConfig;
 use crate::error::Error;
+use crate::settings::SshKey;
 use crate::sources::media::mount::{mount_first_fitting, mount_point_of};
 use crate::sources::media::{iso9660, label};
 use crate::sources::osconf_format::MAX_DROP_BYTES;
 use crate::sources::platform::Cloud;
-use crate::sources::{osconf_format, read_drop_beneath, read_drop_file, Context, DropKind, Found, Payload, Source};
+use crate::sources::{
+    openstack_drive, osconf_format, read_drop_beneath, read_drop_file, Context, DropKind, Found, Payload, Source,
+};
 
 /// The source `tencent-cdrom`.
 pub struct TencentCdrom;
@@ -59,7 +65,8 @@ impl Source for TencentCdrom {
         let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
         let found = if meta.is_dir() {
             // A directory: the CD-ROM's content, e.g. where it is mounted.
-            read_drop_beneath(path, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)))
+            let found = read_drop_beneath(path, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)));
+            found.map(|found| with_keys(found, openstack_drive::ssh_keys_in_directory(path)))
         } else if std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type()) {
             read_from_device(path)?
         } else if label::iso9660_label(path).is_some() {
@@ -76,7 +83,8 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
     let rdev = nix::sys::stat::stat(device).map_err(|e| Error::Failed(format!("{}: {e}", device.display())))?.st_rdev;
     let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
     let drop_on = |point: &Path| -> Result<Option<Found>, Error> {
-        Ok(read_drop_beneath(point, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file))))
+        let found = read_drop_beneath(point, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)));
+        Ok(found.map(|found| with_keys(found, openstack_drive::ssh_keys_in_directory(point))))
     };
     let mounted = match mount_point_of(&major_minor) {
         Some(point) => return drop_on(&point),
@@ -95,7 +103,7 @@ pub fn read_from_image_file(image: &Path) -> Result<Option<Found>, Error> {
     let bad = |e: String| Error::Invalid(format!("{}: {e}", image.display()));
     let mut file = std::fs::File::open(image).map_err(|e| bad(e.to_string()))?;
     let content = iso9660::read_file(&mut file, DROP_PATH, MAX_DROP_BYTES).map_err(|e| bad(e.to_string()))?;
-    Ok(content.map(|content| Found {
+    let found = content.map(|content| Found {
         source: KIND.source,
         description: format!("{}:/{DROP_PATH} (ISO 9660 image)", image.display()),
         content,
@@ -103,7 +111,16 @@ pub fn read_from_image_file(image: &Path) -> Result<Option<Found>, Error> {
         delete_after: None,
         drop_dir: None,
         mount: None,
-    }))
+    });
+    Ok(found.map(|found| with_keys(found, openstack_drive::ssh_keys_in_image(image))))
+}
+
+/// The drop with root's keys from the medium's OpenStack tree, if it has one.
+fn with_keys(found: Found, keys: Option<Vec<SshKey>>) -> Found {
+    match keys {
+        Some(keys) => Found { payload: Payload::OsConfWithKeys(KIND.dialect, keys), ..found },
+        None => found,
+    }
 }
 
 /// A CD-ROM is never written: its drop stays.
