@@ -321,10 +321,8 @@ fn check_nic(nic: &Nic) -> Result<(), String> {
             .map_err(|e| format!("routes[{n}]: {e}"))?;
     }
     for (n, (address, prefix)) in nic.secondary.iter().enumerate() {
-        if *prefix != nic.prefix {
-            return Err(format!("secondary[{n}]: /{prefix} is not the NIC's prefix /{}", nic.prefix));
-        }
-        nic_extras::add_secondary(&mut rebuilt, *address).map_err(|e| format!("secondary[{n}]: {e}"))?;
+        nic_extras::add_secondary_with_prefix(&mut rebuilt, *address, *prefix)
+            .map_err(|e| format!("secondary[{n}]: {e}"))?;
     }
     for (n, (address, prefix)) in nic.ipv6.iter().enumerate() {
         nic_extras::ipv6_address(&address.to_string())

@@ -183,8 +183,7 @@ fn each_source_keeps_its_own_record_and_osconf_0_1s_records_still_count() {
 /// on the same os.conf apply again, the same keys do not.
 #[test]
 fn an_openstack_tree_on_the_tencent_cdrom_adds_roots_keys() {
-    const KEY: &str =
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF3grApp1u6rYY7lRUREvN8ueKICW1v5WXml8QdH9WZh alice@example";
     const OTHER: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnS2k5hZ8+0fYQ8oC3a4XvJ2bJ9mG4Vb4cT3cS0k2mE deploy@example";
     let meta = |key: &str| {

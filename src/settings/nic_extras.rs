@@ -84,6 +84,16 @@ impl Nic {
 /// network or broadcast address of its own subnet, or an address the NIC
 /// already has (its primary one, another secondary one, its gateway).
 pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
+    add_secondary_with_prefix(nic, address, nic.prefix)
+}
+
+/// A secondary IPv4 address with a prefix of its own: OpenStack gives each
+/// network on a link its own netmask (cloud-init's `OS_SAMPLES`: a /24
+/// beside a /22).
+pub fn add_secondary_with_prefix(nic: &mut Nic, address: Ipv4Addr, prefix: u8) -> Result<(), String> {
+    if !(1..=32).contains(&prefix) {
+        return Err(format!("/{prefix} is not an IPv4 prefix length (1 to 32)"));
+    }
     if nic.address.is_none() {
         return Err(format!("eth{} has no static IPv4 address to add {address} beside", nic.index));
     }
@@ -96,11 +106,11 @@ pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
         return Err(format!("{address} cannot be a host's address"));
     }
     // /31 and /32 have no network or broadcast address (RFC 3021).
-    let network = network_of(address, nic.prefix);
-    let broadcast = Ipv4Addr::from(u32::from(network) | !u32::from(netmask_of(nic.prefix)));
-    if nic.prefix <= 30 && (address == network || address == broadcast) {
+    let network = network_of(address, prefix);
+    let broadcast = Ipv4Addr::from(u32::from(network) | !u32::from(netmask_of(prefix)));
+    if prefix <= 30 && (address == network || address == broadcast) {
         let what = if address == network { "network" } else { "broadcast" };
-        return Err(format!("{address} is the {what} address of {network}/{}", nic.prefix));
+        return Err(format!("{address} is the {what} address of {network}/{prefix}"));
     }
     if Some(address) == nic.address || nic.secondary.iter().any(|(a, _)| *a == address) {
         return Err(format!("{address} is already an address of eth{}", nic.index));
@@ -108,7 +118,7 @@ pub fn add_secondary(nic: &mut Nic, address: Ipv4Addr) -> Result<(), String> {
     if Some(address) == nic.gateway {
         return Err(format!("{address} is eth{}'s gateway", nic.index));
     }
-    nic.secondary.push((address, nic.prefix));
+    nic.secondary.push((address, prefix));
     Ok(())
 }
 

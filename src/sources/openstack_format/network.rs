@@ -4,7 +4,7 @@
 //! | item | becomes |
 //! |---|---|
 //! | `links[]` of a physical type (`phy`, `ovs`, `vif`, …; unknown: a warning) | one NIC, found by `ethernet_mac_address` (any case) |
-//! | `networks[]` `ipv4` | the NIC's address and prefix (`netmask` dotted); a second one on the link: a secondary address |
+//! | `networks[]` `ipv4` | the NIC's address and prefix (`netmask` dotted); a second one on the link: a secondary address, with its own prefix |
 //! | `… routes[]` `0.0.0.0/0.0.0.0` | the NIC's gateway; the first NIC with one is eth0 and carries the default route, each other one routes its own replies |
 //! | `… routes[]` others | the NIC's static routes |
 //! | `networks[]` `ipv6` | the NIC's IPv6 addresses (`netmask` expanded, `ffff:ffff:ffff:ffff::`); `::/::` gives the IPv6 gateway |
@@ -25,7 +25,9 @@ use serde_json::{Map, Value};
 use super::meta::object;
 use super::NETWORK_DATA;
 use crate::settings::build::{self};
-use crate::settings::nic_extras::{add_ipv6, add_secondary, ipv6_address, route_own_replies, set_ipv6_gateway};
+use crate::settings::nic_extras::{
+    add_ipv6, add_secondary_with_prefix, ipv6_address, route_own_replies, set_ipv6_gateway,
+};
 use crate::settings::values::{self, shorten};
 use crate::settings::{Ipv6Auto, Mac, Nic, Route};
 
@@ -72,7 +74,7 @@ struct Link {
     /// From the default route: the item it came from, and the gateway.
     gateway: Option<(String, Ipv4Addr)>,
     routes: Vec<(String, Route)>,
-    secondary: Vec<(String, Ipv4Addr)>,
+    secondary: Vec<(String, Ipv4Addr, u8)>,
     ipv6: Vec<(String, Ipv6Addr, u8)>,
     ipv6_gateway: Option<(String, Ipv6Addr)>,
     /// From an `ipv4_dhcp` network (the item), unless a static one came first.
@@ -231,7 +233,7 @@ impl Reading {
                 if link.address.is_none() {
                     link.address = Some(address);
                 } else {
-                    link.secondary.push((format!("{item}.ip_address"), address.0));
+                    link.secondary.push((format!("{item}.ip_address"), address.0, address.1));
                 }
                 for (n, route) in list(network, "routes").iter().enumerate() {
                     let route_item = format!("{item}.routes[{n}]");
@@ -369,8 +371,8 @@ impl Reading {
                     self.warn(&item, format!("{why}: ignored"));
                 }
             }
-            for (item, address) in link.secondary {
-                if let Err(why) = add_secondary(&mut nic, address) {
+            for (item, address, prefix) in link.secondary {
+                if let Err(why) = add_secondary_with_prefix(&mut nic, address, prefix) {
                     self.warn(&item, format!("{why}: ignored"));
                 }
             }
@@ -436,7 +438,14 @@ fn ipv6_with_prefix(address: &str, netmask: Option<&str>) -> Result<(Ipv6Addr, u
         None => (address, None),
     };
     let address = ipv6_address(address)?;
+    // An empty netmask says nothing; some clouds give the length as text
+    // (cloud-init's `OS_SAMPLES`: "64").
+    let netmask = netmask.map(str::trim).filter(|m| !m.is_empty());
     let prefix = match (netmask, given) {
+        (Some(length), _) if length.bytes().all(|b| b.is_ascii_digit()) => match length.parse::<u8>() {
+            Ok(prefix @ 1..=128) => prefix,
+            _ => return Err(format!("netmask {:?} is not an IPv6 prefix length", shorten(length))),
+        },
         (Some(mask), _) => {
             let bits = u128::from(
                 mask.trim()

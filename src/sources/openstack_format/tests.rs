@@ -429,3 +429,28 @@ fn host_name_and_full_name() {
         assert_eq!(read.warnings.first().map(String::as_str), warning, "{given}");
     }
 }
+
+/// Forms seen in cloud-init's `OS_SAMPLES`: an IPv6 netmask empty (/64) or
+/// given as a length ("64"); a second IPv4 network on the link with a mask
+/// of its own (a /24 beside a /22) keeps it.
+#[test]
+fn ipv6_lengths_as_text_and_secondary_networks_with_their_own_mask() {
+    let network_data = network(serde_json::json!({
+        "links": [{"id": "a", "type": "bridge", "ethernet_mac_address": "fa:16:3e:ed:9a:59"}],
+        "networks": [
+            {"link": "a", "type": "ipv4", "ip_address": "172.19.1.34", "netmask": "255.255.252.0",
+             "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "172.19.3.254"}]},
+            {"link": "a", "type": "ipv4", "ip_address": "10.0.0.10", "netmask": "255.255.255.0"},
+            {"link": "a", "type": "ipv6", "ip_address": "2001:DB8::10", "netmask": ""},
+            {"link": "a", "type": "ipv6", "ip_address": "2001:DB9::10", "netmask": "64"},
+            {"link": "a", "type": "ipv6", "ip_address": "2001:DBA::10", "netmask": "129"}
+        ]
+    }));
+    let read = read(&meta(serde_json::json!({})), Some(&network_data), ON).unwrap();
+    let nic = &read.settings.nics[0];
+    assert_eq!(nic.secondary, [(ip4("10.0.0.10"), 24)]);
+    let v6: Vec<(Ipv6Addr, u8)> = vec![("2001:db8::10".parse().unwrap(), 64), ("2001:db9::10".parse().unwrap(), 64)];
+    assert_eq!(nic.ipv6, v6);
+    assert_eq!(read.warnings.len(), 1, "{:?}", read.warnings);
+    assert!(read.warnings[0].contains("\"129\" is not an IPv6 prefix length"), "{:?}", read.warnings);
+}
