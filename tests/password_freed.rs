@@ -171,3 +171,42 @@ fn apply_service() {
 fn an_admin_pass_from_a_metadata_service_is_never_freed_unwiped() {
     alone_in_a_child("an_admin_pass_from_a_metadata_service_is_never_freed_unwiped", apply_service);
 }
+
+/// The drive's `admin_pass` with a quote, a backslash and a `\u` escape in
+/// its middle: serde_json would decode it through a scratch buffer it frees
+/// unwiped; osconf takes it out of the bytes first (`secret_field`).
+fn apply_drive_escaped() {
+    let tree = TempTree::new("password-freed-escaped");
+    minimal_image(&tree);
+    let drive = tree.join("/drive");
+    std::fs::create_dir_all(drive.join("openstack/latest")).unwrap();
+    let mut plain = random_text(48);
+    plain[20] = b'"';
+    plain[24] = b'\\';
+    plain[27] = b'/';
+    // The JSON string: `"` and `\` escaped, the letter at 22 as `\u00NN`.
+    let mut json = Zeroizing::new(Vec::with_capacity(256));
+    json.extend_from_slice(b"{\"uuid\": \"7d1e2a4c-0b5e-4f4e-9a3c-2f6b8d9e0a11\", \"admin_pass\": \"");
+    for (i, &byte) in plain.iter().enumerate() {
+        match byte {
+            b'"' | b'\\' => json.extend_from_slice(&[b'\\', byte]),
+            _ if i == 22 => json.extend_from_slice(format!("\\u{:04x}", byte).as_bytes()),
+            _ => json.push(byte),
+        }
+    }
+    json.extend_from_slice(b"\"}");
+    std::fs::write(drive.join("openstack/latest/meta_data.json"), &*json).unwrap();
+    let expected = Zeroizing::new(String::from_utf8(plain.to_vec()).unwrap());
+    drop(json);
+    arm([&plain, &plain]);
+    drop(plain);
+    apply_watched(&tree, "openstack-drive", drive);
+    let shadow = tree.read("/etc/shadow");
+    let hash = shadow.lines().next().unwrap().split(':').nth(1).unwrap();
+    assert!(common::crypt_matches(&expected, hash), "the decoded password was set");
+}
+
+#[test]
+fn an_admin_pass_with_escapes_is_never_freed_unwiped() {
+    alone_in_a_child("an_admin_pass_with_escapes_is_never_freed_unwiped", apply_drive_escaped);
+}

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+use super::secret_field::{self, Secret};
 use super::{Options, MAX_JSON_BYTES, META_DATA};
 use crate::settings::values::{self, shorten};
 use crate::settings::SshKey;
@@ -28,9 +29,8 @@ pub struct Meta {
 }
 
 pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
-    let mut object = object(bytes).map_err(|why| format!("{META_DATA}: {why}"))?;
     // First, before any early return: the one copy of the text is the one wiped.
-    let admin_pass = take_admin_pass(&mut object);
+    let (object, admin_pass) = object_without_admin_pass(bytes)?;
     let instance_id = uuid(&object)?;
     let mut warnings = Vec::new();
     let mut warn = |item: &str, why: String| warnings.push(format!("{META_DATA}: {item}: {why}"));
@@ -65,7 +65,30 @@ pub fn read(bytes: &[u8], options: Options) -> Result<Meta, String> {
 
 /// `admin_pass` taken out of the parsed tree into memory wiped when dropped
 /// (the tree's strings are freed as they are); `Err` when it is not a string.
-fn take_admin_pass(object: &mut Map<String, Value>) -> Option<Result<Zeroizing<String>, ()>> {
+/// The parsed object, `admin_pass` taken out of the bytes before they are
+/// parsed (see `secret_field`), or out of the parsed object where the scan
+/// could not read them.
+fn object_without_admin_pass(bytes: &[u8]) -> Result<(Map<String, Value>, AdminPass), String> {
+    if bytes.len() > MAX_JSON_BYTES {
+        return Err(format!("{META_DATA}: larger than {MAX_JSON_BYTES} bytes"));
+    }
+    // Copied once, exactly sized (never grown), wiped when dropped.
+    let mut document = Zeroizing::new(bytes.to_vec());
+    let scanned = secret_field::take(&mut document, "admin_pass");
+    let mut object = object(&document).map_err(|why| format!("{META_DATA}: {why}"))?;
+    let from_object = take_admin_pass(&mut object);
+    let admin_pass = match scanned {
+        Secret::Text(text) => Some(Ok(text)),
+        Secret::Absent => None,
+        Secret::NotText => Some(Err(())),
+        Secret::Unreadable => from_object,
+    };
+    Ok((object, admin_pass))
+}
+
+type AdminPass = Option<Result<Zeroizing<String>, ()>>;
+
+fn take_admin_pass(object: &mut Map<String, Value>) -> AdminPass {
     match object.remove("admin_pass") {
         Some(Value::String(text)) => Some(Ok(Zeroizing::new(text))),
         None | Some(Value::Null) => None,
@@ -76,8 +99,8 @@ fn take_admin_pass(object: &mut Map<String, Value>) -> Option<Result<Zeroizing<S
 /// The instance id of a `meta_data.json`: an error when it is not
 /// OpenStack's (not a JSON object, no valid `uuid`).
 pub fn instance_of(bytes: &[u8]) -> Result<String, String> {
-    let mut object = object(bytes).map_err(|why| format!("{META_DATA}: {why}"))?;
-    drop(take_admin_pass(&mut object));
+    let (object, admin_pass) = object_without_admin_pass(bytes)?;
+    drop(admin_pass);
     uuid(&object)
 }
 

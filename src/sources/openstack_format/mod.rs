@@ -14,6 +14,7 @@
 
 mod meta;
 mod network;
+mod secret_field;
 
 use zeroize::Zeroizing;
 
