@@ -75,7 +75,11 @@ impl Source for OpenstackDrive {
         if let Some(device) = label::find_device(Path::new("/sys/block"), &LABELS) {
             return read_device(&device, config);
         }
-        // A vfat drive has no ISO label; udev names it by its FAT label.
+        // A vfat drive: its FAT label, read from its boot sector; else the
+        // name udev gives it by label (a drive on a partition).
+        if let Some(device) = label::find_fat_device(Path::new("/sys/block"), &LABELS) {
+            return read_device(&device, config);
+        }
         for name in LABELS {
             let device = Path::new("/dev/disk/by-label").join(name);
             if device.exists() {

@@ -13,11 +13,14 @@
 #
 # Chain: applied (addresses, routes, host name, hosts, key, password,
 # record); the same drive again (nothing re-applied, the state of the apply
-# boot); a new instance (a new uuid, host name and addresses): applied again.
+# boot); a new instance (a new uuid, host name and addresses): applied
+# again. The new instance's drive is vfat (mkfs.vfat -n config-2, as Nova
+# writes one with config_drive_format=vfat), found by its FAT label read
+# from the boot sector and mounted read-only.
 OD_KEY=""
-# od_drive <iso> <uuid> <hostname> <eth0 IPv4 last byte> <eth1 IPv4 last byte> <eth0 IPv6 last group>
+# od_drive <image> <uuid> <hostname> <eth0 IPv4 last byte> <eth1 IPv4 last byte> <eth0 IPv6 last group> [vfat]
 od_drive() {
-  local iso=$1 uuid=$2 host=$3 a0=$4 a1=$5 a6=$6 tree
+  local iso=$1 uuid=$2 host=$3 a0=$4 a1=$5 a6=$6 format=${7:-iso9660} tree
   tree=$(mktemp -d "$W/od-tree.XXXXXX")
   mkdir -p "$tree/openstack/latest"
   cat > "$tree/openstack/latest/meta_data.json" <<EOF
@@ -41,7 +44,13 @@ EOF
    "routes": [{"network": "203.0.113.0", "netmask": "255.255.255.0", "gateway": "10.20.30.1"}], "network_id": "n1"}],
  "services": [{"type": "dns", "address": "198.51.100.53"}]}
 EOF
-  genisoimage -quiet -J -r -V config-2 -o "$iso" "$tree"
+  if [ "$format" = vfat ]; then
+    rm -f "$iso"; truncate -s 4M "$iso"
+    mkfs.vfat -n config-2 "$iso" >/dev/null 2>&1
+    MTOOLS_SKIP_CHECK=1 mcopy -s -i "$iso" "$tree/openstack" ::/
+  else
+    genisoimage -quiet -J -r -V config-2 -o "$iso" "$tree"
+  fi
   rm -rf "$tree"
   sha256sum "$iso" | cut -d' ' -f1 > "$iso.sha256"
 }
@@ -54,10 +63,10 @@ prepare_os_drive() {
 }
 prepare_os_drive_again() { EXTRA_DRIVE=$W/openstack-drive.iso; }
 prepare_os_drive_changed() {
-  od_drive "$W/openstack-drive-changed.iso" 0c9d8e7f-6a5b-4c3d-9e2f-1a0b9c8d7e6f ecs-eeee.novalocal 11 21 11
-  EXTRA_DRIVE=$W/openstack-drive-changed.iso
+  od_drive "$W/openstack-drive-changed.img" 0c9d8e7f-6a5b-4c3d-9e2f-1a0b9c8d7e6f ecs-eeee.novalocal 11 21 11 vfat
+  EXTRA_DRIVE=$W/openstack-drive-changed.img
 }
-prepare_os_drive_changed_again() { EXTRA_DRIVE=$W/openstack-drive-changed.iso; }
+prepare_os_drive_changed_again() { EXTRA_DRIVE=$W/openstack-drive-changed.img; }
 
 customize_openstack_drive() { customize_networkd "$1"; }
 
