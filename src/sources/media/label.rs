@@ -29,6 +29,11 @@ fn find_labelled(sys_block: &Path, labels: &[&str], label_of: fn(&Path) -> Optio
         .find(|device| label_of(device).is_some_and(|label| labels.contains(&label.as_str())))
 }
 
+/// The volume label of an ISO 9660 device or image file ([`iso9660::volume_label`]).
+pub fn iso9660_label(device: &Path) -> Option<String> {
+    iso9660::volume_label(&mut std::fs::File::open(device).ok()?)
+}
+
 /// The volume label of a FAT file system: its boot sector's `BS_VolLab`
 /// (11 bytes at 71 for FAT32, at 43 for FAT12/16, after the extended boot
 /// signature 0x29), blanks trimmed; `None` for anything else.
@@ -103,9 +108,4 @@ mod tests {
         assert_eq!(iso9660_label(&image), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
-
-/// The volume label of an ISO 9660 device or image file ([`iso9660::volume_label`]).
-pub fn iso9660_label(device: &Path) -> Option<String> {
-    iso9660::volume_label(&mut std::fs::File::open(device).ok()?)
 }
