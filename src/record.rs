@@ -449,6 +449,42 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 
+    /// The bond and VLAN files of every stack (`.netdev`, `bondN`,
+    /// `PARENT.ID`) are of a shape the check accepts; near misses are not.
+    #[test]
+    fn bond_and_vlan_files_pass_the_check() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openstack/cloud-init/bond/");
+        let read = crate::sources::openstack_format::read(
+            &std::fs::read(format!("{dir}meta_data.json")).unwrap(),
+            Some(&std::fs::read(format!("{dir}network_data.json")).unwrap()),
+            crate::sources::openstack_format::Options { password: false },
+        )
+        .unwrap();
+        let root = Root::new("/nonexistent-osconf-root");
+        let mut owned = Vec::new();
+        for stack in STACKS {
+            let rendered = network::render(stack, &read.settings, &root, &[]).unwrap();
+            owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
+        }
+        for path in ["/etc/systemd/network/10-osconf-bond0.netdev", "/etc/network/interfaces.d/osconf-bond0.602"] {
+            assert!(owned.iter().any(|p| p == path), "{path}: {owned:?}");
+        }
+        for path in &owned {
+            assert!(osconf_could_own(path), "{path}");
+        }
+        for path in [
+            "/etc/systemd/network/10-osconf-eth0.0.network",
+            "/etc/systemd/network/10-osconf-eth0.4095.netdev",
+            "/etc/systemd/network/10-osconf-bond01.netdev",
+            "/etc/systemd/network/10-osconf-eth0.100.5.network",
+            "/etc/systemd/network/10-osconf-vlan5.netdev",
+            "/etc/network/interfaces.d/osconf-bond0.",
+            "/etc/NetworkManager/system-connections/osconf-bond.nmconnection",
+        ] {
+            assert!(!osconf_could_own(path), "{path:?}");
+        }
+    }
+
     #[test]
     fn paths_osconf_does_not_write_are_refused() {
         for path in [

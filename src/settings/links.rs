@@ -149,6 +149,11 @@ pub fn bond_of<'a>(nics: &'a [Nic], nic: &Nic) -> Option<&'a Nic> {
     nic.is_physical().then(|| nics.iter().find(member)).flatten()
 }
 
+/// A bond's members, in its order.
+pub fn members_of<'a>(nics: &'a [Nic], bond: &'a Bond) -> impl Iterator<Item = &'a Nic> {
+    bond.members.iter().filter_map(|mac| nics.iter().find(|n| n.is_physical() && n.mac == *mac))
+}
+
 /// The VLANs on `nic`, in order.
 pub fn vlans_on<'a>(nics: &'a [Nic], nic: &'a Nic) -> impl Iterator<Item = &'a Nic> {
     nics.iter().filter(|n| n.vlan().is_some_and(|v| nic.is_parent(v.parent)))
