@@ -123,6 +123,27 @@ impl Nic {
         self.kind.is_none()
     }
 
+    /// What a bond or VLAN is, in words (for `plan` and `status`).
+    pub fn kind_text(&self) -> Option<String> {
+        match &self.kind {
+            None => None,
+            Some(NicKind::Bond(bond)) => {
+                let members: Vec<String> = bond.members.iter().map(Mac::to_string).collect();
+                let mut text = format!("bond ({}", bond.mode);
+                if let Some(miimon) = bond.miimon {
+                    text += &format!(", miimon {miimon}");
+                }
+                if let Some(policy) = &bond.xmit_hash_policy {
+                    text += &format!(", xmit_hash_policy {policy}");
+                }
+                Some(text + &format!(") of {}, made by the network stack", members.join(", ")))
+            }
+            Some(NicKind::Vlan(vlan)) => {
+                Some(format!("VLAN {} on {}, made by the network stack", vlan.id, vlan.parent.label()))
+            }
+        }
+    }
+
     /// Whether anything gives it an address or a route (a bond member may not).
     pub fn is_addressed(&self) -> bool {
         self.address.is_some()
@@ -268,6 +289,10 @@ mod tests {
         let good = [bond(0, &[1, 2]), members[0].clone(), members[1].clone(), vlan(Parent::Bond(0))];
         assert_eq!(check(&good), Ok(()));
         assert_eq!(good[3].label(), "bond0.100");
+        assert_eq!(good[3].extras()[0], "VLAN 100 on bond0, made by the network stack");
+        let said =
+            "bond (active-backup, miimon 100) of 52:54:00:00:00:01, 52:54:00:00:00:02, made by the network stack";
+        assert_eq!(good[0].extras()[0], said);
 
         let mut addressed = good.clone();
         addressed[1].dhcp4 = true;
