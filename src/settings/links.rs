@@ -7,8 +7,9 @@
 //! Names, as cloud-init gives them: a bond is `bondN`, N counting the bonds
 //! in the order the source lists them; a VLAN is `PARENT.ID`, PARENT the
 //! parent's name (its kernel name where the stack names NICs so, see
-//! `plan::network::NicNames`; osconf's own file names use its label, `ethN`
-//! or `bondN`).
+//! `plan::network::NicNames`, `vlanID` where that would not fit the
+//! kernel's 15 bytes; osconf's own file names use its label, `ethN` or
+//! `bondN`).
 //!
 //! The model validates what each value is ([`bond_mode`],
 //! [`xmit_hash_policy`], [`vlan_id`]) and, over all NICs, what they are to

@@ -66,7 +66,8 @@ pub fn render(stack: &Stack, settings: &Settings, root: &Root, previous: &[Nic])
 /// Kernel names of the NICs, for the formats that cannot match by MAC
 /// (ifupdown, ifcfg): read from `/sys/class/net/*/address` under the root;
 /// a NIC not found there (an image prepared offline) keeps its `ethN` label.
-/// A bond is `bondN`; a VLAN `PARENT.ID`, PARENT its parent's name. Bonds
+/// A bond is `bondN`; a VLAN `PARENT.ID`, PARENT its parent's name (or
+/// `vlanID` where that would be longer than the kernel's 15 bytes). Bonds
 /// and VLANs already in sysfs (a second run) are no NIC's: they carry a
 /// member's or their parent's MAC, and a member carries its bond's, so a
 /// member is known by its permanent address (`bonding_slave/perm_hwaddr`).
@@ -110,7 +111,14 @@ impl NicNames {
                     }
                     Parent::Bond(_) => None,
                 };
-                format!("{}.{}", parent.unwrap_or_else(|| vlan.parent.label()), vlan.id)
+                let name = format!("{}.{}", parent.unwrap_or_else(|| vlan.parent.label()), vlan.id);
+                // The kernel's names have at most 15 bytes: `vlanID` (a name
+                // ifcfg's VLAN naming knows too) where PARENT.ID would not fit.
+                if is_interface_name(&name) {
+                    name
+                } else {
+                    format!("vlan{}", vlan.id)
+                }
             }
         }
     }
@@ -290,8 +298,16 @@ mod tests {
         link("bond0", "uevent", "DEVTYPE=bond\nINTERFACE=bond0\n");
         link("aaa.7", "address", "52:54:00:00:00:03\n");
         link("aaa.7", "uevent", "DEVTYPE=vlan\n");
-        let nics = bonded();
+        link("enp129s0f1np1", "address", "52:54:00:00:00:04\n");
+        let mut nics = bonded();
+        nics.push(Nic::automatic(6, mac(4)));
+        nics.push(Nic {
+            kind: Some(NicKind::Vlan(Vlan { parent: Parent::Nic(6), id: 602 })),
+            ..Nic::automatic(7, mac(4))
+        });
         let names = NicNames::read(&Root::new(&base), &nics);
+        assert_eq!((names.of(&nics[6]), names.of(&nics[7])), ("enp129s0f1np1".into(), "vlan602".into()));
+        nics.truncate(6);
         let named: Vec<String> = nics.iter().map(|n| names.of(n)).collect();
         assert_eq!(named, ["bond0", "bond0.7", "ens5.7", "ens3", "ens5", "ens4"]);
         let labels: Vec<String> = nics.iter().map(Nic::label).collect();
