@@ -586,6 +586,11 @@ impl Reading {
             .collect();
         let mut nics = Vec::new();
         for ((index, link), kind) in kept.into_iter().enumerate().zip(kinds) {
+            if link.virtual_link.is_some() && kind.is_none() {
+                // Its parent is kept whenever it is (above): never taken as physical.
+                self.warn(&link.id, "its parent is not applied: left to the image's own configuration".into());
+                continue;
+            }
             let mut nic = match link.address {
                 Some((address, prefix)) => Nic::new(index as u32, link.mac, address, prefix),
                 None => Nic { dhcp4: link.dhcp4.is_some(), ..Nic::automatic(index as u32, link.mac) },

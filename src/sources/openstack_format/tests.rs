@@ -523,3 +523,21 @@ fn host_name_and_full_name() {
         assert_eq!(read.warnings.first().map(String::as_str), warning, "{given}");
     }
 }
+
+/// A bond no network addresses, with no VLAN on it, is left to the image
+/// as an unaddressed physical link is: its members too.
+#[test]
+fn a_bond_without_a_network_is_left_to_the_image_with_its_members() {
+    let network_data = network(serde_json::json!({
+        "links": [
+            {"id": "p0", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:01"},
+            {"id": "p1", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:02"},
+            {"id": "b0", "type": "bond", "bond_links": ["p0", "p1"], "bond_mode": "1"},
+            {"id": "p2", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:03"}
+        ],
+        "networks": [{"link": "p2", "type": "ipv4_dhcp"}]
+    }));
+    let read = read(&meta(serde_json::json!({})), Some(&network_data), ON).unwrap();
+    assert_eq!(read.settings.nics, [Nic { dhcp4: true, ..Nic::automatic(0, mac("fa:16:3e:00:00:03")) }]);
+    assert_eq!(read.warnings, Vec::<String>::new());
+}
