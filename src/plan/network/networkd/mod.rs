@@ -162,6 +162,22 @@ fn names_nic(text: &str, mac: Mac, name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The image's own file for a bond's member (by its MAC) would win over
+    /// osconf's: it is disabled as any NIC's is.
+    #[test]
+    fn the_images_file_for_a_member_is_disabled() {
+        let base = std::env::temp_dir().join(format!("osconf-networkd-member-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("etc/systemd/network")).unwrap();
+        let image = "[Match]\nMACAddress=52:54:00:00:00:02\n\n[Network]\nDHCP=yes\n";
+        std::fs::write(base.join("etc/systemd/network/05-image.network"), image).unwrap();
+        let settings = Settings { nics: super::super::tests::bonded(), ..Settings::default() };
+        let root = Root::new(&base);
+        let rendered = render(&settings, &NicNames::read(&root, &settings.nics), &root).unwrap();
+        assert_eq!(rendered.disabled, ["/etc/systemd/network/05-image.network"]);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     /// A bond or VLAN carries its member's or its parent's MAC, which that
     /// NIC's `[Match]` names too: its own file must sort first, so that
     /// networkd gives it its own.
