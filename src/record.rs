@@ -194,6 +194,10 @@ impl Record {
             check_nic(nic).map_err(|e| format!("nics[{n}].{e}"))?;
             builder.nic(nic.clone()).map_err(|c| format!("nics[{n}]: {}", c.message))?;
         }
+        crate::settings::links::check(&self.nics).map_err(|(index, why)| {
+            let n = self.nics.iter().position(|nic| nic.index == index).unwrap_or_default();
+            format!("nics[{n}].kind: {why}")
+        })?;
         if let Some(stack) = self.network_stack.as_deref().filter(|s| Stack::from_name(s).is_none()) {
             return Err(format!("network_stack: {:?} is not a network stack osconf knows", shorten(stack)));
         }
@@ -443,6 +447,42 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 
+    /// The bond and VLAN files of every stack (`.netdev`, `bondN`,
+    /// `PARENT.ID`) are of a shape the check accepts; near misses are not.
+    #[test]
+    fn bond_and_vlan_files_pass_the_check() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openstack/cloud-init/bond/");
+        let read = crate::sources::openstack_format::read(
+            &std::fs::read(format!("{dir}meta_data.json")).unwrap(),
+            Some(&std::fs::read(format!("{dir}network_data.json")).unwrap()),
+            crate::sources::openstack_format::Options { password: false },
+        )
+        .unwrap();
+        let root = Root::new("/nonexistent-osconf-root");
+        let mut owned = Vec::new();
+        for stack in STACKS {
+            let rendered = network::render(stack, &read.settings, &root, &[]).unwrap();
+            owned.extend(rendered.owned.iter().map(|f| f.path.clone()));
+        }
+        for path in ["/etc/systemd/network/10-osconf-bond0.netdev", "/etc/network/interfaces.d/osconf-bond0.602"] {
+            assert!(owned.iter().any(|p| p == path), "{path}: {owned:?}");
+        }
+        for path in &owned {
+            assert!(osconf_could_own(path), "{path}");
+        }
+        for path in [
+            "/etc/systemd/network/10-osconf-eth0.0.network",
+            "/etc/systemd/network/10-osconf-eth0.4095.netdev",
+            "/etc/systemd/network/10-osconf-bond01.netdev",
+            "/etc/systemd/network/10-osconf-eth0.100.5.network",
+            "/etc/systemd/network/10-osconf-vlan5.netdev",
+            "/etc/network/interfaces.d/osconf-bond0.",
+            "/etc/NetworkManager/system-connections/osconf-bond.nmconnection",
+        ] {
+            assert!(!osconf_could_own(path), "{path:?}");
+        }
+    }
+
     #[test]
     fn paths_osconf_does_not_write_are_refused() {
         for path in [
@@ -507,6 +547,51 @@ mod tests {
         for (change, field) in cases {
             let why = with(&*change);
             assert!(why.starts_with(field), "{field}: {why}");
+        }
+    }
+
+    /// A record of OpenStack's bond with VLANs (cloud-init's sample) loads
+    /// back as written; a bond or VLAN no source could give is refused,
+    /// naming the NIC.
+    #[test]
+    fn a_bond_and_vlan_record_round_trips_and_an_impossible_one_is_refused() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openstack/cloud-init/bond/");
+        let read = crate::sources::openstack_format::read(
+            &std::fs::read(format!("{dir}meta_data.json")).unwrap(),
+            Some(&std::fs::read(format!("{dir}network_data.json")).unwrap()),
+            crate::sources::openstack_format::Options { password: false },
+        )
+        .unwrap();
+        let bonded = Record { nics: read.settings.nics, ..record() };
+        assert_eq!(bonded.check(), Ok(()));
+        let json = serde_json::to_string(&bonded).unwrap();
+        assert!(json.contains(r#""kind":{"bond":{"number":0,"members":["#), "{json}");
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap().nics, bonded.nics);
+        type Case = (Box<dyn Fn(&mut Record)>, &'static str);
+        let cases: Vec<Case> = vec![
+            // nics: bond0.602, bond0.612, eth2, eth3 (the members), bond0.
+            (Box::new(|r| r.nics[2].dhcp4 = true), "nics[4].kind: member eth2 has an address"),
+            (Box::new(|r| drop(r.nics.remove(3))), "nics[3].kind: member 0c:c4:7a:34:6e:3d is none of"),
+            (Box::new(|r| set_vlan_id(&mut r.nics[0], 0)), "nics[0].kind: 0 is not a VLAN id"),
+            (Box::new(|r| set_mode(&mut r.nics[4], "lacp")), "nics[4].kind: "),
+        ];
+        for (change, field) in cases {
+            let mut record = bonded.clone();
+            change(&mut record);
+            let why = record.check().unwrap_err();
+            assert!(why.starts_with(field), "{field}: {why}");
+        }
+    }
+
+    fn set_vlan_id(nic: &mut Nic, id: u16) {
+        if let Some(crate::settings::NicKind::Vlan(vlan)) = &mut nic.kind {
+            vlan.id = id;
+        }
+    }
+
+    fn set_mode(nic: &mut Nic, mode: &str) {
+        if let Some(crate::settings::NicKind::Bond(bond)) = &mut nic.kind {
+            bond.mode = mode.into();
         }
     }
 

@@ -151,7 +151,7 @@ fn every_golden_case_writes_exactly_its_expected_files() {
     assert!(cases.len() >= 4, "golden cases missing: {cases:?}");
     // Every stack has the cases tests/golden/regenerate.sh makes for it.
     for stack in STACKS {
-        let openstack = ["openstack-multi-nic", "openstack-kubevirt", "openstack-huawei"];
+        let openstack = ["openstack-multi-nic", "openstack-kubevirt", "openstack-huawei", "openstack-bond-vlan"];
         for case in ["vpc", "classic", "many", "classic-to-vpc"].into_iter().chain(openstack) {
             let case = golden.join(stack.name()).join(case);
             assert!(cases.contains(&case), "{stack}: no golden case {} (tests/golden/regenerate.sh)", case.display());

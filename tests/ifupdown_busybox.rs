@@ -93,3 +93,46 @@ fn check_says_where_the_stanzas_go() {
     let (_, out, _) = osconf(&["check", "--root", tree.path.to_str().unwrap()]);
     assert!(out.contains("marked block in /etc/network/interfaces"), "{out}");
 }
+
+/// busybox's ifup has no hook that creates a bond or a VLAN: cloud-init's
+/// bond sample leaves the bond, its members and its VLANs out with a
+/// warning naming each and the stack, and the apply still succeeds; beside
+/// a VLAN on it, a static NIC still gets its stanza, which busybox reads.
+#[test]
+fn bonds_and_vlans_are_left_out_with_a_warning_and_the_rest_applies() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openstack/cloud-init");
+    let meta = std::fs::read_to_string(fixtures.join("vlan/meta_data.json")).unwrap();
+    let vlan_on_static = r#"{"links": [
+        {"id": "eth0", "type": "phy", "ethernet_mac_address": "fa:16:3e:69:b0:58"},
+        {"id": "vlan1", "type": "vlan", "vlan_id": 602, "vlan_link": "eth0", "vlan_mac_address": "fa:16:3e:69:b0:58"}],
+      "networks": [
+        {"link": "eth0", "type": "ipv4", "ip_address": "10.0.0.5", "netmask": "255.255.255.0",
+         "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "10.0.0.1"}]},
+        {"link": "vlan1", "type": "ipv4", "ip_address": "10.0.1.5", "netmask": "255.255.255.248"}]}"#;
+    let bond = std::fs::read_to_string(fixtures.join("bond/network_data.json")).unwrap();
+    let cases: [(&str, &str, &[&str], Option<&str>); 2] = [
+        ("bond", &bond, &["VLAN: bond0.602", "VLAN: bond0.612", "bond: eth2, a member of bond0,", "bond: bond0"], None),
+        ("vlan", vlan_on_static, &["VLAN: eth0.602"], Some("eth0")),
+    ];
+    for (name, network_data, left_out, kept) in cases {
+        let tree = busybox_image(&format!("busybox-{name}"));
+        let drive = TempTree::new(&format!("busybox-drive-{name}"));
+        drive.write("/openstack/latest/meta_data.json", &meta, 0o644);
+        drive.write("/openstack/latest/network_data.json", network_data, 0o644);
+        let from = format!("openstack-drive={}", drive.path.display());
+        let (code, out, err) = osconf(&["apply", "--root", tree.path.to_str().unwrap(), "--no-live", "--from", &from]);
+        assert_eq!(code, 0, "{out}{err}");
+        for device in left_out {
+            let warning =
+                format!("ifupdown: /sbin/ifup is busybox: busybox's ifup cannot create a {device} is left out");
+            assert!(err.contains(&warning), "{warning}\n{err}");
+        }
+        let text = tree.read("/etc/network/interfaces");
+        assert!(!text.contains("vlan-raw-device") && !text.contains("bond-"), "{text}");
+        if let Some(nic) = kept {
+            let (ok, commands) = busybox_ifup_dry_run(&tree, nic);
+            assert!(ok, "{commands}");
+            assert!(commands.contains(&format!("ip addr replace 10.0.0.5/24 broadcast + dev {nic}")), "{commands}");
+        }
+    }
+}

@@ -612,3 +612,46 @@ fn a_dhcp_nic_gets_its_link_up_and_mtu_and_loses_osconf_s_old_static_address() {
     let link = sh(&["ip", "-o", "link", "show", "dev", "eth0"]);
     assert!(link.contains("mtu 1450") && link.contains(",UP"), "{link}");
 }
+
+/// A bond, its members and a VLAN on it are the stack's to create when it
+/// starts after osconf: osconf creates no device, waits for none (their
+/// MACs are no hardware's), leaves the members alone, and removes the
+/// static address it set before on a NIC now a member.
+#[test]
+fn a_bond_and_its_vlan_are_left_to_the_stack_and_a_new_member_loses_osconf_s_old_address() {
+    if !isolated("a_bond_and_its_vlan_are_left_to_the_stack_and_a_new_member_loses_osconf_s_old_address") {
+        return;
+    }
+    use osconf::settings::{Bond, Nic, NicKind, Parent, Vlan};
+    veth("eth0", "52:54:00:12:34:56");
+    let before = settings(VPC).nics;
+    apply(&before, &[], WAIT, Configure::Now).unwrap();
+    assert_eq!(addresses(), ["eth0 192.168.50.10/24"]);
+
+    let bond = Bond {
+        number: 0,
+        members: vec![before[0].mac],
+        mode: "active-backup".into(),
+        miimon: Some(100),
+        xmit_hash_policy: None,
+    };
+    let desired = [
+        Nic {
+            kind: Some(NicKind::Vlan(Vlan { parent: Parent::Bond(0), id: 5 })),
+            mtu: Some(1400),
+            ..Nic::new(0, "52:54:00:99:99:05".parse().unwrap(), "10.5.0.2".parse().unwrap(), 24)
+        },
+        Nic { kind: Some(NicKind::Bond(bond)), dhcp4: true, ..Nic::automatic(1, "52:54:00:99:99:00".parse().unwrap()) },
+        Nic { mtu: Some(1450), ..Nic::automatic(2, before[0].mac) },
+    ];
+    let started = std::time::Instant::now();
+    let absent = apply(&desired, &before, Duration::from_secs(5), Configure::Now).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(4), "waited for devices the stack creates");
+    assert_eq!(absent, Vec::new());
+    assert_eq!(addresses(), Vec::<String>::new());
+    assert_eq!(routes(), Vec::<String>::new());
+    let links = sh(&["ip", "-o", "link", "show"]);
+    assert!(!links.contains("bond") && !links.contains("vlan"), "osconf created a device: {links}");
+    let member = sh(&["ip", "-o", "link", "show", "dev", "eth0"]);
+    assert!(!member.contains("mtu 1450") && !member.contains("master"), "a member is the stack's: {member}");
+}

@@ -1,6 +1,7 @@
 //! The distributions' own readers on what osconf writes from OpenStack
 //! config drives (the golden cases `tests/golden/<stack>/openstack-*`):
-//! static IPv4 and IPv6, DHCP, SLAAC and DHCPv6, MTU. netplan's generator
+//! static IPv4 and IPv6, DHCP, SLAAC and DHCPv6, MTU, a bond with VLANs
+//! on it. netplan's generator
 //! (and the networkd files it makes), ifupdown's `ifup --no-act` (which
 //! prints the commands each method runs), NetworkManager's keyfile reader
 //! (`nmcli --offline`). RHEL's and SUSE's ifcfg files are compared with
@@ -241,4 +242,133 @@ fn plan_and_status_name_dhcp_ipv6_modes_and_mtu() {
         ],
         "status",
     );
+}
+
+/// A bond of two NICs with two VLANs on it (golden cases
+/// `<stack>/openstack-bond-vlan`, cloud-init's `NETWORK_DATA_BOND`).
+const BOND_VLAN: &str = "openstack-bond-vlan";
+
+/// netplan's generator reads osconf's `bonds:` and `vlans:` and writes the
+/// bond's and VLANs' `.netdev` and `.network` files networkd reads; those
+/// say what osconf's own networkd files say for the same settings.
+#[test]
+fn netplan_generates_the_bond_and_vlans_osconf_writes_for_networkd() {
+    let tree = applied(&format!("netplan/{BOND_VLAN}"));
+    let (ok, out) = run("netplan", &["generate", "--root-dir", tree.path.to_str().unwrap()], None);
+    assert!(ok && !out.contains("rror"), "netplan generate: {out}");
+    let generated = |file: &str| tree.read(&format!("/run/systemd/network/10-netplan-{file}"));
+    let ours = applied(&format!("networkd/{BOND_VLAN}"));
+    let own = |file: &str| ours.read(&format!("/etc/systemd/network/10-osconf-{file}"));
+    let bond = ["Name=bond0", "Kind=bond", "Mode=802.3ad", "MIIMonitorSec=100ms", "TransmitHashPolicy=layer3+4"];
+    assert_has(&generated("bond0.netdev"), &bond, "netplan's bond0.netdev");
+    assert_has(&own("bond0.netdev"), &bond, "osconf's bond0.netdev");
+    for id in ["602", "612"] {
+        let vlan = [format!("Name=bond0.{id}"), "Kind=vlan".into(), format!("Id={id}")];
+        let vlan: Vec<&str> = vlan.iter().map(String::as_str).collect();
+        assert_has(&generated(&format!("bond0.{id}.netdev")), &vlan, "netplan's VLAN");
+        assert_has(&own(&format!("bond0.{id}.netdev")), &vlan, "osconf's VLAN");
+    }
+    let carrier = ["VLAN=bond0.602", "VLAN=bond0.612"];
+    assert_has(&generated("bond0.network"), &carrier, "netplan's bond0.network");
+    assert_has(&own("bond0.network"), &carrier, "osconf's bond0.network");
+    for member in ["eth2", "eth3"] {
+        assert_has(&generated(&format!("osconf-{member}.network")), &["Bond=bond0"], "netplan's member");
+        assert_has(&own(&format!("{member}.network")), &["Bond=bond0"], "osconf's member");
+    }
+    let primary = ["Name=bond0.602", "Address=2.2.2.13/29", "Gateway=2.2.2.9", "DNS=1.1.1.191"];
+    assert_has(&generated("bond0.602.network"), &primary, "netplan's bond0.602");
+    assert_has(&own("bond0.602.network"), &primary, "osconf's bond0.602");
+}
+
+/// NetworkManager's keyfile reader takes the bond, its ports and the VLANs
+/// and keeps their keys.
+#[test]
+fn networkmanager_reads_the_bond_its_ports_and_the_vlans() {
+    let tree = applied(&format!("networkmanager/{BOND_VLAN}"));
+    let read = |id: &str| {
+        let path = tree.join(&format!("/etc/NetworkManager/system-connections/osconf-{id}.nmconnection"));
+        let (ok, out) = run("nmcli", &["--offline", "connection", "modify"], Some(&fs::read(path).unwrap()));
+        assert!(ok, "{id}: {out}");
+        out
+    };
+    let bond = read("bond0");
+    assert_has(&bond, &["type=bond", "interface-name=bond0"], "bond0");
+    let options = bond.split("[bond]").nth(1).unwrap_or_default();
+    assert_has(options, &["mode=802.3ad", "miimon=100", "xmit_hash_policy=layer3+4"], "bond0 [bond]");
+    for port in ["eth2", "eth3"] {
+        let text = read(port);
+        // NetworkManager 1.46 writes master= and slave-type= as controller= and port-type=.
+        let controller = text.contains("master=bond0") || text.contains("controller=bond0");
+        let kind = text.contains("slave-type=bond") || text.contains("port-type=bond");
+        assert!(controller && kind && !text.contains("[ipv4]"), "{port}: {text}");
+    }
+    let vlan = read("bond0.602");
+    assert_has(&vlan, &["type=vlan", "id=602", "parent=bond0", "address1=2.2.2.13/29,2.2.2.9"], "bond0.602");
+}
+
+/// `ifup --no-act` reads osconf's stanzas for the bond, a member and a VLAN
+/// (its options are the ifenslave and vlan hooks' to use) and prints the
+/// commands of each.
+#[test]
+fn ifup_reads_the_bond_member_and_vlan_stanzas() {
+    let tree = applied(&format!("ifupdown/{BOND_VLAN}"));
+    let stanza = tree.read("/etc/network/interfaces.d/osconf-bond0");
+    assert_has(&stanza, &["bond-slaves eth2 eth3", "bond-mode 802.3ad", "bond-miimon 100"], "bond0");
+    assert_has(&stanza, &["bond-xmit-hash-policy layer3+4"], "bond0");
+    assert_has(&tree.read("/etc/network/interfaces.d/osconf-eth2"), &["bond-master bond0"], "eth2");
+    assert_has(&tree.read("/etc/network/interfaces.d/osconf-bond0.602"), &["vlan-raw-device bond0"], "bond0.602");
+    for (nic, want) in [
+        ("bond0", "ip link set dev bond0 up"),
+        ("eth2", "ip link set dev eth2 mtu 1500"),
+        ("bond0.602", "ip addr replace 2.2.2.13/29 broadcast + dev bond0.602"),
+        ("bond0.612", "ip route replace 192.168.1.0/32 via 10.0.1.1 dev bond0.612"),
+    ] {
+        let script = format!(
+            "mount --bind '{}' /etc/network && mount -t tmpfs run /run && mkdir -p /run/network && exec ifup --no-act --verbose {nic}",
+            tree.join("/etc/network").display()
+        );
+        let (ok, out) = run("unshare", &["--mount", "--propagation", "private", "--", "sh", "-c", &script], None);
+        assert!(ok && !out.contains("nknown"), "{nic}: {out}");
+        assert!(out.contains(want), "{nic}: {want:?} not in what ifup would do:\n{out}");
+    }
+}
+
+/// The keys cloud-init's sysconfig renderer writes for a bond, its members
+/// and a VLAN (cloudinit/net/sysconfig.py, `_render_bond_interfaces` and
+/// `_render_vlan_interfaces`; tests/unittests/net/network_configs.py's
+/// expected `ifcfg-bond0` and `ifcfg-bond0.200`): RHEL `TYPE=Bond`,
+/// `BONDING_MASTER=yes`, `BONDING_OPTS`, members `MASTER` and `SLAVE=yes`,
+/// VLANs `VLAN=yes` and `PHYSDEV`; SUSE `BONDING_MASTER`,
+/// `BONDING_MODULE_OPTS`, `BONDING_SLAVE_n`, members `BOOTPROTO=none` and
+/// `STARTMODE=hotplug`, VLANs `ETHERDEVICE` and `VLAN_ID`.
+#[test]
+fn ifcfg_files_carry_the_keys_cloud_init_writes_for_bonds_and_vlans() {
+    let scripts = "/etc/sysconfig/network-scripts";
+    let rhel = applied(&format!("rhel-ifcfg/{BOND_VLAN}"));
+    let options = "BONDING_OPTS=\"mode=802.3ad miimon=100 xmit_hash_policy=layer3+4\"";
+    let bond = ["DEVICE=bond0", "TYPE=Bond", "BONDING_MASTER=yes", options, "ONBOOT=yes"];
+    assert_has(&rhel.read(&format!("{scripts}/ifcfg-bond0")), &bond, "rhel bond0");
+    for member in ["eth2", "eth3"] {
+        let keys = ["MASTER=bond0", "SLAVE=yes", "BOOTPROTO=none", "TYPE=Ethernet"];
+        assert_has(&rhel.read(&format!("{scripts}/ifcfg-{member}")), &keys, "rhel member");
+    }
+    let vlan = ["DEVICE=bond0.602", "VLAN=yes", "PHYSDEV=bond0", "IPADDR=2.2.2.13", "GATEWAY=2.2.2.9"];
+    let text = rhel.read(&format!("{scripts}/ifcfg-bond0.602"));
+    assert_has(&text, &vlan, "rhel bond0.602");
+    assert!(!text.contains("HWADDR") && !text.contains("TYPE="), "a VLAN is bound to no MAC and has no TYPE: {text}");
+
+    let suse = "/etc/sysconfig/network";
+    let tree = applied(&format!("suse-ifcfg/{BOND_VLAN}"));
+    let bond = [
+        "BONDING_MASTER='yes'",
+        "BONDING_MODULE_OPTS='mode=802.3ad miimon=100 xmit_hash_policy=layer3+4'",
+        "BONDING_SLAVE_0='eth2'",
+        "BONDING_SLAVE_1='eth3'",
+        "STARTMODE='auto'",
+    ];
+    assert_has(&tree.read(&format!("{suse}/ifcfg-bond0")), &bond, "suse bond0");
+    assert_has(&tree.read(&format!("{suse}/ifcfg-eth2")), &["BOOTPROTO='none'", "STARTMODE='hotplug'"], "suse eth2");
+    let vlan = ["ETHERDEVICE='bond0'", "VLAN_ID='612'", "IPADDR='10.0.1.5/29'"];
+    assert_has(&tree.read(&format!("{suse}/ifcfg-bond0.612")), &vlan, "suse bond0.612");
+    assert_has(&tree.read(&format!("{suse}/ifroute-bond0.612")), &["192.168.1.0/32 10.0.1.1 - bond0.612"], "route");
 }

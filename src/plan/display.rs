@@ -33,6 +33,9 @@ impl fmt::Display for Plan {
             for route in &nic.routes {
                 writeln!(f, "      route {route}{}", if route.is_default() { " (default)" } else { "" })?;
             }
+            if let Some(bond) = crate::settings::links::bond_of(&s.nics, nic) {
+                writeln!(f, "      member of {}, no address of its own", bond.label())?;
+            }
             for extra in nic.extras() {
                 writeln!(f, "      {extra}")?;
             }

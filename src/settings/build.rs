@@ -53,7 +53,8 @@ impl SettingsBuilder {
     /// Adds a NIC; it must differ from those added before in MAC and address.
     pub fn nic(&mut self, nic: Nic) -> Result<(), Conflict> {
         for other in &self.settings.nics {
-            let clash = if other.mac == nic.mac {
+            // A bond or VLAN may have a member's or its parent's MAC.
+            let clash = if other.mac == nic.mac && other.is_physical() && nic.is_physical() {
                 Some((NicField::Mac, format!("{} is also eth{}'s MAC", nic.mac, other.index)))
             } else {
                 let same_address = nic.address.filter(|a| other.address == Some(*a));
@@ -77,6 +78,7 @@ impl SettingsBuilder {
     pub fn build(mut self, carrier: Option<u32>) -> Result<Settings, Conflict> {
         let nics = &mut self.settings.nics;
         nics.sort_by_key(|n| n.index);
+        super::links::check(nics).map_err(|(index, message)| Conflict { index, field: NicField::Mac, message })?;
         let explicit: Vec<u32> = nics.iter().filter(|n| n.default_route().is_some()).map(|n| n.index).collect();
         if explicit.len() > 1 {
             let message = format!(

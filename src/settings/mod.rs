@@ -5,6 +5,7 @@
 //! os.conf format is `sources::osconf_format`).
 
 pub mod build;
+pub mod links;
 pub mod nic_extras;
 pub mod ssh_key;
 pub(crate) mod values;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 pub use build::{Conflict, NicField, SettingsBuilder};
+pub use links::{Bond, NicKind, Parent, Vlan};
 pub use ssh_key::SshKey;
 pub use values::{Mac, Route};
 
@@ -110,6 +112,11 @@ pub struct Nic {
     /// The link's MTU, where the source gives one (OpenStack's `mtu`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// A bond or a VLAN (OpenStack's `bond` and `vlan` links, see `links`);
+    /// `None`: a physical NIC, found by `mac`. A bond's or VLAN's `mac` is
+    /// the one the source gives it, and may be a member's or the parent's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<NicKind>,
 }
 
 /// IPv6 addresses a NIC takes from the network, as OpenStack names the
@@ -173,6 +180,7 @@ impl Nic {
             dhcp4: false,
             ipv6_auto: None,
             mtu: None,
+            kind: None,
         }
     }
 
@@ -181,8 +189,14 @@ impl Nic {
         self.address.map(|a| (a, self.prefix))
     }
 
+    /// osconf's name of the NIC: `ethN` (physical), `bondN`, or a VLAN's
+    /// `PARENT.ID` with the parent's label.
     pub fn label(&self) -> String {
-        format!("eth{}", self.index)
+        match &self.kind {
+            None => format!("eth{}", self.index),
+            Some(NicKind::Bond(bond)) => format!("bond{}", bond.number),
+            Some(NicKind::Vlan(vlan)) => format!("{}.{}", vlan.parent.label(), vlan.id),
+        }
     }
 
     /// The NIC's network, e.g. 10.0.0.0 for 10.0.0.5/24.

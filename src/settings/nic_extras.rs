@@ -61,7 +61,8 @@ impl Nic {
 
     /// These fields in words, one line each, for `plan` and `status`.
     pub fn extras(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.secondary.iter().map(|(a, p)| format!("secondary address {a}/{p}")).collect();
+        let mut out: Vec<String> = self.kind_text().into_iter().collect();
+        out.extend(self.secondary.iter().map(|(a, p)| format!("secondary address {a}/{p}")));
         out.extend(self.ipv6_auto.map(|mode| format!("IPv6 by {mode}")));
         out.extend(self.mtu.map(|mtu| format!("MTU {mtu}")));
         out.extend(self.ipv6.iter().map(|(a, p)| format!("IPv6 address {a}/{p}")));

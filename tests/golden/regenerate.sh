@@ -48,7 +48,7 @@ done
 
 # OpenStack config drives (a folder of tests/fixtures/openstack/) on each stack's plain image.
 for st in ifupdown rhel-ifcfg suse-ifcfg networkd networkmanager netplan; do
-  for c in multi-nic=osconf/multi-nic kubevirt=afterburn/kubevirt-config-drive huawei=otc; do
+  for c in multi-nic=osconf/multi-nic kubevirt=afterburn/kubevirt-config-drive huawei=otc bond-vlan=cloud-init/bond; do
     G=tests/golden/$st/openstack-${c%=*}; rm -rf $G; mkdir -p $G; base $G/image; stack_markers $G/image $st
     echo ${c#*=} > $G/openstack-drive
   done

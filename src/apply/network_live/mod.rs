@@ -25,7 +25,7 @@ use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::Error;
-use crate::plan::network::live::{changes, LiveChange};
+use crate::plan::network::live::{changes, configured_live, LiveChange};
 use crate::settings::{Mac, Nic, Route};
 use crate::timing::Stopwatch;
 
@@ -40,6 +40,8 @@ pub use crate::plan::network::Configure;
 /// before the plan warned about them; their files configure them when they
 /// appear), the rest is configured. Returns the MACs skipped.
 pub fn apply(desired: &[Nic], previous: &[Nic], nic_wait: Duration, configure: Configure) -> Result<Vec<Mac>, Error> {
+    // Bonds, VLANs and bond members are the stack's to create (see `configured_live`).
+    let (desired, previous) = (&configured_live(desired)[..], &configured_live(previous)[..]);
     if desired.is_empty() && previous.is_empty() {
         return Ok(Vec::new());
     }

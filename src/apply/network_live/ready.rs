@@ -69,6 +69,9 @@ fn state(root: &Root, links: &[Link], mac: Mac, udev: bool) -> State {
 /// drop for more NICs than the instance has) gets its files, keyed by its
 /// MAC, and the stack configures it when it appears; the rest applies now.
 pub fn wait_until_ready(root: &Root, nics: &[Nic], wait: Duration) -> Result<Vec<Mac>, Error> {
+    // Bonds and VLANs do not exist before the stack creates them: only hardware is waited for.
+    let physical: Vec<Nic> = nics.iter().filter(|n| n.is_physical()).cloned().collect();
+    let nics = &physical[..];
     let udev = root.exists("/run/udev/control");
     let deadline = Instant::now()
         .checked_add(wait)
@@ -186,6 +189,19 @@ mod tests {
         let absent = wait_until_ready(&root, &[nic(1), nic(9)], Duration::from_millis(100)).unwrap();
         assert_eq!(absent, [nic(9).mac], "the missing NIC is returned, the pending one is not");
         assert!(started.elapsed() >= Duration::from_millis(100));
+        let _ = std::fs::remove_dir_all(root.base());
+    }
+
+    /// A bond or VLAN is created by the stack after osconf: never waited
+    /// for, nor reported absent (its MAC here is no hardware's).
+    #[test]
+    fn a_bond_or_vlan_is_not_waited_for() {
+        let root = tree("virtual", false);
+        let vlan = crate::settings::Vlan { parent: crate::settings::Parent::Nic(0), id: 5 };
+        let virtual_nic = Nic { kind: Some(crate::settings::NicKind::Vlan(vlan)), ..nic(9) };
+        let started = Instant::now();
+        assert_eq!(wait_until_ready(&root, &[nic(1), virtual_nic], Duration::from_secs(5)).unwrap(), []);
+        assert!(started.elapsed() < Duration::from_secs(4));
         let _ = std::fs::remove_dir_all(root.base());
     }
 

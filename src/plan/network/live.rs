@@ -109,9 +109,24 @@ fn describe(p: &Policy) -> String {
     )
 }
 
+/// The NICs osconf configures in the running kernel: the physical ones
+/// that are no bond's member. Bonds and VLANs are not created here: the
+/// stack creates them, enslaves the members and addresses them when it
+/// starts, right after osconf (Before=network-pre.target), from the very
+/// files osconf has just written, as it does at every later boot; a member
+/// osconf brought up or addressed first would only be taken down again to
+/// be enslaved. So the boot that applies ends as the next one does.
+pub fn configured_live(nics: &[Nic]) -> Vec<Nic> {
+    let member = |nic: &Nic| crate::settings::links::bond_of(nics, nic).is_some();
+    nics.iter().filter(|nic| nic.is_physical() && !member(nic)).cloned().collect()
+}
+
 /// What applying `desired` changes, given what osconf set before
-/// (`previous`, from the record): removals first, then additions. Pure.
+/// (`previous`, from the record): removals first, then additions, on the
+/// NICs osconf configures live ([`configured_live`]): what osconf set
+/// before on a NIC now a bond's member is removed. Pure.
 pub fn changes(desired: &[Nic], previous: &[Nic]) -> Vec<LiveChange> {
+    let (desired, previous) = (&configured_live(desired)[..], &configured_live(previous)[..]);
     let find = |nics: &[Nic], mac: Mac| nics.iter().find(|n| n.mac == mac).cloned();
     let mut out = Vec::new();
     for old in previous {
@@ -218,6 +233,39 @@ mod tests {
             nic(0, 1, "10.0.0.5", &[("10.0.0.0", 8, "10.0.0.1")]),
             nic(1, 2, "10.0.1.5", &[("0.0.0.0", 0, "10.0.1.1")]),
         ];
+        assert_eq!(changes(&desired, &desired), vec![]);
+    }
+
+    /// A bond, its members and a VLAN are the stack's to create: no change
+    /// for them, and the address osconf set before on a NIC now a member
+    /// is removed.
+    #[test]
+    fn bonds_vlans_and_members_are_left_to_the_stack() {
+        use crate::settings::{Bond, NicKind, Parent, Vlan};
+        let previous = [nic(0, 1, "10.0.0.5", &[("0.0.0.0", 0, "10.0.0.1")])];
+        let bond = Bond {
+            number: 0,
+            members: vec![Mac([0x52, 0x54, 0, 0, 0, 1]), Mac([0x52, 0x54, 0, 0, 0, 2])],
+            mode: "active-backup".into(),
+            miimon: None,
+            xmit_hash_policy: None,
+        };
+        let desired = [
+            Nic { kind: Some(NicKind::Bond(bond)), ..nic(0, 1, "10.0.0.6", &[("0.0.0.0", 0, "10.0.0.1")]) },
+            Nic { kind: Some(NicKind::Vlan(Vlan { parent: Parent::Bond(0), id: 5 })), ..nic(1, 1, "10.0.5.6", &[]) },
+            Nic::automatic(2, Mac([0x52, 0x54, 0, 0, 0, 1])),
+            Nic::automatic(3, Mac([0x52, 0x54, 0, 0, 0, 2])),
+            nic(4, 3, "10.0.3.5", &[]),
+        ];
+        assert_eq!(configured_live(&desired), [desired[4].clone()]);
+        assert_eq!(
+            shown(&changes(&desired, &previous)),
+            [
+                "- route 0.0.0.0/0 via 10.0.0.1 on eth0 (52:54:00:00:00:01)",
+                "- address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)",
+                "+ address 10.0.3.5/24 on eth4 (52:54:00:00:00:03)",
+            ]
+        );
         assert_eq!(changes(&desired, &desired), vec![]);
     }
 

@@ -23,7 +23,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::error::Error;
 use crate::files::{text_of, DirEntry, FileWrite, Root};
-use crate::settings::{Nic, Settings};
+use crate::settings::{Mac, Nic, NicKind, Parent, Settings};
 
 pub use detect::{detect, enabled, Detection};
 pub use stack::{Configure, Stack, TakeEffect};
@@ -66,8 +66,15 @@ pub fn render(stack: &Stack, settings: &Settings, root: &Root, previous: &[Nic])
 /// Kernel names of the NICs, for the formats that cannot match by MAC
 /// (ifupdown, ifcfg): read from `/sys/class/net/*/address` under the root;
 /// a NIC not found there (an image prepared offline) keeps its `ethN` label.
+/// A bond is `bondN`; a VLAN `PARENT.ID`, PARENT its parent's name (or
+/// `vlanID` where that would be longer than the kernel's 15 bytes). Bonds
+/// and VLANs already in sysfs (a second run) are no NIC's: they carry a
+/// member's or their parent's MAC, and a member carries its bond's, so a
+/// member is known by its permanent address (`bonding_slave/perm_hwaddr`).
 pub struct NicNames {
-    found: Vec<(crate::settings::Mac, String)>,
+    found: Vec<(Mac, String)>,
+    /// The physical NICs' MACs by index, for a VLAN's parent.
+    physical: Vec<(u32, Mac)>,
 }
 
 impl NicNames {
@@ -75,35 +82,70 @@ impl NicNames {
         let mut found = Vec::new();
         if let Ok(entries) = root.read_dir("/sys/class/net") {
             for DirEntry { name, .. } in entries {
-                let Ok(Some(text)) = root.read_optional(&format!("/sys/class/net/{name}/address")) else { continue };
+                let sys = |file: &str| root.read_optional(&format!("/sys/class/net/{name}/{file}")).ok().flatten();
+                let uevent = sys("uevent").unwrap_or_default();
+                if uevent.lines().any(|l| l == "DEVTYPE=bond" || l == "DEVTYPE=vlan") {
+                    continue;
+                }
+                let Some(text) = sys("bonding_slave/perm_hwaddr").or_else(|| sys("address")) else { continue };
                 if let Ok(mac) = text.trim().parse() {
-                    if nics.iter().any(|n| n.mac == mac) {
+                    if nics.iter().any(|n| n.is_physical() && n.mac == mac) {
                         found.push((mac, name));
                     }
                 }
             }
         }
         found.sort();
-        NicNames { found }
+        let physical = nics.iter().filter(|n| n.is_physical()).map(|n| (n.index, n.mac)).collect();
+        NicNames { found, physical }
     }
 
     pub fn of(&self, nic: &Nic) -> String {
-        self.found.iter().find(|(mac, _)| *mac == nic.mac).map(|(_, name)| name.clone()).unwrap_or_else(|| nic.label())
+        match &nic.kind {
+            None => self.of_mac(nic.mac).unwrap_or_else(|| nic.label()),
+            Some(NicKind::Bond(_)) => nic.label(),
+            Some(NicKind::Vlan(vlan)) => {
+                let parent = match vlan.parent {
+                    Parent::Nic(index) => {
+                        self.physical.iter().find(|(i, _)| *i == index).and_then(|(_, m)| self.of_mac(*m))
+                    }
+                    Parent::Bond(_) => None,
+                };
+                let name = format!("{}.{}", parent.unwrap_or_else(|| vlan.parent.label()), vlan.id);
+                // The kernel's names have at most 15 bytes: `vlanID` (a name
+                // ifcfg's VLAN naming knows too) where PARENT.ID would not fit.
+                if is_interface_name(&name) {
+                    name
+                } else {
+                    format!("vlan{}", vlan.id)
+                }
+            }
+        }
+    }
+
+    fn of_mac(&self, mac: Mac) -> Option<String> {
+        self.found.iter().find(|(found, _)| *found == mac).map(|(_, name)| name.clone())
     }
 }
 
 /// The first line of every file osconf writes. It names no source: the
 /// same files come from os.conf, the Tencent CD-ROM or the metadata endpoint.
-/// Whether `path` is `DIR/<prefix>ethN<suffix>`, a per-NIC file osconf names
-/// by the NIC's label (`Nic::label`).
+/// Whether `path` is `DIR/<prefix>LABEL<suffix>`, a per-NIC file osconf names
+/// by the NIC's label (`Nic::label`): `ethN`, `bondN`, or a VLAN's
+/// `ethN.ID` or `bondN.ID`.
 pub(crate) fn file_of_nic(path: &str, dir: &str, prefix: &str, suffix: &str) -> bool {
+    let number = |n: &str| {
+        !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && (n == "0" || !n.starts_with('0'))
+            && n.parse::<u32>().is_ok()
+    };
+    let device = |text: &str| text.strip_prefix("eth").or_else(|| text.strip_prefix("bond")).is_some_and(number);
     let label = |text: &str| {
-        text.strip_prefix("eth").is_some_and(|n| {
-            !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-                && (n == "0" || !n.starts_with('0'))
-                && n.parse::<u32>().is_ok()
-        })
+        device(text)
+            || text.split_once('.').is_some_and(|(parent, id)| {
+                device(parent) && number(id) && id.parse::<u16>().is_ok_and(|id| (1..=4094).contains(&id))
+            })
     };
     let name = path.strip_prefix(dir).and_then(|rest| rest.strip_prefix('/'));
     name.and_then(|n| n.strip_prefix(prefix)).and_then(|n| n.strip_suffix(suffix)).is_some_and(label)
@@ -152,7 +194,8 @@ fn static_routes(nic: &Nic) -> impl Iterator<Item = &crate::settings::Route> {
 /// ones among them too (the metadata source keeps them only when that NIC
 /// has IPv6; see `networkmanager` for the one stack that cares).
 fn dns_for<'a>(settings: &'a Settings, nic: &Nic) -> &'a [IpAddr] {
-    if settings.nics.first().is_some_and(|first| first.mac == nic.mac) {
+    // By index: a bond or VLAN may share its MAC with a member or its parent.
+    if settings.nics.first().is_some_and(|first| first.index == nic.index) {
         &settings.nameservers
     } else {
         &[]
@@ -162,6 +205,19 @@ fn dns_for<'a>(settings: &'a Settings, nic: &Nic) -> &'a [IpAddr] {
 /// A route or rule file of a NIC (header, then `lines`), if it has lines.
 fn lines_file(path: String, nic: &Nic, what: &str, lines: String) -> Option<FileWrite> {
     (!lines.is_empty()).then(|| FileWrite::new(path, header("#", &format!("{} {what}", nic.label())) + &lines, 0o644))
+}
+
+/// A bond's options as the bonding driver's parameters (`mode=… miimon=…
+/// xmit_hash_policy=…`): the ifcfg formats' BONDING_OPTS and BONDING_MODULE_OPTS.
+fn bonding_options(bond: &crate::settings::Bond) -> String {
+    let mut options = format!("mode={}", bond.mode);
+    if let Some(miimon) = bond.miimon {
+        options += &format!(" miimon={miimon}");
+    }
+    if let Some(policy) = &bond.xmit_hash_policy {
+        options += &format!(" xmit_hash_policy={policy}");
+    }
+    options
 }
 
 fn join<T: ToString>(items: &[T], separator: &str) -> String {
@@ -188,4 +244,84 @@ fn read_image_file(root: &Root, path: &str, stack: &str) -> Option<String> {
         log::warn!("{stack}: {path} line {line} is not UTF-8 text; osconf keeps its bytes as they are");
     }
     Some(text_of(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Bond, Vlan};
+
+    fn mac(last: u8) -> Mac {
+        Mac([0x52, 0x54, 0, 0, 0, last])
+    }
+
+    /// A bond of two NICs with a VLAN on it, and a VLAN on a third NIC.
+    pub(crate) fn bonded() -> Vec<Nic> {
+        let bond = Bond {
+            number: 0,
+            members: vec![mac(1), mac(2)],
+            mode: "active-backup".into(),
+            miimon: None,
+            xmit_hash_policy: None,
+        };
+        let vlan = |parent, index| Nic {
+            kind: Some(NicKind::Vlan(Vlan { parent, id: 7 })),
+            dhcp4: true,
+            ..Nic::automatic(index, mac(9))
+        };
+        vec![
+            Nic { kind: Some(NicKind::Bond(bond)), dhcp4: true, ..Nic::automatic(0, mac(1)) },
+            vlan(Parent::Bond(0), 1),
+            vlan(Parent::Nic(4), 2),
+            Nic::automatic(3, mac(1)),
+            Nic { dhcp4: true, ..Nic::automatic(4, mac(3)) },
+            Nic::automatic(5, mac(2)),
+        ]
+    }
+
+    /// Kernel names: a member by its permanent MAC even where it carries
+    /// its bond's; bonds and VLANs already in sysfs are no NIC's; a VLAN on
+    /// a physical NIC is named after that NIC's kernel name.
+    #[test]
+    fn bonds_and_vlans_are_named_after_their_number_and_parent() {
+        let base = std::env::temp_dir().join(format!("osconf-nicnames-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let link = |name: &str, file: &str, text: &str| {
+            std::fs::create_dir_all(base.join("sys/class/net").join(name).join("bonding_slave")).unwrap();
+            std::fs::write(base.join("sys/class/net").join(name).join(file), text).unwrap();
+        };
+        link("ens3", "address", "52:54:00:00:00:01\n");
+        link("ens4", "address", "52:54:00:00:00:01\n");
+        link("ens4", "bonding_slave/perm_hwaddr", "52:54:00:00:00:02\n");
+        link("ens5", "address", "52:54:00:00:00:03\n");
+        link("bond0", "address", "52:54:00:00:00:01\n");
+        link("bond0", "uevent", "DEVTYPE=bond\nINTERFACE=bond0\n");
+        link("aaa.7", "address", "52:54:00:00:00:03\n");
+        link("aaa.7", "uevent", "DEVTYPE=vlan\n");
+        link("enp129s0f1np1", "address", "52:54:00:00:00:04\n");
+        let mut nics = bonded();
+        nics.push(Nic::automatic(6, mac(4)));
+        nics.push(Nic {
+            kind: Some(NicKind::Vlan(Vlan { parent: Parent::Nic(6), id: 602 })),
+            ..Nic::automatic(7, mac(4))
+        });
+        let names = NicNames::read(&Root::new(&base), &nics);
+        assert_eq!((names.of(&nics[6]), names.of(&nics[7])), ("enp129s0f1np1".into(), "vlan602".into()));
+        nics.truncate(6);
+        let named: Vec<String> = nics.iter().map(|n| names.of(n)).collect();
+        assert_eq!(named, ["bond0", "bond0.7", "ens5.7", "ens3", "ens5", "ens4"]);
+        let labels: Vec<String> = nics.iter().map(Nic::label).collect();
+        assert_eq!(labels, ["bond0", "bond0.7", "eth4.7", "eth3", "eth4", "eth5"]);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// Only the first NIC carries the name servers, even where a member
+    /// shares its MAC.
+    #[test]
+    fn name_servers_go_with_the_first_nic_by_index() {
+        let settings =
+            Settings { nics: bonded(), nameservers: vec!["10.0.0.2".parse().unwrap()], ..Settings::default() };
+        let with: Vec<bool> = settings.nics.iter().map(|n| !dns_for(&settings, n).is_empty()).collect();
+        assert_eq!(with, [true, false, false, false, false, false]);
+    }
 }

@@ -11,12 +11,18 @@
 //! | `networks[]` `ipv4_dhcp` | DHCP for the NIC's IPv4, by the stack's own client (no static address) |
 //! | `networks[]` `ipv6_slaac`, `ipv6_dhcpv6-stateless`, `ipv6_dhcpv6-stateful` (`ipv6_dhcp`: stateful, as cloud-init reads it) | the NIC's IPv6 mode, beside any static IPv6 address |
 //! | `links[]` `mtu` (an integer or null) | the NIC's MTU |
+//! | `links[]` `bond`: `bond_links` (link ids), `bond_mode` (name or 0–6; absent: `balance-rr`), `bond_miimon`, `bond_xmit_hash_policy` | a bond `bondN` (N counts the bond links as listed, as cloud-init names them) of the physical links listed, which carry no address |
+//! | `links[]` `vlan`: `vlan_link` (a physical or bond link's id), `vlan_id` (1–4094) | a VLAN `PARENT.ID` |
+//! | `… ethernet_mac_address` of a bond, `vlan_mac_address` of a VLAN | kept in the record only: the bond takes its first member's MAC and the VLAN its parent's, as the kernel gives them |
 //! | `services[]` `dns`, top level and per network | the name servers (IPv6 ones when eth0 has IPv6) |
 //!
-//! Not applied by this version, each a warning, the NIC left to the image's
-//! own configuration: `bond` and `vlan` links; also ignored with a warning:
-//! IPv6 routes other than the default one, a DHCP network on a link that
-//! has a static IPv4 address (the static one is applied).
+//! A bond or VLAN no network addresses (and that carries no addressed VLAN)
+//! is left to the image, as a physical link is; so is, with a warning, one
+//! whose member or parent is not a physical link listed (or is already
+//! another bond's member), or whose mode or id is invalid. Also ignored
+//! with a warning: a network on a bond's member, IPv6 routes other than the
+//! default one, a DHCP network on a link that has a static IPv4 address
+//! (the static one is applied).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -25,6 +31,7 @@ use serde_json::{Map, Value};
 use super::meta::object;
 use super::NETWORK_DATA;
 use crate::settings::build::{self};
+use crate::settings::links::{self as bond_vlan, Bond, NicKind, Parent, Vlan};
 use crate::settings::nic_extras::{
     add_ipv6, add_secondary_with_prefix, ipv6_address, route_own_replies, set_ipv6_gateway,
 };
@@ -83,6 +90,48 @@ struct Link {
     mtu: Option<u32>,
     /// Why it is left to the image: a network or a type this version cannot express.
     left_out: bool,
+    /// A bond or a VLAN; `None`: a physical link.
+    virtual_link: Option<VirtualLink>,
+    /// Its position in `links[]`: NICs follow the order listed.
+    listed: usize,
+}
+
+/// A bond or VLAN link, its members or parent by link id.
+enum VirtualLink {
+    Bond { number: u32, members: Vec<String>, mode: String, miimon: Option<u32>, xmit_hash_policy: Option<String> },
+    Vlan { parent: String, id: u16 },
+}
+
+impl Link {
+    fn new(id: &str, mac: Mac, mtu: Option<u32>, virtual_link: Option<VirtualLink>) -> Link {
+        Link {
+            id: id.to_owned(),
+            mac,
+            address: None,
+            gateway: None,
+            routes: Vec::new(),
+            secondary: Vec::new(),
+            ipv6: Vec::new(),
+            ipv6_gateway: None,
+            dhcp4: None,
+            ipv6_auto: None,
+            mtu,
+            left_out: false,
+            virtual_link,
+            listed: 0,
+        }
+    }
+
+    fn addressed(&self) -> bool {
+        self.address.is_some() || self.dhcp4.is_some() || !self.ipv6.is_empty() || self.ipv6_auto.is_some()
+    }
+
+    fn members(&self) -> &[String] {
+        match &self.virtual_link {
+            Some(VirtualLink::Bond { members, .. }) => members,
+            _ => &[],
+        }
+    }
 }
 
 pub fn read(bytes: &[u8]) -> Result<Network, String> {
@@ -132,6 +181,9 @@ impl Reading {
                 return links;
             }
         };
+        // Bonds and VLANs name other links: read once every physical one is.
+        let mut bonds = Vec::new();
+        let mut vlans = Vec::new();
         for (n, entry) in entries.iter().enumerate() {
             let item = format!("links[{n}]");
             let Some(id) = entry.get("id").and_then(Value::as_str) else {
@@ -139,13 +191,13 @@ impl Reading {
                 continue;
             };
             let kind = entry.get("type").and_then(Value::as_str).unwrap_or_default();
-            if kind == "bond" || kind == "vlan" {
-                self.warn(
-                    &item,
-                    format!(
-                        "a {kind} link is not applied by this version; it is left to the image's own configuration"
-                    ),
-                );
+            if kind == "bond" {
+                // Numbered as listed, as cloud-init names them.
+                bonds.push((n, item, id, entry, bonds.len() as u32));
+                continue;
+            }
+            if kind == "vlan" {
+                vlans.push((n, item, id, entry));
                 continue;
             }
             if !PHYSICAL.contains(&kind) {
@@ -169,37 +221,172 @@ impl Reading {
                 self.warn(&item, format!("id {:?} or MAC {mac} given twice: link ignored", shorten(id)));
                 continue;
             }
-            let mtu = match entry.get("mtu") {
-                None | Some(Value::Null) => None,
-                Some(mtu) => match mtu.as_u64().map(|m| values::mtu(&m.to_string())) {
-                    Some(Ok(mtu)) => Some(mtu),
-                    Some(Err(why)) => {
-                        self.warn(&format!("{item}.mtu"), format!("{why}: ignored"));
-                        None
-                    }
-                    None => {
-                        let why = format!("{} is not an integer: ignored", shorten(&mtu.to_string()));
-                        self.warn(&format!("{item}.mtu"), why);
-                        None
-                    }
-                },
-            };
-            links.push(Link {
-                id: id.to_owned(),
-                mac,
-                address: None,
-                gateway: None,
-                routes: Vec::new(),
-                secondary: Vec::new(),
-                ipv6: Vec::new(),
-                ipv6_gateway: None,
-                dhcp4: None,
-                ipv6_auto: None,
-                mtu,
-                left_out: false,
-            });
+            let mtu = self.mtu(&item, entry);
+            links.push(Link { listed: n, ..Link::new(id, mac, mtu, None) });
         }
+        for (n, item, id, entry, number) in bonds {
+            if let Some(bond) = self.bond(&item, id, entry, number, &links) {
+                links.push(Link { listed: n, ..bond });
+            }
+        }
+        for (n, item, id, entry) in vlans {
+            if let Some(vlan) = self.vlan(&item, id, entry, &links) {
+                links.push(Link { listed: n, ..vlan });
+            }
+        }
+        links.sort_by_key(|l| l.listed);
         links
+    }
+
+    /// `mtu`: an integer or null.
+    fn mtu(&mut self, item: &str, entry: &Value) -> Option<u32> {
+        match entry.get("mtu") {
+            None | Some(Value::Null) => None,
+            Some(mtu) => match mtu.as_u64().map(|m| values::mtu(&m.to_string())) {
+                Some(Ok(mtu)) => Some(mtu),
+                Some(Err(why)) => {
+                    self.warn(&format!("{item}.mtu"), format!("{why}: ignored"));
+                    None
+                }
+                None => {
+                    let why = format!("{} is not an integer: ignored", shorten(&mtu.to_string()));
+                    self.warn(&format!("{item}.mtu"), why);
+                    None
+                }
+            },
+        }
+    }
+
+    /// The link's own MAC under `key`, if given and valid (a bond's or
+    /// VLAN's: else its first member's or its parent's).
+    fn own_mac(&mut self, item: &str, entry: &Value, key: &str) -> Option<Mac> {
+        match entry.get(key).and_then(Value::as_str).map(values::mac) {
+            Some(Ok(mac)) => Some(mac),
+            Some(Err(why)) => {
+                self.warn(&format!("{item}.{key}"), format!("{why}: ignored"));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// A bond of physical links already read; `None` (a warning): left to the image.
+    fn bond(&mut self, item: &str, id: &str, entry: &Value, number: u32, links: &[Link]) -> Option<Link> {
+        let left = "the bond is left to the image's own configuration";
+        if links.iter().any(|l| l.id == id) {
+            self.warn(item, format!("id {:?} given twice: {left}", shorten(id)));
+            return None;
+        }
+        let ids: Vec<&str> = match entry.get("bond_links").and_then(Value::as_array) {
+            Some(ids) if !ids.is_empty() => ids.iter().map(|m| m.as_str().unwrap_or_default()).collect(),
+            _ => {
+                self.warn(&format!("{item}.bond_links"), format!("missing or not a list of link ids: {left}"));
+                return None;
+            }
+        };
+        let mut members = Vec::new();
+        for member in ids {
+            let physical = links.iter().find(|l| l.id == member && l.virtual_link.is_none());
+            let Some(physical) = physical else {
+                let why = format!("{:?} is no physical link listed: {left}", shorten(member));
+                self.warn(&format!("{item}.bond_links"), why);
+                return None;
+            };
+            if members.contains(&physical.id) || links.iter().any(|l| l.members().contains(&physical.id)) {
+                let why = format!("{:?} is listed twice or in another bond: {left}", shorten(member));
+                self.warn(&format!("{item}.bond_links"), why);
+                return None;
+            }
+            members.push(physical.id.clone());
+        }
+        let mode = match entry.get("bond_mode") {
+            None | Some(Value::Null) => Ok(bond_vlan::BOND_MODES[0].to_owned()),
+            Some(Value::String(mode)) => bond_vlan::bond_mode(mode),
+            Some(Value::Number(mode)) => bond_vlan::bond_mode(&mode.to_string()),
+            Some(other) => Err(format!("{} is not a bonding mode", shorten(&other.to_string()))),
+        };
+        let mode = match mode {
+            Ok(mode) => mode,
+            Err(why) => {
+                self.warn(&format!("{item}.bond_mode"), format!("{why}: {left}"));
+                return None;
+            }
+        };
+        let miimon = match entry.get("bond_miimon") {
+            None | Some(Value::Null) => None,
+            Some(value) => {
+                let number = value.as_u64().or_else(|| value.as_str().and_then(|t| t.trim().parse().ok()));
+                match number.and_then(|n| u32::try_from(n).ok()) {
+                    Some(miimon) => Some(miimon),
+                    None => {
+                        let why = format!("{} is not a non-negative integer: ignored", shorten(&value.to_string()));
+                        self.warn(&format!("{item}.bond_miimon"), why);
+                        None
+                    }
+                }
+            }
+        };
+        let xmit_hash_policy = match entry.get("bond_xmit_hash_policy") {
+            None | Some(Value::Null) => None,
+            Some(value) => match value.as_str().map(bond_vlan::xmit_hash_policy) {
+                Some(Ok(policy)) => Some(policy),
+                Some(Err(why)) => {
+                    self.warn(&format!("{item}.bond_xmit_hash_policy"), format!("{why}: ignored"));
+                    None
+                }
+                None => {
+                    self.warn(&format!("{item}.bond_xmit_hash_policy"), "not a string: ignored".into());
+                    None
+                }
+            },
+        };
+        let first = links.iter().find(|l| l.id == members[0]).map(|l| l.mac)?;
+        let mac = self.own_mac(item, entry, "ethernet_mac_address").unwrap_or(first);
+        let mtu = self.mtu(item, entry);
+        Some(Link::new(id, mac, mtu, Some(VirtualLink::Bond { number, members, mode, miimon, xmit_hash_policy })))
+    }
+
+    /// A VLAN on a physical or bond link already read; `None` (a warning): left to the image.
+    fn vlan(&mut self, item: &str, id: &str, entry: &Value, links: &[Link]) -> Option<Link> {
+        let left = "the VLAN is left to the image's own configuration";
+        if links.iter().any(|l| l.id == id) {
+            self.warn(item, format!("id {:?} given twice: {left}", shorten(id)));
+            return None;
+        }
+        let parent_id = entry.get("vlan_link").and_then(Value::as_str).unwrap_or_default();
+        let parent =
+            links.iter().find(|l| l.id == parent_id && !matches!(l.virtual_link, Some(VirtualLink::Vlan { .. })));
+        let Some(parent) = parent else {
+            let why = format!("{:?} is no physical or bond link listed: {left}", shorten(parent_id));
+            self.warn(&format!("{item}.vlan_link"), why);
+            return None;
+        };
+        if links.iter().any(|l| l.members().contains(&parent.id)) {
+            let why = format!("{:?} is a bond's member: {left}", shorten(parent_id));
+            self.warn(&format!("{item}.vlan_link"), why);
+            return None;
+        }
+        let vlan_id = entry.get("vlan_id");
+        let number = vlan_id.and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|t| t.trim().parse().ok())));
+        let vlan_id = match number.map(bond_vlan::vlan_id) {
+            Some(Ok(vlan_id)) => vlan_id,
+            Some(Err(why)) => {
+                self.warn(&format!("{item}.vlan_id"), format!("{why}: {left}"));
+                return None;
+            }
+            None => {
+                self.warn(&format!("{item}.vlan_id"), format!("missing or not an integer: {left}"));
+                return None;
+            }
+        };
+        let taken = |l: &Link| matches!(&l.virtual_link, Some(VirtualLink::Vlan { parent: p, id }) if *p == parent.id && *id == vlan_id);
+        if links.iter().any(taken) {
+            self.warn(&format!("{item}.vlan_id"), format!("{vlan_id} is on {:?} already: {left}", shorten(parent_id)));
+            return None;
+        }
+        let mac = self.own_mac(item, entry, "vlan_mac_address").unwrap_or(parent.mac);
+        let mtu = self.mtu(item, entry);
+        Some(Link::new(id, mac, mtu, Some(VirtualLink::Vlan { parent: parent.id.clone(), id: vlan_id })))
     }
 
     /// One entry of `networks`, onto its link.
@@ -208,11 +395,12 @@ impl Reading {
             self.warn(&format!("{item}.link"), "missing or not a string: network ignored".into());
             return;
         };
+        if links.iter().any(|l| l.members().iter().any(|m| m == link_id)) {
+            let why = format!("{:?} is a bond's member, which carries no address: network ignored", shorten(link_id));
+            return self.warn(&format!("{item}.link"), why);
+        }
         let Some(link) = links.iter_mut().find(|l| l.id == link_id) else {
-            self.warn(
-                &format!("{item}.link"),
-                format!("{:?} is no physical link listed: network ignored", shorten(link_id)),
-            );
+            self.warn(&format!("{item}.link"), format!("{:?} is no link listed: network ignored", shorten(link_id)));
             return;
         };
         let kind = network.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -338,23 +526,73 @@ impl Reading {
     }
 
     /// The links as NICs: the first with a gateway is eth0 (the default
-    /// route), the others follow in the order listed.
+    /// route), the others addressed follow in the order listed; then the
+    /// links only a kept bond or VLAN needs (its members, its parent).
     fn nics(&mut self, links: Vec<Link>) -> Vec<Nic> {
-        let mut kept: Vec<Link> = Vec::new();
-        for link in links {
-            // A link no network gives an address is left to the image.
-            let addressed =
-                link.address.is_some() || link.dhcp4.is_some() || !link.ipv6.is_empty() || link.ipv6_auto.is_some();
-            if !link.left_out && addressed {
-                kept.push(link);
+        // A link no network gives an address is left to the image.
+        let mut keep: Vec<bool> = links.iter().map(|l| !l.left_out && l.addressed()).collect();
+        let position = |id: &str| links.iter().position(|l| l.id == id);
+        // VLANs first: one may keep its bond, whose members then follow.
+        for pass in [true, false] {
+            for (n, link) in links.iter().enumerate() {
+                match &link.virtual_link {
+                    Some(VirtualLink::Vlan { parent, .. }) if pass && keep[n] => {
+                        let Some(p) = position(parent) else { continue };
+                        if links[p].left_out {
+                            self.warn(&link.id, format!("its parent {parent:?} is left to the image: so is the VLAN"));
+                            keep[n] = false;
+                        } else {
+                            keep[p] = true;
+                        }
+                    }
+                    Some(VirtualLink::Bond { members, .. }) if !pass && keep[n] => {
+                        for member in members.iter().filter_map(|m| position(m)) {
+                            keep[member] = true;
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
+        let (mut kept, structural): (Vec<Link>, Vec<Link>) =
+            links.into_iter().zip(keep).filter(|(_, keep)| *keep).map(|(link, _)| link).partition(Link::addressed);
         if let Some(first) = kept.iter().position(|l| l.gateway.is_some()) {
             let primary = kept.remove(first);
             kept.insert(0, primary);
         }
+        kept.extend(structural);
+        let index_of = |id: &str| kept.iter().position(|l| l.id == id).map(|i| i as u32);
+        let kinds: Vec<Option<NicKind>> = kept
+            .iter()
+            .map(|link| match &link.virtual_link {
+                None => None,
+                Some(VirtualLink::Bond { number, members, mode, miimon, xmit_hash_policy }) => {
+                    let members = members.iter().filter_map(|m| kept.iter().find(|l| l.id == *m)).map(|l| l.mac);
+                    Some(NicKind::Bond(Bond {
+                        number: *number,
+                        members: members.collect(),
+                        mode: mode.clone(),
+                        miimon: *miimon,
+                        xmit_hash_policy: xmit_hash_policy.clone(),
+                    }))
+                }
+                Some(VirtualLink::Vlan { parent, id }) => {
+                    let parent = kept.iter().find(|l| l.id == *parent)?;
+                    let parent = match &parent.virtual_link {
+                        Some(VirtualLink::Bond { number, .. }) => Parent::Bond(*number),
+                        _ => Parent::Nic(index_of(&parent.id)?),
+                    };
+                    Some(NicKind::Vlan(Vlan { parent, id: *id }))
+                }
+            })
+            .collect();
         let mut nics = Vec::new();
-        for (index, link) in kept.into_iter().enumerate() {
+        for ((index, link), kind) in kept.into_iter().enumerate().zip(kinds) {
+            if link.virtual_link.is_some() && kind.is_none() {
+                // Its parent is kept whenever it is (above): never taken as physical.
+                self.warn(&link.id, "its parent is not applied: left to the image's own configuration".into());
+                continue;
+            }
             let mut nic = match link.address {
                 Some((address, prefix)) => Nic::new(index as u32, link.mac, address, prefix),
                 None => Nic { dhcp4: link.dhcp4.is_some(), ..Nic::automatic(index as u32, link.mac) },
@@ -389,6 +627,7 @@ impl Reading {
             if index != 0 {
                 route_own_replies(&mut nic);
             }
+            nic.kind = kind;
             nics.push(nic);
         }
         nics

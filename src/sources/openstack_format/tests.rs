@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::*;
 use crate::settings::ssh_key::tests::ED25519;
-use crate::settings::{Ipv6Auto, Mac, Nic, Password, Route};
+use crate::settings::{Bond, Ipv6Auto, Mac, Nic, NicKind, Parent, Password, Route, Vlan};
 
 const ON: Options = Options { password: true };
 
@@ -238,22 +238,22 @@ fn a_multi_nic_static_network() {
         [
             "network_data.json: links[2].type: \"weird\" is not a known link type: taken as a physical NIC",
             "network_data.json: networks[3].routes[1]: an IPv6 route other than the default one is not applied by this version",
-            "network_data.json: networks[5].link: \"nowhere\" is no physical link listed: network ignored",
+            "network_data.json: networks[5].link: \"nowhere\" is no link listed: network ignored",
             "network_data.json: services: 2001:db8::53: eth0, the primary NIC, has no IPv6 address: skipped",
         ]
     );
 }
 
-/// Bond and VLAN links are left to the image; SLAAC beside a static IPv4
-/// address, and a link with a static IPv6 address only, are applied.
+/// SLAAC beside a static IPv4 address, and a link with a static IPv6
+/// address only, are applied; a bond with an address of its own, its
+/// members after the addressed NICs, carrying no address.
 #[test]
-fn bond_and_vlan_links_are_left_to_the_image_slaac_and_ipv6_only_links_are_not() {
+fn slaac_ipv6_only_and_bond_links_are_applied() {
     let network_data = network(serde_json::json!({
         "links": [
             {"id": "p0", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:01"},
             {"id": "p1", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:02"},
-            {"id": "bond0", "type": "bond", "bond_links": ["p0", "p1"], "ethernet_mac_address": "fa:16:3e:00:00:01"},
-            {"id": "vlan5", "type": "vlan", "vlan_link": "bond0", "vlan_id": 5, "ethernet_mac_address": "fa:16:3e:00:00:05"},
+            {"id": "bond0", "type": "bond", "bond_links": ["p0", "p1"], "bond_mode": "active-backup", "ethernet_mac_address": "fa:16:3e:00:00:01"},
             {"id": "p3", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:03"},
             {"id": "p4", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:04"}
         ],
@@ -265,17 +265,111 @@ fn bond_and_vlan_links_are_left_to_the_image_slaac_and_ipv6_only_links_are_not()
         ]
     }));
     let read = read(&meta(serde_json::json!({})), Some(&network_data), ON).unwrap();
-    let slaac = Nic { ipv6_auto: Some(Ipv6Auto::Slaac), ..Nic::new(0, mac("fa:16:3e:00:00:03"), ip4("10.0.3.5"), 24) };
+    let bond = Bond {
+        number: 0,
+        members: vec![mac("fa:16:3e:00:00:01"), mac("fa:16:3e:00:00:02")],
+        mode: "active-backup".into(),
+        miimon: None,
+        xmit_hash_policy: None,
+    };
+    let bond0 = Nic { kind: Some(NicKind::Bond(bond)), ..Nic::new(0, mac("fa:16:3e:00:00:01"), ip4("10.0.0.5"), 24) };
+    let slaac = Nic { ipv6_auto: Some(Ipv6Auto::Slaac), ..Nic::new(1, mac("fa:16:3e:00:00:03"), ip4("10.0.3.5"), 24) };
     let v6_only =
-        Nic { ipv6: vec![("2001:db8::4".parse().unwrap(), 64)], ..Nic::automatic(1, mac("fa:16:3e:00:00:04")) };
-    assert_eq!(read.settings.nics, [slaac, v6_only], "{:#?}", read.warnings);
-    let left = "is not applied by this version; it is left to the image's own configuration";
+        Nic { ipv6: vec![("2001:db8::4".parse().unwrap(), 64)], ..Nic::automatic(2, mac("fa:16:3e:00:00:04")) };
+    let members = [Nic::automatic(3, mac("fa:16:3e:00:00:01")), Nic::automatic(4, mac("fa:16:3e:00:00:02"))];
+    let want = [bond0, slaac, v6_only, members[0].clone(), members[1].clone()];
+    assert_eq!(read.settings.nics, want, "{:#?}", read.warnings);
+    assert_eq!(read.warnings, Vec::<String>::new());
+    assert_eq!(read.settings.nics[0].label(), "bond0");
+}
+
+/// cloud-init's `NETWORK_DATA_BOND`: an 802.3ad bond (mode "4") of two
+/// links with two VLANs on it, the first carrying the default route; the
+/// bond itself has no network, so it and its members follow, unaddressed.
+#[test]
+fn cloud_init_bond_with_vlans() {
+    let read = read_fixture("cloud-init/bond");
+    let labels: Vec<String> = read.settings.nics.iter().map(Nic::label).collect();
+    assert_eq!(labels, ["bond0.602", "bond0.612", "eth2", "eth3", "bond0"]);
+    let [vlan602, vlan612, eth2, eth3, bond0] = &read.settings.nics[..] else { panic!("{labels:?}") };
+    assert_eq!(vlan602.vlan(), Some(&Vlan { parent: Parent::Bond(0), id: 602 }));
+    assert_eq!(vlan602.ipv4(), Some((ip4("2.2.2.13"), 29)));
+    assert_eq!(vlan602.routes, [Route::default_via(ip4("2.2.2.9"))]);
+    assert_eq!(vlan612.vlan(), Some(&Vlan { parent: Parent::Bond(0), id: 612 }));
+    assert_eq!(vlan612.routes, [route("192.168.1.0", 32, "10.0.1.1")]);
+    assert_eq!((eth2.mac, eth2.mtu, eth2.is_addressed()), (mac("0c:c4:7a:34:6e:3c"), Some(1500), false));
+    assert_eq!((eth3.mac, eth3.is_addressed()), (mac("0c:c4:7a:34:6e:3d"), false));
+    let bond = Bond {
+        number: 0,
+        members: vec![eth2.mac, eth3.mac],
+        mode: "802.3ad".into(),
+        miimon: Some(100),
+        xmit_hash_policy: Some("layer3+4".into()),
+    };
+    assert_eq!(bond0.bond(), Some(&bond));
+    assert_eq!((bond0.mac, bond0.is_addressed()), (mac("fa:16:3e:b3:72:36"), false));
+    assert_eq!(read.settings.nameservers, [ip("1.1.1.191"), ip("1.1.1.4")]);
+    assert_eq!(read.warnings, Vec::<String>::new());
+}
+
+/// cloud-init's `NETWORK_DATA_VLAN`: a VLAN on a link with no network of
+/// its own, which follows it to carry it.
+#[test]
+fn cloud_init_vlan_on_a_physical_link() {
+    let read = read_fixture("cloud-init/vlan");
+    let vlan = Nic {
+        kind: Some(NicKind::Vlan(Vlan { parent: Parent::Nic(1), id: 602 })),
+        routes: vec![route("192.168.1.0", 32, "10.0.1.1")],
+        ..Nic::new(0, mac("fa:16:3e:b3:72:30"), ip4("10.0.1.5"), 29)
+    };
+    let parent = Nic { mtu: Some(1500), ..Nic::automatic(1, mac("fa:16:3e:69:b0:58")) };
+    assert_eq!(read.settings.nics, [vlan, parent]);
+    assert_eq!(read.settings.nics[0].label(), "eth1.602");
+    assert_eq!(read.warnings, Vec::<String>::new());
+}
+
+/// A bond or VLAN osconf cannot build is left to the image with a warning
+/// naming it; everything else applies.
+#[test]
+fn odd_bonds_and_vlans_are_warnings_and_left_to_the_image() {
+    let network_data = network(serde_json::json!({
+        "links": [
+            {"id": "p0", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:01"},
+            {"id": "p1", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:02"},
+            {"id": "p2", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:03"},
+            {"id": "b0", "type": "bond", "bond_links": ["p0", "nowhere"]},
+            {"id": "b1", "type": "bond", "bond_links": ["p0"], "bond_mode": "lacp"},
+            {"id": "b2", "type": "bond", "bond_links": ["p0", "p1"], "bond_mode": 6, "bond_miimon": -1, "bond_xmit_hash_policy": "layer9"},
+            {"id": "b3", "type": "bond", "bond_links": ["p1"]},
+            {"id": "v0", "type": "vlan", "vlan_link": "nowhere", "vlan_id": 5},
+            {"id": "v1", "type": "vlan", "vlan_link": "p2", "vlan_id": 4095},
+            {"id": "v2", "type": "vlan", "vlan_link": "p0", "vlan_id": 7},
+            {"id": "v3", "type": "vlan", "vlan_link": "p2", "vlan_id": "8"}
+        ],
+        "networks": [
+            {"link": "p0", "type": "ipv4_dhcp"},
+            {"link": "b2", "type": "ipv4_dhcp"},
+            {"link": "v3", "type": "ipv4_dhcp"}
+        ]
+    }));
+    let read = read(&meta(serde_json::json!({})), Some(&network_data), ON).unwrap();
+    let labels: Vec<String> = read.settings.nics.iter().map(Nic::label).collect();
+    assert_eq!(labels, ["bond2", "eth4.8", "eth2", "eth3", "eth4"], "{:#?}", read.warnings);
+    let bond = read.settings.nics[0].bond().unwrap();
+    assert_eq!((bond.mode.as_str(), bond.miimon, bond.xmit_hash_policy.as_deref()), ("balance-alb", None, None));
+    let n = "network_data.json";
     assert_eq!(
         read.warnings,
         [
-            format!("network_data.json: links[2]: a bond link {left}"),
-            format!("network_data.json: links[3]: a vlan link {left}"),
-            "network_data.json: networks[0].link: \"bond0\" is no physical link listed: network ignored".into(),
+            format!("{n}: links[3].bond_links: \"nowhere\" is no physical link listed: the bond is left to the image's own configuration"),
+            format!("{n}: links[4].bond_mode: \"lacp\" is not a bonding mode (balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb or 0 to 6): the bond is left to the image's own configuration"),
+            format!("{n}: links[5].bond_miimon: -1 is not a non-negative integer: ignored"),
+            format!("{n}: links[5].bond_xmit_hash_policy: \"layer9\" is not a transmit hash policy (layer2, layer2+3, layer3+4, encap2+3, encap3+4): ignored"),
+            format!("{n}: links[6].bond_links: \"p1\" is listed twice or in another bond: the bond is left to the image's own configuration"),
+            format!("{n}: links[7].vlan_link: \"nowhere\" is no physical or bond link listed: the VLAN is left to the image's own configuration"),
+            format!("{n}: links[8].vlan_id: 4095 is not a VLAN id (1 to 4094): the VLAN is left to the image's own configuration"),
+            format!("{n}: links[9].vlan_link: \"p0\" is a bond's member: the VLAN is left to the image's own configuration"),
+            format!("{n}: networks[0].link: \"p0\" is a bond's member, which carries no address: network ignored"),
         ]
     );
 }
@@ -453,4 +547,22 @@ fn ipv6_lengths_as_text_and_secondary_networks_with_their_own_mask() {
     assert_eq!(nic.ipv6, v6);
     assert_eq!(read.warnings.len(), 1, "{:?}", read.warnings);
     assert!(read.warnings[0].contains("\"129\" is not an IPv6 prefix length"), "{:?}", read.warnings);
+}
+
+/// A bond no network addresses, with no VLAN on it, is left to the image
+/// as an unaddressed physical link is: its members too.
+#[test]
+fn a_bond_without_a_network_is_left_to_the_image_with_its_members() {
+    let network_data = network(serde_json::json!({
+        "links": [
+            {"id": "p0", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:01"},
+            {"id": "p1", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:02"},
+            {"id": "b0", "type": "bond", "bond_links": ["p0", "p1"], "bond_mode": "1"},
+            {"id": "p2", "type": "phy", "ethernet_mac_address": "fa:16:3e:00:00:03"}
+        ],
+        "networks": [{"link": "p2", "type": "ipv4_dhcp"}]
+    }));
+    let read = read(&meta(serde_json::json!({})), Some(&network_data), ON).unwrap();
+    assert_eq!(read.settings.nics, [Nic { dhcp4: true, ..Nic::automatic(0, mac("fa:16:3e:00:00:03")) }]);
+    assert_eq!(read.warnings, Vec::<String>::new());
 }

@@ -4,6 +4,14 @@
 //! depends on the image's ifup ([`Layout`]): files in interfaces.d, which
 //! `/etc/network/interfaces` sources ([`interfaces_file`]), or, for busybox,
 //! a marked block of `/etc/network/interfaces` itself ([`busybox`]).
+//!
+//! A bond's stanza has `bond-slaves`, `bond-mode`, `bond-miimon` and
+//! `bond-xmit-hash-policy`, each member's `bond-master`: the ifenslave
+//! package's hooks create the bond; a VLAN's stanza has `vlan-raw-device`,
+//! which the vlan package's hook reads. Without a hook the stanza is still
+//! written (it works once the package is installed), with a warning.
+//! busybox's ifup has no such hooks: there the bonds, their members and
+//! the VLANs are left out, with a warning naming each; the rest applies.
 
 pub mod busybox;
 mod extra;
@@ -12,7 +20,8 @@ mod stanza;
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::settings::Settings;
+use crate::settings::links::bond_of;
+use crate::settings::{Nic, Settings};
 
 use super::detect::first_existing;
 use super::{Configure, NicNames, Rendered, Stack, TakeEffect};
@@ -66,8 +75,11 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
     let mut configured = Vec::new();
     let layout = Layout::of(root);
     for nic in &settings.nics {
+        if !expressible(settings, nic, &layout, root) {
+            continue;
+        }
         let name = names.of(nic);
-        let text = stanza::stanza(settings, nic, &name, layout == Layout::InterfacesD);
+        let text = stanza::stanza(settings, names, nic, &name, layout == Layout::InterfacesD);
         owned.push(FileWrite::new(format!("/etc/network/interfaces.d/osconf-{}", nic.label()), text, 0o644));
         configured.push(name);
     }
@@ -81,3 +93,31 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
     let edited = if fixed != current { vec![FileWrite::new(INTERFACES, fixed, 0o644)] } else { Vec::new() };
     Ok(Rendered { owned, edited, disabled: Vec::new() })
 }
+
+/// Whether this ifupdown can bring `nic` up: busybox's has no hook for a
+/// bond (nor its members) or a VLAN; elsewhere a missing hook is a warning
+/// and the stanza is written anyway.
+fn expressible(settings: &Settings, nic: &Nic, layout: &Layout, root: &Root) -> bool {
+    let bond = nic.bond().is_some() || bond_of(&settings.nics, nic).is_some();
+    let what = match (bond, nic.vlan().is_some()) {
+        (true, _) => "a bond",
+        (false, true) => "a VLAN",
+        (false, false) => return true,
+    };
+    if let Layout::MarkedBlock(why) = layout {
+        let device = match bond_of(&settings.nics, nic) {
+            Some(bond) => format!("{}, a member of {},", nic.label(), bond.label()),
+            None => nic.label(),
+        };
+        log::warn!("ifupdown: {why}: busybox's ifup cannot create {what}: {device} is left out");
+        return false;
+    }
+    let (hook, package) = if bond { (IFENSLAVE, "ifenslave") } else { (VLAN_HOOK, "vlan") };
+    if nic.kind.is_some() && !root.exists(hook) {
+        log::warn!("ifupdown: {hook} is missing: ifup cannot create {what} without the {package} package; {} is written for when it is installed", nic.label());
+    }
+    true
+}
+
+const IFENSLAVE: &str = "/etc/network/if-pre-up.d/ifenslave";
+const VLAN_HOOK: &str = "/etc/network/if-pre-up.d/vlan";

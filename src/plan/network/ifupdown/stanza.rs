@@ -3,21 +3,23 @@
 //! osconf set live. A DHCP NIC is an `inet dhcp` stanza (the image's DHCP
 //! client), SLAAC and DHCPv6 an `inet6` one.
 
-use crate::settings::{Ipv6Auto, Nic, Settings};
+use crate::settings::links::{bond_of, members_of, parent_of};
+use crate::settings::{Ipv6Auto, Nic, NicKind, Settings};
 
-use super::super::{destination, dns_for, header, join};
+use super::super::{destination, dns_for, header, join, NicNames};
 use super::extra;
 
 /// The stanza for `nic`, named `name` (its kernel name, see `NicNames`).
 /// `inet6_methods`: whether this ifup has the `inet6 auto` and `dhcp`
 /// methods (busybox's has neither).
-pub fn stanza(settings: &Settings, nic: &Nic, name: &str, inet6_methods: bool) -> String {
+pub fn stanza(settings: &Settings, names: &NicNames, nic: &Nic, name: &str, inet6_methods: bool) -> String {
     let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
     text += &format!("auto {name}\n");
     // `manual` with `replace` commands, not `static`: osconf has already
     // set the address live at boot, and `static` runs `ip addr add`,
     // which fails on an existing address and fails networking.service.
     text += &format!("iface {name} inet {}\n", if nic.dhcp4 { "dhcp" } else { "manual" });
+    text += &bond_or_vlan(settings, names, nic);
     // Before the link is up (and before a DHCP client asks): the `dhcp`
     // method has no `mtu` option.
     if let Some(mtu) = nic.mtu {
@@ -45,6 +47,29 @@ pub fn stanza(settings: &Settings, nic: &Nic, name: &str, inet6_methods: bool) -
         text += &format!("    down ip addr del {address}/{prefix} dev {name} || true\n");
     }
     text + &inet6(nic, name, inet6_methods)
+}
+
+/// The options of a bond (as cloud-init's ENI renderer writes them), of a
+/// member (`bond-master`) and of a VLAN (`vlan-raw-device`).
+fn bond_or_vlan(settings: &Settings, names: &NicNames, nic: &Nic) -> String {
+    match &nic.kind {
+        None => bond_of(&settings.nics, nic).map_or_else(String::new, |b| format!("    bond-master {}\n", names.of(b))),
+        Some(NicKind::Bond(bond)) => {
+            let members: Vec<String> = members_of(&settings.nics, bond).map(|m| names.of(m)).collect();
+            let mut text = format!("    bond-slaves {}\n    bond-mode {}\n", members.join(" "), bond.mode);
+            if let Some(miimon) = bond.miimon {
+                text += &format!("    bond-miimon {miimon}\n");
+            }
+            if let Some(policy) = &bond.xmit_hash_policy {
+                text += &format!("    bond-xmit-hash-policy {policy}\n");
+            }
+            text
+        }
+        Some(NicKind::Vlan(vlan)) => {
+            let parent = parent_of(&settings.nics, vlan).map_or_else(|| vlan.parent.label(), |p| names.of(p));
+            format!("    vlan-raw-device {parent}\n")
+        }
+    }
 }
 
 /// The `inet6` stanza of SLAAC or DHCPv6 (ifupdown's `auto` method, with

@@ -30,12 +30,18 @@
 //! from what the old YAML said. So osconf runs netplan's generator again
 //! (what `netplan generate` runs, without its Python front end) before
 //! networkd starts ([`TakeEffect::Generate`]).
+//!
+//! Bonds go under `bonds:` (`interfaces:` the members' ids, `parameters:`
+//! mode, mii-monitor-interval, transmit-hash-policy), VLANs under `vlans:`
+//! (`id:`, `link:` the parent's id); netplan names each device by its id,
+//! so theirs are the device names (`bond0`, `PARENT.ID`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::settings::{Mac, Nic, Settings};
+use crate::settings::links::{members_of, parent_of};
+use crate::settings::{Mac, Nic, NicKind, Settings};
 use crate::state::backup_path;
 
 use super::detect::first_existing;
@@ -149,10 +155,44 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
 
     let mut text = header("#", "all NICs");
     text += "network:\n  version: 2\n  ethernets:\n";
-    for nic in &settings.nics {
-        let ids = taken.get(&nic.mac).cloned().unwrap_or_else(|| vec![format!("osconf-{}", nic.label())]);
-        for id in ids {
+    // A physical NIC's ids: osconf's, or the image's it takes over.
+    let ids = |nic: &Nic| taken.get(&nic.mac).cloned().unwrap_or_else(|| vec![format!("osconf-{}", nic.label())]);
+    for nic in settings.nics.iter().filter(|n| n.is_physical()) {
+        for id in ids(nic) {
             text += &format!("    \"{id}\":\n");
+            text += &definition(settings, nic);
+        }
+    }
+    // The id a bond or VLAN names another device by.
+    let id_of = |nic: &Nic| match nic.kind {
+        None => ids(nic).swap_remove(0),
+        Some(_) => names.of(nic),
+    };
+    for (section, bonds) in [("bonds", true), ("vlans", false)] {
+        let mut devices = settings.nics.iter().filter(|n| n.bond().is_some() == bonds && n.vlan().is_some() != bonds);
+        let Some(first) = devices.next() else { continue };
+        text += &format!("  {section}:\n");
+        for nic in std::iter::once(first).chain(devices) {
+            text += &format!("    \"{}\":\n", names.of(nic));
+            match &nic.kind {
+                Some(NicKind::Bond(bond)) => {
+                    let ids: Vec<String> =
+                        members_of(&settings.nics, bond).map(|m| format!("\"{}\"", id_of(m))).collect();
+                    text += &format!("      interfaces: [{}]\n", join(&ids, ", "));
+                    text += &format!("      parameters:\n        mode: \"{}\"\n", bond.mode);
+                    if let Some(miimon) = bond.miimon {
+                        text += &format!("        mii-monitor-interval: {miimon}\n");
+                    }
+                    if let Some(policy) = &bond.xmit_hash_policy {
+                        text += &format!("        transmit-hash-policy: \"{policy}\"\n");
+                    }
+                }
+                Some(NicKind::Vlan(vlan)) => {
+                    let link = parent_of(&settings.nics, vlan).map_or_else(|| vlan.parent.label(), id_of);
+                    text += &format!("      id: {}\n      link: \"{link}\"\n", vlan.id);
+                }
+                None => {}
+            }
             text += &definition(settings, nic);
         }
     }
@@ -181,7 +221,11 @@ fn warn_problems(path: &str, defs: &[Definition], problems: &[Problem], cut_line
 
 /// The body of osconf's definition of one NIC.
 fn definition(settings: &Settings, nic: &Nic) -> String {
-    let mut text = format!("      match:\n        macaddress: \"{}\"\n", nic.mac);
+    // A bond or VLAN is found by its id, its name.
+    let mut text = match nic.kind {
+        None => format!("      match:\n        macaddress: \"{}\"\n", nic.mac),
+        Some(_) => String::new(),
+    };
     text += &extra::automatic(nic);
     let addresses: String = nic.ipv4().map(|(a, p)| format!("        - \"{a}/{p}\"\n")).unwrap_or_default();
     let addresses = addresses + &extra::addresses(nic);

@@ -6,10 +6,18 @@
 //! /etc/systemd/network that sorts before osconf's and names the same NIC
 //! (its MAC, or its kernel name without a pattern) would win: it is removed
 //! after being backed up. One in /run or /lib is only warned about.
+//!
+//! A bond or VLAN is a `.netdev` (`Kind=bond` with its `[Bond]` options,
+//! `Kind=vlan` with `Id=`) and a `.network` matched by its name; a member's
+//! `.network` says `Bond=`, a parent's `VLAN=`. A bond or VLAN takes its
+//! member's or its parent's MAC, which that NIC's file matches too: the
+//! names sort the bond's and VLAN's files first (`10-osconf-bond0…`,
+//! `10-osconf-eth0.ID…` before `10-osconf-eth0.network`), so each gets its own.
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::settings::{Mac, Nic, Settings};
+use crate::settings::links::{bond_of, vlans_on};
+use crate::settings::{Mac, Nic, NicKind, Settings};
 
 use super::detect::enabled;
 use super::{dns_for, header, read_image_file, Configure, NicNames, Rendered, Stack, TakeEffect};
@@ -27,7 +35,10 @@ pub static STACK: Stack = Stack {
     check: |_| "osconf writes /etc/systemd/network/10-osconf-ethN.network".into(),
     take_effect: TakeEffect::AtStart,
     live: Configure::Now,
-    owns: |path| super::file_of_nic(path, "/etc/systemd/network", "10-osconf-", ".network"),
+    owns: |path| {
+        super::file_of_nic(path, "/etc/systemd/network", "10-osconf-", ".network")
+            || super::file_of_nic(path, "/etc/systemd/network", "10-osconf-", ".netdev")
+    },
 };
 
 const DIRS: [&str; 4] =
@@ -39,11 +50,23 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
     for nic in &settings.nics {
         let file = format!("10-osconf-{}.network", nic.label());
         let mut text = header("#", &format!("{} settings", nic.label()));
-        text += &format!("[Match]\nMACAddress={}\n\n", nic.mac);
+        match &nic.kind {
+            None => text += &format!("[Match]\nMACAddress={}\n\n", nic.mac),
+            Some(kind) => {
+                text += &format!("[Match]\nName={}\n\n", names.of(nic));
+                owned.push(netdev(nic, kind, &names.of(nic)));
+            }
+        }
         if let Some(mtu) = nic.mtu {
             text += &format!("[Link]\nMTUBytes={mtu}\n\n");
         }
         text += "[Network]\n";
+        if let Some(bond) = bond_of(&settings.nics, nic) {
+            text += &format!("Bond={}\n", names.of(bond));
+        }
+        for vlan in vlans_on(&settings.nics, nic) {
+            text += &format!("VLAN={}\n", names.of(vlan));
+        }
         if let Some((address, prefix)) = nic.ipv4() {
             text += &format!("Address={address}/{prefix}\n");
         }
@@ -72,6 +95,24 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
     disabled.sort();
     disabled.dedup();
     Ok(Rendered { owned, edited: Vec::new(), disabled })
+}
+
+/// The `.netdev` that creates a bond or a VLAN, named `name`.
+fn netdev(nic: &Nic, kind: &NicKind, name: &str) -> FileWrite {
+    let mut text = header("#", &format!("{} device", nic.label()));
+    match kind {
+        NicKind::Bond(bond) => {
+            text += &format!("[NetDev]\nName={name}\nKind=bond\n\n[Bond]\nMode={}\n", bond.mode);
+            if let Some(miimon) = bond.miimon {
+                text += &format!("MIIMonitorSec={miimon}ms\n");
+            }
+            if let Some(policy) = &bond.xmit_hash_policy {
+                text += &format!("TransmitHashPolicy={policy}\n");
+            }
+        }
+        NicKind::Vlan(vlan) => text += &format!("[NetDev]\nName={name}\nKind=vlan\n\n[VLAN]\nId={}\n", vlan.id),
+    }
+    FileWrite::new(format!("/etc/systemd/network/10-osconf-{}.netdev", nic.label()), text, 0o644)
 }
 
 /// The image's `.network` files sorting before `ours` that name this NIC.
@@ -120,6 +161,49 @@ fn names_nic(text: &str, mac: Mac, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The image's own file for a bond's member (by its MAC) would win over
+    /// osconf's: it is disabled as any NIC's is.
+    #[test]
+    fn the_images_file_for_a_member_is_disabled() {
+        let base = std::env::temp_dir().join(format!("osconf-networkd-member-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("etc/systemd/network")).unwrap();
+        let image = "[Match]\nMACAddress=52:54:00:00:00:02\n\n[Network]\nDHCP=yes\n";
+        std::fs::write(base.join("etc/systemd/network/05-image.network"), image).unwrap();
+        let settings = Settings { nics: super::super::tests::bonded(), ..Settings::default() };
+        let root = Root::new(&base);
+        let rendered = render(&settings, &NicNames::read(&root, &settings.nics), &root).unwrap();
+        assert_eq!(rendered.disabled, ["/etc/systemd/network/05-image.network"]);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// A bond or VLAN carries its member's or its parent's MAC, which that
+    /// NIC's `[Match]` names too: its own file must sort first, so that
+    /// networkd gives it its own.
+    #[test]
+    fn a_bond_or_vlan_file_sorts_before_its_members_and_parents() {
+        let settings = Settings { nics: super::super::tests::bonded(), ..Settings::default() };
+        let root = Root::new("/nonexistent-osconf-root");
+        let names = NicNames::read(&root, &settings.nics);
+        let owned = render(&settings, &names, &root).unwrap().owned;
+        let file = |nic: &Nic| format!("/etc/systemd/network/10-osconf-{}.network", nic.label());
+        assert!(owned.iter().any(|f| f.path.ends_with("10-osconf-bond0.netdev")));
+        assert!(owned.iter().any(|f| f.text().contains("[Match]\nName=eth4.7\n")));
+        let nics = &settings.nics;
+        for nic in nics.iter().filter(|n| !n.is_physical()) {
+            let below = nics.iter().filter(|other| {
+                bond_of(nics, other) == Some(nic) || nic.vlan().is_some_and(|v| other.is_parent(v.parent))
+            });
+            for other in below {
+                assert!(file(nic) < file(other), "{} sorts after {}", file(nic), file(other));
+            }
+        }
+        let member = owned.iter().find(|f| f.path.ends_with("10-osconf-eth3.network")).unwrap().text();
+        assert!(member.contains("[Network]\nBond=bond0\n"), "{member}");
+        let parent = owned.iter().find(|f| f.path.ends_with("10-osconf-eth4.network")).unwrap().text();
+        assert!(parent.contains("[Network]\nVLAN=eth4.7\nDHCP=ipv4\n"), "{parent}");
+    }
 
     #[test]
     fn a_match_by_mac_or_exact_name_names_the_nic_a_pattern_does_not() {

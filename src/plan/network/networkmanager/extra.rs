@@ -4,7 +4,10 @@
 
 use std::net::IpAddr;
 
-use crate::settings::{Ipv6Auto, Nic};
+use crate::settings::links::parent_of;
+use crate::settings::{Ipv6Auto, Nic, NicKind, Settings};
+
+use super::super::NicNames;
 
 use super::super::extra::sources;
 
@@ -63,4 +66,27 @@ pub fn ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
         text += &format!("dns={};\nignore-auto-dns=true\n", list.join(";"));
     }
     text
+}
+
+/// The `[bond]` section of a bond (its options as the kernel names them,
+/// as cloud-init's NetworkManager renderer writes them) or the `[vlan]`
+/// section of a VLAN; empty for a physical NIC.
+pub fn bond_or_vlan(settings: &Settings, names: &NicNames, nic: &Nic) -> String {
+    match &nic.kind {
+        None => String::new(),
+        Some(NicKind::Bond(bond)) => {
+            let mut text = format!("[bond]\nmode={}\n", bond.mode);
+            if let Some(miimon) = bond.miimon {
+                text += &format!("miimon={miimon}\n");
+            }
+            if let Some(policy) = &bond.xmit_hash_policy {
+                text += &format!("xmit_hash_policy={policy}\n");
+            }
+            text
+        }
+        Some(NicKind::Vlan(vlan)) => {
+            let parent = parent_of(&settings.nics, vlan).map_or_else(|| vlan.parent.label(), |p| names.of(p));
+            format!("[vlan]\nid={}\nparent={parent}\n", vlan.id)
+        }
+    }
 }

@@ -15,6 +15,12 @@
 //! DHCP. osconf lists every NIC it configures or configured in
 //! `no-auto-default` (NetworkManager.conf(5)), appended with `+=` to what the
 //! image's own configuration lists.
+//!
+//! A bond is a `type=bond` profile with its `[bond]` options, a VLAN a
+//! `type=vlan` one with `[vlan] parent=` (the parent's name) and `id=`,
+//! both bound by `interface-name` (they share a member's or their parent's
+//! MAC); a member's profile names its bond (`master=`, `slave-type=bond`)
+//! and has no IP sections, as NetworkManager wants of a port.
 
 use std::net::IpAddr;
 
@@ -22,7 +28,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::settings::{Mac, Nic, Settings};
+use crate::settings::links::bond_of;
+use crate::settings::{Mac, Nic, NicKind, Settings};
 
 use super::detect::enabled;
 use super::{default_gateway, dns_for, header, join, read_image_file, rhel_ifcfg, static_routes};
@@ -56,7 +63,7 @@ pub const CONF: &str = "/etc/NetworkManager/conf.d/90-osconf.conf";
 const IGNORED: [&str; 7] = ["~", ".bak", ".orig", ".rej", ".rpmnew", ".rpmsave", ".swp"];
 
 fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Nic]) -> Result<Rendered, Error> {
-    let mut owned: Vec<FileWrite> = settings.nics.iter().map(|nic| keyfile(settings, nic)).collect();
+    let mut owned: Vec<FileWrite> = settings.nics.iter().map(|nic| keyfile(settings, names, nic)).collect();
     owned.push(no_auto_default(settings, root, previous)?);
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();
     let nics: Vec<(&Nic, String)> = settings.nics.iter().map(|n| (n, names.of(n))).collect();
@@ -65,16 +72,38 @@ fn render(settings: &Settings, names: &NicNames, root: &Root, previous: &[Nic]) 
     Ok(Rendered { owned, edited: Vec::new(), disabled })
 }
 
-fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
+fn keyfile(settings: &Settings, names: &NicNames, nic: &Nic) -> FileWrite {
     let id = format!("osconf-{}", nic.label());
     let mut text = header("#", &format!("{} settings", nic.label()));
-    text += &format!(
-        "[connection]\nid={id}\nuuid={}\ntype=ethernet\nautoconnect=true\nautoconnect-priority=100\n\n",
-        uuid_for(nic.mac)
-    );
-    text += &format!("[ethernet]\nmac-address={}\n", nic.mac.to_string().to_uppercase());
+    let (kind, uuid) = match &nic.kind {
+        None => ("ethernet", uuid_for(&nic.mac.to_string())),
+        Some(NicKind::Bond(_)) => ("bond", uuid_for(&nic.label())),
+        Some(NicKind::Vlan(_)) => ("vlan", uuid_for(&nic.label())),
+    };
+    text += &format!("[connection]\nid={id}\nuuid={uuid}\ntype={kind}\nautoconnect=true\nautoconnect-priority=100\n");
+    let bond = bond_of(&settings.nics, nic);
+    match (&nic.kind, bond) {
+        (None, None) => {}
+        (None, Some(bond)) => text += &format!("master={}\nslave-type=bond\n", names.of(bond)),
+        (Some(_), _) => text += &format!("interface-name={}\n", names.of(nic)),
+    }
+    text += "\n";
+    match &nic.kind {
+        None => text += &format!("[ethernet]\nmac-address={}\n", nic.mac.to_string().to_uppercase()),
+        Some(_) if nic.mtu.is_some() => text += "[ethernet]\n",
+        Some(_) => {}
+    }
     if let Some(mtu) = nic.mtu {
         text += &format!("mtu={mtu}\n");
+    }
+    let section = extra::bond_or_vlan(settings, names, nic);
+    if !section.is_empty() && !text.ends_with("\n\n") {
+        text += "\n";
+    }
+    text += &section;
+    if bond.is_some() {
+        // A port: its bond has the addresses.
+        return FileWrite::new(format!("{CONNECTIONS}/{id}.nmconnection"), text, 0o600);
     }
     // `auto`: DHCP, and the default route its server gives; `disabled`: no IPv4 at all.
     let method = match (nic.ipv4(), nic.dhcp4) {
@@ -105,7 +134,8 @@ fn keyfile(settings: &Settings, nic: &Nic) -> FileWrite {
 /// osconf's conf.d file: no automatic DHCP profile for the NICs osconf
 /// configures now, configured before (the record), or listed there before.
 fn no_auto_default(settings: &Settings, root: &Root, previous: &[Nic]) -> Result<FileWrite, Error> {
-    let mut macs: Vec<Mac> = settings.nics.iter().chain(previous).map(|n| n.mac).collect();
+    // Hardware only: a bond or VLAN has no automatic profile to prevent.
+    let mut macs: Vec<Mac> = settings.nics.iter().chain(previous).filter(|n| n.is_physical()).map(|n| n.mac).collect();
     if let Some(text) = read_image_file(root, CONF, "NetworkManager") {
         let listed = text.lines().filter_map(|l| l.trim().strip_prefix("no-auto-default+=")).flat_map(|l| l.split(','));
         macs.extend(listed.filter_map(|spec| spec.trim().trim_start_matches("mac:").parse::<Mac>().ok()));
@@ -150,9 +180,10 @@ fn bound_keyfiles(root: &Root, nics: &[(&Nic, String)], ours: &[String]) -> Resu
     Ok(found)
 }
 
-/// A UUID derived from the MAC, so that rendering twice gives the same file.
-fn uuid_for(mac: Mac) -> String {
-    let hash = Sha256::digest(format!("osconf:{mac}").as_bytes());
+/// A UUID derived from the MAC (a bond's or VLAN's: its label), so that
+/// rendering twice gives the same file.
+fn uuid_for(key: &str) -> String {
+    let hash = Sha256::digest(format!("osconf:{key}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&hash[..16]);
     b[6] = (b[6] & 0x0f) | 0x50; // version 5 (name-based)

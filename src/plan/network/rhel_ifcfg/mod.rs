@@ -10,10 +10,17 @@
 //! DEVICE, or same HWADDR, e.g. "System eth0" with BOOTPROTO=dhcp) would be
 //! a second profile for it. It is removed after being backed up (under
 //! /var/lib/osconf/backup), with its route files.
+//!
+//! A bond is `TYPE=Bond`, `BONDING_MASTER=yes`, `BONDING_OPTS="mode=…
+//! miimon=… xmit_hash_policy=…"`, its members `MASTER=bondN` `SLAVE=yes`;
+//! a VLAN `VLAN=yes` with `PHYSDEV=` its parent, DEVICE `PARENT.ID` (the
+//! keys cloud-init's sysconfig renderer writes). Neither has HWADDR: it
+//! would be a member's or the parent's.
 
 use crate::error::Error;
 use crate::files::{FileWrite, Root};
-use crate::settings::{Mac, Nic, Settings};
+use crate::settings::links::{bond_of, parent_of};
+use crate::settings::{Mac, Nic, NicKind, Settings};
 
 use super::extra::policy_rules;
 use super::{default_gateway, dns_for, header, lines_file, read_image_file, static_routes};
@@ -92,7 +99,21 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings", nic.label()));
         let boot_proto = if nic.dhcp4 { "dhcp" } else { "none" };
-        text += &format!("DEVICE={name}\nHWADDR={}\nTYPE=Ethernet\nBOOTPROTO={boot_proto}\nONBOOT=yes\n", nic.mac);
+        match &nic.kind {
+            None => text += &format!("DEVICE={name}\nHWADDR={}\nTYPE=Ethernet\n", nic.mac),
+            Some(NicKind::Bond(bond)) => {
+                let options = super::bonding_options(bond);
+                text += &format!("DEVICE={name}\nTYPE=Bond\nBONDING_MASTER=yes\nBONDING_OPTS=\"{options}\"\n");
+            }
+            Some(NicKind::Vlan(vlan)) => {
+                let parent = parent_of(&settings.nics, vlan).map_or_else(|| vlan.parent.label(), |p| names.of(p));
+                text += &format!("DEVICE={name}\nVLAN=yes\nPHYSDEV={parent}\n");
+            }
+        }
+        text += &format!("BOOTPROTO={boot_proto}\nONBOOT=yes\n");
+        if let Some(bond) = bond_of(&settings.nics, nic) {
+            text += &format!("MASTER={}\nSLAVE=yes\n", names.of(bond));
+        }
         if let Some((address, prefix)) = nic.ipv4() {
             text += &format!("IPADDR={address}\nPREFIX={prefix}\nNETMASK={}\n", nic.netmask());
         }

@@ -2,9 +2,16 @@
 //! /etc/sysconfig/network, named by the kernel's NIC name. A route or rule
 //! file is written only when the NIC has such lines, and like every file
 //! osconf owns it is removed when the settings no longer need it.
+//!
+//! A bond has `BONDING_MASTER='yes'`, `BONDING_MODULE_OPTS` and its members
+//! as `BONDING_SLAVE_n`, each member `BOOTPROTO='none'` and
+//! `STARTMODE='hotplug'` (ifcfg-bond(5)); a VLAN has `ETHERDEVICE` (its
+//! parent) and `VLAN_ID` (ifcfg-vlan(5)), as cloud-init's sysconfig
+//! renderer writes them for SUSE.
 
 use crate::files::FileWrite;
-use crate::settings::Settings;
+use crate::settings::links::{bond_of, members_of, parent_of};
+use crate::settings::{NicKind, Settings};
 
 use super::extra::policy_rules;
 use super::{header, lines_file, Configure, NicNames, Rendered, Stack, TakeEffect};
@@ -31,7 +38,24 @@ fn render(settings: &Settings, names: &NicNames) -> Rendered {
     for nic in &settings.nics {
         let name = names.of(nic);
         let mut text = header("#", &format!("{} settings, MAC {}", nic.label(), nic.mac));
-        text += &format!("BOOTPROTO='{}'\nSTARTMODE='auto'\n", extra::boot_proto(nic));
+        match bond_of(&settings.nics, nic) {
+            None => text += &format!("BOOTPROTO='{}'\nSTARTMODE='auto'\n", extra::boot_proto(nic)),
+            Some(_) => text += "BOOTPROTO='none'\nSTARTMODE='hotplug'\n",
+        }
+        match &nic.kind {
+            None => {}
+            Some(NicKind::Bond(bond)) => {
+                let options = super::bonding_options(bond);
+                text += &format!("BONDING_MASTER='yes'\nBONDING_MODULE_OPTS='{options}'\n");
+                for (n, member) in members_of(&settings.nics, bond).enumerate() {
+                    text += &format!("BONDING_SLAVE_{n}='{}'\n", names.of(member));
+                }
+            }
+            Some(NicKind::Vlan(vlan)) => {
+                let parent = parent_of(&settings.nics, vlan).map_or_else(|| vlan.parent.label(), |p| names.of(p));
+                text += &format!("ETHERDEVICE='{parent}'\nVLAN_ID='{}'\n", vlan.id);
+            }
+        }
         if let Some((address, prefix)) = nic.ipv4() {
             text += &format!("IPADDR='{address}/{prefix}'\n");
         }
@@ -156,7 +180,7 @@ mod tests {
         nic_extras::set_ipv6_gateway(&mut nic, "fe80::1".parse().unwrap()).unwrap();
         assert!(nic_extras::route_own_replies(&mut nic));
         let settings = Settings { nics: vec![nic], ..Settings::default() };
-        let files = render(&settings, &NicNames { found: Vec::new() }).owned;
+        let files = render(&settings, &NicNames { found: Vec::new(), physical: Vec::new() }).owned;
         let file =
             |name: &str| files.iter().find(|f| f.path == format!("/etc/sysconfig/network/{name}")).unwrap().text();
 
