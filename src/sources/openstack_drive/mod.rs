@@ -20,7 +20,10 @@ use crate::sources::media::mount::{mount_first_fitting, mount_point_of, Mounted}
 use crate::sources::media::{iso9660, label};
 use crate::sources::openstack_format::{self, Options, MAX_JSON_BYTES, META_DATA, NETWORK_DATA};
 use crate::sources::platform::Cloud;
-use crate::sources::{Context, Found, Payload, Source, Typed};
+use crate::sources::{Context, Found, Payload, Source, Typed, MAX_USER_DATA};
+
+/// The user data beside meta_data.json (never `vendor_data*.json`).
+pub const USER_DATA: &str = "user_data";
 
 #[cfg(test)]
 mod tests;
@@ -118,20 +121,45 @@ enum Tree<'a> {
 impl Tree<'_> {
     /// One file of the drive, at most [`MAX_JSON_BYTES`]; `None` when absent.
     fn read(&self, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        self.read_at_most(relative, MAX_JSON_BYTES)
+    }
+
+    fn read_at_most(&self, relative: &str, max: usize) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
         match self {
             Tree::Image(image) => {
                 let bad = |e: String| Error::Invalid(format!("{}:/{relative}: {e}", image.display()));
                 let mut file = std::fs::File::open(image).map_err(|e| bad(e.to_string()))?;
-                iso9660::read_file(&mut file, relative, MAX_JSON_BYTES).map_err(|e| bad(e.to_string()))
+                iso9660::read_file(&mut file, relative, max).map_err(|e| bad(e.to_string()))
             }
-            Tree::Directory(base) => read_beneath(base, relative),
+            Tree::Directory(base) => read_beneath(base, relative, max),
+        }
+    }
+}
+
+/// `openstack/latest/user_data` in a drive's (or Tencent's CD-ROM's)
+/// directory, when there; one too large or unreadable is a warning and none.
+pub fn user_data_in_dir(base: &Path) -> Option<Zeroizing<Vec<u8>>> {
+    user_data_of(&Tree::Directory(base), "latest")
+}
+
+/// As [`user_data_in_dir`], in an ISO 9660 device or image file.
+pub fn user_data_in_image(image: &Path) -> Option<Zeroizing<Vec<u8>>> {
+    user_data_of(&Tree::Image(image), "latest")
+}
+
+fn user_data_of(tree: &Tree, version: &str) -> Option<Zeroizing<Vec<u8>>> {
+    match tree.read_at_most(&format!("openstack/{version}/{USER_DATA}"), MAX_USER_DATA) {
+        Ok(data) => data,
+        Err(e) => {
+            log::warn!("config drive: {e}: no user data from it");
+            None
         }
     }
 }
 
 /// A file beneath `base`, never through a symbolic link, never more than
-/// [`MAX_JSON_BYTES`].
-fn read_beneath(base: &Path, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+/// `max` bytes.
+fn read_beneath(base: &Path, relative: &str, max: usize) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     let relative = Path::new(relative);
     let (Some(dir), Some(name)) = (relative.parent(), relative.file_name()) else { return Ok(None) };
     let shown = base.join(relative).display().to_string();
@@ -149,10 +177,10 @@ fn read_beneath(base: &Path, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>
         return Err(Error::Invalid(format!("{shown}: not a regular file")));
     }
     let mut content = Zeroizing::new(Vec::new());
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_JSON_BYTES as u64 + 1), &mut content)
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max as u64 + 1), &mut content)
         .map_err(|e| Error::Failed(format!("{shown}: {e}")))?;
-    if content.len() > MAX_JSON_BYTES {
-        return Err(Error::Invalid(format!("{shown}: larger than {MAX_JSON_BYTES} bytes")));
+    if content.len() > max {
+        return Err(Error::Invalid(format!("{shown}: larger than {max} bytes")));
     }
     Ok(Some(content))
 }
@@ -203,6 +231,7 @@ fn read_tree(
             payload: Payload::Typed(typed),
             delete_after: None,
             drop_dir: None,
+            user_data: user_data_of(tree, version),
             mount,
         }));
     }

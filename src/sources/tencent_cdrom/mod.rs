@@ -9,6 +9,7 @@ use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::sources::media::mount::{mount_first_fitting, mount_point_of};
 use crate::sources::media::{iso9660, label};
+use crate::sources::openstack_drive;
 use crate::sources::osconf_format::MAX_DROP_BYTES;
 use crate::sources::platform::Cloud;
 use crate::sources::{osconf_format, read_drop_beneath, read_drop_file, Context, DropKind, Found, Payload, Source};
@@ -59,7 +60,8 @@ impl Source for TencentCdrom {
         let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
         let found = if meta.is_dir() {
             // A directory: the CD-ROM's content, e.g. where it is mounted.
-            read_drop_beneath(path, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)))
+            read_drop_beneath(path, Path::new(DROP_PATH))?
+                .map(|file| with_user_data(read_only(Found::drop(KIND, file)), path))
         } else if std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type()) {
             read_from_device(path)?
         } else if label::iso9660_label(path).is_some() {
@@ -76,7 +78,8 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
     let rdev = nix::sys::stat::stat(device).map_err(|e| Error::Failed(format!("{}: {e}", device.display())))?.st_rdev;
     let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
     let drop_on = |point: &Path| -> Result<Option<Found>, Error> {
-        Ok(read_drop_beneath(point, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file))))
+        Ok(read_drop_beneath(point, Path::new(DROP_PATH))?
+            .map(|file| with_user_data(read_only(Found::drop(KIND, file)), point)))
     };
     let mounted = match mount_point_of(&major_minor) {
         Some(point) => return drop_on(&point),
@@ -103,7 +106,14 @@ pub fn read_from_image_file(image: &Path) -> Result<Option<Found>, Error> {
         delete_after: None,
         drop_dir: None,
         mount: None,
+        user_data: openstack_drive::user_data_in_image(image),
     }))
+}
+
+/// The `openstack/latest/user_data` the CD-ROM (directory `point`) may hold
+/// beside its drop.
+fn with_user_data(found: Found, point: &Path) -> Found {
+    Found { user_data: openstack_drive::user_data_in_dir(point), ..found }
 }
 
 /// A CD-ROM is never written: its drop stays.
