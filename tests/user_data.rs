@@ -306,3 +306,12 @@ fn a_404_is_no_user_data() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("no user data found"), "{err}");
 }
+
+/// The osconf.conf the packages install says the default timeout.
+#[test]
+fn the_packaged_osconf_conf_holds_the_default_timeout() {
+    let packaged = include_str!("../packaging/osconf.conf");
+    let config = osconf::config::Config::parse(packaged).unwrap();
+    assert_eq!(config.user_data_timeout, osconf::config::Config::default().user_data_timeout);
+    assert!(packaged.contains("[user-data]\n"));
+}
