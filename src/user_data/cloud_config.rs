@@ -9,7 +9,8 @@
 //!
 //! YAML is read with `yaml-rust2`, whose loader copies an alias's node each
 //! time it is used: [`load`] first counts the nodes the aliases would make
-//! and refuses a document past [`MAX_NODES`] (a "billion laughs" bomb).
+//! and refuses a document past [`MAX_NODES`] (a "billion laughs" bomb) or
+//! nested deeper than [`MAX_NESTING`].
 
 use std::io::Read as _;
 
@@ -26,6 +27,10 @@ use super::format::MAX_DECODED;
 
 /// Most YAML nodes one document may expand to, aliases counted.
 pub const MAX_NODES: usize = 1_000_000;
+/// Deepest nesting of YAML collections: a cloud-config needs a handful;
+/// `- - - - …` nests one level per two bytes, and the loaded tree is
+/// dropped recursively.
+pub const MAX_NESTING: usize = 64;
 
 /// The keys osconf acts on.
 pub const KNOWN_KEYS: [&str; 6] = ["hostname", "fqdn", "ssh_authorized_keys", "chpasswd", "write_files", "runcmd"];
@@ -149,6 +154,9 @@ fn count_nodes(text: &str) -> Result<(), String> {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 nodes += 1;
                 open.push((anchor, nodes));
+                if open.len() > MAX_NESTING {
+                    return Err(format!("nested deeper than {MAX_NESTING} levels"));
+                }
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some((anchor, start)) = open.pop() {
@@ -533,6 +541,16 @@ mod tests {
         assert!(c.warnings[0].contains("more than"), "{:?}", c.warnings);
         let c = one("#cloud-config\nx: &k host\nhostname: *k\n");
         assert_eq!(c.hostname.as_deref(), Some("host"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_loading() {
+        let deep = format!("#cloud-config\nx:\n  {}1\n", "- ".repeat(200_000));
+        let c = one(&deep);
+        assert!(c.warnings[0].contains("nested deeper"), "{:?}", c.warnings);
+        let fine = format!("#cloud-config\nx:\n  {}1\n", "- ".repeat(MAX_NESTING - 2));
+        let warnings = one(&fine).warnings;
+        assert_eq!(warnings, ["cloud-config key \"x\": not supported, ignored"], "read, its key named");
     }
 
     #[test]

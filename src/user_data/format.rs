@@ -87,7 +87,8 @@ fn classify(data: &[u8], depth: usize, budget: &mut usize, parsed: &mut Parsed, 
     let text_start = skip_blank(data);
     if data[text_start..].starts_with(b"#!") {
         let name = if what == "user data" { "user-data".to_owned() } else { what.to_owned() };
-        push(parsed, Part::Script { name, body: Zeroizing::new(data.to_vec()) });
+        // From the `#!`: the kernel reads it only as the file's first bytes.
+        push(parsed, Part::Script { name, body: Zeroizing::new(data[text_start..].to_vec()) });
     } else if first_line(&data[text_start..]).trim_ascii_end() == b"#cloud-config" {
         match std::str::from_utf8(data) {
             Ok(text) => push(parsed, Part::CloudConfig(Zeroizing::new(text.to_owned()))),
