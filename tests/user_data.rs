@@ -315,3 +315,39 @@ fn the_packaged_osconf_conf_holds_the_default_timeout() {
     assert_eq!(config.user_data_timeout, osconf::config::Config::default().user_data_timeout);
     assert!(packaged.contains("[user-data]\n"));
 }
+
+/// gzip'd user data served over HTTP is read as bytes: a stand-in for
+/// OpenStack's service that answers with any bytes (the shared stand-in
+/// serves text).
+#[test]
+fn gzip_user_data_from_a_metadata_service() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = gzip(b"#!/bin/sh\necho zipped > /ran.txt\n");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let n = stream.read(&mut request).unwrap_or(0);
+            let first = String::from_utf8_lossy(&request[..n]).lines().next().unwrap_or_default().to_owned();
+            let body: Vec<u8> = match first.as_str() {
+                "GET /openstack/latest/meta_data.json HTTP/1.1" => {
+                    serde_json::json!({"uuid": UUID}).to_string().into_bytes()
+                }
+                "GET /openstack/latest/user_data HTTP/1.1" => served.clone(),
+                _ => {
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    continue;
+                }
+            };
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+        }
+    });
+    let tree = image("ud-gzip-http");
+    let (code, _, err) = user_data(&tree, &format!("openstack-metadata={url}"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tree.read("/ran.txt"), "zipped\n", "{err}");
+}

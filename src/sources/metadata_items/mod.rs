@@ -16,14 +16,12 @@ pub mod public_keys;
 
 use std::ffi::OsStr;
 
-use zeroize::Zeroizing;
-
 use crate::config::{Enabled, SourceConfig};
 use crate::error::Error;
 use crate::settings::build::SettingsBuilder;
 use crate::settings::values::{self, shorten};
 use crate::settings::{Mac, SshKey};
-use crate::sources::http::{Client, HttpError, Response};
+use crate::sources::http::{Client, HttpError, RawResponse};
 use crate::sources::platform::Cloud;
 use crate::sources::{Context, Found, Payload, Source, Typed};
 
@@ -159,8 +157,7 @@ impl Source for MetadataService {
 /// The instance's user data at `path` of the service (`/latest/user-data`,
 /// `/openstack/latest/user_data`), with `headers`: a 404 is none, and so is
 /// a service gone silent since the settings were read (a warning); its
-/// bytes are wiped when dropped. The HTTP client takes text bodies only:
-/// binary (gzip'd) user data over HTTP is a warning, not run.
+/// bytes (text or gzip'd) are wiped when dropped.
 pub fn user_data_at(
     config: &SourceConfig,
     path: &str,
@@ -170,12 +167,12 @@ pub fn user_data_at(
     let client = Client::new(&config.url, config.request_timeout, config.total_timeout).map_err(failed)?;
     let response = connect(&client).and_then(|headers| {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        client.request("GET", path, &headers)
+        client.request_bytes("GET", path, &headers)
     });
     match response {
-        Ok(Response { status: 200, body }) => Ok(Some(Zeroizing::new(body.into_bytes()))),
-        Ok(Response { status: 404, .. }) => Ok(None),
-        Ok(Response { status, .. }) => Err(failed(format!("HTTP status {status}"))),
+        Ok(RawResponse { status: 200, body }) => Ok(Some(body)),
+        Ok(RawResponse { status: 404, .. }) => Ok(None),
+        Ok(RawResponse { status, .. }) => Err(failed(format!("HTTP status {status}"))),
         Err(HttpError::Unreachable(e) | HttpError::Timeout(e)) => {
             log::warn!("metadata endpoint {}: {path}: {e}: no user data from it", config.url);
             Ok(None)
