@@ -173,10 +173,15 @@ fn read_beneath(base: &Path, relative: &str, max: usize) -> Result<Option<Zeroiz
         Err(nix::errno::Errno::ENOENT) => return Ok(None),
         Err(e) => return Err(Error::Invalid(format!("{shown}: {e}"))),
     };
-    if !file.metadata().map_err(|e| Error::Failed(format!("{shown}: {e}")))?.is_file() {
+    let meta = file.metadata().map_err(|e| Error::Failed(format!("{shown}: {e}")))?;
+    if !meta.is_file() {
         return Err(Error::Invalid(format!("{shown}: not a regular file")));
     }
-    let mut content = Zeroizing::new(Vec::new());
+    // Room for all of it from the start (and the one byte that shows the end):
+    // a Vec grown by read_to_end frees its outgrown copies unwiped, and the
+    // file may hold a password (admin_pass, a user-data script).
+    let room = usize::try_from(meta.len()).unwrap_or(usize::MAX).min(max) + 1;
+    let mut content = Zeroizing::new(Vec::with_capacity(room));
     std::io::Read::read_to_end(&mut std::io::Read::take(file, max as u64 + 1), &mut content)
         .map_err(|e| Error::Failed(format!("{shown}: {e}")))?;
     if content.len() > max {
