@@ -56,6 +56,8 @@ pub fn user_data(options: &Options) -> Result<i32, Error> {
         Decision::Run => {}
     }
     log::info!("user data from {} ({} bytes)", found.description, data.len());
+    // Its log opened first: a run that could not log is not marked done.
+    let mut runner = Runner::new(&root, config.user_data_timeout)?;
     let parsed = format::parse(&data);
     let mut record = UserDataRecord {
         instance_id,
@@ -83,7 +85,6 @@ pub fn user_data(options: &Options) -> Result<i32, Error> {
     // The scripts may call osconf themselves.
     drop(lock);
 
-    let mut runner = Runner::new(&root, config.user_data_timeout)?;
     let result =
         |name: String, outcome: Outcome| RunResult { name, exit_code: outcome.code(), outcome: outcome.to_string() };
     for (index, part) in parsed.parts.iter().enumerate() {
