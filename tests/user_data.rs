@@ -290,6 +290,13 @@ fn the_same_data_from_each_source() {
         assert_eq!(code, 0, "{source}: {err}");
         assert_eq!(tree.read("/ran.txt"), "from-source\n", "{source}: {err}");
         assert_eq!(record(&tree)["source"], *source);
+        // Each source's instance id; Tencent's CD-ROM's from the meta_data.json beside its user data.
+        let id = match *source {
+            "alibaba-metadata" => "i-bp1userdata000001",
+            "tencent-metadata" => "ins-3j1ha2pk",
+            _ => UUID,
+        };
+        assert_eq!(record(&tree)["instance_id"], id, "{source}");
     }
 }
 

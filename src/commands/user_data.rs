@@ -31,7 +31,7 @@ pub fn user_data(options: &Options) -> Result<i32, Error> {
         log::info!("no user data found: nothing to do");
         return Ok(0);
     };
-    let instance_id = match found.typed().and_then(|t| t.instance_id.clone()) {
+    let instance_id = match found.instance_id() {
         Some(id) => id,
         None => {
             log::warn!("{}: no instance id: its user data runs once on this system", found.description);

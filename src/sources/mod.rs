@@ -95,7 +95,7 @@ pub trait Source: Sync {
         config: &SourceConfig,
     ) -> Result<Option<UserData>, Error> {
         let _ = (place, config);
-        Ok(found.user_data.clone())
+        Ok(found.user_data.as_ref().map(|medium| medium.bytes.clone()))
     }
     /// Checks an instance id this source's record holds (a record is input
     /// too): the form its cloud gives. A source that gives none accepts none.
@@ -153,7 +153,24 @@ pub struct Found {
     pub mount: Option<Mounted>,
     /// The instance's user data a medium holds beside the settings (read
     /// with them, while the medium is at hand); wiped when dropped.
-    pub user_data: Option<UserData>,
+    pub user_data: Option<MediumUserData>,
+}
+
+/// User data on a medium, and the instance id beside it where the settings
+/// give none (Tencent's CD-ROM: its os.conf has none, its OpenStack
+/// `meta_data.json` a `uuid`).
+#[derive(Debug)]
+pub struct MediumUserData {
+    pub bytes: UserData,
+    pub instance_id: Option<String>,
+}
+
+impl Found {
+    /// The instance id its settings give, else the one beside its medium's user data.
+    pub fn instance_id(&self) -> Option<String> {
+        let typed = self.typed().and_then(|typed| typed.instance_id.clone());
+        typed.or_else(|| self.user_data.as_ref().and_then(|medium| medium.instance_id.clone()))
+    }
 }
 
 /// An instance's user data: opaque bytes, wiped when dropped (it may hold passwords).

@@ -20,7 +20,7 @@ use crate::sources::media::mount::{mount_first_fitting, mount_point_of, Mounted}
 use crate::sources::media::{iso9660, label};
 use crate::sources::openstack_format::{self, Options, MAX_JSON_BYTES, META_DATA, NETWORK_DATA};
 use crate::sources::platform::Cloud;
-use crate::sources::{Context, Found, Payload, Source, Typed, MAX_USER_DATA};
+use crate::sources::{Context, Found, MediumUserData, Payload, Source, Typed, MAX_USER_DATA};
 
 /// The user data beside meta_data.json (never `vendor_data*.json`).
 pub const USER_DATA: &str = "user_data";
@@ -136,15 +136,23 @@ impl Tree<'_> {
     }
 }
 
-/// `openstack/latest/user_data` in a drive's (or Tencent's CD-ROM's)
-/// directory, when there; one too large or unreadable is a warning and none.
-pub fn user_data_in_dir(base: &Path) -> Option<Zeroizing<Vec<u8>>> {
-    user_data_of(&Tree::Directory(base), "latest")
+/// `openstack/latest/user_data` in Tencent's CD-ROM's directory, when
+/// there, with the `uuid` of the `meta_data.json` beside it (its os.conf
+/// gives no instance id); one too large or unreadable is a warning and none.
+pub fn user_data_in_dir(base: &Path) -> Option<MediumUserData> {
+    with_instance_id(&Tree::Directory(base))
 }
 
 /// As [`user_data_in_dir`], in an ISO 9660 device or image file.
-pub fn user_data_in_image(image: &Path) -> Option<Zeroizing<Vec<u8>>> {
-    user_data_of(&Tree::Image(image), "latest")
+pub fn user_data_in_image(image: &Path) -> Option<MediumUserData> {
+    with_instance_id(&Tree::Image(image))
+}
+
+fn with_instance_id(tree: &Tree) -> Option<MediumUserData> {
+    let bytes = user_data_of(tree, "latest")?;
+    let meta_data = tree.read(&format!("openstack/latest/{META_DATA}")).ok().flatten();
+    let instance_id = meta_data.and_then(|meta| openstack_format::instance_of(&meta).ok());
+    Some(MediumUserData { bytes, instance_id })
 }
 
 fn user_data_of(tree: &Tree, version: &str) -> Option<Zeroizing<Vec<u8>>> {
@@ -236,7 +244,7 @@ fn read_tree(
             payload: Payload::Typed(typed),
             delete_after: None,
             drop_dir: None,
-            user_data: user_data_of(tree, version),
+            user_data: user_data_of(tree, version).map(|bytes| MediumUserData { bytes, instance_id: None }),
             mount,
         }));
     }
