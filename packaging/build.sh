@@ -63,7 +63,9 @@ stage() { # stage <dir> <unit dir> <init dir>
   install -D -m 755 "$BIN" "$S/usr/sbin/osconf"
   install -D -m 644 systemd/osconf.service "$S$2/osconf.service"
   install -D -m 644 systemd/osconf-metadata.service "$S$2/osconf-metadata.service"
+  install -D -m 644 systemd/osconf-user-data.service "$S$2/osconf-user-data.service"
   install -D -m 755 init.d/osconf "$S$3/osconf"
+  install -D -m 755 init.d/osconf-user-data "$S$3/osconf-user-data"
   install -D -m 644 packaging/osconf.conf "$S/etc/osconf/osconf.conf"
   install -d "$S/usr/share/man/man8"
   gzip -9n <packaging/osconf.8 >"$S/usr/share/man/man8/osconf.8.gz"
@@ -73,6 +75,7 @@ stage() { # stage <dir> <unit dir> <init dir>
   # For OpenRC systems without LSB support (Alpine, Gentoo: no .deb or .rpm
   # there): Debian's OpenRC runs the SysV script, which update-rc.d adds.
   install -D -m 644 openrc/osconf "$S/usr/share/doc/osconf/examples/openrc/osconf"
+  install -D -m 644 openrc/osconf-user-data "$S/usr/share/doc/osconf/examples/openrc/osconf-user-data"
 }
 
 # build <deb arch>: the binary, then both packages.

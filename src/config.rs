@@ -12,6 +12,8 @@ use crate::sources::{self, Source, SOURCES};
 pub const CONFIG_PATH: &str = "/etc/osconf/osconf.conf";
 /// Largest `nic_wait_seconds`: a boot waiting longer for a NIC is broken anyway.
 pub const MAX_NIC_WAIT_SECONDS: u64 = 3600;
+/// Largest `[user-data] timeout_s`.
+pub const MAX_USER_DATA_SECONDS: u64 = 86_400;
 /// Largest metadata `timeout_ms` and `total_timeout_ms`.
 pub const MAX_TIMEOUT_MS: u64 = 600_000;
 
@@ -27,6 +29,8 @@ pub struct Config {
     pub network_stack: Option<String>,
     /// `[network] nic_wait_seconds`: how long to wait for a NIC to appear.
     pub nic_wait: Duration,
+    /// `[user-data] timeout_s`: how long one user-data script or command may run.
+    pub user_data_timeout: Duration,
 }
 
 /// `[source.NAME]`: one source's settings. Each source takes the keys it
@@ -95,6 +99,7 @@ impl Default for Config {
             sources: Vec::new(),
             network_stack: None,
             nic_wait: Duration::from_secs(10),
+            user_data_timeout: crate::user_data::run::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -139,6 +144,10 @@ impl Config {
                     }
                     ("network", "nic_wait_seconds", _) => {
                         config.nic_wait = Duration::from_secs(number(MAX_NIC_WAIT_SECONDS, "one hour")?);
+                        continue;
+                    }
+                    ("user-data", "timeout_s", _) => {
+                        config.user_data_timeout = Duration::from_secs(number(MAX_USER_DATA_SECONDS, "a day")?);
                         continue;
                     }
                     ("source", "order", _) => {

@@ -28,5 +28,6 @@ pub mod settings;
 pub mod sources;
 pub mod state;
 pub mod timing;
+pub mod user_data;
 
 pub use error::Error;

@@ -17,6 +17,7 @@ Usage:
   osconf apply  [--from SOURCE[=WHERE] | --drop PATH | --metadata [URL]] [--root DIR] [--live|--no-live] [--keep-drop]
   osconf status [--root DIR] [--json]
   osconf check  [--root DIR] [--json]
+  osconf user-data [--from SOURCE[=WHERE]] [--root DIR]
   osconf --help | --version
 
 Commands:
@@ -24,6 +25,10 @@ Commands:
   apply   apply the drop once, delete it, record what was done
   status  show what was applied last, when, from which drop, and the files osconf owns
   check   image-readiness report for image builders (exit 1 when something FAILED)
+  user-data  run the instance's user data once per instance: #! scripts, #cloud-config
+          (hostname, fqdn, ssh_authorized_keys, chpasswd, write_files, runcmd), gzip and
+          MIME multipart; output in /var/log/osconf-user-data.log; a failing script is a
+          warning (exit 0); under --root DIR scripts run chrooted into DIR
 
 Options:
   --from SOURCE[=WHERE]  ask this source only (at WHERE), instead of the sources of
@@ -58,6 +63,7 @@ enum Command {
     Apply,
     Status,
     Check,
+    UserData,
 }
 
 /// Paths (`--root`, `--drop`) may be any bytes, as Linux allows; every other
@@ -98,11 +104,12 @@ fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
                 options.metadata = Some(url.map(text).transpose()?.map(str::to_owned));
             }
             "--json" => options.json = true,
-            word @ ("plan" | "apply" | "status" | "check") if command.is_none() => {
+            word @ ("plan" | "apply" | "status" | "check" | "user-data") if command.is_none() => {
                 command = Some(match word {
                     "plan" => Command::Plan,
                     "apply" => Command::Apply,
                     "status" => Command::Status,
+                    "user-data" => Command::UserData,
                     _ => Command::Check,
                 })
             }
@@ -155,6 +162,7 @@ fn main() -> ExitCode {
         Some((Command::Apply, options)) => commands::apply(&options),
         Some((Command::Status, options)) => commands::status(&options),
         Some((Command::Check, options)) => commands::check(&options),
+        Some((Command::UserData, options)) => commands::user_data(&options),
     });
     match result {
         Ok(code) => ExitCode::from(code as u8),

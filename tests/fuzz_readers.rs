@@ -42,6 +42,8 @@
 //! | sources/openstack_format/network.rs `read`              | network_data.json (drive, service)         | openstack-network-data |
 //! | sources/http/mod.rs `parse_response`        | the HTTP response                          | http-response (+ tests/proptest_http.rs) |
 //! | sources/media/iso9660.rs `volume_label`, `read_file`   | an ISO 9660 image file (config drive)      | iso9660 (+ its unit tests) |
+//! | user_data/format.rs `parse`                             | user data (drive, metadata services)       | user-data (+ its unit tests, tests/user_data.rs) |
+//! | user_data/cloud_config.rs `read`                        | #cloud-config in user data                 | cloud-config        |
 //! | check.rs `run`                                          | /etc/shadow, authorized_keys (offline image) | check-image       |
 //! | sources/osconf_format/ (the os.conf drop, Tencent's CD-ROM) | os.conf                                  | tests/proptest_parser.rs, tests/hostile.rs |
 //!

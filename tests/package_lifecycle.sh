@@ -129,17 +129,20 @@ no() { ! "$@"; }
 dpkg --root="$T" --force-depends -i "$DEB" >/dev/null
 ok ".deb postinst: update-rc.d osconf defaults" grep -qx 'update-rc.d osconf defaults' "$CALLS"
 ok ".deb postinst: deb-systemd-helper enable osconf.service" grep -qx 'deb-systemd-helper enable osconf.service' "$CALLS"
+ok ".deb postinst: update-rc.d osconf-user-data defaults" grep -qx 'update-rc.d osconf-user-data defaults' "$CALLS"
+ok ".deb postinst: deb-systemd-helper enable osconf-user-data.service" grep -qx 'deb-systemd-helper enable osconf-user-data.service' "$CALLS"
 ok ".deb postinst: osconf-metadata.service not enabled" no grep -q 'enable osconf-metadata' "$CALLS"
 ok ".deb postinst starts nothing" no grep -q 'invoke\|start' "$CALLS"
 : >"$CALLS"
 dpkg --root="$T" -r osconf >/dev/null
 ok ".deb prerm: invoke-rc.d osconf stop" grep -qx 'invoke-rc.d osconf stop' "$CALLS"
-ok ".deb postrm on removal: units masked" grep -qx 'deb-systemd-helper mask osconf.service osconf-metadata.service' "$CALLS"
+ok ".deb postrm on removal: units masked" grep -qx 'deb-systemd-helper mask osconf.service osconf-metadata.service osconf-user-data.service' "$CALLS"
 ok ".deb postrm on removal: boot links kept (no update-rc.d)" no grep -q 'update-rc.d' "$CALLS"
 : >"$CALLS"
 dpkg --root="$T" -P osconf >/dev/null 2>&1
 ok ".deb postrm on purge: update-rc.d osconf remove" grep -qx 'update-rc.d osconf remove' "$CALLS"
-ok ".deb postrm on purge: deb-systemd-helper purge" grep -qx 'deb-systemd-helper purge osconf.service osconf-metadata.service' "$CALLS"
+ok ".deb postrm on purge: update-rc.d osconf-user-data remove" grep -qx 'update-rc.d osconf-user-data remove' "$CALLS"
+ok ".deb postrm on purge: deb-systemd-helper purge" grep -qx 'deb-systemd-helper purge osconf.service osconf-metadata.service osconf-user-data.service' "$CALLS"
 
 # The previous package, 0.1.0: PREV's packaging around this binary.
 prev_deb() { # prev_deb OUT

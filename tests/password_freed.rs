@@ -210,3 +210,46 @@ fn apply_drive_escaped() {
 fn an_admin_pass_with_escapes_is_never_freed_unwiped() {
     alone_in_a_child("an_admin_pass_with_escapes_is_never_freed_unwiped", apply_drive_escaped);
 }
+
+/// `osconf user-data` on a config drive whose user data is a script holding
+/// a password (Huawei's form, with a plain password in place of the hash):
+/// its bytes are read, parsed, digested and written to the private script
+/// file without a freed copy left unwiped. (The script itself cannot run in
+/// this tree, which has no shell: its outcome is a warning, as any failure.)
+fn user_data_script() {
+    let tree = TempTree::new("password-freed-user-data");
+    minimal_image(&tree);
+    let drive = tree.join("/drive");
+    std::fs::create_dir_all(drive.join("openstack/latest")).unwrap();
+    std::fs::write(
+        drive.join("openstack/latest/meta_data.json"),
+        br#"{"uuid": "7d1e2a4c-0b5e-4f4e-9a3c-2f6b8d9e0a11"}"#,
+    )
+    .unwrap();
+    let plain = random_text(48);
+    let mut script = Zeroizing::new(Vec::with_capacity(128));
+    script.extend_from_slice(b"#!/bin/sh\necho 'root:");
+    script.extend_from_slice(&plain);
+    script.extend_from_slice(b"' | chpasswd\n");
+    std::fs::write(drive.join("openstack/latest/user_data"), &*script).unwrap();
+    drop(script);
+    arm([&plain, &plain]);
+    drop(plain);
+    let options = Options {
+        root: tree.path.clone(),
+        from: Some(SourceChoice { name: "openstack-drive".into(), place: Some(drive.into_os_string()) }),
+        live: Some(false),
+        keep_drop: false,
+        json: false,
+        metadata: None,
+    };
+    assert_eq!(commands::user_data(&options).unwrap(), 0);
+    ARMED.store(false, Ordering::SeqCst);
+    assert!(tree.exists("/var/lib/osconf/user-data.json"), "the user data was taken");
+    assert_eq!(HITS.load(Ordering::SeqCst), 0, "blocks holding the user data's password were freed unwiped");
+}
+
+#[test]
+fn a_password_in_a_user_data_script_is_never_freed_unwiped() {
+    alone_in_a_child("a_password_in_a_user_data_script_is_never_freed_unwiped", user_data_script);
+}

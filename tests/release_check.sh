@@ -15,7 +15,7 @@ ok "the OpenRC script runs under openrc-run, before the network" sh -c "head -1 
 # X-Start-Before is "before"), in sysinit, where update-rc.d puts Default-Start S.
 ok "the SysV script orders itself before networking, in rcS (OpenRC: sysinit)" sh -c "grep -q '^# X-Start-Before: *networking' init.d/osconf && grep -q '^# Default-Start: *S$' init.d/osconf"
 ok "the systemd units, SysV and OpenRC scripts point to man:osconf(8), no made-up URL" \
-  sh -c "grep -q '^Documentation=man:osconf(8)$' systemd/osconf.service systemd/osconf-metadata.service && ! grep -rn 'http' systemd init.d openrc"
+  sh -c "grep -q '^Documentation=man:osconf(8)$' systemd/osconf.service systemd/osconf-metadata.service systemd/osconf-user-data.service && ! grep -rn 'http' systemd init.d openrc"
 ok "the man page renders without a warning (man --warnings) and has a NAME line (lexgrog)" \
   sh -c "[ -z \"\$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z packaging/osconf.8 2>&1 >/dev/null)\" ] && lexgrog packaging/osconf.8 | grep -q 'osconf - '"
 
@@ -32,7 +32,7 @@ check() {
   ok "$DEBARCH: .deb is for $DEBARCH" sh -c "dpkg-deb -f '$DEB' Architecture | grep -qx '$DEBARCH'"
   ok "$DEBARCH: .deb and .rpm carry this binary" sh -c "dpkg-deb --fsys-tarfile '$DEB' | tar -xO ./usr/sbin/osconf | cmp -s - '$BIN' && rpm2cpio '$RPM' | cpio -i --quiet --to-stdout ./usr/sbin/osconf | cmp -s - '$BIN'"
   deb_files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
-  for f in ./usr/sbin/osconf ./lib/systemd/system/osconf.service ./lib/systemd/system/osconf-metadata.service ./etc/init.d/osconf ./etc/osconf/osconf.conf ./usr/share/man/man8/osconf.8.gz ./usr/share/doc/osconf/README.md ./usr/share/doc/osconf/docs/guarantees.md ./usr/share/doc/osconf/copyright ./usr/share/doc/osconf/changelog.Debian.gz ./usr/share/doc/osconf/examples/openrc/osconf; do
+  for f in ./usr/sbin/osconf ./lib/systemd/system/osconf.service ./lib/systemd/system/osconf-metadata.service ./lib/systemd/system/osconf-user-data.service ./etc/init.d/osconf ./etc/init.d/osconf-user-data ./etc/osconf/osconf.conf ./usr/share/man/man8/osconf.8.gz ./usr/share/doc/osconf/README.md ./usr/share/doc/osconf/docs/guarantees.md ./usr/share/doc/osconf/copyright ./usr/share/doc/osconf/changelog.Debian.gz ./usr/share/doc/osconf/examples/openrc/osconf; do
     ok "$DEBARCH: .deb holds $f" grep -qxF "$f" <<<"$deb_files"
   done
   etc_files=$(grep '^\./etc/.*[^/]$' <<<"$deb_files" | sed 's/^\.//' | sort)
@@ -48,7 +48,7 @@ check() {
   ok "$DEBARCH: lintian: no error, no warning${report:+ ($(tr '\n' ';' <<<"$report"))}" [ "$f" = yes ]
   ok "$RPMARCH: .rpm is for $RPMARCH" sh -c "rpm -qp --qf '%{ARCH}' '$RPM' 2>/dev/null | grep -qx '$RPMARCH'"
   rpm_files=$(rpm -qlp "$RPM" 2>/dev/null)
-  for f in /usr/sbin/osconf /usr/lib/systemd/system/osconf.service /usr/lib/systemd/system/osconf-metadata.service /etc/rc.d/init.d/osconf /etc/osconf/osconf.conf /usr/share/man/man8/osconf.8.gz /usr/share/doc/osconf/README.md /usr/share/doc/osconf/docs/guarantees.md /usr/share/doc/osconf/examples/openrc/osconf; do
+  for f in /usr/sbin/osconf /usr/lib/systemd/system/osconf.service /usr/lib/systemd/system/osconf-metadata.service /usr/lib/systemd/system/osconf-user-data.service /etc/rc.d/init.d/osconf /etc/rc.d/init.d/osconf-user-data /etc/osconf/osconf.conf /usr/share/man/man8/osconf.8.gz /usr/share/doc/osconf/README.md /usr/share/doc/osconf/docs/guarantees.md /usr/share/doc/osconf/examples/openrc/osconf; do
     ok "$RPMARCH: .rpm holds $f" grep -qxF "$f" <<<"$rpm_files"
   done
   ok "$RPMARCH: .rpm marks osconf.conf as config" sh -c "rpm -qcp '$RPM' 2>/dev/null | grep -qx /etc/osconf/osconf.conf"

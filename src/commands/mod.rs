@@ -8,6 +8,7 @@ mod apply;
 mod check;
 mod plan;
 mod status;
+mod user_data;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ pub use self::apply::apply;
 pub use self::check::check;
 pub use self::plan::plan;
 pub use self::status::status;
+pub use self::user_data::user_data;
 
 use crate::config::{Config, Enabled, SourceConfig};
 use crate::error::Error;

@@ -60,5 +60,22 @@ pub fn status(options: &Options) -> Result<i32, Error> {
             }
         }
     }
+    if !options.json {
+        user_data(&root)?;
+    }
     Ok(0)
+}
+
+/// When the user data ran, and how each script and command ended.
+fn user_data(root: &crate::files::Root) -> Result<(), Error> {
+    let Some(record) = crate::user_data::once::load(root) else { return Ok(()) };
+    let instance = if record.instance_id.is_empty() { "no instance id".into() } else { record.instance_id.clone() };
+    outln!("User data: ran at unix time {} from {} ({instance})", record.ran_at, record.source);
+    for result in &record.results {
+        outln!("  {}: {}", result.name, result.outcome);
+    }
+    if !record.warnings.is_empty() {
+        outln!("  {} warning(s), in /var/log/osconf-user-data.log", record.warnings.len());
+    }
+    Ok(())
 }

@@ -33,6 +33,11 @@ pub fn render(root: &Root, hash: &str, days_since_epoch: u64) -> Result<FileWrit
 /// Replaces root's hash and sets the last-change day to today, so that the
 /// password is not treated as expired (a 0 there forces a change at login).
 pub(crate) fn with_root_hash(shadow: &str, hash: &str, days_since_epoch: u64) -> Result<String, Error> {
+    with_user_hash(shadow, "root", hash, days_since_epoch)
+}
+
+/// As [`with_root_hash`], for any `user` (user data's `chpasswd`).
+pub(crate) fn with_user_hash(shadow: &str, user: &str, hash: &str, days_since_epoch: u64) -> Result<String, Error> {
     let mut found = false;
     let mut out = String::with_capacity(shadow.len() + hash.len());
     for line in shadow.split_inclusive('\n') {
@@ -41,9 +46,9 @@ pub(crate) fn with_root_hash(shadow: &str, hash: &str, days_since_epoch: u64) ->
             None => (line, ""),
         };
         let mut fields: Vec<String> = body.split(':').map(str::to_owned).collect();
-        if fields[0] == "root" && !found {
+        if fields[0] == user && !found {
             if fields.len() < 3 {
-                return Err(Error::Failed(format!("{SHADOW}: root's line has {} fields, expected 9", fields.len())));
+                return Err(Error::Failed(format!("{SHADOW}: {user}'s line has {} fields, expected 9", fields.len())));
             }
             fields[1] = hash.to_owned();
             fields[2] = days_since_epoch.to_string();
@@ -53,7 +58,7 @@ pub(crate) fn with_root_hash(shadow: &str, hash: &str, days_since_epoch: u64) ->
         out.push_str(end);
     }
     if !found {
-        return Err(Error::Failed(format!("{SHADOW} has no root account")));
+        return Err(Error::Failed(format!("{SHADOW} has no {user} account")));
     }
     Ok(out)
 }

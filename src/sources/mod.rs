@@ -83,6 +83,20 @@ pub trait Source: Sync {
     fn find(&self, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error>;
     /// Reads the settings at `place` (`--from NAME=WHERE`).
     fn find_at(&self, place: &OsStr, context: &Context, config: &SourceConfig) -> Result<Option<Found>, Error>;
+    /// The instance's user data where `found` came from (at `place` when
+    /// given, as for [`find_at`](Source::find_at)): opaque bytes, at most
+    /// [`MAX_USER_DATA`]; `Ok(None)`: none. Never vendor data, never an
+    /// os.conf drop's. By default what the medium held beside the settings
+    /// ([`Found::user_data`]); a network source asks its service.
+    fn user_data(
+        &self,
+        found: &Found,
+        place: Option<&OsStr>,
+        config: &SourceConfig,
+    ) -> Result<Option<UserData>, Error> {
+        let _ = (place, config);
+        Ok(found.user_data.as_ref().map(|medium| medium.bytes.clone()))
+    }
     /// Checks an instance id this source's record holds (a record is input
     /// too): the form its cloud gives. A source that gives none accepts none.
     fn instance_id(&self, id: &str) -> Result<String, String> {
@@ -137,7 +151,33 @@ pub struct Found {
     pub drop_dir: Option<OwnedFd>,
     /// A medium osconf mounted itself: unmounted when `Found` is dropped.
     pub mount: Option<Mounted>,
+    /// The instance's user data a medium holds beside the settings (read
+    /// with them, while the medium is at hand); wiped when dropped.
+    pub user_data: Option<MediumUserData>,
 }
+
+/// User data on a medium, and the instance id beside it where the settings
+/// give none (Tencent's CD-ROM: its os.conf has none, its OpenStack
+/// `meta_data.json` a `uuid`).
+#[derive(Debug)]
+pub struct MediumUserData {
+    pub bytes: UserData,
+    pub instance_id: Option<String>,
+}
+
+impl Found {
+    /// The instance id its settings give, else the one beside its medium's user data.
+    pub fn instance_id(&self) -> Option<String> {
+        let typed = self.typed().and_then(|typed| typed.instance_id.clone());
+        typed.or_else(|| self.user_data.as_ref().and_then(|medium| medium.instance_id.clone()))
+    }
+}
+
+/// An instance's user data: opaque bytes, wiped when dropped (it may hold passwords).
+pub type UserData = Zeroizing<Vec<u8>>;
+
+/// Largest user data read from a source (clouds allow 16 to 64 KiB).
+pub const MAX_USER_DATA: usize = 1 << 20;
 
 /// What the bytes are.
 #[derive(Debug)]
@@ -178,6 +218,7 @@ impl Found {
             delete_after: file.delete_after,
             drop_dir: file.drop_dir,
             mount: None,
+            user_data: None,
         }
     }
 
@@ -247,6 +288,38 @@ pub fn find(context: &Context, config: &Config) -> Result<Option<Found>, Error> 
             continue;
         }
         if let Some(found) = source.find(context, &source_config)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// The instance's user data: from the one source of `--from NAME[=WHERE]`,
+/// else from the first source of `[source] order` that is asked and has
+/// some, with the settings found there (for the instance id).
+pub fn find_user_data(
+    choice: Option<(&str, Option<&OsStr>)>,
+    context: &Context,
+    config: &Config,
+) -> Result<Option<(Found, UserData)>, Error> {
+    type WithData = Option<(Found, UserData)>;
+    let with_data = |source: &dyn Source, place, found: Option<Found>| -> Result<WithData, Error> {
+        let Some(found) = found else { return Ok(None) };
+        Ok(source.user_data(&found, place, &config.source(source))?.map(|data| (found, data)))
+    };
+    if let Some((name, place)) = choice {
+        let found = find_from(name, place, context, config)?;
+        // find_from checked the name.
+        let Some(source) = by_name(name) else { return Ok(None) };
+        return with_data(source, place, found);
+    }
+    for &name in &config.order {
+        let Some(source) = by_name(name) else { continue };
+        let source_config = config.source(source);
+        if !asked(source, &source_config, context.cloud) {
+            continue;
+        }
+        if let Some(found) = with_data(source, None, source.find(context, &source_config)?)? {
             return Ok(Some(found));
         }
     }

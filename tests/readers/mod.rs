@@ -30,6 +30,7 @@ use osconf::sources::http::{parse_response, MAX_BODY};
 use osconf::sources::media::iso9660;
 use osconf::sources::openstack_format::{self, Options};
 use osconf::sources::osconf_format;
+use osconf::user_data::{cloud_config, format as user_data};
 
 const OPENSTACK: Options = Options { password: true };
 
@@ -438,6 +439,56 @@ pub const TARGETS: &[Target] = &[
             let Ok(text) = std::str::from_utf8(input) else { return Ok(()) };
             if let Ok(value @ serde_json::Value::Object(_)) = serde_json::from_str::<serde_json::Value>(text) {
                 let _ = read_metadata(&Document(value));
+            }
+            Ok(())
+        },
+    },
+    Target {
+        name: "user-data",
+        path: "/input/user_data",
+        dir: "user-data",
+        golden: &[],
+        system: &[],
+        setup: |_| {},
+        // Any bytes: parts within the bounds, each script starting with its `#!`.
+        run: |_, input| {
+            let parsed = user_data::parse(input);
+            if parsed.parts.len() > user_data::MAX_PARTS {
+                return Err(format!("{} parts", parsed.parts.len()));
+            }
+            let mut total = 0;
+            for part in &parsed.parts {
+                match part {
+                    user_data::Part::Script { body, .. } if !body.starts_with(b"#!") => {
+                        return Err("a script that does not start with #!".into())
+                    }
+                    user_data::Part::Script { body, .. } => total += body.len(),
+                    user_data::Part::CloudConfig(text) => total += text.len(),
+                }
+            }
+            if total > user_data::MAX_DECODED {
+                return Err(format!("{total} bytes of parts"));
+            }
+            Ok(())
+        },
+    },
+    Target {
+        name: "cloud-config",
+        path: "/input/cloud-config",
+        dir: "user-data",
+        golden: &[],
+        system: &[],
+        setup: |_| {},
+        // Any text: only absolute paths without `..`, modes that are modes, commands with a program.
+        run: |_, input| {
+            let config = cloud_config::read(&[&String::from_utf8_lossy(input)]);
+            for file in &config.write_files {
+                if !file.path.starts_with('/') || file.path.split('/').any(|c| c == "..") || file.permissions > 0o7777 {
+                    return Err(format!("write_files {:?} {:o}", file.path, file.permissions));
+                }
+            }
+            if config.runcmd.iter().any(|command| command.argv().is_empty()) {
+                return Err("an empty runcmd".into());
             }
             Ok(())
         },

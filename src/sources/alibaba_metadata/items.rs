@@ -23,9 +23,7 @@ impl Endpoint {
     /// The hardened flow first (a session token); plain reads when the
     /// endpoint does not offer tokens.
     pub fn connect(client: Client) -> Result<Endpoint, HttpError> {
-        let response = client.request("PUT", TOKEN_PATH, &[(TOKEN_TTL_HEADER, "21600")])?;
-        let token = (response.status == 200 && is_token(response.body.trim())).then(|| response.body.trim().to_owned());
-        log::debug!("metadata token flow: {}", if token.is_some() { "token" } else { "plain reads" });
+        let token = session_token(&client)?;
         Ok(Endpoint { client, token })
     }
 
@@ -53,6 +51,20 @@ impl Items for Endpoint {
         let headers: Vec<(&str, &str)> = self.token.iter().map(|t| (TOKEN_HEADER, t.as_str())).collect();
         get_item(&self.client, item, &headers)
     }
+}
+
+/// A session token where the endpoint offers one.
+fn session_token(client: &Client) -> Result<Option<String>, HttpError> {
+    let response = client.request("PUT", TOKEN_PATH, &[(TOKEN_TTL_HEADER, "21600")])?;
+    let token = (response.status == 200 && is_token(response.body.trim())).then(|| response.body.trim().to_owned());
+    log::debug!("metadata token flow: {}", if token.is_some() { "token" } else { "plain reads" });
+    Ok(token)
+}
+
+/// The headers a read outside the item tree carries (`/latest/user-data`):
+/// the session token where offered.
+pub fn token_headers(client: &Client) -> Result<Vec<(String, String)>, HttpError> {
+    Ok(session_token(client)?.map(|token| (TOKEN_HEADER.to_owned(), token)).into_iter().collect())
 }
 
 /// A token goes into a header: printable ASCII, no spaces or line breaks.

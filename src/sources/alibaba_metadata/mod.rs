@@ -44,7 +44,13 @@ pub static SOURCE: MetadataService = MetadataService {
     keys: &["url", "timeout_ms", "total_timeout_ms"],
     find,
     instance_id,
+    user_data,
 };
+
+/// `/latest/user-data`, with the session token where offered; 404: none.
+fn user_data(config: &SourceConfig) -> Result<Option<crate::sources::UserData>, Error> {
+    crate::sources::metadata_items::user_data_at(config, "/latest/user-data", items::token_headers)
+}
 
 /// Where Alibaba serves it.
 pub const DEFAULT_URL: &str = "http://100.100.100.200";

@@ -32,6 +32,13 @@ pub struct Response {
     pub body: String,
 }
 
+/// A reply with its body as the bytes served, wiped when dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResponse {
+    pub status: u16,
+    pub body: Zeroizing<Vec<u8>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpError {
     /// Nothing listens (refused, no route): the endpoint is absent.
@@ -98,6 +105,12 @@ impl Client {
     /// long as the one before (from `request_timeout`), with a pause between
     /// tries, all within the total time.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
+        text(path, self.request_retrying(method, path, headers, false)?)
+    }
+
+    /// As [`request`](Client::request), the body as the bytes served (user
+    /// data may be gzip'd): wiped when dropped.
+    pub fn request_bytes(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Result<RawResponse, HttpError> {
         self.request_retrying(method, path, headers, false)
     }
 
@@ -105,7 +118,7 @@ impl Client {
     /// starting, or overloaded), as cloud-init does for OpenStack's; the
     /// last reply is returned when the total time runs out.
     pub fn get_retrying_server_errors(&self, path: &str) -> Result<Response, HttpError> {
-        self.request_retrying("GET", path, &[], true)
+        text(path, self.request_retrying("GET", path, &[], true)?)
     }
 
     fn request_retrying(
@@ -114,7 +127,7 @@ impl Client {
         path: &str,
         headers: &[(&str, &str)],
         server_errors: bool,
-    ) -> Result<Response, HttpError> {
+    ) -> Result<RawResponse, HttpError> {
         let mut wait = self.request_timeout;
         let mut backoff = FIRST_BACKOFF;
         let mut tries = 0;
@@ -151,7 +164,13 @@ impl Client {
         }
     }
 
-    fn attempt(&self, method: &str, path: &str, headers: &[(&str, &str)], wait: Duration) -> Result<Response, Attempt> {
+    fn attempt(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        wait: Duration,
+    ) -> Result<RawResponse, Attempt> {
         let until = Instant::now() + wait;
         let timed_out = || Attempt::Retry(format!("no answer within {} ms", wait.as_millis()));
         let io = |e: std::io::Error| match e.kind() {
@@ -183,7 +202,7 @@ impl Client {
                 return Err(Attempt::Retry("the connection closed without an answer".into()));
             }
             append_wiping(&mut raw, &buffer[..n]);
-            if let Some(response) = parse_response(&raw, n == 0).map_err(garbage)? {
+            if let Some(response) = parse_raw(&raw, n == 0).map_err(garbage)? {
                 return Ok(response);
             }
             if raw.len() > MAX_RAW {
@@ -210,6 +229,27 @@ fn append_wiping(buffer: &mut Zeroizing<Vec<u8>>, bytes: &[u8]) {
 /// Interim 1xx responses are skipped. Never panics, never overflows, never
 /// accepts a body over [`MAX_BODY`].
 pub fn parse_response(raw: &[u8], eof: bool) -> Result<Option<Response>, String> {
+    let Some(mut response) = parse_raw(raw, eof)? else { return Ok(None) };
+    // Moved out, not copied: the text is the same allocation.
+    let body = String::from_utf8(std::mem::take(&mut *response.body)).map_err(|e| {
+        e.into_bytes().zeroize();
+        "body is not UTF-8 text"
+    })?;
+    Ok(Some(Response { status: response.status, body }))
+}
+
+/// A reply whose body is text: the bytes moved into a `String`, or an error
+/// naming the path.
+fn text(path: &str, mut response: RawResponse) -> Result<Response, HttpError> {
+    let body = String::from_utf8(std::mem::take(&mut *response.body)).map_err(|e| {
+        e.into_bytes().zeroize();
+        HttpError::Garbage(format!("{path}: body is not UTF-8 text"))
+    })?;
+    Ok(Response { status: response.status, body })
+}
+
+/// As [`parse_response`], the body as bytes.
+pub fn parse_raw(raw: &[u8], eof: bool) -> Result<Option<RawResponse>, String> {
     let mut raw = raw;
     loop {
         let Some(split) = find(raw, b"\r\n\r\n") else {
@@ -237,13 +277,8 @@ pub fn parse_response(raw: &[u8], eof: bool) -> Result<Option<Response>, String>
             Framing::UntilClose if rest.len() > MAX_BODY => return Err(format!("body larger than {MAX_BODY} bytes")),
             Framing::UntilClose => eof.then(|| copy(rest)),
         };
-        let Some(mut body) = body else { return Ok(None) };
-        // Moved out, not copied: the text is the same allocation.
-        let body = String::from_utf8(std::mem::take(&mut *body)).map_err(|e| {
-            e.into_bytes().zeroize();
-            "body is not UTF-8 text"
-        })?;
-        return Ok(Some(Response { status: head.status, body }));
+        let Some(body) = body else { return Ok(None) };
+        return Ok(Some(RawResponse { status: head.status, body }));
     }
 }
 

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::settings::build::SettingsBuilder;
 use crate::settings::values::{self, shorten};
 use crate::settings::{Mac, SshKey};
-use crate::sources::http::{Client, HttpError};
+use crate::sources::http::{Client, HttpError, RawResponse};
 use crate::sources::platform::Cloud;
 use crate::sources::{Context, Found, Payload, Source, Typed};
 
@@ -109,6 +109,8 @@ pub struct MetadataService {
     pub find: fn(&SourceConfig) -> Result<Option<Found>, Error>,
     /// The form of instance id its cloud gives.
     pub instance_id: fn(&str) -> Result<String, String>,
+    /// Reads the instance's user data from the service at `config.url`.
+    pub user_data: fn(&SourceConfig) -> Result<Option<crate::sources::UserData>, Error>,
 }
 
 impl Source for MetadataService {
@@ -142,6 +144,45 @@ impl Source for MetadataService {
 
     fn instance_id(&self, id: &str) -> Result<String, String> {
         (self.instance_id)(id)
+    }
+
+    fn user_data(
+        &self,
+        _found: &Found,
+        place: Option<&OsStr>,
+        config: &SourceConfig,
+    ) -> Result<Option<crate::sources::UserData>, Error> {
+        match place {
+            Some(place) => (self.user_data)(&at_url(self.name, place, config)?),
+            None => (self.user_data)(config),
+        }
+    }
+}
+
+/// The instance's user data at `path` of the service (`/latest/user-data`,
+/// `/openstack/latest/user_data`), with `headers`: a 404 is none, and so is
+/// a service gone silent since the settings were read (a warning); its
+/// bytes (text or gzip'd) are wiped when dropped.
+pub fn user_data_at(
+    config: &SourceConfig,
+    path: &str,
+    connect: impl FnOnce(&Client) -> Result<Vec<(String, String)>, HttpError>,
+) -> Result<Option<crate::sources::UserData>, Error> {
+    let failed = |e: String| Error::Failed(format!("metadata endpoint {}: {path}: {e}", config.url));
+    let client = Client::new(&config.url, config.request_timeout, config.total_timeout).map_err(failed)?;
+    let response = connect(&client).and_then(|headers| {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        client.request_bytes("GET", path, &headers)
+    });
+    match response {
+        Ok(RawResponse { status: 200, body }) => Ok(Some(body)),
+        Ok(RawResponse { status: 404, .. }) => Ok(None),
+        Ok(RawResponse { status, .. }) => Err(failed(format!("HTTP status {status}"))),
+        Err(HttpError::Unreachable(e) | HttpError::Timeout(e)) => {
+            log::warn!("metadata endpoint {}: {path}: {e}: no user data from it", config.url);
+            Ok(None)
+        }
+        Err(e) => Err(failed(e.to_string())),
     }
 }
 
@@ -402,5 +443,6 @@ pub fn find_with<E>(
         delete_after: None,
         drop_dir: None,
         mount: None,
+        user_data: None,
     }))
 }

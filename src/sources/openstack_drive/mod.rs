@@ -21,7 +21,10 @@ use crate::sources::media::mount::{mount_first_fitting, mount_point_of, Mounted}
 use crate::sources::media::{iso9660, label};
 use crate::sources::openstack_format::{self, Options, MAX_JSON_BYTES, META_DATA, NETWORK_DATA};
 use crate::sources::platform::Cloud;
-use crate::sources::{Context, Found, Payload, Source, Typed};
+use crate::sources::{Context, Found, MediumUserData, Payload, Source, Typed, MAX_USER_DATA};
+
+/// The user data beside meta_data.json (never `vendor_data*.json`).
+pub const USER_DATA: &str = "user_data";
 
 #[cfg(test)]
 mod tests;
@@ -123,20 +126,53 @@ enum Tree<'a> {
 impl Tree<'_> {
     /// One file of the drive, at most [`MAX_JSON_BYTES`]; `None` when absent.
     fn read(&self, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        self.read_at_most(relative, MAX_JSON_BYTES)
+    }
+
+    fn read_at_most(&self, relative: &str, max: usize) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
         match self {
             Tree::Image(image) => {
                 let bad = |e: String| Error::Invalid(format!("{}:/{relative}: {e}", image.display()));
                 let mut file = std::fs::File::open(image).map_err(|e| bad(e.to_string()))?;
-                iso9660::read_file(&mut file, relative, MAX_JSON_BYTES).map_err(|e| bad(e.to_string()))
+                iso9660::read_file(&mut file, relative, max).map_err(|e| bad(e.to_string()))
             }
-            Tree::Directory(base) => read_beneath(base, relative),
+            Tree::Directory(base) => read_beneath(base, relative, max),
+        }
+    }
+}
+
+/// `openstack/latest/user_data` in Tencent's CD-ROM's directory, when
+/// there, with the `uuid` of the `meta_data.json` beside it (its os.conf
+/// gives no instance id); one too large or unreadable is a warning and none.
+pub fn user_data_in_dir(base: &Path) -> Option<MediumUserData> {
+    with_instance_id(&Tree::Directory(base))
+}
+
+/// As [`user_data_in_dir`], in an ISO 9660 device or image file.
+pub fn user_data_in_image(image: &Path) -> Option<MediumUserData> {
+    with_instance_id(&Tree::Image(image))
+}
+
+fn with_instance_id(tree: &Tree) -> Option<MediumUserData> {
+    let bytes = user_data_of(tree, "latest")?;
+    let meta_data = tree.read(&format!("openstack/latest/{META_DATA}")).ok().flatten();
+    let instance_id = meta_data.and_then(|meta| openstack_format::instance_of(&meta).ok());
+    Some(MediumUserData { bytes, instance_id })
+}
+
+fn user_data_of(tree: &Tree, version: &str) -> Option<Zeroizing<Vec<u8>>> {
+    match tree.read_at_most(&format!("openstack/{version}/{USER_DATA}"), MAX_USER_DATA) {
+        Ok(data) => data,
+        Err(e) => {
+            log::warn!("config drive: {e}: no user data from it");
+            None
         }
     }
 }
 
 /// A file beneath `base`, never through a symbolic link, never more than
-/// [`MAX_JSON_BYTES`].
-fn read_beneath(base: &Path, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+/// `max` bytes.
+fn read_beneath(base: &Path, relative: &str, max: usize) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     let relative = Path::new(relative);
     let (Some(dir), Some(name)) = (relative.parent(), relative.file_name()) else { return Ok(None) };
     let shown = base.join(relative).display().to_string();
@@ -150,14 +186,19 @@ fn read_beneath(base: &Path, relative: &str) -> Result<Option<Zeroizing<Vec<u8>>
         Err(nix::errno::Errno::ENOENT) => return Ok(None),
         Err(e) => return Err(Error::Invalid(format!("{shown}: {e}"))),
     };
-    if !file.metadata().map_err(|e| Error::Failed(format!("{shown}: {e}")))?.is_file() {
+    let meta = file.metadata().map_err(|e| Error::Failed(format!("{shown}: {e}")))?;
+    if !meta.is_file() {
         return Err(Error::Invalid(format!("{shown}: not a regular file")));
     }
-    let mut content = Zeroizing::new(Vec::new());
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_JSON_BYTES as u64 + 1), &mut content)
+    // Room for all of it from the start (and the one byte that shows the end):
+    // a Vec grown by read_to_end frees its outgrown copies unwiped, and the
+    // file may hold a password (admin_pass, a user-data script).
+    let room = usize::try_from(meta.len()).unwrap_or(usize::MAX).min(max) + 1;
+    let mut content = Zeroizing::new(Vec::with_capacity(room));
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max as u64 + 1), &mut content)
         .map_err(|e| Error::Failed(format!("{shown}: {e}")))?;
-    if content.len() > MAX_JSON_BYTES {
-        return Err(Error::Invalid(format!("{shown}: larger than {MAX_JSON_BYTES} bytes")));
+    if content.len() > max {
+        return Err(Error::Invalid(format!("{shown}: larger than {max} bytes")));
     }
     Ok(Some(content))
 }
@@ -248,6 +289,7 @@ fn read_tree(
             payload: Payload::Typed(typed),
             delete_after: None,
             drop_dir: None,
+            user_data: user_data_of(tree, version).map(|bytes| MediumUserData { bytes, instance_id: None }),
             mount,
         }));
     }

@@ -31,7 +31,13 @@ pub static SOURCE: MetadataService = MetadataService {
     keys: &["url", "timeout_ms", "total_timeout_ms", "password"],
     find,
     instance_id: openstack_format::instance_id,
+    user_data,
 };
+
+/// `/openstack/latest/user_data` (never `vendor_data*.json`); 404: none.
+fn user_data(config: &SourceConfig) -> Result<Option<crate::sources::UserData>, Error> {
+    crate::sources::metadata_items::user_data_at(config, "/openstack/latest/user_data", |_| Ok(Vec::new()))
+}
 
 pub const DEFAULT_URL: &str = "http://169.254.169.254";
 const BASE: &str = "/openstack/latest/";
@@ -95,6 +101,7 @@ pub fn find(config: &SourceConfig) -> Result<Option<Found>, Error> {
         delete_after: None,
         drop_dir: None,
         mount: None,
+        user_data: None,
     }))
 }
 

@@ -66,7 +66,7 @@ impl Source for TencentCdrom {
         let found = if meta.is_dir() {
             // A directory: the CD-ROM's content, e.g. where it is mounted.
             let found = read_drop_beneath(path, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)));
-            found.map(|found| with_keys(found, openstack_drive::ssh_keys_in_directory(path)))
+            found.map(|found| with_openstack_tree(found, path))
         } else if std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type()) {
             read_from_device(path)?
         } else if label::iso9660_label(path).is_some() {
@@ -84,7 +84,7 @@ pub fn read_from_device(device: &Path) -> Result<Option<Found>, Error> {
     let major_minor = format!("{}:{}", nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
     let drop_on = |point: &Path| -> Result<Option<Found>, Error> {
         let found = read_drop_beneath(point, Path::new(DROP_PATH))?.map(|file| read_only(Found::drop(KIND, file)));
-        Ok(found.map(|found| with_keys(found, openstack_drive::ssh_keys_in_directory(point))))
+        Ok(found.map(|found| with_openstack_tree(found, point)))
     };
     let mounted = match mount_point_of(&major_minor) {
         Some(point) => return drop_on(&point),
@@ -111,8 +111,16 @@ pub fn read_from_image_file(image: &Path) -> Result<Option<Found>, Error> {
         delete_after: None,
         drop_dir: None,
         mount: None,
+        user_data: openstack_drive::user_data_in_image(image),
     });
     Ok(found.map(|found| with_keys(found, openstack_drive::ssh_keys_in_image(image))))
+}
+
+/// What the CD-ROM (directory `point`) may hold beside its drop, in an
+/// OpenStack tree: root's keys and `openstack/latest/user_data`.
+fn with_openstack_tree(found: Found, point: &Path) -> Found {
+    let found = Found { user_data: openstack_drive::user_data_in_dir(point), ..found };
+    with_keys(found, openstack_drive::ssh_keys_in_directory(point))
 }
 
 /// The drop with root's keys from the medium's OpenStack tree, if it has one.

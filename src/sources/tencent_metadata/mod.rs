@@ -45,7 +45,13 @@ pub static SOURCE: MetadataService = MetadataService {
     keys: &["url", "timeout_ms", "total_timeout_ms"],
     find,
     instance_id,
+    user_data,
 };
+
+/// `/latest/user-data`; 404: none.
+fn user_data(config: &SourceConfig) -> Result<Option<crate::sources::UserData>, Error> {
+    crate::sources::metadata_items::user_data_at(config, "/latest/user-data", |_| Ok(Vec::new()))
+}
 
 /// Where Tencent serves it.
 pub const DEFAULT_URL: &str = "http://169.254.0.23";
