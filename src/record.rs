@@ -447,17 +447,22 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 
-    /// The bond and VLAN files of every stack (`.netdev`, `bondN`,
-    /// `PARENT.ID`) are of a shape the check accepts; near misses are not.
-    #[test]
-    fn bond_and_vlan_files_pass_the_check() {
+    /// cloud-init's OpenStack sample of a bond with VLANs, as osconf reads it.
+    fn cloud_init_bond() -> crate::sources::openstack_format::Read {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openstack/cloud-init/bond/");
-        let read = crate::sources::openstack_format::read(
+        crate::sources::openstack_format::read(
             &std::fs::read(format!("{dir}meta_data.json")).unwrap(),
             Some(&std::fs::read(format!("{dir}network_data.json")).unwrap()),
             crate::sources::openstack_format::Options { password: false },
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The bond and VLAN files of every stack (`.netdev`, `bondN`,
+    /// `PARENT.ID`) are of a shape the check accepts; near misses are not.
+    #[test]
+    fn bond_and_vlan_files_pass_the_check() {
+        let read = cloud_init_bond();
         let root = Root::new("/nonexistent-osconf-root");
         let mut owned = Vec::new();
         for stack in STACKS {
@@ -555,13 +560,7 @@ mod tests {
     /// naming the NIC.
     #[test]
     fn a_bond_and_vlan_record_round_trips_and_an_impossible_one_is_refused() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openstack/cloud-init/bond/");
-        let read = crate::sources::openstack_format::read(
-            &std::fs::read(format!("{dir}meta_data.json")).unwrap(),
-            Some(&std::fs::read(format!("{dir}network_data.json")).unwrap()),
-            crate::sources::openstack_format::Options { password: false },
-        )
-        .unwrap();
+        let read = cloud_init_bond();
         let bonded = Record { nics: read.settings.nics, ..record() };
         assert_eq!(bonded.check(), Ok(()));
         let json = serde_json::to_string(&bonded).unwrap();

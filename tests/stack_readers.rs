@@ -13,7 +13,6 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::*;
 use osconf::settings::{Nic, Settings};
@@ -44,18 +43,9 @@ fn name_of(tree: &TempTree, nic: &Nic) -> String {
     nic.label()
 }
 
+/// A tool's stdout; it must succeed.
 fn run(program: &str, args: &[&str], input: Option<&[u8]>) -> String {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e} (tests/install-deps.sh installs it)"));
-    if let Some(bytes) = input {
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = run_tool(program, args, input);
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}{}",

@@ -14,7 +14,6 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -32,18 +31,9 @@ fn applied(case: &str) -> TempTree {
     tree
 }
 
+/// Whether a tool succeeded, and its stdout then stderr.
 fn run(program: &str, args: &[&str], input: Option<&[u8]>) -> (bool, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e} (tests/install-deps.sh installs it)"));
-    if let Some(bytes) = input {
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = run_tool(program, args, input);
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }

@@ -144,6 +144,23 @@ pub fn osconf(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs a distribution's tool (`netplan`, `nmcli`, `ifup`, …) with `input`
+/// on its stdin; its output, a tool this machine lacks named as what
+/// tests/install-deps.sh installs.
+pub fn run_tool(program: &str, args: &[&str], input: Option<&[u8]>) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e} (tests/install-deps.sh installs it)"));
+    if let Some(bytes) = input {
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// Runs `command` (stdout discarded); returns (exit code, stderr). Killed
 /// after `limit`, and the test fails: a hang is a bug, not a slow run.
 pub fn run_within(mut command: Command, limit: Duration) -> (i32, String) {
