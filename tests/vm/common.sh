@@ -258,6 +258,19 @@ enable_metadata_service() {
   mkdir -p "$R/etc/systemd/system/osconf-vm-check.service.d"
   printf '[Unit]\nAfter=osconf-metadata.service\n' > "$R/etc/systemd/system/osconf-vm-check.service.d/metadata.conf"
 }
+# enable_user_data_service <tree>: osconf-user-data.service enabled (the
+# .deb enables it; else installed from systemd/), the reporter after it.
+enable_user_data_service() {
+  local R=$1 unit
+  unit=$(ls "$R"/lib/systemd/system/osconf-user-data.service "$R"/usr/lib/systemd/system/osconf-user-data.service 2>/dev/null | head -n1 || true)
+  if [ -z "$unit" ]; then
+    install -m 644 "$REPO/systemd/osconf-user-data.service" "$R/etc/systemd/system/osconf-user-data.service"
+    unit=$R/etc/systemd/system/osconf-user-data.service
+  fi
+  ln -sf "${unit#"$R"}" "$R/etc/systemd/system/multi-user.target.wants/osconf-user-data.service"
+  mkdir -p "$R/etc/systemd/system/osconf-vm-check.service.d"
+  printf '[Unit]\nAfter=osconf-user-data.service\n' > "$R/etc/systemd/system/osconf-vm-check.service.d/user-data.conf"
+}
 # install_checker <tree> <init>: the guest's reporter, run once boot is done.
 install_checker() {
   local R=$1 init=$2

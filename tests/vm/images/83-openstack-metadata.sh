@@ -24,10 +24,17 @@
 # static without a gateway and with MTU 1400 (set live, and by networkd at
 # the next boot), a DNS service.
 #
-# Chain: applied (host name, hosts, key, eth1's address and MTU, eth0 still
-# on its DHCP lease and default route); a reboot (nothing re-applied, the
-# state of the apply boot, MTUs included); a new instance (a new uuid, host
-# name and eth1 address): applied again.
+# The root password comes as Huawei gives it to a password-login Linux
+# instance: only in the user data, a script `#!/bin/bash` + `echo
+# 'root:$6$…' | chpasswd -e;` (PLATFORM.md §5), served at
+# /openstack/latest/user_data and run by osconf-user-data.service (issue
+# 26); the script also appends a line to /root/user-data-runs, to count runs.
+#
+# Chain: applied (host name, hosts, key, eth1's address and MTU, eth0 on its
+# DHCP lease; the user data run: root's password works); a reboot (nothing
+# re-applied, the user data not run again, the state of the apply boot, MTUs
+# included); a new instance (a new uuid, host name and eth1 address):
+# applied again, the user data run again.
 OSMD_TREE=$W/openstack-metadata-tree.json OSMD_REQUESTS=$W/openstack-metadata-requests.log
 OSMD_KEY=""
 # osmd_tree <uuid> <hostname> <eth1 IPv4 last byte>
@@ -47,7 +54,9 @@ osmd_tree() {
      {"id": "network1", "type": "ipv4", "link": "tap9c1b2e3f-02", "ip_address": "10.20.30.$3",
       "netmask": "255.255.255.0", "routes": [], "network_id": "9e2d"}],
    "services": [{"type": "dns", "address": "xxx.xx.x.x"}, {"type": "dns", "address": "100.125.1.250"}]}
-}}
+ },
+ "user_data": $(printf '#!/bin/bash\necho '"'"'root:%s'"'"' | chpasswd -e;\necho ran >> /root/user-data-runs\n' "$(openssl passwd -6 -salt huaweisalt "$PASSWORD")" | python3 -c 'import json, sys; print(json.dumps(sys.stdin.read()))')
+}
 EOF
   : > "$OSMD_REQUESTS"
 }
@@ -67,6 +76,7 @@ customize_openstack_metadata() {
   mkdir -p "$R/etc/systemd/system/network-online.target.wants"
   ln -sf /lib/systemd/system/systemd-networkd-wait-online.service "$R/etc/systemd/system/network-online.target.wants/systemd-networkd-wait-online.service"
   enable_metadata_service "$R"
+  enable_user_data_service "$R"
 }
 
 # osmd_applied <uuid> <short name> <eth1 IPv4 last byte>
@@ -88,18 +98,26 @@ osmd_applied() {
   check "eth0 MTU as the link's: $(value "mtu_$M0")" has "mtu_$M0=1500"
   check "osconf's networkd file asks DHCP for eth0" has "networkd_dhcp_eth0=DHCP=ipv4"
   check "only OpenStack's paths asked: $(sort -u "$OSMD_REQUESTS" | tr '\n' ' ')" [ "$(grep -vc '^GET /openstack/' "$OSMD_REQUESTS")" = 0 ]
+  check "osconf-user-data.service succeeded: $(value user_data_result)" [ "$(value user_data_result)" = "success exit=0" ]
+  check "root's password from the user data's chpasswd -e, verified with crypt(3)" has password_ok=yes
+  check "user data recorded for instance $1 ($(value user_data_instance))" has "user_data_instance=$1"
+  check "the user data's log is 0600: $(value user_data_log_mode)" has "user_data_log_mode=600"
 }
 assert_osmd() {
   osmd_applied 3b1c5e7a-9d2f-4e6a-8b0c-1d2e3f4a5b6c ecs-mdmd 20
   check "applied from the service" grep -aq 'OSCONF-CHECK mlog=.*applied .*169\.254\.169\.254' "$LOG"
+  check "the user data ran once: $(value user_data_runs)" has user_data_runs=1
 }
 assert_osmd_again() {
   osmd_applied 3b1c5e7a-9d2f-4e6a-8b0c-1d2e3f4a5b6c ecs-mdmd 20
   check "not applied again" grep -aq 'OSCONF-CHECK mlog=.*applied already' "$LOG"
+  check "the user data not run again: $(value user_data_runs)" has user_data_runs=1
+  check "the user data says it ran already" grep -aq 'OSCONF-CHECK ulog=.*ran already for this instance' "$LOG"
 }
 assert_osmd_changed() {
   osmd_applied 7c6d5e4f-3a2b-4c1d-8e9f-0a1b2c3d4e5f ecs-nwnw 21
   check "applied again for the new instance" grep -aq 'OSCONF-CHECK mlog=.*applied .*169\.254\.169\.254' "$LOG"
+  check "the user data ran again for the new instance: $(value user_data_runs)" has user_data_runs=2
 }
 NEXT_BOOT_SCENARIOS+=" osmd_again "
 
