@@ -444,6 +444,7 @@ mod tests {
             }
         }
         assert!(owned.iter().any(|p| p.ends_with("/ifcfg-ens3")) && owned.iter().any(|p| p.ends_with("/rule-eth1")));
+        assert!(owned.iter().any(|p| p.ends_with("/route6-eth1")), "eth1's IPv6 route: {owned:?}");
         assert!(owned.len() > 20, "{owned:?}");
         for path in &owned {
             assert!(osconf_could_own(path), "{path}");
