@@ -336,6 +336,9 @@ fn check_nic(nic: &Nic) -> Result<(), String> {
     if let Some(gateway) = nic.ipv6_gateway {
         nic_extras::set_ipv6_gateway(&mut rebuilt, gateway).map_err(|e| format!("ipv6_gateway: {e}"))?;
     }
+    for (n, route) in nic.ipv6_routes.iter().enumerate() {
+        nic_extras::add_ipv6_route(&mut rebuilt, *route).map_err(|e| format!("ipv6_routes[{n}]: {e}"))?;
+    }
     // A table of its own only with a gateway, and never one of the kernel's (0, 253 to 255).
     if let Some(table) = nic.table {
         if nic.gateway.is_none() || matches!(table, 0 | 253..=255) {
@@ -395,6 +398,9 @@ mod tests {
         nic_extras::add_secondary(eth1, "42.120.74.106".parse().unwrap()).unwrap();
         nic_extras::add_ipv6(eth1, "2001:db8::5".parse().unwrap(), 64).unwrap();
         nic_extras::set_ipv6_gateway(eth1, "2001:db8::1".parse().unwrap()).unwrap();
+        let route =
+            nic_extras::Route6 { dest: "fd30::".parse().unwrap(), prefix: 48, via: "fe80::f001".parse().unwrap() };
+        nic_extras::add_ipv6_route(eth1, route).unwrap();
         assert!(nic_extras::route_own_replies(eth1));
         settings
     }
@@ -438,6 +444,7 @@ mod tests {
             }
         }
         assert!(owned.iter().any(|p| p.ends_with("/ifcfg-ens3")) && owned.iter().any(|p| p.ends_with("/rule-eth1")));
+        assert!(owned.iter().any(|p| p.ends_with("/route6-eth1")), "eth1's IPv6 route: {owned:?}");
         assert!(owned.len() > 20, "{owned:?}");
         for path in &owned {
             assert!(osconf_could_own(path), "{path}");
@@ -543,6 +550,15 @@ mod tests {
             (Box::new(|r| r.nics[1].ipv6[0].1 = 200), "nics[1].ipv6[0]: "),
             (Box::new(|r| r.nics[1].ipv6[0].0 = "fe80::1".parse().unwrap()), "nics[1].ipv6[0]: "),
             (Box::new(|r| r.nics[1].ipv6_gateway = Some("2001:db9::1".parse().unwrap())), "nics[1].ipv6_gateway: "),
+            (Box::new(|r| r.nics[1].ipv6_routes[0].prefix = 0), "nics[1].ipv6_routes[0]: "),
+            (Box::new(|r| r.nics[1].ipv6_routes[0].via = "2001:db9::1".parse().unwrap()), "nics[1].ipv6_routes[0]: "),
+            (
+                Box::new(|r| {
+                    let twice = r.nics[1].ipv6_routes[0];
+                    r.nics[1].ipv6_routes.push(twice)
+                }),
+                "nics[1].ipv6_routes[1]: ",
+            ),
             (Box::new(|r| r.nics[1].table = Some(254)), "nics[1].table: "),
             (Box::new(|r| r.nics[1].mac = r.nics[0].mac), "nics[1]: "),
             (Box::new(|r| r.network_stack = Some("../x".into())), "network_stack: "),

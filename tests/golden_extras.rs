@@ -22,7 +22,8 @@ use osconf::sources::osconf_format;
 
 /// eth0 (primary: default route, IPv6 with its gateway, an IPv4 and an
 /// IPv6 name server) and eth1 (a
-/// secondary NIC: two secondary addresses, IPv6, its own routing table).
+/// secondary NIC: two secondary addresses, IPv6 with glean's Rackspace
+/// route `fd30::/48 via fe80::f001`, its own routing table).
 fn settings() -> Settings {
     let drop = "eth0_ip_addr=192.168.50.10\neth0_mac_addr=52:54:00:12:34:56\neth0_netmask=255.255.255.0\neth0_gateway=192.168.50.1\n\
                 eth0_route=\"0.0.0.0/0 192.168.50.1\"\ndns_nameserver=\"192.168.50.2\"\n\
@@ -39,6 +40,8 @@ fn settings() -> Settings {
         nic_extras::add_secondary(eth1, address.parse().unwrap()).unwrap();
     }
     nic_extras::add_ipv6(eth1, nic_extras::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
+    let route = nic_extras::Route6 { dest: "fd30::".parse().unwrap(), prefix: 48, via: "fe80::f001".parse().unwrap() };
+    nic_extras::add_ipv6_route(eth1, route).unwrap();
     assert!(nic_extras::route_own_replies(eth1));
     s
 }
@@ -109,6 +112,8 @@ fn netplan_generate_turns_them_into_networkd_files() {
         "Table=1001",
         "Scope=link",
         "Gateway=10.0.1.1",
+        "Destination=fd30::/48",
+        "Gateway=fe80::f001",
     ] {
         assert!(eth1.lines().any(|l| l == line), "{line} missing:\n{eth1}");
     }
@@ -135,6 +140,7 @@ fn networkmanager_writes_the_same_keys_itself() {
         .args(["ipv4.routes", "10.0.1.0/24 table=1001, 0.0.0.0/0 10.0.1.1 table=1001"])
         .args(["ipv4.routing-rules", "priority 1001 from 10.0.1.5 table 1001, priority 1001 from 10.0.1.6 table 1001, priority 1001 from 10.0.1.7 table 1001"])
         .args(["ipv6.method", "manual", "ipv6.addresses", "2001:db8:1::5/64", "ipv6.never-default", "yes"])
+        .args(["ipv6.routes", "fd30::/48 fe80::f001"])
         .output()
         .expect("network-manager is installed");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -229,10 +235,12 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
         "  name servers: 192.168.50.2 2001:db8:50::53 (through /etc/resolv.conf)",
         "      secondary address 10.0.1.6/24",
         "      IPv6 address 2001:db8:1::5/64",
+        "      IPv6 route fd30::/48 via fe80::f001",
         "      IPv6 gateway 2001:db8:50::1 (default route)",
         "      own routing: replies from its addresses leave by it (table 1001, default via 10.0.1.1)",
         "  + address 10.0.1.7/24 on eth1 (52:54:00:12:34:57)",
         "  + route ::/0 via 2001:db8:50::1 on eth0 (52:54:00:12:34:56)",
+        "  + route fd30::/48 via fe80::f001 on eth1 (52:54:00:12:34:57)",
         "  + table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6, from 10.0.1.7 lookup 1001 on eth1 (52:54:00:12:34:57)",
     ] {
         assert!(plan.lines().any(|l| l == line), "{line} missing:\n{plan}");
@@ -243,6 +251,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     assert_eq!(code, 0, "{err}");
     assert!(status.contains("  eth1 (MAC 52:54:00:12:34:57): 10.0.1.5/24; routes: none\n      secondary address 10.0.1.6/24\n      secondary address 10.0.1.7/24\n"), "{status}");
     assert!(status.contains("      own routing: replies from its addresses leave by it (table 1001"), "{status}");
+    assert!(status.contains("      IPv6 route fd30::/48 via fe80::f001\n"), "{status}");
     assert!(status.contains("  name servers: 192.168.50.2 2001:db8:50::53\n"), "{status}");
     assert_eq!(
         tree.read("/etc/resolv.conf").lines().filter(|l| l.starts_with("nameserver")).collect::<Vec<_>>(),
@@ -252,8 +261,13 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
     // The next settings no longer list them: the plan removes what osconf added.
     let previous = Record::load(&root).unwrap();
     let mut later = settings();
-    later.nics[1] =
-        osconf::settings::Nic { secondary: Vec::new(), ipv6: Vec::new(), table: None, ..later.nics[1].clone() };
+    later.nics[1] = osconf::settings::Nic {
+        secondary: Vec::new(),
+        ipv6: Vec::new(),
+        ipv6_routes: Vec::new(),
+        table: None,
+        ..later.nics[1].clone()
+    };
     let plan = Plan::build(later, &Origin::drop("test", b"2", previous.as_ref()), previous.as_ref(), &root, &config)
         .unwrap()
         .to_string();
@@ -261,6 +275,7 @@ fn plan_and_status_show_them_and_a_later_settings_removes_them() {
         "  - table 1001 (10.0.1.0/24 on the link, default via 10.0.1.1), rules from 10.0.1.5, from 10.0.1.6, from 10.0.1.7 lookup 1001 on eth1 (52:54:00:12:34:57)",
         "  - address 10.0.1.6/24 on eth1 (52:54:00:12:34:57)",
         "  - address 2001:db8:1::5/64 on eth1 (52:54:00:12:34:57)",
+        "  - route fd30::/48 via fe80::f001 on eth1 (52:54:00:12:34:57)",
     ] {
         assert!(plan.lines().any(|l| l == line), "{line} missing:\n{plan}");
     }
@@ -293,6 +308,7 @@ fn the_suse_rule_file_goes_when_the_nic_no_longer_routes_its_own_replies() {
     let previous = Record::load(&root).unwrap();
     let mut later = settings();
     later.nics[1].table = None;
+    later.nics[1].ipv6_routes.clear(); // ifroute-eth1's other lines
     let plan =
         Plan::build(later, &Origin::drop("test", b"2", previous.as_ref()), previous.as_ref(), &root, &config).unwrap();
     apply::run(&plan, previous.as_ref(), &root, effects).unwrap();

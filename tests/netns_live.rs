@@ -387,6 +387,7 @@ fn kernel_state() -> Vec<Vec<String>> {
         strip(routes()),
         strip(table),
         strip(lines(&["ip", "-6", "route", "show", "default"])),
+        strip(lines(&["ip", "-6", "route", "show", "fd30::/48"])),
         lines(&["ip", "rule"]),
     ]
 }
@@ -394,13 +395,16 @@ fn kernel_state() -> Vec<Vec<String>> {
 #[test]
 fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
     use osconf::plan::network::{render, Stack};
+    use osconf::settings::nic_extras;
     if !isolated("ifupdown_files_bring_up_what_netlink_sets_and_take_it_down") {
         return;
     }
     veth("eth0", "52:54:00:12:34:56");
     veth("eth1", "52:54:00:12:34:57");
     let bare = kernel_state();
-    let s = with_extras();
+    let mut s = with_extras();
+    let route = nic_extras::Route6 { dest: "fd30::".parse().unwrap(), prefix: 48, via: "fe80::f001".parse().unwrap() };
+    nic_extras::add_ipv6_route(&mut s.nics[1], route).unwrap();
     let dir = std::env::temp_dir().join(format!("osconf-ifup-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("state")).unwrap();
     let rendered = render(Stack::from_name("ifupdown").unwrap(), &s, &osconf::files::Root::new(&dir), &[]).unwrap();
@@ -428,7 +432,46 @@ fn ifupdown_files_bring_up_what_netlink_sets_and_take_it_down() {
     let by_netlink = kernel_state();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(by_files, by_netlink);
-    assert!(by_netlink[5].iter().any(|r| r == "1001:\tfrom 10.0.1.6 lookup 1001"), "{by_netlink:#?}");
+    assert!(by_netlink[6].iter().any(|r| r == "1001:\tfrom 10.0.1.6 lookup 1001"), "{by_netlink:#?}");
+    assert_eq!(by_netlink[5], ["fd30::/48 via fe80::f001 dev eth1 metric 1024 pref medium"]);
+}
+
+/// glean's Rackspace route (`fd30::/48 via fe80::f001`) beside an IPv6
+/// default route: both set over netlink, again a no-op; later settings
+/// without it remove it and keep the default one.
+#[test]
+fn an_ipv6_route_besides_the_default_one_is_set_and_removed() {
+    use osconf::settings::nic_extras;
+    if !isolated("an_ipv6_route_besides_the_default_one_is_set_and_removed") {
+        return;
+    }
+    veth("ens3", "52:54:00:12:34:56");
+    let mut old = settings(VPC);
+    let eth0 = &mut old.nics[0];
+    nic_extras::add_ipv6(eth0, nic_extras::ipv6_address("2001:db8:1::5").unwrap(), 64).unwrap();
+    nic_extras::set_ipv6_gateway(eth0, "fe80::def".parse().unwrap()).unwrap();
+    let route = nic_extras::Route6 { dest: "fd30::".parse().unwrap(), prefix: 48, via: "fe80::f001".parse().unwrap() };
+    nic_extras::add_ipv6_route(eth0, route).unwrap();
+    apply(&old.nics, &[], WAIT, Configure::Now).unwrap();
+    let v6_routes = || {
+        let all = lines(&["ip", "-6", "route", "show", "dev", "ens3"]);
+        all.into_iter().filter(|l| !l.starts_with("fe80::/64") && !l.starts_with("2001:db8:1::/64")).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        v6_routes(),
+        [
+            "default via fe80::def proto static metric 1024 pref medium",
+            "fd30::/48 via fe80::f001 proto static metric 1024 pref medium"
+        ]
+    );
+    apply(&old.nics, &old.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!(v6_routes().len(), 2, "set again: no route twice");
+    let mut new = old.clone();
+    new.nics[0].ipv6_routes.clear();
+    let shown: Vec<String> = changes(&new.nics, &old.nics).iter().map(|c| c.to_string()).collect();
+    assert_eq!(shown, ["- route fd30::/48 via fe80::f001 on eth0 (52:54:00:12:34:56)"]);
+    apply(&new.nics, &old.nics, WAIT, Configure::Now).unwrap();
+    assert_eq!(v6_routes(), ["default via fe80::def proto static metric 1024 pref medium"]);
 }
 
 #[test]

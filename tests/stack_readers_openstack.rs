@@ -61,7 +61,13 @@ fn netplan_generates_dhcp_slaac_dhcpv6_and_mtu_for_networkd() {
             "netplan/openstack-multi-nic" => {
                 assert_has(
                     &network("eth0"),
-                    &["Address=192.168.10.5/24", "Address=2001:db8:10::5/64", "Gateway=fe80::1"],
+                    &[
+                        "Address=192.168.10.5/24",
+                        "Address=2001:db8:10::5/64",
+                        "Gateway=fe80::1",
+                        // The IPv6 route other than the default one.
+                        "Destination=2001:db8:99::/48",
+                    ],
                     case,
                 );
                 // Stateless DHCPv6: router advertisements and DHCPv6; the MTU on the link.

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 pub use build::{Conflict, NicField, SettingsBuilder};
 pub use links::{Bond, NicKind, Parent, Vlan};
+pub use nic_extras::Route6;
 pub use ssh_key::SshKey;
 pub use values::{Mac, Route};
 
@@ -97,6 +98,10 @@ pub struct Nic {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_gateway: Option<Ipv6Addr>,
+    /// IPv6 routes other than the default one (OpenStack's `routes[]` of an
+    /// `ipv6` network), each validated by `nic_extras::add_ipv6_route`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_routes: Vec<Route6>,
     /// The routing table of per-NIC routing (`nic_extras::policy_table`), set for
     /// secondary NICs with a gateway: see [`Nic::policy`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +181,7 @@ impl Nic {
             secondary: Vec::new(),
             ipv6: Vec::new(),
             ipv6_gateway: None,
+            ipv6_routes: Vec::new(),
             table: None,
             dhcp4: false,
             ipv6_auto: None,

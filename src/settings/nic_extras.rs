@@ -1,5 +1,6 @@
 //! What only the metadata endpoint says about a NIC (os.conf cannot carry
-//! it): secondary private IPv4 addresses, IPv6 addresses and gateway, and
+//! it): secondary private IPv4 addresses, IPv6 addresses, gateway and
+//! other routes, and
 //! per-NIC routing — replies leave by the NIC they came in on, through a
 //! routing table of the NIC's own (its subnet and a default route via its
 //! own gateway) and one rule per address of the NIC: `from ADDRESS lookup
@@ -8,7 +9,10 @@
 //! source: `sources::alibaba_metadata::nic_items`); the renderers and the
 //! live code read the fields, and [`Nic::policy`] for the routing.
 
+use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
 
 use super::values::{netmask_of, network_of};
 use super::Nic;
@@ -40,7 +44,37 @@ impl Policy {
     }
 }
 
+/// An IPv6 route `dest/prefix via gateway`: one of [`Nic::ipv6_routes`]
+/// (never the default one, which is `Nic::ipv6_gateway`), or, as
+/// [`Route6::default_via`], that default route where the live code and the
+/// stacks handle both alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Route6 {
+    pub dest: Ipv6Addr,
+    pub prefix: u8,
+    pub via: Ipv6Addr,
+}
+
+impl Route6 {
+    pub fn default_via(via: Ipv6Addr) -> Route6 {
+        Route6 { dest: Ipv6Addr::UNSPECIFIED, prefix: 0, via }
+    }
+}
+
+impl fmt::Display for Route6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} via {}", self.dest, self.prefix, self.via)
+    }
+}
+
 impl Nic {
+    /// Every IPv6 route osconf sets on the NIC: the default one first (from
+    /// `ipv6_gateway`), then the others.
+    pub fn all_ipv6_routes(&self) -> Vec<Route6> {
+        let default = self.ipv6_gateway.map(Route6::default_via);
+        default.into_iter().chain(self.ipv6_routes.iter().copied()).collect()
+    }
+
     /// Its routing of its own replies, when a source asked for it (`table`)
     /// and the NIC has a gateway.
     pub fn policy(&self) -> Option<Policy> {
@@ -67,6 +101,7 @@ impl Nic {
         out.extend(self.mtu.map(|mtu| format!("MTU {mtu}")));
         out.extend(self.ipv6.iter().map(|(a, p)| format!("IPv6 address {a}/{p}")));
         out.extend(self.ipv6_gateway.map(|g| format!("IPv6 gateway {g} (default route)")));
+        out.extend(self.ipv6_routes.iter().map(|r| format!("IPv6 route {r}")));
         out.extend(self.policy().map(|p| {
             format!(
                 "own routing: replies from its addresses leave by it (table {}, default via {})",
@@ -147,6 +182,40 @@ pub fn add_ipv6(nic: &mut Nic, address: Ipv6Addr, prefix: u8) -> Result<(), Stri
 
 /// The IPv6 default gateway: link-local, or inside one of the NIC's IPv6 prefixes.
 pub fn set_ipv6_gateway(nic: &mut Nic, gateway: Ipv6Addr) -> Result<(), String> {
+    check_ipv6_gateway(nic, gateway)?;
+    nic.ipv6_gateway = Some(gateway);
+    Ok(())
+}
+
+/// An IPv6 route other than the default one: `dest` the network of its
+/// `prefix` (1 to 128), not given twice, via a gateway on the link as
+/// [`set_ipv6_gateway`] takes it.
+pub fn add_ipv6_route(nic: &mut Nic, route: Route6) -> Result<(), String> {
+    let Route6 { dest, prefix, via } = route;
+    if prefix == 0 {
+        return Err(format!("{dest}/0 is the default route (the IPv6 gateway), not another route"));
+    }
+    if prefix > 128 {
+        return Err(format!("/{prefix} is not an IPv6 prefix length (1 to 128)"));
+    }
+    let network = Ipv6Addr::from(u128::from(dest) & prefix_mask(prefix));
+    if network != dest {
+        return Err(format!("{dest}/{prefix} has host bits set (did you mean {network}/{prefix}?)"));
+    }
+    if dest.is_multicast() || dest.is_loopback() {
+        return Err(format!("{dest}/{prefix} cannot be routed through a gateway"));
+    }
+    check_ipv6_gateway(nic, via)?;
+    if nic.ipv6_routes.iter().any(|r| r.dest == dest && r.prefix == prefix) {
+        return Err(format!("{dest}/{prefix} is given twice"));
+    }
+    nic.ipv6_routes.push(route);
+    Ok(())
+}
+
+/// A gateway the NIC reaches on its link: link-local, or inside one of its
+/// IPv6 prefixes, and not its own address.
+fn check_ipv6_gateway(nic: &Nic, gateway: Ipv6Addr) -> Result<(), String> {
     if gateway.is_unspecified() || gateway.is_loopback() || gateway.is_multicast() {
         return Err(format!("{gateway} cannot be a gateway"));
     }
@@ -157,7 +226,6 @@ pub fn set_ipv6_gateway(nic: &mut Nic, gateway: Ipv6Addr) -> Result<(), String> 
     if nic.ipv6.iter().any(|(a, _)| *a == gateway) {
         return Err(format!("{gateway} is eth{}'s own address", nic.index));
     }
-    nic.ipv6_gateway = Some(gateway);
     Ok(())
 }
 
@@ -174,8 +242,13 @@ fn is_link_local(address: Ipv6Addr) -> bool {
 }
 
 fn same_prefix(a: Ipv6Addr, b: Ipv6Addr, prefix: u8) -> bool {
-    let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+    let mask = prefix_mask(prefix);
     u128::from(a) & mask == u128::from(b) & mask
+}
+
+/// The mask of an IPv6 prefix length (0 to 128).
+fn prefix_mask(prefix: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -232,6 +305,41 @@ mod tests {
             .unwrap_err()
             .contains("neither link-local"));
         assert!(set_ipv6_gateway(&mut n, address).unwrap_err().contains("own address"));
+    }
+
+    #[test]
+    fn ipv6_routes_are_networks_via_an_on_link_gateway_each_once() {
+        let mut n = nic();
+        add_ipv6(&mut n, "2001:db8:10::5".parse().unwrap(), 64).unwrap();
+        let route = |text: &str, prefix: u8, via: &str| Route6 {
+            dest: text.parse().unwrap(),
+            prefix,
+            via: via.parse().unwrap(),
+        };
+        add_ipv6_route(&mut n, route("fd30::", 48, "fe80::f001")).unwrap();
+        add_ipv6_route(&mut n, route("2001:db8:99::", 48, "2001:db8:10::1")).unwrap();
+        assert_eq!(n.ipv6_routes, [route("fd30::", 48, "fe80::f001"), route("2001:db8:99::", 48, "2001:db8:10::1")]);
+        for (bad, why) in [
+            (route("fd30::", 48, "fe80::2"), "given twice"),
+            (route("::", 0, "fe80::1"), "default route"),
+            (route("fd31::", 129, "fe80::1"), "not an IPv6 prefix length"),
+            (route("fd31::1", 48, "fe80::1"), "host bits set (did you mean fd31::/48?)"),
+            (route("ff00::", 8, "fe80::1"), "cannot be routed"),
+            (route("fd31::", 48, "2001:db8:11::1"), "neither link-local"),
+            (route("fd31::", 48, "2001:db8:10::5"), "own address"),
+            (route("fd31::", 48, "ff02::1"), "cannot be a gateway"),
+        ] {
+            let e = add_ipv6_route(&mut n, bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        assert_eq!(n.ipv6_routes.len(), 2, "nothing refused was added");
+        assert_eq!(
+            n.extras()[1..],
+            ["IPv6 route fd30::/48 via fe80::f001", "IPv6 route 2001:db8:99::/48 via 2001:db8:10::1"]
+        );
+        set_ipv6_gateway(&mut n, "fe80::1".parse().unwrap()).unwrap();
+        assert_eq!(n.all_ipv6_routes()[0], Route6::default_via("fe80::1".parse().unwrap()));
+        assert_eq!(n.all_ipv6_routes().len(), 3);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The live side of what only the metadata carries (`settings::nic_extras`):
-//! secondary IPv4 and IPv6 addresses, the IPv6 default route, and per-NIC
+//! secondary IPv4 and IPv6 addresses, the IPv6 routes, and per-NIC
 //! routing (a table per NIC and `from ADDRESS lookup TABLE` rules).
 //! Reconciled like the rest: what osconf set before and no longer wants
 //! goes, the rest is re-asserted idempotently.
@@ -15,7 +15,7 @@ use super::{ignore_missing, remove_address};
 use crate::error::Error;
 use crate::plan::network::live::LiveChange;
 use crate::settings::nic_extras::Policy;
-use crate::settings::{Mac, Nic};
+use crate::settings::{Mac, Nic, Route6};
 
 /// Carries out one removal of `changes` on link `index` (`None`: the link is gone).
 pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveChange) -> Result<(), Error> {
@@ -23,8 +23,8 @@ pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveCha
         (LiveChange::RemoveExtraAddress { address, prefix, .. }, Some(index)) => {
             remove_address(handle, index, *address, *prefix).await
         }
-        (LiveChange::RemoveRoute6 { via, .. }, Some(index)) => {
-            ignore_missing(handle.route().del(default_route6(index, *via)).execute().await)
+        (LiveChange::RemoveRoute6 { route, .. }, Some(index)) => {
+            ignore_missing(handle.route().del(route6(index, *route)).execute().await)
         }
         // Rules do not hang on a link: they go even when the NIC is gone.
         (LiveChange::RemovePolicy { policy, .. }, index) => remove_policy(handle, index, policy).await,
@@ -33,7 +33,7 @@ pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveCha
     result.map_err(|e| Error::Failed(format!("{change}: {e}")))
 }
 
-/// Re-asserts a NIC's extra addresses, IPv6 default route and own routing.
+/// Re-asserts a NIC's extra addresses, IPv6 routes and own routing.
 pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(), Error> {
     let failed =
         |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac));
@@ -50,11 +50,9 @@ pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(),
             handle.address().add(index, IpAddr::V6(address), prefix).replace().execute().await,
         ));
     }
-    if let Some(via) = nic.ipv6_gateway {
-        ipv6.push((
-            format!("route ::/0 via {via}"),
-            handle.route().add(default_route6(index, via)).replace().execute().await,
-        ));
+    // The default route first, then the others (`Nic::all_ipv6_routes`).
+    for route in nic.all_ipv6_routes() {
+        ipv6.push((format!("route {route}"), handle.route().add(route6(index, route)).replace().execute().await));
     }
     for (what, result) in ipv6 {
         if let Err(e) = result {
@@ -82,10 +80,12 @@ pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(),
     Ok(())
 }
 
-fn default_route6(index: u32, via: Ipv6Addr) -> RouteMessage {
+/// `dest/prefix via gateway dev index`: the one message both added and,
+/// by the same message, removed.
+fn route6(index: u32, route: Route6) -> RouteMessage {
     RouteMessageBuilder::<Ipv6Addr>::new()
-        .destination_prefix(Ipv6Addr::UNSPECIFIED, 0)
-        .gateway(via)
+        .destination_prefix(route.dest, route.prefix)
+        .gateway(route.via)
         .output_interface(index)
         .build()
 }

@@ -1,5 +1,5 @@
 //! The fields only the metadata carries (`settings::nic_extras`): secondary
-//! IPv4 addresses, IPv6 addresses and default route, and per-NIC routing
+//! IPv4 addresses, IPv6 addresses and routes, and per-NIC routing
 //! (the NIC's own table with its subnet and a default route via its
 //! gateway, and `from ADDRESS` rules). Each stack writes them in its own
 //! `<stack>/extra.rs`; what several stacks share is here. Every fragment is

@@ -4,10 +4,10 @@
 //! `apply::network_live` over netlink. What osconf never set is left alone.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::settings::nic_extras::Policy;
-use crate::settings::{Mac, Nic, Route};
+use crate::settings::{Mac, Nic, Route, Route6};
 
 /// One change to the running kernel, as `osconf plan` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +34,8 @@ pub enum LiveChange {
         mac: Mac,
         route: Route,
     },
-    /// Secondary IPv4 and IPv6 addresses, the IPv6 default route and per-NIC
-    /// routing (see `extra`).
+    /// Secondary IPv4 and IPv6 addresses, the IPv6 routes (the default one
+    /// among them) and per-NIC routing (see `extra`).
     AddExtraAddress {
         label: String,
         mac: Mac,
@@ -51,12 +51,12 @@ pub enum LiveChange {
     AddRoute6 {
         label: String,
         mac: Mac,
-        via: Ipv6Addr,
+        route: Route6,
     },
     RemoveRoute6 {
         label: String,
         mac: Mac,
-        via: Ipv6Addr,
+        route: Route6,
     },
     AddPolicy {
         label: String,
@@ -87,8 +87,8 @@ impl fmt::Display for LiveChange {
             LiveChange::RemoveExtraAddress { label, mac, address, prefix } => {
                 write!(f, "- address {address}/{prefix} on {label} ({mac})")
             }
-            LiveChange::AddRoute6 { label, mac, via } => write!(f, "+ route ::/0 via {via} on {label} ({mac})"),
-            LiveChange::RemoveRoute6 { label, mac, via } => write!(f, "- route ::/0 via {via} on {label} ({mac})"),
+            LiveChange::AddRoute6 { label, mac, route } => write!(f, "+ route {route} on {label} ({mac})"),
+            LiveChange::RemoveRoute6 { label, mac, route } => write!(f, "- route {route} on {label} ({mac})"),
             LiveChange::AddPolicy { label, mac, policy } => write!(f, "+ {} on {label} ({mac})", describe(policy)),
             LiveChange::RemovePolicy { label, mac, policy } => write!(f, "- {} on {label} ({mac})", describe(policy)),
         }
@@ -173,8 +173,9 @@ fn extra_changes(desired: &[Nic], previous: &[Nic], out: &mut Vec<LiveChange>) {
         if let Some(policy) = old.policy().filter(|p| new.as_ref().and_then(Nic::policy).as_ref() != Some(p)) {
             out.push(LiveChange::RemovePolicy { label: label.clone(), mac, policy });
         }
-        if let Some(via) = old.ipv6_gateway.filter(|v| new.as_ref().and_then(|n| n.ipv6_gateway) != Some(*v)) {
-            out.push(LiveChange::RemoveRoute6 { label: label.clone(), mac, via });
+        let kept = new.as_ref().map(Nic::all_ipv6_routes).unwrap_or_default();
+        for route in old.all_ipv6_routes().into_iter().filter(|r| !kept.contains(r)) {
+            out.push(LiveChange::RemoveRoute6 { label: label.clone(), mac, route });
         }
         let kept = new.as_ref().map(extra_addresses).unwrap_or_default();
         for (address, prefix) in extra_addresses(old).into_iter().filter(|a| !kept.contains(a)) {
@@ -188,8 +189,9 @@ fn extra_changes(desired: &[Nic], previous: &[Nic], out: &mut Vec<LiveChange>) {
         for (address, prefix) in extra_addresses(new).into_iter().filter(|a| !had.contains(a)) {
             out.push(LiveChange::AddExtraAddress { label: label.clone(), mac, address, prefix });
         }
-        if let Some(via) = new.ipv6_gateway.filter(|v| old.as_ref().and_then(|o| o.ipv6_gateway) != Some(*v)) {
-            out.push(LiveChange::AddRoute6 { label: label.clone(), mac, via });
+        let had = old.as_ref().map(Nic::all_ipv6_routes).unwrap_or_default();
+        for route in new.all_ipv6_routes().into_iter().filter(|r| !had.contains(r)) {
+            out.push(LiveChange::AddRoute6 { label: label.clone(), mac, route });
         }
         if let Some(policy) = new.policy().filter(|p| old.as_ref().and_then(Nic::policy).as_ref() != Some(p)) {
             out.push(LiveChange::AddPolicy { label: label.clone(), mac, policy });
@@ -267,6 +269,44 @@ mod tests {
             ]
         );
         assert_eq!(changes(&desired, &desired), vec![]);
+    }
+
+    /// IPv6 routes, the default one among them, are added and removed one
+    /// by one: a route whose gateway changes is removed and added again.
+    #[test]
+    fn ipv6_routes_are_added_and_removed_by_the_diff() {
+        use crate::settings::nic_extras::{add_ipv6, add_ipv6_route, set_ipv6_gateway};
+        let route = |dest: &str, prefix: u8, via: &str| Route6 {
+            dest: dest.parse().unwrap(),
+            prefix,
+            via: via.parse().unwrap(),
+        };
+        let mut previous = nic(0, 1, "10.0.0.5", &[]);
+        add_ipv6(&mut previous, "2001:db8::5".parse().unwrap(), 64).unwrap();
+        set_ipv6_gateway(&mut previous, "fe80::1".parse().unwrap()).unwrap();
+        add_ipv6_route(&mut previous, route("fd30::", 48, "fe80::f001")).unwrap();
+        add_ipv6_route(&mut previous, route("fd31::", 48, "fe80::1")).unwrap();
+        assert_eq!(
+            shown(&changes(&[previous.clone()], &[])),
+            [
+                "+ address 10.0.0.5/24 on eth0 (52:54:00:00:00:01)",
+                "+ address 2001:db8::5/64 on eth0 (52:54:00:00:00:01)",
+                "+ route ::/0 via fe80::1 on eth0 (52:54:00:00:00:01)",
+                "+ route fd30::/48 via fe80::f001 on eth0 (52:54:00:00:00:01)",
+                "+ route fd31::/48 via fe80::1 on eth0 (52:54:00:00:00:01)",
+            ]
+        );
+        let mut desired = Nic { ipv6_routes: Vec::new(), ..previous.clone() };
+        add_ipv6_route(&mut desired, route("fd30::", 48, "fe80::f002")).unwrap();
+        assert_eq!(
+            shown(&changes(&[desired.clone()], &[previous.clone()])),
+            [
+                "- route fd30::/48 via fe80::f001 on eth0 (52:54:00:00:00:01)",
+                "- route fd31::/48 via fe80::1 on eth0 (52:54:00:00:00:01)",
+                "+ route fd30::/48 via fe80::f002 on eth0 (52:54:00:00:00:01)",
+            ]
+        );
+        assert_eq!(changes(&[desired.clone()], &[desired]), vec![]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! | `… routes[]` `0.0.0.0/0.0.0.0` | the NIC's gateway; the first NIC with one is eth0 and carries the default route, each other one routes its own replies |
 //! | `… routes[]` others | the NIC's static routes |
 //! | `networks[]` `ipv6` | the NIC's IPv6 addresses (`netmask` expanded, `ffff:ffff:ffff:ffff::`); `::/::` gives the IPv6 gateway |
+//! | `… routes[]` other IPv6 ones (`netmask` expanded or a length) | the NIC's IPv6 routes |
 //! | `networks[]` `ipv4_dhcp` | DHCP for the NIC's IPv4, by the stack's own client (no static address) |
 //! | `networks[]` `ipv6_slaac`, `ipv6_dhcpv6-stateless`, `ipv6_dhcpv6-stateful` (`ipv6_dhcp`: stateful, as cloud-init reads it) | the NIC's IPv6 mode, beside any static IPv6 address |
 //! | `links[]` `mtu` (an integer or null) | the NIC's MTU |
@@ -20,9 +21,8 @@
 //! is left to the image, as a physical link is; so is, with a warning, one
 //! whose member or parent is not a physical link listed (or is already
 //! another bond's member), or whose mode or id is invalid. Also ignored
-//! with a warning: a network on a bond's member, IPv6 routes other than the
-//! default one, a DHCP network on a link that has a static IPv4 address
-//! (the static one is applied).
+//! with a warning: a network on a bond's member, a DHCP network on a link
+//! that has a static IPv4 address (the static one is applied).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -33,10 +33,10 @@ use super::NETWORK_DATA;
 use crate::settings::build::{self};
 use crate::settings::links::{self as bond_vlan, Bond, NicKind, Parent, Vlan};
 use crate::settings::nic_extras::{
-    add_ipv6, add_secondary_with_prefix, ipv6_address, route_own_replies, set_ipv6_gateway,
+    add_ipv6, add_ipv6_route, add_secondary_with_prefix, ipv6_address, route_own_replies, set_ipv6_gateway,
 };
 use crate::settings::values::{self, shorten};
-use crate::settings::{Ipv6Auto, Mac, Nic, Route};
+use crate::settings::{Ipv6Auto, Mac, Nic, Route, Route6};
 
 /// Link types that are one NIC of the instance (cloud-init's
 /// `KNOWN_PHYSICAL_TYPES`, with Huawei's `cascading` and OVH's `bgpovs`).
@@ -84,6 +84,7 @@ struct Link {
     secondary: Vec<(String, Ipv4Addr, u8)>,
     ipv6: Vec<(String, Ipv6Addr, u8)>,
     ipv6_gateway: Option<(String, Ipv6Addr)>,
+    ipv6_routes: Vec<(String, Route6)>,
     /// From an `ipv4_dhcp` network (the item), unless a static one came first.
     dhcp4: Option<String>,
     ipv6_auto: Option<Ipv6Auto>,
@@ -113,6 +114,7 @@ impl Link {
             secondary: Vec::new(),
             ipv6: Vec::new(),
             ipv6_gateway: None,
+            ipv6_routes: Vec::new(),
             dhcp4: None,
             ipv6_auto: None,
             mtu,
@@ -457,10 +459,10 @@ impl Reading {
                         (Some("::"), Some("::"), Some(Ok(_))) => {
                             self.warn(&route_item, "a second IPv6 default route: ignored".into())
                         }
-                        (_, _, Some(Ok(_))) => self.warn(
-                            &route_item,
-                            "an IPv6 route other than the default one is not applied by this version".into(),
-                        ),
+                        (Some(network), Some(netmask), Some(Ok(via))) => match ipv6_route(network, netmask, via) {
+                            Ok(route) => link.ipv6_routes.push((route_item, route)),
+                            Err(why) => self.warn(&route_item, format!("{why}: ignored")),
+                        },
                         _ => self.warn(&route_item, "not an IPv6 route (network, netmask, gateway): ignored".into()),
                     }
                 }
@@ -624,6 +626,11 @@ impl Reading {
                     self.warn(&item, format!("{why}: ignored"));
                 }
             }
+            for (item, route) in link.ipv6_routes {
+                if let Err(why) = add_ipv6_route(&mut nic, route) {
+                    self.warn(&item, format!("{why}: ignored"));
+                }
+            }
             if index != 0 {
                 route_own_replies(&mut nic);
             }
@@ -681,24 +688,36 @@ fn ipv6_with_prefix(address: &str, netmask: Option<&str>) -> Result<(Ipv6Addr, u
     // (cloud-init's `OS_SAMPLES`: "64").
     let netmask = netmask.map(str::trim).filter(|m| !m.is_empty());
     let prefix = match (netmask, given) {
-        (Some(length), _) if length.bytes().all(|b| b.is_ascii_digit()) => match length.parse::<u8>() {
-            Ok(prefix @ 1..=128) => prefix,
-            _ => return Err(format!("netmask {:?} is not an IPv6 prefix length", shorten(length))),
-        },
-        (Some(mask), _) => {
-            let bits = u128::from(
-                mask.trim()
-                    .parse::<Ipv6Addr>()
-                    .map_err(|_| format!("netmask {:?} is not an IPv6 mask", shorten(mask)))?,
-            );
-            let prefix = bits.leading_ones();
-            if bits.checked_shl(prefix).unwrap_or(0) != 0 || prefix == 0 {
-                return Err(format!("netmask {mask} is not a contiguous IPv6 mask"));
-            }
-            prefix as u8
-        }
+        (Some(netmask), _) => ipv6_prefix(netmask)?,
         (None, Some(prefix)) => prefix,
         (None, None) => 64,
     };
     Ok((address, prefix))
+}
+
+/// The length of an IPv6 `netmask`: expanded (`ffff:ffff:ffff::`) or a
+/// length as text (`48`), 1 to 128.
+fn ipv6_prefix(netmask: &str) -> Result<u8, String> {
+    let netmask = netmask.trim();
+    if netmask.bytes().all(|b| b.is_ascii_digit()) {
+        return match netmask.parse::<u8>() {
+            Ok(prefix @ 1..=128) => Ok(prefix),
+            _ => Err(format!("netmask {:?} is not an IPv6 prefix length", shorten(netmask))),
+        };
+    }
+    let bits = u128::from(
+        netmask.parse::<Ipv6Addr>().map_err(|_| format!("netmask {:?} is not an IPv6 mask", shorten(netmask)))?,
+    );
+    let prefix = bits.leading_ones();
+    if bits.checked_shl(prefix).unwrap_or(0) != 0 || prefix == 0 {
+        return Err(format!("netmask {netmask} is not a contiguous IPv6 mask"));
+    }
+    Ok(prefix as u8)
+}
+
+/// An IPv6 route other than the default one, `{network, netmask, gateway}`
+/// as read; `add_ipv6_route` checks it against the NIC.
+fn ipv6_route(network: &str, netmask: &str, via: Ipv6Addr) -> Result<Route6, String> {
+    let dest = network.parse().map_err(|_| format!("network {:?} is not an IPv6 address", shorten(network)))?;
+    Ok(Route6 { dest, prefix: ipv6_prefix(netmask)?, via })
 }

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::*;
 use crate::settings::ssh_key::tests::ED25519;
-use crate::settings::{Bond, Ipv6Auto, Mac, Nic, NicKind, Parent, Password, Route, Vlan};
+use crate::settings::{Bond, Ipv6Auto, Mac, Nic, NicKind, Parent, Password, Route, Route6, Vlan};
 
 const ON: Options = Options { password: true };
 
@@ -193,7 +193,8 @@ fn without_a_valid_uuid_nothing_is_believed() {
 
 /// The link whose network has the default route is eth0; another NIC with
 /// a gateway routes its own replies; MACs match in any case; a second IPv4
-/// network is a secondary address; IPv6 masks are expanded.
+/// network is a secondary address; IPv6 masks are expanded; IPv6 routes
+/// other than the default one are the NIC's, a bad one a warning naming it.
 #[test]
 fn a_multi_nic_static_network() {
     let network_data = network(serde_json::json!({
@@ -212,7 +213,11 @@ fn a_multi_nic_static_network() {
             {"id": "n2", "link": "b", "type": "ipv4", "ip_address": "10.0.2.6", "netmask": "255.255.255.0"},
             {"id": "n3", "link": "b", "type": "ipv6", "ip_address": "2001:db8:2::5", "netmask": "ffff:ffff:ffff:ffff::",
              "routes": [{"network": "::", "netmask": "::", "gateway": "fe80::1"},
-                        {"network": "2001:db8:9::", "netmask": "ffff:ffff:ffff:ffff::", "gateway": "fe80::1"}]},
+                        {"network": "2001:db8:9::", "netmask": "ffff:ffff:ffff:ffff::", "gateway": "fe80::1"},
+                        {"network": "fd30::", "netmask": "48", "gateway": "fe80::f001"},
+                        {"network": "fd31::1", "netmask": "ffff:ffff:ffff::", "gateway": "fe80::1"},
+                        {"network": "fd32::", "netmask": "ffff:0:ffff::", "gateway": "fe80::1"},
+                        {"network": "fd33::", "netmask": "ffff:ffff:ffff::", "gateway": "2001:db8:3::1"}]},
             {"id": "n4", "link": "c", "type": "ipv4", "ip_address": "10.0.3.5", "netmask": "255.255.255.128"},
             {"id": "n5", "link": "nowhere", "type": "ipv4", "ip_address": "10.0.4.5", "netmask": "255.255.255.0"}
         ],
@@ -229,6 +234,10 @@ fn a_multi_nic_static_network() {
     b.secondary = vec![(ip4("10.0.2.6"), 24)];
     b.ipv6 = vec![("2001:db8:2::5".parse::<Ipv6Addr>().unwrap(), 64)];
     b.ipv6_gateway = Some("fe80::1".parse().unwrap());
+    b.ipv6_routes = vec![
+        Route6 { dest: "2001:db8:9::".parse().unwrap(), prefix: 64, via: "fe80::1".parse().unwrap() },
+        Route6 { dest: "fd30::".parse().unwrap(), prefix: 48, via: "fe80::f001".parse().unwrap() },
+    ];
     b.table = Some(1001);
     let c = Nic { mtu: Some(9000), ..Nic::new(2, mac("fa:16:3e:00:00:0c"), ip4("10.0.3.5"), 25) };
     assert_eq!(read.settings.nics, [a, b, c]);
@@ -237,8 +246,10 @@ fn a_multi_nic_static_network() {
         read.warnings,
         [
             "network_data.json: links[2].type: \"weird\" is not a known link type: taken as a physical NIC",
-            "network_data.json: networks[3].routes[1]: an IPv6 route other than the default one is not applied by this version",
+            "network_data.json: networks[3].routes[4]: netmask ffff:0:ffff:: is not a contiguous IPv6 mask: ignored",
             "network_data.json: networks[5].link: \"nowhere\" is no link listed: network ignored",
+            "network_data.json: networks[3].routes[3]: fd31::1/48 has host bits set (did you mean fd31::/48?): ignored",
+            "network_data.json: networks[3].routes[5]: 2001:db8:3::1 is neither link-local nor on a prefix of eth1: ignored",
             "network_data.json: services: 2001:db8::53: eth0, the primary NIC, has no IPv6 address: skipped",
         ]
     );

@@ -1,6 +1,6 @@
 //! What an ifupdown stanza adds for the fields only the metadata carries
 //! (see `super::super::extra`): `up` and `down` commands for secondary and
-//! IPv6 addresses, the IPv6 default route and the NIC's table and rules.
+//! IPv6 addresses, the IPv6 routes and the NIC's table and rules.
 
 use crate::settings::Nic;
 
@@ -18,6 +18,9 @@ pub fn up(nic: &Nic, name: &str) -> String {
     }
     if let Some(gateway) = nic.ipv6_gateway {
         text += &format!("    up ip -6 route replace default via {gateway} dev {name}\n");
+    }
+    for r in &nic.ipv6_routes {
+        text += &format!("    up ip -6 route replace {}/{} via {} dev {name}\n", r.dest, r.prefix, r.via);
     }
     if let Some(p) = nic.policy() {
         text +=
@@ -44,6 +47,9 @@ pub fn down(nic: &Nic, name: &str) -> String {
             text += &format!("    down ip rule del from {s} lookup {} priority {} || true\n", p.table, p.priority());
         }
         text += &format!("    down ip route flush table {} || true\n", p.table);
+    }
+    for r in nic.ipv6_routes.iter().rev() {
+        text += &format!("    down ip -6 route del {}/{} via {} dev {name} || true\n", r.dest, r.prefix, r.via);
     }
     if let Some(gateway) = nic.ipv6_gateway {
         text += &format!("    down ip -6 route del default via {gateway} dev {name} || true\n");

@@ -29,8 +29,9 @@ pub fn addresses(nic: &Nic) -> String {
 /// Items of `routes:`, after the NIC's routes.
 pub fn routes(nic: &Nic) -> String {
     let mut text = String::new();
-    if let Some(gateway) = nic.ipv6_gateway {
-        text += &format!("        - to: \"::/0\"\n          via: \"{gateway}\"\n");
+    // The IPv6 default route (`::/0`), then the others.
+    for route in nic.all_ipv6_routes() {
+        text += &format!("        - to: \"{}/{}\"\n          via: \"{}\"\n", route.dest, route.prefix, route.via);
     }
     if let Some(p) = nic.policy() {
         text += &format!(

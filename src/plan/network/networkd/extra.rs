@@ -1,6 +1,6 @@
 //! What networkd's `.network` file adds for the fields only the metadata
-//! carries (see `super::super::extra`): `Address=` lines, an IPv6 default
-//! `[Route]`, and the NIC's table as `[Route]` and `[RoutingPolicyRule]`
+//! carries (see `super::super::extra`): `Address=` lines, the IPv6 default
+//! `[Route]` and the other IPv6 ones, and the NIC's table as `[Route]` and `[RoutingPolicyRule]`
 //! sections. Empty for a NIC without them.
 
 use crate::settings::{Ipv6Auto, Nic};
@@ -35,6 +35,9 @@ pub fn sections(nic: &Nic) -> String {
     let mut text = String::new();
     if let Some(gateway) = nic.ipv6_gateway {
         text += &format!("\n[Route]\nGateway={gateway}\n");
+    }
+    for route in &nic.ipv6_routes {
+        text += &format!("\n[Route]\nDestination={}/{}\nGateway={}\n", route.dest, route.prefix, route.via);
     }
     if let Some(p) = nic.policy() {
         text += &format!("\n[Route]\nDestination={}/{}\nScope=link\nTable={}\n", p.network, p.prefix, p.table);

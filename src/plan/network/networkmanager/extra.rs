@@ -28,7 +28,8 @@ pub fn ipv4(nic: &Nic, routes: usize) -> String {
     text
 }
 
-/// The whole `[ipv6]` section, with the IPv6 name servers `dns` when the
+/// The whole `[ipv6]` section (its routes other than the default one as
+/// `routeN=DEST/PREFIX,GATEWAY`), with the IPv6 name servers `dns` when the
 /// NIC has IPv6 addresses. Without, they are left out: NetworkManager
 /// refuses the whole profile for `dns=` with `method=ignore` ("ipv6.dns:
 /// this property is not allowed for 'method=ignore'"), and such a server
@@ -57,6 +58,9 @@ pub fn ipv6(nic: &Nic, dns: &[IpAddr]) -> String {
             (0, Some(gateway)) => text += &format!("address1={address}/{prefix},{gateway}\n"),
             _ => text += &format!("address{}={address}/{prefix}\n", n + 1),
         }
+    }
+    for (n, r) in nic.ipv6_routes.iter().enumerate() {
+        text += &format!("route{}={}/{},{}\n", n + 1, r.dest, r.prefix, r.via);
     }
     if nic.ipv6_gateway.is_none() && nic.ipv6_auto.is_none() {
         text += "never-default=true\n";

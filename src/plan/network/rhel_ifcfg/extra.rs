@@ -1,6 +1,7 @@
 //! What RHEL's ifcfg files add for the fields only the metadata carries (see
 //! `super::super::extra`): `IPADDRn`/`PREFIXn`, the IPv6 keys, and the
-//! NIC's table in `route-NAME` (its rules: `super::super::extra::policy_rules`).
+//! NIC's table in `route-NAME` (its rules: `super::super::extra::policy_rules`),
+//! the IPv6 routes other than the default one in `route6-NAME`.
 
 use crate::settings::{Ipv6Auto, Nic};
 
@@ -44,4 +45,11 @@ pub fn policy_routes(nic: &Nic, name: &str) -> String {
         "{}/{} dev {name} table {}\ndefault via {} dev {name} table {}\n",
         p.network, p.prefix, p.table, p.gateway, p.table
     )
+}
+
+/// Lines of `route6-NAME`: the IPv6 routes other than the default one
+/// (`IPV6_DEFAULTGW`), as `ip -6 route add` arguments, the form both
+/// initscripts' ifup-ipv6 and NetworkManager's ifcfg-rh read.
+pub fn routes6(nic: &Nic, name: &str) -> String {
+    nic.ipv6_routes.iter().map(|r| format!("{}/{} via {} dev {name}\n", r.dest, r.prefix, r.via)).collect()
 }

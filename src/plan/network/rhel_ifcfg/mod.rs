@@ -1,5 +1,5 @@
 //! RHEL's network-scripts (initscripts, NetworkManager's ifcfg-rh):
-//! ifcfg-NAME + route-NAME + rule-NAME, named by the kernel's NIC name, the
+//! ifcfg-NAME + route-NAME + route6-NAME + rule-NAME, named by the kernel's NIC name, the
 //! MAC pinned with HWADDR. A route or rule file is written only when the NIC
 //! has such lines, and like every file osconf owns it is removed when the
 //! settings no longer need it.
@@ -40,7 +40,9 @@ pub static STACK: Stack = Stack {
     check: |_| format!("osconf writes {SCRIPTS}/ifcfg-NAME and route-NAME"),
     take_effect: TakeEffect::AtStart,
     live: Configure::Now,
-    owns: |path| super::file_of_interface(path, "/etc/sysconfig/network-scripts", &["ifcfg-", "route-", "rule-"]),
+    owns: |path| {
+        super::file_of_interface(path, "/etc/sysconfig/network-scripts", &["ifcfg-", "route-", "route6-", "rule-"])
+    },
 };
 
 /// Suffixes initscripts and ifcfg-rh skip when they read network-scripts/.
@@ -145,6 +147,7 @@ fn render(settings: &Settings, names: &NicNames, root: &Root) -> Result<Rendered
             "routes",
             routes + &extra::policy_routes(nic, &name),
         ));
+        owned.extend(lines_file(format!("{SCRIPTS}/route6-{name}"), nic, "IPv6 routes", extra::routes6(nic, &name)));
         owned.extend(lines_file(format!("{SCRIPTS}/rule-{name}"), nic, "routing rules", policy_rules(nic)));
     }
     let ours: Vec<String> = owned.iter().map(|f| f.path.clone()).collect();

@@ -36,7 +36,7 @@ pub fn ifcfg(nic: &Nic) -> String {
     text
 }
 
-/// `ifroute-NAME` lines: the IPv6 default route, and the NIC's table. The
+/// `ifroute-NAME` lines: the IPv6 routes, and the NIC's table. The
 /// columns are wicked's (client/suse/compat-suse.c, __ni_suse_route_parse():
 /// destination, gateway, netmask, interface, then options; `-` for none):
 /// the subnet is a device route (no gateway) and the default route takes
@@ -47,6 +47,9 @@ pub fn ifcfg(nic: &Nic) -> String {
 /// stands beside the main one.
 pub fn routes(nic: &Nic, name: &str) -> String {
     let mut text = nic.ipv6_gateway.map(|g| format!("default {g} - {name}\n")).unwrap_or_default();
+    for r in &nic.ipv6_routes {
+        text += &format!("{}/{} {} - {name}\n", r.dest, r.prefix, r.via);
+    }
     if let Some(p) = nic.policy() {
         text += &format!("{}/{} - - {name} table {} scope link\n", p.network, p.prefix, p.table);
         text += &format!("default {} - {name} table {}\n", p.gateway, p.table);

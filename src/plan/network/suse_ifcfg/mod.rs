@@ -178,6 +178,9 @@ mod tests {
         nic_extras::add_secondary(&mut nic, "10.0.1.6".parse().unwrap()).unwrap();
         nic_extras::add_ipv6(&mut nic, "2001:db8:1::5".parse().unwrap(), 64).unwrap();
         nic_extras::set_ipv6_gateway(&mut nic, "fe80::1".parse().unwrap()).unwrap();
+        let route6 =
+            nic_extras::Route6 { dest: "fd30::".parse().unwrap(), prefix: 48, via: "fe80::f001".parse().unwrap() };
+        nic_extras::add_ipv6_route(&mut nic, route6).unwrap();
         assert!(nic_extras::route_own_replies(&mut nic));
         let settings = Settings { nics: vec![nic], ..Settings::default() };
         let files = render(&settings, &NicNames { found: Vec::new(), physical: Vec::new() }).owned;
@@ -192,6 +195,7 @@ mod tests {
             [
                 (254, ip("172.16.0.0"), 12, ip("10.0.1.1"), "universe"),
                 (254, None, 0, ip("fe80::1"), "universe"),
+                (254, ip("fd30::"), 48, ip("fe80::f001"), "universe"),
                 (1001, ip("10.0.1.0"), 24, None, "link"),
                 (1001, None, 0, ip("10.0.1.1"), "universe"),
             ]
