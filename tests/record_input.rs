@@ -35,7 +35,7 @@ fn an_owned_file_outside_the_root_is_not_unlinked() {
     let outside = TempTree::new("record-escape-victim");
     outside.write("/x", "not osconf's\n", 0o644);
     let sibling = outside.path.file_name().unwrap().to_str().unwrap();
-    // From the root /tmp/osconf-test-record-escape-PID: `..` is /tmp.
+    // From the root /tmp/osconf-test-record-escape-PID-N: `..` is /tmp.
     let escape = format!("/../{sibling}/x");
     assert!(tree.join(&escape).exists(), "the test's path reaches the file");
     applied_then_edited(&tree, |record| record["owned_files"] = serde_json::json!([escape]));

@@ -37,8 +37,12 @@ pub struct TempTree {
 }
 
 impl TempTree {
+    /// A fresh directory, its own even where two tests of one binary, run
+    /// at once, ask for the same name (a number per tree made).
     pub fn new(name: &str) -> TempTree {
-        let path = std::env::temp_dir().join(format!("osconf-test-{name}-{}", std::process::id()));
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("osconf-test-{name}-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
         TempTree { path }
