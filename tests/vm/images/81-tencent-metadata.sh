@@ -68,7 +68,8 @@ tcmeta_common() {
   check "eth1 address" has "addr_$M1=192.168.88.20/24"
   check "host name" has hostname=VM-0-10-debian
   check "alibaba-metadata was not asked (DMI says Tencent)" grep -aq 'OSCONF-CHECK mlog=.*alibaba-metadata: not asked' "$LOG"
-  check "plain GETs only, no token request: $(grep -c . "$TM_REQUESTS") requests" [ "$(grep -vc '^GET /latest/meta-data/' "$TM_REQUESTS")" = 0 ]
+  # The meta-data items, and the user data (osconf-user-data.service, which the package enables).
+  check "plain GETs only, no token request: $(grep -c . "$TM_REQUESTS") requests" [ "$(grep -vc '^GET /latest/\(meta-data/\|user-data \)' "$TM_REQUESTS")" = 0 ]
 }
 assert_tcmeta() {
   tcmeta_common
