@@ -1,6 +1,8 @@
 //! `osconf check`: is this image ready to be uploaded as a custom image?
 //! Each item is OK, WARNING or FAILED, with a one-line fix. Reads only.
 
+pub mod image;
+
 use std::fmt;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
