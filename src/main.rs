@@ -5,6 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use osconf::check::clouds::Cloud;
 use osconf::commands::{self, Options, SourceChoice};
 use osconf::sources::{alibaba_drop, tencent_cdrom, SOURCES};
 use osconf::Error;
@@ -16,7 +17,7 @@ Usage:
   osconf plan   [--from SOURCE[=WHERE] | --drop PATH | --metadata [URL]] [--root DIR] [--keep-drop]
   osconf apply  [--from SOURCE[=WHERE] | --drop PATH | --metadata [URL]] [--root DIR] [--live|--no-live] [--keep-drop]
   osconf status [--root DIR] [--json]
-  osconf check  [--root DIR] [--json]
+  osconf check  [--root DIR | --image FILE] [--cloud alibaba|tencent|huawei|ctyun|all] [--json]
   osconf user-data [--from SOURCE[=WHERE]] [--root DIR]
   osconf --help | --version
 
@@ -24,7 +25,10 @@ Commands:
   plan    print every change the drop would make; change nothing
   apply   apply the drop once, delete it, record what was done
   status  show what was applied last, when, from which drop, and the files osconf owns
-  check   image-readiness report for image builders (exit 1 when something FAILED)
+  check   image-readiness report for image builders (exit 1 when something FAILED): of
+          the booted system, of a tree (--root) or of a disk image file (--image: raw,
+          qcow2, VHD or VMDK, read without booting or mounting it), with each cloud's
+          import rules (--cloud; --image checks all of them by default)
   user-data  run the instance's user data once per instance: #! scripts, #cloud-config
           (hostname, fqdn, ssh_authorized_keys, chpasswd, write_files, runcmd), gzip and
           MIME multipart; output in /var/log/osconf-user-data.log; a failing script is a
@@ -42,10 +46,12 @@ Options:
   --live          set the host name and network in the running kernel (default when --root is /)
   --no-live       do not touch the running kernel (default when --root is not /)
   --keep-drop     do not delete the drop after applying it
+  --image FILE    check: the disk image file to read (never changed)
+  --cloud LIST    check: the clouds whose rules apply, comma-separated, or all
   --json          machine-readable output (status, check)
 
 Exit codes: 0 applied or nothing to do, 1 apply failed (drop kept), 2 invalid drop or usage.
-            check: 0 ready, 1 not ready, 2 usage.
+            check: 0 ready, 1 not ready, 2 usage or an unreadable image.
 Logging: OSCONF_LOG=debug|info|warn|error (default info), to standard error.
 ";
 
@@ -69,8 +75,16 @@ enum Command {
 /// Paths (`--root`, `--drop`) may be any bytes, as Linux allows; every other
 /// argument must be UTF-8 text, else it is a usage error naming its position.
 fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
-    let mut options =
-        Options { root: PathBuf::from("/"), from: None, live: None, keep_drop: false, json: false, metadata: None };
+    let mut options = Options {
+        root: PathBuf::from("/"),
+        from: None,
+        live: None,
+        keep_drop: false,
+        json: false,
+        metadata: None,
+        image: None,
+        clouds: None,
+    };
     let mut command = None;
     let (mut drop, mut tencent_format) = (None::<PathBuf>, None);
     // Numbered from 1 after the program name, as the user counts them.
@@ -104,6 +118,8 @@ fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
                 options.metadata = Some(url.map(text).transpose()?.map(str::to_owned));
             }
             "--json" => options.json = true,
+            "--image" => options.image = Some(PathBuf::from(value("--image")?.0)),
+            "--cloud" => options.clouds = Some(Cloud::parse_list(text(value("--cloud")?)?).map_err(Error::Usage)?),
             word @ ("plan" | "apply" | "status" | "check" | "user-data") if command.is_none() => {
                 command = Some(match word {
                     "plan" => Command::Plan,

@@ -88,6 +88,8 @@ fn apply_watched(tree: &TempTree, source: &str, place: std::path::PathBuf) {
         keep_drop: false,
         json: false,
         metadata: None,
+        image: None,
+        clouds: None,
     };
     assert_eq!(commands::apply(&options).unwrap(), 0);
     ARMED.store(false, Ordering::SeqCst);
@@ -242,6 +244,8 @@ fn user_data_script() {
         keep_drop: false,
         json: false,
         metadata: None,
+        image: None,
+        clouds: None,
     };
     assert_eq!(commands::user_data(&options).unwrap(), 0);
     ARMED.store(false, Ordering::SeqCst);

@@ -141,6 +141,8 @@ fn apply_then_scan() {
         keep_drop: false,
         json: false,
         metadata: None,
+        image: None,
+        clouds: None,
     };
     assert_eq!(commands::apply(&options).unwrap(), 0);
     assert!(tree.read("/etc/shadow").starts_with("root:$6$"), "the password was set");

@@ -1,6 +1,7 @@
 //! `osconf check`: is this image ready to be uploaded as a custom image?
 //! Each item is OK, WARNING or FAILED, with a one-line fix. Reads only.
 
+pub mod clouds;
 pub mod image;
 
 use std::fmt;
@@ -30,12 +31,30 @@ pub struct Item {
     pub detail: String,
     /// What to do about it (empty when OK).
     pub fix: String,
+    /// The clouds whose rule this is; empty: osconf's own item, for every cloud.
+    pub clouds: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// Every cloud asked about is ready (and osconf's own items did not fail).
     pub ready: bool,
     pub items: Vec<Item>,
+    /// The verdict for each cloud asked about (`--cloud`); empty without it.
+    pub clouds: Vec<clouds::Verdict>,
+    /// What `--image` found on the disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<image::Summary>,
+}
+
+impl Report {
+    /// The report of these items for these clouds.
+    pub fn new(items: Vec<Item>, clouds: &[clouds::Cloud], image: Option<image::Summary>) -> Report {
+        let verdicts = clouds::verdicts(&items, clouds);
+        let ready = items.iter().all(|i| i.status != Status::Failed || !i.clouds.is_empty())
+            && verdicts.iter().all(|v| v.ready);
+        Report { ready, items, clouds: verdicts, image }
+    }
 }
 
 impl fmt::Display for Report {
@@ -46,10 +65,14 @@ impl fmt::Display for Report {
                 Status::Warning => "WARNING",
                 Status::Failed => "FAILED",
             };
-            writeln!(f, "{status:<8} {}: {}", item.name, item.detail)?;
+            let clouds = if item.clouds.is_empty() { String::new() } else { format!(" [{}]", item.clouds.join(", ")) };
+            writeln!(f, "{status:<8} {}{clouds}: {}", item.name, item.detail)?;
             if !item.fix.is_empty() {
                 writeln!(f, "         fix: {}", item.fix)?;
             }
+        }
+        for cloud in &self.clouds {
+            writeln!(f, "{}: {}", cloud.name, if cloud.ready { "ready" } else { "NOT ready" })?;
         }
         writeln!(
             f,
@@ -59,30 +82,52 @@ impl fmt::Display for Report {
     }
 }
 
-fn ok(name: &'static str, detail: impl Into<String>) -> Item {
-    Item { name, status: Status::Ok, detail: detail.into(), fix: String::new() }
+pub(crate) fn ok(name: &'static str, detail: impl Into<String>) -> Item {
+    Item { name, status: Status::Ok, detail: detail.into(), fix: String::new(), clouds: Vec::new() }
 }
 
-fn warning(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Item {
-    Item { name, status: Status::Warning, detail: detail.into(), fix: fix.into() }
+pub(crate) fn warning(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Item {
+    Item { name, status: Status::Warning, detail: detail.into(), fix: fix.into(), clouds: Vec::new() }
 }
 
-fn failed(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Item {
-    Item { name, status: Status::Failed, detail: detail.into(), fix: fix.into() }
+pub(crate) fn failed(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Item {
+    Item { name, status: Status::Failed, detail: detail.into(), fix: fix.into(), clouds: Vec::new() }
 }
 
 /// Minimum system disk size the platform accepts.
 const MIN_DISK_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
-pub fn run(root: &Root) -> Report {
-    let mut items = first_partition(root);
-    items.push(osconf_enabled(root));
-    items.extend(shadow(root));
+/// The report of a tree (`--root DIR`, or the booted `/`), with the rules of
+/// these clouds that a tree can show.
+pub fn run(root: &Root, clouds: &[clouds::Cloud]) -> Report {
+    let mut items = for_alibaba_drops(first_partition(root), clouds);
+    items.extend(tree_items(root, None));
+    items.extend(clouds::items(root, None, clouds));
+    Report::new(items, clouds, None)
+}
+
+/// The first partition is where Alibaba's drop arrives: asked about given
+/// clouds, its items are Alibaba's rule (and left out without Alibaba);
+/// asked about none, they stay osconf's own.
+pub fn for_alibaba_drops(items: Vec<Item>, clouds: &[clouds::Cloud]) -> Vec<Item> {
+    if clouds.is_empty() {
+        return items;
+    }
+    if !clouds.contains(&clouds::Cloud::Alibaba) {
+        return Vec::new();
+    }
+    items.into_iter().map(|item| Item { clouds: vec![clouds::Cloud::Alibaba.name()], ..item }).collect()
+}
+
+/// osconf's own items after the first partition's. `immutable`: whether
+/// /etc/shadow is immutable, where the caller knows it (an image's inode).
+pub fn tree_items(root: &Root, shadow_immutable: Option<bool>) -> Vec<Item> {
+    let mut items = vec![osconf_enabled(root)];
+    items.extend(shadow(root, shadow_immutable));
     items.push(root_login(root));
     items.push(network_stack(root));
     items.extend(conflicts(root));
-    let ready = items.iter().all(|i| i.status != Status::Failed);
-    Report { ready, items }
+    items
 }
 
 /// Where the first partition is mounted (or would be), its file system, writability, and the drop directory.
@@ -270,7 +315,7 @@ fn openrc_enabled(root: &Root) -> Item {
     }
 }
 
-fn shadow(root: &Root) -> Vec<Item> {
+fn shadow(root: &Root, immutable: Option<bool>) -> Vec<Item> {
     const NAME: &str = "/etc/shadow";
     let file = match root.open("/etc/shadow").and_then(|f| f.ok_or_else(|| std::io::ErrorKind::NotFound.into())) {
         Ok(file) => file,
@@ -286,7 +331,12 @@ fn shadow(root: &Root) -> Vec<Item> {
     let dir_writable = root.open_dir("/etc").is_ok_and(|dir| {
         nix::unistd::faccessat(&dir, ".", nix::unistd::AccessFlags::W_OK, nix::fcntl::AtFlags::empty()).is_ok()
     });
-    items.push(match (is_immutable(&file), dir_writable) {
+    // An image's tree is a copy made by `check --image`: its inode said.
+    let (immutable, dir_writable) = match immutable {
+        Some(immutable) => (immutable, true),
+        None => (is_immutable(&file), dir_writable),
+    };
+    items.push(match (immutable, dir_writable) {
         (true, _) => failed(NAME, "is immutable (chattr +i): the password cannot be set", "chattr -i /etc/shadow"),
         (false, false) => failed(NAME, "its directory is not writable", "make /etc writable at boot"),
         (false, true) => ok(NAME, "present and writable"),
@@ -300,7 +350,7 @@ fn shadow(root: &Root) -> Vec<Item> {
 }
 
 /// FS_IOC_GETFLAGS and the immutable bit, as lsattr shows them.
-fn is_immutable(file: &std::fs::File) -> bool {
+pub(crate) fn is_immutable(file: &std::fs::File) -> bool {
     const FS_IMMUTABLE_FL: nix::libc::c_long = 0x10;
     nix::ioctl_read!(get_flags, b'f', 1, nix::libc::c_long);
     let mut flags: nix::libc::c_long = 0;

@@ -41,6 +41,10 @@ pub struct Options {
     pub json: bool,
     /// `--metadata [URL]`: also ask the Alibaba metadata endpoint when no drop is found.
     pub metadata: Option<Option<String>>,
+    /// `check --image FILE`.
+    pub image: Option<PathBuf>,
+    /// `check --cloud LIST`; None: all for an image, none for a tree.
+    pub clouds: Option<Vec<crate::check::clouds::Cloud>>,
 }
 
 /// `--from NAME[=WHERE]`.

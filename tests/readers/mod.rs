@@ -588,7 +588,7 @@ pub const TARGETS: &[Target] = &[
         system: &[],
         setup: |tree| write(tree, "/root/.ssh/authorized_keys", &format!("{ED25519}\n")),
         run: |root, _| {
-            osconf::check::run(root);
+            osconf::check::run(root, &osconf::check::clouds::ALL);
             Ok(())
         },
     },

@@ -13,7 +13,7 @@ mkdir -p "$ST"/{bin,sbin,dev,proc,sys,mnt,etc,tmp,run,lib/modules/$K}
 cp "$BUSYBOX" "$ST/bin/busybox"
 for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -sf busybox "$ST/bin/$a"; done
 ln -sf ../bin/busybox "$ST/sbin/modprobe"
-MODS="virtio_pci virtio_blk virtio_net ext4 vfat nls_cp437 nls_iso8859_1 nls_ascii crc32c_generic isofs btrfs"
+MODS="virtio_pci virtio_blk virtio_net virtio_scsi ext4 vfat nls_cp437 nls_iso8859_1 nls_ascii crc32c_generic isofs btrfs"
 for m in $MODS; do
   modprobe -d "$KROOT" -S "$K" --show-depends "$m" | awk '$1=="insmod"{print $2}'
 done | sort -u | while read -r f; do

@@ -302,6 +302,25 @@ customize_networkd() {
   ln -sf /lib/systemd/system/systemd-networkd.service "$1/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 }
 
+# The x86_64 osconf that runs here (check --image): the binary given, or the
+# one in the .deb.
+if [ -n "$BIN" ]; then
+  HOST_OSCONF=$BIN
+else
+  rm -rf "$W/host-osconf" && dpkg-deb -x "$DEB" "$W/host-osconf" && HOST_OSCONF=$W/host-osconf/usr/sbin/osconf
+fi
+
+# image_check <image> <disk> <cloud>: the image the suite boots passes the
+# check a builder runs before upload, for the cloud it models (as root: a
+# btrfs / is read through a private read-only loop mount).
+image_check() {
+  local line ok=yes out
+  out=$("$HOST_OSCONF" check --image "$2" --cloud "$3" 2>&1) || ok=no
+  line=$(printf '%-10s %-22s %-5s check --image --cloud %s' "$1" "image-check" "$ok" "$3")
+  RESULTS+=("$line"); echo "$line"
+  if [ "$ok" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); echo "$out" | sed 's/^/    | /'; fi
+}
+
 # image <name> [options]: builds the image from a cached root file system,
 # then runs its scenarios, one boot each, chained on the same disk.
 #   --rootfs NAME      a root file system declared with `rootfs` (required)
@@ -315,6 +334,10 @@ customize_networkd() {
 #   --mount-p1 DIR     fstab mounts the first partition at DIR (e.g. /boot/efi)
 #   --args "..."       kernel command line additions
 #   --scenarios "..."  (default: vpc reboot classic reboot changed bad)
+#   --cloud NAME       the cloud the image models: before the first boot,
+#                      `osconf check --image --cloud NAME` must find it ready
+#                      (default alibaba)
+#   --fstab-uuid       fstab names / by its UUID (Huawei's rule), not /dev/vda2
 # A function prepare_<name> <tree>, if defined, changes the tree before
 # osconf is installed (another rc system: what the .deb's postinst sees).
 # A function customize_<name> <tree>, if defined, changes the tree before
@@ -323,6 +346,7 @@ customize_networkd() {
 image() {
   local name=$1; shift
   local arch=amd64 base="" init=systemd fs=ext4 root_fs=ext4 mount_p1="" args="" scenarios="vpc reboot classic reboot changed bad"
+  local cloud=alibaba root_uuid=""
   while [ $# -gt 0 ]; do
     case $1 in
       --arch) arch=$2; shift 2 ;;
@@ -334,6 +358,8 @@ image() {
       --mount-p1) mount_p1=$2; shift 2 ;;
       --args) args=$2; shift 2 ;;
       --scenarios) scenarios=$2; shift 2 ;;
+      --cloud) cloud=$2; shift 2 ;;
+      --fstab-uuid) root_uuid=$(cat /proc/sys/kernel/random/uuid); shift ;;
       *) echo "image $name: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -344,7 +370,8 @@ image() {
   local R="img-$name"
   rm -rf "$R" && mkdir -p "$R" && tar -C "$R" -xf "$(rootfs_tar "$base")"
   echo "vm-$name" > "$R/etc/hostname"
-  printf '/dev/vda2 / %s defaults 0 %s\n' "$root_fs" "$([ "$root_fs" = ext4 ] && echo 1 || echo 0)" > "$R/etc/fstab"
+  printf '%s / %s defaults 0 %s\n' "${root_uuid:+UUID=$root_uuid}" "$root_fs" "$([ "$root_fs" = ext4 ] && echo 1 || echo 0)" > "$R/etc/fstab"
+  [ -n "$root_uuid" ] || sed -i 's|^ / |/dev/vda2 / |' "$R/etc/fstab"
   if [ -n "$mount_p1" ]; then
     mkdir -p "$R$mount_p1"
     printf '/dev/vda1 %s auto defaults 0 %s\n' "$mount_p1" "$([ "$fs" = ext4 ] && echo 2 || echo 0)" >> "$R/etc/fstab"
@@ -357,9 +384,17 @@ image() {
   if [ "$arch" = arm64 ]; then DEB=$DEB_ARM64 BIN=$BIN_ARM64 install_osconf "$R" "$init"; else install_osconf "$R" "$init"; fi
   install_checker "$R" "$init"
   if declare -F "customize_$name" >/dev/null; then "customize_$name" "$R"; fi
-  mkdir -p p1-empty/aliyun_custom_image
-  bash "$HERE/mkdisk.sh" "$R" p1-empty "$fs" "disk-$name.img" "$root_fs"
-  rm -rf "$R"
+  # The kernel that boots the image, as an installed one leaves it in /boot:
+  # its config and initramfs (what check --image reads for virtio).
+  local p1src="p1-$name" kroot=$KROOT initrd=initrd.gz
+  if [ "$arch" = arm64 ]; then kroot=$CACHE/kroot-arm64 initrd=initrd-arm64.gz; fi
+  rm -rf "$p1src" && mkdir -p "$p1src/aliyun_custom_image"
+  local boot="$R/boot" kver; kver=$(ls "$kroot/lib/modules" | head -1)
+  [ "$mount_p1" = /boot ] && boot=$p1src
+  mkdir -p "$boot" && cp "$kroot/boot/config-$kver" "$boot/" && cp "$initrd" "$boot/initrd.img-$kver"
+  ROOT_UUID=$root_uuid bash "$HERE/mkdisk.sh" "$R" "$p1src" "$fs" "disk-$name.img" "$root_fs"
+  rm -rf "$R" "$p1src"
+  image_check "$name" "disk-$name.img" "$cloud"
   P1_FS=$fs P1_OFFSET=$((1024 * 1024)) DISK="disk-$name.img" LAST_APPLY_LOG="" LAST_DROP=""
   local s
   for s in $scenarios; do

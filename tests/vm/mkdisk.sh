@@ -5,7 +5,9 @@
 # p1 is the EFI system partition (FAT32, 64 MiB, with the p1 content). bios:
 # a GPT disk whose p1 is a 1 MiB BIOS boot partition (no file system: code,
 # like GRUB's core.img). Built with mke2fs -d, mkfs.btrfs --rootdir, mtools
-# and dd: no loop device or mount needed.
+# and dd: no loop device or mount needed. ROOT_UUID (environment): /'s file
+# system UUID (fstab by UUID); / is ext4 without the 64bit feature, as
+# Alibaba's image_check asks.
 set -euo pipefail
 ROOTFS=$1; P1SRC=$2; FS=$3; OUT=$4; ROOTFS_TYPE=${5:-ext4}
 P1_MB=64
@@ -21,9 +23,9 @@ case $FS in
   *) echo "unknown first partition $FS" >&2; exit 2 ;;
 esac
 case $ROOTFS_TYPE in
-  ext4) truncate -s ${ROOT_MB}M "$T/p2"; mkfs.ext4 -q -F -L root -d "$ROOTFS" "$T/p2" ;;
+  ext4) truncate -s ${ROOT_MB}M "$T/p2"; mkfs.ext4 -q -F -O ^64bit -L root ${ROOT_UUID:+-U "$ROOT_UUID"} -d "$ROOTFS" "$T/p2" ;;
   # btrfs keeps metadata twice: room for it; mkfs grows the file if it needs more.
-  btrfs) ROOT_MB=$(( ROOT_MB * 2 )); truncate -s ${ROOT_MB}M "$T/p2"; mkfs.btrfs -q -f -L root --rootdir "$ROOTFS" "$T/p2" >/dev/null ;;
+  btrfs) ROOT_MB=$(( ROOT_MB * 2 )); truncate -s ${ROOT_MB}M "$T/p2"; mkfs.btrfs -q -f -L root ${ROOT_UUID:+-U "$ROOT_UUID"} --rootdir "$ROOTFS" "$T/p2" >/dev/null ;;
   *) echo "unknown root file system $ROOTFS_TYPE" >&2; exit 2 ;;
 esac
 ROOT_MB=$(( ($(stat -c %s "$T/p2") + 1048575) / 1048576 ))

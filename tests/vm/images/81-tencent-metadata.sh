@@ -85,5 +85,5 @@ NEXT_BOOT_SCENARIOS+=" tcmeta_again "
 
 NET0="user,id=n0,restrict=on,net=169.254.0.0/15,host=$TM_GATEWAY,dns=169.255.0.3,guestfwd=tcp:169.254.0.23:80-cmd:/usr/bin/python3 $HERE/metadata-server.py $TM_TREE $TM_REQUESTS"
 EXTRA_QEMU_ARGV=(-smbios "type=1,manufacturer=Tencent Cloud,product=CVM")
-image tencent_metadata --rootfs systemd --p1 ext4 --args "net.ifnames=0" --scenarios "tcmeta tcmeta_again"
+image tencent_metadata --rootfs systemd --p1 ext4 --cloud tencent --args "net.ifnames=0" --scenarios "tcmeta tcmeta_again"
 unset NET0 EXTRA_QEMU_ARGV

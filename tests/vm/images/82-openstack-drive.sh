@@ -120,5 +120,5 @@ assert_os_drive_changed() { # the exact address lists: the old instance's addres
 NEXT_BOOT_SCENARIOS+=" os_drive_again os_drive_changed_again "
 
 EXTRA_QEMU_ARGV=(-smbios "type=3,manufacturer=QEMU,asset=HUAWEICLOUD")
-image openstack_drive --rootfs systemd --p1 ext4 --scenarios "os_drive os_drive_again os_drive_changed os_drive_changed_again"
+image openstack_drive --rootfs systemd --p1 ext4 --cloud ctyun --fstab-uuid --scenarios "os_drive os_drive_again os_drive_changed os_drive_changed_again"
 unset EXTRA_QEMU_ARGV

@@ -123,5 +123,5 @@ NEXT_BOOT_SCENARIOS+=" osmd_again "
 
 NET0="user,id=n0,restrict=on,net=169.0.0.0/8,host=169.0.0.1,dhcpstart=169.0.0.15,dns=169.0.0.3,guestfwd=tcp:169.254.169.254:80-cmd:/usr/bin/python3 $HERE/metadata-server.py $OSMD_TREE $OSMD_REQUESTS"
 EXTRA_QEMU_ARGV=(-smbios "type=1,manufacturer=OpenStack Foundation,product=OpenStack Nova")
-image openstack_metadata --rootfs systemd --p1 ext4 --scenarios "osmd osmd_again osmd_changed"
+image openstack_metadata --rootfs systemd --p1 ext4 --cloud huawei --fstab-uuid --scenarios "osmd osmd_again osmd_changed"
 unset NET0 EXTRA_QEMU_ARGV

@@ -67,3 +67,7 @@ pub trait FileSystem {
 pub fn corrupt(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }
+
+pub mod ext;
+pub mod mounted;
+pub mod vfat;
