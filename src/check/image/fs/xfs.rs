@@ -175,7 +175,7 @@ impl Xfs {
     fn inode_offset(&self, ino: u64) -> io::Result<u64> {
         let block = self.block_offset(ino >> self.inopblog)?;
         let index = ino & ((1 << self.inopblog) - 1);
-        Ok(block + index * self.inode_size)
+        block.checked_add(index * self.inode_size).ok_or_else(|| corrupt("xfs: inode offset overflows"))
     }
 
     fn read_inode(&self, ino: u64) -> io::Result<Inode> {
@@ -590,9 +590,10 @@ mod tests {
         std::fs::write(dir.join("proto"), &text).unwrap();
         let img: PathBuf = dir.join("img");
         std::fs::File::create(&img).unwrap().set_len(32 << 20).unwrap();
-        let crc_opt = format!("crc={}", u8::from(crc));
+        // v4 without the file-type byte in directory entries (v5 always has it).
+        let (crc_opt, ftype_opt) = if crc { ("crc=1", "ftype=1") } else { ("crc=0", "ftype=0") };
         run(Command::new("mkfs.xfs")
-            .args(["-q", "-f", "-m", &crc_opt, "-L", "osconf-t", "-p"])
+            .args(["-q", "-f", "-m", crc_opt, "-n", ftype_opt, "-L", "osconf-t", "-p"])
             .arg(dir.join("proto"))
             .arg(&img)
             .envs([("TEST_DIR", "1"), ("TEST_DEV", "1"), ("QA_CHECK_FS", "1")]));
@@ -716,8 +717,25 @@ mod tests {
         let f = fixture(false);
         check_fixture(f);
         let fs = open(f.image.clone()).unwrap();
-        assert!(!fs.crc);
+        assert!(!fs.crc && !fs.ftype);
         assert_eq!(fs.read_inode(lookup(&fs, "long")).unwrap().format, 2, "300 bytes do not fit a 256-byte inode");
+    }
+
+    #[test]
+    fn shortform_directories_with_8_byte_inode_numbers_read() {
+        let fs = open(fixture(true).image.clone()).unwrap();
+        // count 2, i8count 2, parent; then (namelen, offset, name, ftype, inode).
+        let mut fork = vec![2, 2, 0, 0, 0, 1, 0, 0, 0, 0x80];
+        fork.extend([1, 0, 0x60, b'a', 1, 0, 0, 0, 7, 0, 0, 0, 0x85]);
+        fork.extend([3, 0, 0x70, b'b', b'c', b'd', 2, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]);
+        let mut out = Vec::new();
+        fs.shortform_entries(&fork, 10, &mut out).unwrap();
+        let want = [(b"a".to_vec(), 0x7_0000_0085), (b"bcd".to_vec(), 0x1234_5678_9abc_def0)];
+        assert_eq!(out, want.map(|(name, inode)| DirEntry { name, inode }));
+        // Cut anywhere: an error, never a panic.
+        for len in 0..fork.len() - 1 {
+            assert!(fs.shortform_entries(&fork[..len], 10, &mut Vec::new()).is_err() || len < 2, "{len}");
+        }
     }
 
     #[test]
