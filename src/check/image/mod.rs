@@ -178,7 +178,8 @@ fn volume(at: String, partition: Option<partitions::Partition>, device: Arc<dyn 
         None
     } else if fs::ext::is_ext(&*device) {
         Some(fs::ext::open(device.clone()).map(|f| Box::new(f) as Box<dyn FileSystem>))
-    } else if XFS_SLOT {
+    } else if fs::xfs::is_xfs(&*device) {
+        Some(fs::xfs::open(device.clone()).map(|f| Box::new(f) as Box<dyn FileSystem>))
     } else if fs::vfat::is_vfat(&*device) {
         Some(fs::vfat::open(device.clone()).map(|f| Box::new(f) as Box<dyn FileSystem>))
     } else {
