@@ -416,3 +416,42 @@ fn the_tree_modes_take_cloud_rules_too() {
     assert_eq!(status(&report, "udev net rules"), "FAILED");
     assert!(!ready_for(&report, "huawei"));
 }
+
+/// Damaged images: bytes flipped in the partition table and in each file
+/// system's first 256 KiB (superblocks, group descriptors, inode tables,
+/// the root directory). Every run ends, within a bound, with a report or
+/// exit 2, never a crash; and the image is never written.
+#[test]
+fn damaged_images_end_in_a_report_or_exit_2_never_a_crash() {
+    let trees = Trees::ready("damaged");
+    let (dir, raw) = image(&trees, &READY, "damaged");
+    let pristine = std::fs::read(&raw).unwrap();
+    let damaged = dir.join("/damaged.raw");
+    let regions = [(0u64, 1024u64), (MIB, 256 * 1024), (17 * MIB, 256 * 1024)];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..120 {
+        let mut bytes = pristine.clone();
+        for _ in 0..1 + next() % 24 {
+            let (start, len) = regions[(next() % regions.len() as u64) as usize];
+            let at = (start + next() % len) as usize;
+            bytes[at] = match next() % 3 {
+                0 => 0,
+                1 => 0xff,
+                _ => next() as u8,
+            };
+        }
+        std::fs::write(&damaged, &bytes).unwrap();
+        let mut command = osconf_command();
+        command.args(["check", "--image", damaged.to_str().unwrap(), "--json"]);
+        let (code, err) = run_within(command, std::time::Duration::from_secs(60));
+        assert!(matches!(code, 0..=2), "round {round}: exit {code}: {err}");
+        assert!(!err.contains("panicked"), "round {round}: {err}");
+        assert_eq!(std::fs::read(&damaged).unwrap(), bytes, "round {round}: the image was written");
+    }
+}

@@ -311,10 +311,9 @@ fn fstab_by_uuid(root: &Root) -> Item {
     let by_name: Vec<String> = fstab(root)
         .into_iter()
         .filter(|(device, _, kind, options)| {
-            on_a_disk(device, kind, options)
-                && device.starts_with("/dev/")
-                && !device.starts_with("/dev/mapper/")
-                && !device.starts_with("/dev/disk/by-")
+            // Kernel names of disks change with the hypervisor's bus; LVM's /dev/VG/LV do not.
+            let name = device.strip_prefix("/dev/").unwrap_or("");
+            on_a_disk(device, kind, options) && ["sd", "vd", "hd", "xvd", "nvme"].iter().any(|p| name.starts_with(p))
         })
         .map(|(device, point, ..)| format!("{device} on {point}"))
         .collect();
