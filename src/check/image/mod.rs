@@ -3,5 +3,6 @@
 //! systems, `/` and `/boot`; then the same items as a tree, and each cloud's
 //! import rules.
 
+pub mod disk;
 pub mod fs;
 pub mod read_at;
