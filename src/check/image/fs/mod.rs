@@ -70,6 +70,5 @@ pub fn corrupt(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }
 
-pub mod ext;
 pub mod mounted;
 pub mod vfat;
