@@ -274,7 +274,9 @@ impl Ext {
             let start = start.ok_or_else(|| corrupt("ext: meta_bg group out of range"))?;
             start + u64::from(self.has_superblock(first))
         };
-        Ok(self.block_offset(block)? + (group % per_block) * self.desc_size)
+        self.block_offset(block)?
+            .checked_add((group % per_block) * self.desc_size)
+            .ok_or_else(|| corrupt(format!("ext: descriptor of group {group} is out of range")))
     }
 
     /// Where inode `ino` is on the device.
@@ -627,11 +629,18 @@ mod tests {
         write("empty", b"");
         write("one", b"1");
         write("sixty", &[b's'; 60]);
+        write("hundred", &pattern(100));
         write("five_k", &pattern(5000));
         let mut sparse = fs::File::create(root.join("sparse")).unwrap();
         sparse.write_all(b"head").unwrap();
         sparse.seek(SeekFrom::Start(1 << 20)).unwrap();
         sparse.write_all(b"tail after a hole").unwrap();
+        // Ten data blocks between holes: more extents than i_block holds (4).
+        let mut islands = fs::File::create(root.join("islands")).unwrap();
+        for i in 0..10u64 {
+            islands.seek(SeekFrom::Start(i * 16384)).unwrap();
+            islands.write_all(&pattern(4096 + i as usize)[i as usize..]).unwrap();
+        }
         fs::create_dir_all(root.join("a/b/c")).unwrap();
         fs::write(root.join("a/b/c/deep.txt"), b"deep\n").unwrap();
         fs::create_dir(root.join("etc")).unwrap();
@@ -646,7 +655,8 @@ mod tests {
         let entries = if big { 2000 } else { 150 };
         fs::create_dir(root.join("many")).unwrap();
         for i in 0..entries {
-            fs::write(root.join(format!("many/entry-{i:05}")), format!("{i}")).unwrap();
+            // Empty: 2000 data blocks would not fit the 16 MiB fixtures.
+            fs::write(root.join(format!("many/entry-{i:05}")), b"").unwrap();
         }
         if big {
             write("big", &pattern(3 << 20));
@@ -754,8 +764,10 @@ mod tests {
         let (_dir, image) = reads_back(&["-t", "ext4", "-b", "4096", "-O", "64bit"], "ext4");
         let ext = load(&image);
         assert!(ext.info().ext_64bit);
-        // The 3 MiB file took an extent tree.
+        // The 3 MiB file has extents; the islands took a tree of depth 1.
         assert_ne!(ext.inode(lookup(&ext, "big")).unwrap().flags & FLAG_EXTENTS, 0);
+        let islands = ext.inode(lookup(&ext, "islands")).unwrap();
+        assert_eq!(Le(&islands.raw).u16(I_BLOCK + 6), 1, "the islands' extent tree depth");
     }
 
     #[test]
@@ -779,7 +791,12 @@ mod tests {
 
     #[test]
     fn ext4_meta_bg_reads_back() {
-        reads_back(&["-t", "ext4", "-b", "1024", "-O", "meta_bg,^resize_inode"], "ext4");
+        // 256 blocks a group: 64 groups, 16 descriptors a block, so 4 meta groups.
+        let (_dir, image) =
+            reads_back(&["-t", "ext4", "-b", "1024", "-g", "256", "-O", "meta_bg,^resize_inode"], "ext4");
+        let ext = load(&image);
+        let last = ext.read_dir(lookup(&ext, "many"), 10_000).unwrap().iter().map(|e| e.inode).max().unwrap();
+        assert!((last - 1) / ext.inodes_per_group >= 16, "no inode past the first meta group");
     }
 
     #[test]
@@ -787,7 +804,7 @@ mod tests {
         let (_dir, image) = reads_back(&["-t", "ext4", "-b", "4096", "-O", "inline_data"], "ext4");
         let ext = load(&image);
         // Small files and directories are inline: i_block, and past 60 bytes system.data.
-        for name in ["one", "sixty", "a"] {
+        for name in ["one", "sixty", "hundred", "a"] {
             assert_ne!(ext.inode(lookup(&ext, name)).unwrap().flags & FLAG_INLINE_DATA, 0, "{name}");
         }
     }
@@ -898,10 +915,13 @@ mod tests {
         assert!(overlap.read_file(file, 1 << 20).unwrap_err().to_string().contains("overlap"));
     }
 
-    /// Reads everything reachable, bounded (a corrupt tree may loop), ignoring errors.
-    fn read_everything(device: Vec<u8>) {
-        let Ok(ext) = open(Arc::new(device)) else { return };
+    /// Reads everything reachable, bounded (a corrupt tree may loop):
+    /// how many reads succeeded and how many were errors.
+    fn read_everything(device: Vec<u8>) -> (usize, usize) {
+        let Ok(ext) = open(Arc::new(device)) else { return (0, 1) };
         let _ = ext.info();
+        let (mut good, mut bad) = (0, 0);
+        let mut count = |ok: bool| if ok { good += 1 } else { bad += 1 };
         let mut stack = vec![(ext.root(), 0)];
         let mut visits = 0;
         while let Some((ino, depth)) = stack.pop() {
@@ -909,16 +929,24 @@ mod tests {
             if visits > 2000 {
                 break;
             }
-            let Ok(stat) = ext.stat(ino) else { continue };
+            let Ok(stat) = ext.stat(ino) else {
+                count(false);
+                continue;
+            };
             match stat.kind {
-                Kind::Dir if depth < 6 => {
-                    stack.extend(ext.read_dir(ino, 5000).unwrap_or_default().into_iter().map(|e| (e.inode, depth + 1)))
-                }
-                Kind::File => drop(ext.read_file(ino, 4 << 20)),
-                Kind::Symlink => drop(ext.read_link(ino)),
+                Kind::Dir if depth < 6 => match ext.read_dir(ino, 5000) {
+                    Ok(entries) => {
+                        count(true);
+                        stack.extend(entries.into_iter().map(|e| (e.inode, depth + 1)));
+                    }
+                    Err(_) => count(false),
+                },
+                Kind::File => count(ext.read_file(ino, 4 << 20).is_ok()),
+                Kind::Symlink => count(ext.read_link(ino).is_ok()),
                 _ => {}
             }
         }
+        (good, bad)
     }
 
     /// Remembers what was read, to aim the mutations at metadata.
@@ -955,7 +983,8 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for _ in 0..600 {
+        let (mut good, mut bad) = (0, 0);
+        for _ in 0..1000 {
             let mut copy = image.clone();
             for _ in 0..1 + next() % 4 {
                 let (offset, len) = ranges[(next() % ranges.len() as u64) as usize];
@@ -966,8 +995,11 @@ mod tests {
                     _ => 0xFF,
                 };
             }
-            read_everything(copy);
+            let (g, b) = read_everything(copy);
+            (good, bad) = (good + g, bad + b);
         }
+        // The mutations hit what is read: some reads fail, most still succeed.
+        assert!(bad > 20 && good > bad, "{good} reads succeeded, {bad} failed");
     }
 
     proptest::proptest! {
