@@ -3,6 +3,8 @@
 //! total: a hostile image gives an error, never a panic, a hang or an
 //! unbounded allocation.
 
+pub mod ext;
+
 use std::io;
 
 pub mod xfs;
