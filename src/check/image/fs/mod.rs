@@ -73,4 +73,3 @@ pub fn corrupt(what: impl std::fmt::Display) -> io::Error {
 }
 
 pub mod mounted;
-pub mod vfat;

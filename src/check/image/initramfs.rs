@@ -1,3 +1,0 @@
-pub fn file_names(_b: &[u8], _m: usize) -> Result<Vec<String>, String> {
-    todo!()
-}
