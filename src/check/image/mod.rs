@@ -4,4 +4,5 @@
 //! import rules.
 
 pub mod fs;
+pub mod initramfs;
 pub mod read_at;
