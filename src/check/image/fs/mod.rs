@@ -5,6 +5,8 @@
 
 use std::io;
 
+pub mod vfat;
+
 /// What a directory entry or an inode is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
