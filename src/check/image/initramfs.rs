@@ -28,6 +28,9 @@ const MAX_XZ_DICT: usize = 64 << 20;
 /// zstd's window for the kernel's own decoder (1 << 27).
 const MAX_ZSTD_WINDOW: u64 = 128 << 20;
 const HEADER_LEN: usize = 110;
+/// Compressed streams in one initramfs (a real one has one or two): each
+/// costs a decoder's setup, so a file of tiny streams must not go on.
+const MAX_STREAMS: usize = 64;
 
 /// The names of the files in `bytes` (an initramfs), in archive order, at
 /// most `max_names` (more is an error). The trailers are not listed.
@@ -41,13 +44,16 @@ fn file_names_bounded(bytes: &[u8], max_names: usize, max_output: u64) -> Result
     let mut rest = bytes;
     // Each round reads one uncompressed run of cpio archives (or padding),
     // then at most one compressed stream; each consumes at least one byte.
-    while !rest.is_empty() {
+    for stream in 0..=MAX_STREAMS {
         let mut cpio = Cpio::new(&mut names, max_names);
         let used = cpio.feed(rest)?;
         cpio.finish()?;
         rest = rest.get(used..).unwrap_or(&[]);
         if rest.is_empty() {
             break;
+        }
+        if stream == MAX_STREAMS {
+            return Err(format!("more than {MAX_STREAMS} compressed streams"));
         }
         let offset = bytes.len() - rest.len();
         let mut cpio = Cpio::new(&mut names, max_names);
@@ -418,6 +424,20 @@ mod tests {
         let bomb = gz.finish().unwrap();
         let err = file_names_bounded(&bomb, 10, 1 << 20).unwrap_err();
         assert!(err.contains("more than"), "{err}");
+    }
+
+    #[test]
+    fn at_most_64_compressed_streams() {
+        // An archive of its trailer alone: header, "TRAILER!!!\0", padding.
+        let mut trailer = b"070701".to_vec();
+        trailer.extend_from_slice(&b"00000000".repeat(11));
+        trailer.extend_from_slice(b"0000000B00000000TRAILER!!!\0\0\0\0\0\0\0");
+        let mut one = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut one, &trailer).unwrap();
+        let one = one.finish().unwrap();
+        assert_eq!(file_names(&trailer, 1).unwrap(), Vec::<String>::new());
+        assert_eq!(file_names(&one.repeat(MAX_STREAMS), 1).unwrap(), Vec::<String>::new());
+        assert!(file_names(&one.repeat(MAX_STREAMS + 1), 1).unwrap_err().contains("streams"));
     }
 
     proptest::proptest! {
