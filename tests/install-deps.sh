@@ -11,6 +11,7 @@ packages=(
   lintian rpmlint man-db                      # the packages checked as Debian and RPM distributions do; the man page
   qemu-system-x86 debootstrap busybox-static cpio kmod gzip perl  # the QEMU suite
   qemu-utils                                  # qemu-img, qemu-io: the disk images of check --image's tests
+  xz-utils zstd                               # initramfs fixtures of the image check (xz, zstd streams)
   # aarch64: Debian's cross toolchain (rustup here has only the x86_64 std),
   # qemu-user for the tests and arm64 chroots, qemu-system-arm for the arm64 image
   rustc-web cargo-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross

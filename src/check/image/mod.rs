@@ -12,6 +12,7 @@
 
 pub mod disk;
 pub mod fs;
+pub mod initramfs;
 pub mod lvm;
 pub mod partitions;
 pub mod read_at;

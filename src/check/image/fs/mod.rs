@@ -4,10 +4,12 @@
 //! unbounded allocation.
 
 pub mod ext;
+pub mod mounted;
+pub mod vfat;
+pub mod xfs;
 
 use std::io;
 
-pub mod xfs;
 
 /// What a directory entry or an inode is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,5 +73,3 @@ pub trait FileSystem {
 pub fn corrupt(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }
-
-pub mod mounted;
