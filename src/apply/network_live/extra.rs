@@ -30,13 +30,13 @@ pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveCha
         (LiveChange::RemovePolicy { policy, .. }, index) => remove_policy(handle, index, policy).await,
         _ => Ok(()),
     };
-    result.map_err(|e| Error::Failed(format!("{change}: {e}")))
+    result.map_err(|e| Error::Failed(format!("{change}: {}", super::why(&e))))
 }
 
 /// Re-asserts a NIC's extra addresses, IPv6 routes and own routing.
 pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(), Error> {
     let failed =
-        |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac));
+        |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {}", nic.label(), nic.mac, super::why(&e)));
     for (address, prefix) in &nic.secondary {
         let request = handle.address().add(index, IpAddr::V4(*address), *prefix).replace().execute();
         request.await.map_err(|e| failed(format!("setting address {address}/{prefix}"), e))?;
@@ -56,7 +56,7 @@ pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(),
     }
     for (what, result) in ipv6 {
         if let Err(e) = result {
-            log::warn!("{} (MAC {}): IPv6 {what} not set: {e}", nic.label(), nic.mac);
+            log::warn!("{} (MAC {}): IPv6 {what} not set: {}", nic.label(), nic.mac, super::why(&e));
         }
     }
     if let Some(policy) = nic.policy() {

@@ -106,7 +106,7 @@ async fn apply_async(
             let request = handle.route().del(route_message(*links.get(&mac)?, route)).execute();
             Some(async move {
                 ignore_missing(request.await)
-                    .map_err(|e| Error::Failed(format!("removing route {route} from {mac}: {e}")))
+                    .map_err(|e| Error::Failed(format!("removing route {route} from {mac}: {}", why(&e))))
             })
         }
         _ => None,
@@ -119,7 +119,7 @@ async fn apply_async(
             Some(async move {
                 remove_address(handle, index, address.into(), prefix)
                     .await
-                    .map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {e}")))
+                    .map_err(|e| Error::Failed(format!("removing address {address}/{prefix} from {mac}: {}", why(&e))))
             })
         }
         _ => None,
@@ -154,7 +154,21 @@ async fn apply_async(
 }
 
 fn failed(nic: &Nic, what: &str, e: rtnetlink::Error) -> Error {
-    Error::Failed(format!("{} (MAC {}): {what}: {e}", nic.label(), nic.mac))
+    Error::Failed(format!("{} (MAC {}): {what}: {}", nic.label(), nic.mac, why(&e)))
+}
+
+/// A netlink failure in words. Not rtnetlink's own Display: its text of an
+/// unexpected reply is the reply's Debug form, which would link the Debug
+/// code of every route-netlink attribute type (about 100 KiB of the binary).
+pub(super) fn why(e: &rtnetlink::Error) -> String {
+    match e {
+        rtnetlink::Error::NetlinkError(message) => {
+            format!("the kernel said: {}", std::io::Error::from_raw_os_error(message.raw_code().saturating_abs()))
+        }
+        rtnetlink::Error::UnexpectedMessage(_) => "an unexpected netlink reply".into(),
+        rtnetlink::Error::RequestFailed => "the netlink request failed".into(),
+        _ => "an invalid netlink message".into(),
+    }
 }
 
 /// The kernel's index of every link by MAC, once each desired NIC is there
@@ -181,7 +195,7 @@ async fn link_indexes(handle: &Handle) -> Result<BTreeMap<Mac, u32>, Error> {
     let mut dump =
         handle.link().get().set_filter_mask(AddressFamily::Unspec, vec![LinkExtentMask::SkipStats]).execute();
     while let Some(link) =
-        dump.try_next().await.map_err(|e| Error::Failed(format!("listing network interfaces: {e}")))?
+        dump.try_next().await.map_err(|e| Error::Failed(format!("listing network interfaces: {}", why(&e))))?
     {
         for attribute in &link.attributes {
             if let LinkAttribute::Address(bytes) = attribute {
