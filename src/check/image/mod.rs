@@ -4,4 +4,5 @@
 //! import rules.
 
 pub mod fs;
+pub mod partitions;
 pub mod read_at;
