@@ -4,5 +4,6 @@
 //! import rules.
 
 pub mod fs;
+pub mod lvm;
 pub mod partitions;
 pub mod read_at;
