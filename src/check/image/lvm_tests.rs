@@ -85,6 +85,12 @@ const PV_UUID: &str = "rZ3M7XctsKgEB3nV4WYZPLYRdveIuet6";
 /// A PV of `size` bytes whose only metadata is `text`, with good checksums:
 /// label in sector 1, metadata area at 4 KiB, data from 1 MiB.
 fn pv_with_metadata(text: &str, size: usize) -> Vec<u8> {
+    pv_with_metadata_at(text, size, MIB - 4096, 512, PV_UUID)
+}
+
+/// The same with a metadata area of `area_size` bytes whose text starts at
+/// `text_at` in it (and wraps around to 512 if it does not fit).
+fn pv_with_metadata_at(text: &str, size: usize, area_size: u64, text_at: u64, uuid: &str) -> Vec<u8> {
     let mut pv = vec![0u8; size];
     let put = |pv: &mut Vec<u8>, at: usize, bytes: &[u8]| pv[at..at + bytes.len()].copy_from_slice(bytes);
     let label = 512;
@@ -92,24 +98,27 @@ fn pv_with_metadata(text: &str, size: usize) -> Vec<u8> {
     put(&mut pv, label + 8, &1u64.to_le_bytes());
     put(&mut pv, label + 20, &32u32.to_le_bytes());
     put(&mut pv, label + 24, b"LVM2 001");
-    put(&mut pv, label + 32, PV_UUID.as_bytes());
+    put(&mut pv, label + 32, uuid.as_bytes());
     put(&mut pv, label + 64, &(size as u64).to_le_bytes());
     put(&mut pv, label + 72, &MIB.to_le_bytes()); // data area, then a zero entry
     put(&mut pv, label + 104, &4096u64.to_le_bytes()); // metadata area
-    put(&mut pv, label + 112, &(MIB - 4096).to_le_bytes());
+    put(&mut pv, label + 112, &area_size.to_le_bytes());
     let crc = crc32_update(LVM_CRC_INIT, &pv[label + 20..label + 512]);
     put(&mut pv, label + 16, &crc.to_le_bytes());
     let mda = 4096;
     put(&mut pv, mda + 4, MDA_MAGIC);
     put(&mut pv, mda + 20, &1u32.to_le_bytes());
     put(&mut pv, mda + 24, &4096u64.to_le_bytes());
-    put(&mut pv, mda + 32, &(MIB - 4096).to_le_bytes());
-    put(&mut pv, mda + 40, &512u64.to_le_bytes());
+    put(&mut pv, mda + 32, &area_size.to_le_bytes());
+    put(&mut pv, mda + 40, &text_at.to_le_bytes());
     put(&mut pv, mda + 48, &(text.len() as u64).to_le_bytes());
     put(&mut pv, mda + 56, &crc32_update(LVM_CRC_INIT, text.as_bytes()).to_le_bytes());
     let crc = crc32_update(LVM_CRC_INIT, &pv[mda + 4..mda + 512]);
     put(&mut pv, mda, &crc.to_le_bytes());
-    put(&mut pv, mda + 512, text.as_bytes());
+    let (at, fits) = (mda + text_at as usize, (area_size - text_at) as usize);
+    let (first, rest) = text.as_bytes().split_at(fits.min(text.len()));
+    put(&mut pv, at, first);
+    put(&mut pv, mda + 512, rest);
     pv
 }
 
@@ -161,6 +170,40 @@ fn lvs_that_cannot_be_read_are_skipped_with_a_reason_and_the_others_kept() {
         assert!(warnings.iter().any(|w| w.starts_with(&format!("vg0/{name} skipped"))), "{name}: {warnings:?}");
     }
     assert_eq!(warnings.len(), 6, "{warnings:?}");
+}
+
+#[test]
+fn metadata_that_wraps_around_its_area_is_read() {
+    let text = vg_text(&lv("wrapped", &linear(1, 0, 2, "pv0", 1)));
+    let area_size = 512 + text.len() as u64 + 100;
+    let mut pv = pv_with_metadata_at(&text, MIB as usize + 4 * 4096, area_size, 512 + 200, PV_UUID);
+    assert_ne!(pv[4096 + 512..4096 + 612], [0u8; 100], "the text's last 100 bytes are at the area's start");
+    pv[(MIB + 4096) as usize] = 0xAB;
+    let (found, warnings) = logical_volumes_with_warnings(&[device(pv)]).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!((found[0].name.as_str(), found[0].device.size()), ("wrapped", 2 * 4096));
+    assert_eq!(read_vec(found[0].device.as_ref(), 0, 1).unwrap(), [0xAB]);
+}
+
+#[test]
+fn an_lv_spans_two_pvs_and_the_newest_metadata_wins() {
+    let spanning = lv("spanning", &format!("{}{}", linear(1, 0, 1, "pv0", 0), linear(2, 1, 1, "pv1", 2)));
+    let newest = vg_text(&spanning).replace("seqno = 1", "seqno = 2");
+    let older = vg_text(&lv("old", &linear(1, 0, 1, "pv0", 0)));
+    let second = "aaaaaabbbbccccddddeeeeffffgggggg";
+    let size = MIB as usize + 4 * 4096;
+    let mut pv0 = pv_with_metadata_at(&older, size, MIB - 4096, 512, PV_UUID);
+    let mut pv1 = pv_with_metadata_at(&newest, size, MIB - 4096, 512, second);
+    pv0[MIB as usize] = 0xA0;
+    pv1[(MIB + 2 * 4096) as usize] = 0xB2;
+    for pvs in [[device(pv0.clone()), device(pv1.clone())], [device(pv1), device(pv0)]] {
+        let (found, warnings) = logical_volumes_with_warnings(&pvs).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "spanning");
+        let lv = found[0].device.as_ref();
+        assert_eq!((read_vec(lv, 0, 1).unwrap(), read_vec(lv, 4096, 1).unwrap()), (vec![0xA0], vec![0xB2]));
+    }
 }
 
 #[test]

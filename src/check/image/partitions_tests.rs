@@ -148,6 +148,17 @@ fn a_bad_primary_gpt_header_or_entry_array_falls_back_to_the_backup() {
     assert!(read_table(&disk).is_err());
 }
 
+#[test]
+fn a_hybrid_mbr_reads_as_its_gpt() {
+    let path = sparse_file(8);
+    let mut disk = sfdisk(&path, GPT_NAMED);
+    // The protective entry moved to slot 2, slot 1 mirrors the ESP (as gdisk's hybrids do).
+    disk.copy_within(446..462, 462);
+    put_entry(&mut disk, 446, 0x80, 0xEF, 4096, 4096);
+    let table = read_table(&disk).unwrap();
+    assert_same_as_sfdisk(&path, &table);
+}
+
 /// Rewrites the GPT header at byte `at` through `edit`, with a good CRC.
 fn edit_gpt_header(disk: &mut [u8], at: usize, edit: impl Fn(&mut [u8])) {
     let header = &mut disk[at..at + 92];
