@@ -327,7 +327,8 @@ pub fn logical_volumes_with_warnings(pvs: &[Arc<dyn ReadAt>]) -> Result<(Vec<Log
             continue;
         };
         devices.insert(header.uuid.clone(), pv.clone());
-        for &area in &header.metadata_areas {
+        // LVM writes at most two metadata areas per PV (pvmetadatacopies).
+        for &area in header.metadata_areas.iter().take(2) {
             match read_metadata_text(pv.as_ref(), area).and_then(|text| vg_metadata(&text)) {
                 Ok(found) => match vgs.iter_mut().find(|vg| vg.id == found.id && vg.name == found.name) {
                     Some(known) if known.seqno >= found.seqno => {}
