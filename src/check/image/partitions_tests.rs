@@ -7,8 +7,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fresh sparse file of `mib` MiB in a directory of its own.
-fn sparse_file(mib: u64) -> PathBuf {
+/// A sparse file in a directory of its own, removed when dropped.
+struct SparseFile(PathBuf);
+
+impl std::ops::Deref for SparseFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for SparseFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh sparse file of `mib` MiB.
+fn sparse_file(mib: u64) -> SparseFile {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "osconf-partitions-{}-{}",
@@ -19,7 +37,7 @@ fn sparse_file(mib: u64) -> PathBuf {
     let path = dir.join("disk.img");
     let file = std::fs::File::create(&path).unwrap();
     file.set_len(mib << 20).unwrap();
-    path
+    SparseFile(path)
 }
 
 fn run(tool: &str, args: &[&str], stdin: &str) -> Vec<u8> {
@@ -251,7 +269,7 @@ fn partitions_past_the_end_are_cut_and_overlaps_warned() {
 fn a_bare_file_system_or_no_signature_is_no_table() {
     let path = sparse_file(4);
     run("mkfs.vfat", &[path.to_str().unwrap()], "");
-    let fat = std::fs::read(&path).unwrap();
+    let fat = std::fs::read(&*path).unwrap();
     assert_eq!(Le(&fat).u16(510), 0xAA55, "a FAT boot sector ends in 0x55AA too");
     let table = read_table(&fat).unwrap();
     assert_eq!(table.kind, TableKind::None);
