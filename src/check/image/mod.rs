@@ -13,6 +13,8 @@
 pub mod disk;
 pub mod fs;
 pub mod initramfs;
+pub mod lvm;
+pub mod partitions;
 pub mod read_at;
 pub mod tree;
 
