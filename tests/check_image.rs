@@ -26,6 +26,7 @@ impl Trees {
         let root = TempTree::new(&format!("img-{name}-root"));
         let boot = TempTree::new(&format!("img-{name}-boot"));
         root.write("/usr/lib/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n", 0o644);
+        std::fs::create_dir_all(root.join("/etc")).unwrap();
         std::os::unix::fs::symlink("../usr/lib/os-release", root.join("/etc/os-release")).unwrap();
         root.write("/etc/fstab", &format!("UUID={ROOT_UUID} / ext4 defaults 0 1\nUUID={BOOT_UUID} /boot ext4 defaults 0 2\nproc /proc proc defaults 0 0\n"), 0o644);
         root.write("/etc/shadow", "root:*:19000:0:99999:7:::\n", 0o640);

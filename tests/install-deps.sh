@@ -7,7 +7,6 @@ packages=(
   network-manager                             # NetworkManager --print-config reads osconf's DNS file; nmcli --offline reads its keyfiles
   netplan.io ifupdown                         # netplan generate --root-dir and ifquery on what osconf wrote (tests/stack_readers.rs)
   e2fsprogs dosfstools fdisk mtools genisoimage xorriso btrfs-progs xfsprogs  # disk and ISO images for the source tests (btrfs: a QEMU image; xfs: the probe test)
-  xz-utils                                    # the LVM fixture of check --image is xz-compressed (src/check/image/lvm_tests.rs)
   dpkg-dev rpm                                # .deb and .rpm packaging
   lintian rpmlint man-db                      # the packages checked as Debian and RPM distributions do; the man page
   qemu-system-x86 debootstrap busybox-static cpio kmod gzip perl  # the QEMU suite

@@ -91,7 +91,9 @@ pub fn items(root: &Root, disk: Option<&DiskFacts>, clouds: &[Cloud]) -> Vec<Ite
         }
     };
     if let Some(disk) = disk {
-        push(&[Ctyun, Tencent, Alibaba, Huawei], image_format(disk, clouds));
+        let format = image_format(disk);
+        // Only China Telecom refuses formats (VHD, VMDK); the others take all four.
+        push(if format.status == Status::Failed { &[Ctyun] } else { &[Alibaba, Tencent, Huawei, Ctyun] }, format);
         push(&[Tencent], tencent_size(disk));
         push(&[Alibaba], alibaba_disk_size(disk));
         push(&[Alibaba, Tencent], partition_table(disk, clouds));
@@ -126,12 +128,16 @@ pub fn items(root: &Root, disk: Option<&DiskFacts>, clouds: &[Cloud]) -> Vec<Ite
 const GIB: u64 = 1 << 30;
 
 fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / GIB as f64)
+    if bytes < GIB {
+        format!("{} MiB", bytes.div_ceil(1 << 20))
+    } else {
+        format!("{:.1} GiB", bytes as f64 / GIB as f64)
+    }
 }
 
-fn image_format(disk: &DiskFacts, clouds: &[Cloud]) -> Item {
+fn image_format(disk: &DiskFacts) -> Item {
     const NAME: &str = "image format";
-    if clouds.contains(&Cloud::Ctyun) && !matches!(disk.format, "raw" | "qcow2") {
+    if !matches!(disk.format, "raw" | "qcow2") {
         return failed(
             NAME,
             format!("{}: China Telecom imports RAW or QCOW2 only", disk.format),
@@ -230,7 +236,7 @@ fn file_system(fs: &crate::check::image::fs::Info) -> Item {
 
 fn usage(name: &'static str, total: u64, free: u64) -> Item {
     let used = total.saturating_sub(free.min(total));
-    let percent = if total == 0 { 100 } else { used.saturating_mul(100) / total };
+    let percent = used.saturating_mul(100).checked_div(total).unwrap_or(100);
     if percent >= 95 {
         failed(
             name,
@@ -434,7 +440,7 @@ fn kernel_versions(root: &Root) -> Vec<String> {
         })
         .filter(|v| !v.is_empty() && !v.contains("rescue"))
         .collect();
-    versions.sort_by(|a, b| version_key(a).cmp(&version_key(b)));
+    versions.sort_by_key(|v| version_key(v));
     versions.dedup();
     versions
 }
@@ -765,7 +771,7 @@ mod tests {
     #[test]
     fn kernel_versions_sort_as_numbers() {
         let mut v = vec!["5.10.0-9-amd64", "5.10.0-10-amd64", "4.19.0-1"];
-        v.sort_by(|a, b| version_key(a).cmp(&version_key(b)));
+        v.sort_by_key(|v| version_key(v));
         assert_eq!(v, ["4.19.0-1", "5.10.0-9-amd64", "5.10.0-10-amd64"]);
     }
 

@@ -35,8 +35,9 @@ pub(super) async fn remove(handle: &Handle, index: Option<u32>, change: &LiveCha
 
 /// Re-asserts a NIC's extra addresses, IPv6 routes and own routing.
 pub(super) async fn assert(handle: &Handle, index: u32, nic: &Nic) -> Result<(), Error> {
-    let failed =
-        |what: String, e: rtnetlink::Error| Error::Failed(format!("{} (MAC {}): {what}: {}", nic.label(), nic.mac, super::why(&e)));
+    let failed = |what: String, e: rtnetlink::Error| {
+        Error::Failed(format!("{} (MAC {}): {what}: {}", nic.label(), nic.mac, super::why(&e)))
+    };
     for (address, prefix) in &nic.secondary {
         let request = handle.address().add(index, IpAddr::V4(*address), *prefix).replace().execute();
         request.await.map_err(|e| failed(format!("setting address {address}/{prefix}"), e))?;

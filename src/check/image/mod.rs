@@ -77,7 +77,8 @@ pub fn check(path: &Path, clouds: &[Cloud]) -> Result<Report, String> {
     if table.partitions.is_empty() {
         volumes.push(volume("the whole disk".into(), None, device.clone(), false));
     }
-    for partition in &table.partitions {
+    // An MBR's extended partition is the container of the logical ones.
+    for partition in table.partitions.iter().filter(|p| !p.is_extended()) {
         let slice: Arc<dyn ReadAt> = Arc::new(Slice::new(device.clone(), partition.start, partition.size));
         let v = volume(format!("partition {}", partition.number), Some(partition.clone()), slice.clone(), false);
         if v.content == "LVM2_member" {

@@ -28,17 +28,19 @@ pub enum Copy {
 }
 
 /// What the items read, from the root file system.
-/// Files with content come before the names of their directories (a name
-/// copied first would stay an empty file).
+/// Files with content come first: a name copied before would stay an empty
+/// file (nothing already copied is written again).
 pub const FROM_ROOT: &[(&str, Copy)] = &[
     // /bin/sh's ELF header tells the image's machine.
     ("/bin/sh", Copy::Content { depth: 0, max: 4 << 20 }),
-    ("/", Copy::Names),
-    ("/usr", Copy::Names),
-    ("/usr/lib", Copy::Names),
     ("/etc", Copy::Content { depth: 8, max: 1 << 20 }),
     ("/usr/lib/os-release", Copy::Content { depth: 0, max: 1 << 16 }),
     ("/root/.ssh", Copy::Content { depth: 1, max: 1 << 20 }),
+    ("/lib/systemd/network", Copy::Content { depth: 1, max: 1 << 16 }),
+    ("/usr/lib/systemd/network", Copy::Content { depth: 1, max: 1 << 16 }),
+    ("/", Copy::Names),
+    ("/usr", Copy::Names),
+    ("/usr/lib", Copy::Names),
     ("/bin", Copy::Names),
     ("/sbin", Copy::Names),
     ("/usr/bin", Copy::Names),
@@ -51,8 +53,6 @@ pub const FROM_ROOT: &[(&str, Copy)] = &[
     ("/usr/lib/netplan", Copy::Names),
     ("/lib/systemd", Copy::Names),
     ("/usr/lib/systemd", Copy::Names),
-    ("/lib/systemd/network", Copy::Content { depth: 1, max: 1 << 16 }),
-    ("/usr/lib/systemd/network", Copy::Content { depth: 1, max: 1 << 16 }),
     ("/lib/rc/bin", Copy::Names),
     ("/usr/lib/rc/bin", Copy::Names),
 ];

@@ -10,7 +10,6 @@ pub mod xfs;
 
 use std::io;
 
-
 /// What a directory entry or an inode is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
