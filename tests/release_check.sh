@@ -27,7 +27,9 @@ check() {
   size=$(stat -c %s "$BIN")
   ok "$DEBARCH: binary is statically linked ($(file -b "$BIN" | grep -o 'static-pie linked\|statically linked'))" sh -c "file -b '$BIN' | grep -q 'static-pie linked\|statically linked'"
   ok "$DEBARCH: binary is for $MACHINE" sh -c "file -b '$BIN' | grep -q '$MACHINE'"
-  ok "$DEBARCH: binary is under 3 MiB ($size bytes)" [ "$size" -lt $((3 * 1024 * 1024)) ]
+  # 3.5 MiB since check --image (issue 27: disk formats, partitions, LVM,
+  # ext/XFS/FAT readers, xz and zstd): issue 28 owns the way back to 3 MiB.
+  ok "$DEBARCH: binary is under 3.5 MiB ($size bytes)" [ "$size" -lt $((7 * 512 * 1024)) ]
   ok "$DEBARCH: binary runs${RUN:+ (under $RUN)}" sh -c "$RUN '$BIN' --version | grep -q 'osconf $VERSION'"
   ok "$DEBARCH: .deb is for $DEBARCH" sh -c "dpkg-deb -f '$DEB' Architecture | grep -qx '$DEBARCH'"
   ok "$DEBARCH: .deb and .rpm carry this binary" sh -c "dpkg-deb --fsys-tarfile '$DEB' | tar -xO ./usr/sbin/osconf | cmp -s - '$BIN' && rpm2cpio '$RPM' | cpio -i --quiet --to-stdout ./usr/sbin/osconf | cmp -s - '$BIN'"
