@@ -456,3 +456,123 @@ fn damaged_images_end_in_a_report_or_exit_2_never_a_crash() {
         assert_eq!(std::fs::read(&damaged).unwrap(), bytes, "round {round}: the image was written");
     }
 }
+
+/// `/` on an LVM logical volume of two segments (the LVM reader's fixture, a
+/// real PV made by LVM2): the file system is read through both segments.
+#[test]
+fn root_on_lvm_is_read_through_its_segments_and_fails_alibaba() {
+    let trees = Trees::ready("lvm");
+    let work = TempTree::new("lvm-image");
+    // lv1: LV bytes 0..8 MiB at PV 1..9 MiB, 8..20 MiB at PV 21..33 MiB.
+    let pv = work.join("/pv.img");
+    let o =
+        run_tool("xz", &["-dc", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/check/lvm/two-lvs.img.xz")], None);
+    assert!(o.status.success(), "xz: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(&pv, &o.stdout).unwrap();
+    let root_fs = work.join("/root.ext4");
+    std::fs::File::create(&root_fs).unwrap().set_len(20 * MIB).unwrap();
+    let o = run_tool(
+        "mke2fs",
+        &[
+            "-q",
+            "-F",
+            "-t",
+            "ext4",
+            "-O",
+            "^64bit",
+            "-U",
+            ROOT_UUID,
+            "-d",
+            trees.root.path.to_str().unwrap(),
+            root_fs.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fs_bytes = std::fs::read(&root_fs).unwrap();
+    let pv_file = std::fs::File::options().write(true).open(&pv).unwrap();
+    pv_file.write_all_at(&fs_bytes[..8 * MIB as usize], MIB).unwrap();
+    pv_file.write_all_at(&fs_bytes[8 * MIB as usize..], 21 * MIB).unwrap();
+    // The disk: partition 1 /boot (ext4), partition 2 the PV (type 8e).
+    let (dir, raw) = image(&trees, &READY, "lvm-base");
+    let boot = std::fs::read(&raw).unwrap()[MIB as usize..17 * MIB as usize].to_vec();
+    let disk = dir.join("/lvm.raw");
+    let file = std::fs::File::create(&disk).unwrap();
+    file.set_len(82 * MIB).unwrap();
+    let table = "label: dos\nstart=1MiB, size=16MiB, type=L\nstart=17MiB, size=64MiB, type=8e\n";
+    let o = run_tool("sfdisk", &["-q", disk.to_str().unwrap()], Some(table.as_bytes()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    file.write_all_at(&boot, MIB).unwrap();
+    file.write_all_at(&std::fs::read(&pv).unwrap(), 17 * MIB).unwrap();
+    let (code, report) = check(&disk, "all");
+    assert_eq!(code, 1);
+    assert_eq!(report["image"]["root"], "LVM osconftestvg/lv1");
+    assert_eq!(status(&report, "LVM"), "FAILED");
+    assert_eq!(status(&report, "virtio drivers"), "OK", "/boot found through fstab's UUID");
+    assert!(!ready_for(&report, "alibaba"));
+    assert!(ready_for(&report, "tencent") && ready_for(&report, "huawei"), "{:?}", failed_items(&report));
+}
+
+/// An unprivileged user reads an ext4 image as root does: parsing, no mount.
+#[test]
+fn an_unprivileged_user_reads_an_ext4_image() {
+    let trees = Trees::ready("unprivileged");
+    let (_dir, raw) = image(&trees, &READY, "unprivileged");
+    assert!(nix::unistd::geteuid().is_root(), "this test drops root's rights: run it as root (CI does)");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(osconf_argv())
+        .args(["check", "--image", raw.to_str().unwrap(), "--json"])
+        .env_remove("OSCONF_LOG")
+        .output()
+        .expect("setpriv (util-linux)");
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{:?}", failed_items(&report));
+    assert_eq!(status(&report, "virtio drivers"), "OK");
+}
+
+/// `/` on btrfs (no user-space reader): as root, read through a private
+/// read-only loop mount that neither the host's mounts nor its loop devices
+/// keep; unprivileged, FAILED with the way to read it.
+#[test]
+fn btrfs_root_is_read_through_a_private_mount_as_root_only() {
+    assert!(nix::unistd::geteuid().is_root(), "this test mounts: run it as root (CI does)");
+    let trees = Trees::ready("btrfs");
+    let work = TempTree::new("btrfs-image");
+    let p2 = work.join("/p2");
+    std::fs::File::create(&p2).unwrap().set_len(128 * MIB).unwrap();
+    let o = run_tool(
+        "mkfs.btrfs",
+        &["-q", "-f", "-U", ROOT_UUID, "--rootdir", trees.root.path.to_str().unwrap(), p2.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "mkfs.btrfs: {}", String::from_utf8_lossy(&o.stderr));
+    let (dir, raw) = image(&trees, &READY, "btrfs-base");
+    let boot = std::fs::read(&raw).unwrap()[MIB as usize..17 * MIB as usize].to_vec();
+    let disk = dir.join("/btrfs.raw");
+    let file = std::fs::File::create(&disk).unwrap();
+    file.set_len(146 * MIB).unwrap();
+    let table = "label: dos\nstart=1MiB, size=16MiB, type=L\nstart=17MiB, size=128MiB, type=L\n";
+    assert!(run_tool("sfdisk", &["-q", disk.to_str().unwrap()], Some(table.as_bytes())).status.success());
+    file.write_all_at(&boot, MIB).unwrap();
+    file.write_all_at(&std::fs::read(&p2).unwrap(), 17 * MIB).unwrap();
+    drop(file);
+    let (code, report) = check(&disk, "tencent");
+    assert_eq!(code, 0, "{:?}", failed_items(&report));
+    assert_eq!(report["image"]["root"], "partition 2");
+    assert_eq!(status(&report, "distribution"), "OK");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains("osconf-check-mount"), "the mount leaked into the host:\n{mounts}");
+    let loops = run_tool("losetup", &["-j", disk.to_str().unwrap()], None);
+    assert!(String::from_utf8_lossy(&loops.stdout).trim().is_empty(), "a loop device stayed: {loops:?}");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(osconf_argv())
+        .args(["check", "--image", disk.to_str().unwrap(), "--cloud", "tencent", "--json"])
+        .output()
+        .expect("setpriv (util-linux)");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(status(&report, "root file system"), "FAILED");
+}
