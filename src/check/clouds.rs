@@ -271,7 +271,7 @@ fn boot_mode(root: &Root, disk: &DiskFacts) -> Item {
 }
 
 /// An fstab line: device, mount point, type, options.
-fn fstab(root: &Root) -> Vec<(String, String, String, String)> {
+pub fn fstab(root: &Root) -> Vec<(String, String, String, String)> {
     let text = root.read_optional("/etc/fstab").ok().flatten().unwrap_or_default();
     text.lines()
         .filter_map(|line| {

@@ -109,8 +109,7 @@ pub fn check(path: &Path, clouds: &[Cloud]) -> Result<Report, String> {
     }
     let tree_root = Root::new(tree.dir());
     // /boot and /boot/efi on their own file systems, as fstab mounts them.
-    let mounts = fstab_mounts(&tree_root);
-    for (device, point) in &mounts {
+    for (device, point, ..) in &clouds::fstab(&tree_root) {
         if point != "/boot" {
             continue;
         }
@@ -256,24 +255,32 @@ fn mount_unreadable(path: &Path, raw: bool, volumes: &mut [Volume]) {
 
 /// The inode at `path`, following links inside the file system.
 pub fn lookup(fs: &dyn FileSystem, path: &str) -> std::io::Result<Option<u64>> {
-    let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_owned).collect();
-    let mut stack = vec![fs.root()];
+    Ok(walk(fs, path.as_bytes(), &mut |_, _| Ok(()))?.map(|(inode, _)| inode))
+}
+
+/// What [`walk`] calls for each link: the link's own path, its target.
+pub type OnLink<'a> = dyn FnMut(&[Vec<u8>], &[u8]) -> std::io::Result<()> + 'a;
+
+/// Follows `path` from the file system's root, links resolved inside it (at
+/// most 40, as Linux allows): the inode and its link-free path. Each link
+/// met is handed to `on_link` (its own path and its target). None: not there.
+pub fn walk(fs: &dyn FileSystem, path: &[u8], on_link: &mut OnLink) -> std::io::Result<Option<(u64, Vec<Vec<u8>>)>> {
+    let components = |path: &[u8]| -> Vec<Vec<u8>> {
+        path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").rev().map(<[u8]>::to_vec).collect()
+    };
+    let mut pending = components(path);
+    let mut here: Vec<(u64, Vec<u8>)> = Vec::new(); // (inode, name) from the root down
     let mut links = 0;
     while let Some(name) = pending.pop() {
-        let dir = *stack.last().unwrap_or(&fs.root());
-        if name == "." {
+        if name == b".." {
+            here.pop();
             continue;
         }
-        if name == ".." {
-            if stack.len() > 1 {
-                stack.pop();
-            }
-            continue;
-        }
+        let dir = here.last().map_or(fs.root(), |(inode, _)| *inode);
         if fs.stat(dir)?.kind != Kind::Dir {
             return Ok(None);
         }
-        let Some(entry) = fs.read_dir(dir, 100_000)?.into_iter().find(|e| e.name == name.as_bytes()) else {
+        let Some(entry) = fs.read_dir(dir, 100_000)?.into_iter().find(|e| e.name == name) else {
             return Ok(None);
         };
         if fs.stat(entry.inode)?.kind == Kind::Symlink {
@@ -281,16 +288,19 @@ pub fn lookup(fs: &dyn FileSystem, path: &str) -> std::io::Result<Option<u64>> {
             if links > 40 {
                 return Ok(None);
             }
-            let target = String::from_utf8_lossy(&fs.read_link(entry.inode)?).into_owned();
-            if target.starts_with('/') {
-                stack.truncate(1);
+            let target = fs.read_link(entry.inode)?;
+            let own: Vec<Vec<u8>> = here.iter().map(|(_, n)| n.clone()).chain([name]).collect();
+            on_link(&own, &target)?;
+            if target.starts_with(b"/") {
+                here.clear();
             }
-            pending.extend(target.split('/').filter(|c| !c.is_empty()).rev().map(str::to_owned));
+            pending.extend(components(&target));
         } else {
-            stack.push(entry.inode);
+            here.push((entry.inode, name));
         }
     }
-    Ok(stack.last().copied())
+    let inode = here.last().map_or(fs.root(), |(inode, _)| *inode);
+    Ok(Some((inode, here.into_iter().map(|(_, n)| n).collect())))
 }
 
 /// A root file system: os-release and fstab.
@@ -315,19 +325,6 @@ fn has_efi_loader(fs: &dyn FileSystem) -> bool {
             .iter()
             .any(|f| String::from_utf8_lossy(&f.name).to_ascii_lowercase().ends_with(".efi"))
     })
-}
-
-/// fstab's (device, mount point) pairs.
-fn fstab_mounts(root: &Root) -> Vec<(String, String)> {
-    let text = root.read_optional("/etc/fstab").ok().flatten().unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let device = w.next().filter(|d| !d.starts_with('#'))?;
-            Some((device.to_owned(), w.next()?.to_owned()))
-        })
-        .take(1000)
-        .collect()
 }
 
 /// Whether fstab's device names this volume: UUID=, LABEL=, or /dev/vda1-like (the partition number).

@@ -68,7 +68,6 @@ pub const MODULES: [&str; 2] = ["/lib/modules", "/usr/lib/modules"];
 const MAX_ENTRIES: usize = 200_000;
 const MAX_BYTES: u64 = 2 << 30;
 const MAX_DIR_ENTRIES: usize = 100_000;
-const MAX_LINKS: u32 = 40;
 
 /// A private temporary directory holding the copy; removed when dropped.
 pub struct Tree {
@@ -137,42 +136,10 @@ impl Tree {
         Ok(())
     }
 
-    /// Follows `path` in `fs` from its root, recreating the links on the way;
-    /// the inode and its link-free path (in the image). None: not there.
+    /// Follows `path` in `fs` from its root ([`super::walk`]), recreating
+    /// the links on the way; the inode and its link-free path (in the image).
     fn resolve(&mut self, fs: &dyn FileSystem, at: &str, path: &[u8]) -> io::Result<Option<(u64, Vec<Vec<u8>>)>> {
-        let mut pending: Vec<Vec<u8>> = components(path).into_iter().rev().collect();
-        let mut here: Vec<(u64, Vec<u8>)> = Vec::new(); // (inode, name) from the root down
-        let mut links = 0;
-        while let Some(name) = pending.pop() {
-            let dir = here.last().map_or(fs.root(), |(inode, _)| *inode);
-            if name == b".." {
-                here.pop();
-                continue;
-            }
-            if fs.stat(dir)?.kind != Kind::Dir {
-                return Ok(None);
-            }
-            let Some(entry) = fs.read_dir(dir, MAX_DIR_ENTRIES)?.into_iter().find(|e| e.name == name) else {
-                return Ok(None);
-            };
-            let canonical: Vec<Vec<u8>> = here.iter().map(|(_, n)| n.clone()).chain([name.clone()]).collect();
-            if fs.stat(entry.inode)?.kind == Kind::Symlink {
-                links += 1;
-                if links > MAX_LINKS {
-                    return Ok(None);
-                }
-                let target = fs.read_link(entry.inode)?;
-                self.make_link(at, &canonical, &target)?;
-                if target.starts_with(b"/") {
-                    here.clear();
-                }
-                pending.extend(components(&target).into_iter().rev());
-            } else {
-                here.push((entry.inode, name));
-            }
-        }
-        let inode = here.last().map_or(fs.root(), |(inode, _)| *inode);
-        Ok(Some((inode, here.into_iter().map(|(_, n)| n).collect())))
+        super::walk(fs, path, &mut |own, target| self.make_link(at, own, target))
     }
 
     /// Copies one node; a directory's entries too, one level for `Names`,
