@@ -289,6 +289,12 @@ fn virtio_missing_from_the_initramfs_fails_every_cloud() {
     trees.initramfs(&["usr/lib/modules/6.1.0-27-amd64/kernel/drivers/scsi/virtio_scsi.ko"], "gzip");
     let (_dir, raw) = image(&trees, &READY, "gzvirtio");
     assert_eq!(status(&check(&raw, "all").1, "virtio drivers"), "OK");
+    // Or built in: virtio_scsi's option is CONFIG_SCSI_VIRTIO.
+    trees.initramfs(&[], "gzip");
+    let config = format!("/config-{KERNEL}");
+    assert_eq!(status(&check(&image(&trees, &READY, "noscsi").1, "all").1, "virtio drivers"), "FAILED");
+    trees.boot.write(&config, &trees.boot.read(&config).replace("CONFIG_SCSI_VIRTIO=m", "CONFIG_SCSI_VIRTIO=y"), 0o644);
+    assert_eq!(status(&check(&image(&trees, &READY, "builtin").1, "all").1, "virtio drivers"), "OK");
 }
 
 #[test]
@@ -575,4 +581,23 @@ fn btrfs_root_is_read_through_a_private_mount_as_root_only() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(status(&report, "root file system"), "FAILED");
+}
+
+/// A disk without an operating system: RootPartitionNotFound, and no item
+/// judges a tree that is not there (no "passwd command missing" noise).
+#[test]
+fn a_disk_without_an_os_says_root_partition_not_found_only() {
+    let trees = Trees::ready("noos");
+    for file in ["/etc/fstab", "/usr/lib/os-release"] {
+        std::fs::remove_file(trees.root.join(file)).unwrap();
+    }
+    let (_dir, raw) = image(&trees, &READY, "noos");
+    let (code, report) = check(&raw, "all");
+    assert_eq!(code, 1);
+    assert_eq!(status(&report, "root partition"), "FAILED");
+    assert_eq!(status(&report, "root file system"), "FAILED");
+    let names: Vec<&str> = report["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    for tree_item in ["passwd command", "virtio drivers", "osconf at boot", "sshd"] {
+        assert!(!names.contains(&tree_item), "{tree_item} in {names:?}");
+    }
 }

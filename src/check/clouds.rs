@@ -108,6 +108,9 @@ pub fn items(root: &Root, disk: Option<&DiskFacts>, clouds: &[Cloud]) -> Vec<Ite
         }
         push(&[Huawei], boot_mode(root, disk));
         push(&[Huawei, Ctyun], data_disks(root, disk));
+        if disk.root_at.is_none() {
+            return items; // no tree to judge: "root partition" said why
+        }
     }
     push(&[Alibaba, Tencent, Huawei, Ctyun], virtio(root));
     push(&[Ctyun, Huawei], architecture(root, disk));
@@ -378,7 +381,13 @@ fn data_disks(root: &Root, disk: &DiskFacts) -> Item {
 }
 
 /// The virtio drivers the clouds' hypervisors need: built in, or in the initramfs.
-const VIRTIO: [&str; 4] = ["virtio_blk", "virtio_scsi", "virtio_net", "virtio_pci"];
+/// Each module with the kernel option that builds it in.
+const VIRTIO: [(&str, &str); 4] = [
+    ("virtio_blk", "CONFIG_VIRTIO_BLK"),
+    ("virtio_scsi", "CONFIG_SCSI_VIRTIO"),
+    ("virtio_net", "CONFIG_VIRTIO_NET"),
+    ("virtio_pci", "CONFIG_VIRTIO_PCI"),
+];
 
 fn virtio(root: &Root) -> Item {
     const NAME: &str = "virtio drivers";
@@ -395,9 +404,8 @@ fn virtio(root: &Root) -> Item {
     let initramfs = initramfs_of(root, version);
     let names = initramfs.as_ref().ok().cloned().unwrap_or_default();
     let mut missing = Vec::new();
-    for module in VIRTIO {
-        let option = format!("CONFIG_{}=y", module.to_ascii_uppercase());
-        let built_in = config.lines().any(|l| l.trim() == option)
+    for (module, option) in VIRTIO {
+        let built_in = config.lines().any(|l| l.trim().strip_prefix(option) == Some("=y"))
             || builtin_list.lines().any(|l| module_name(l).as_deref() == Some(module));
         let in_initramfs = names.iter().any(|n| module_name(n).as_deref() == Some(module));
         if !built_in && !in_initramfs {

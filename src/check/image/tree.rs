@@ -98,8 +98,13 @@ impl Tree {
     /// Copies `what` of `fs`, which the image mounts at `at` ("/" or "/boot").
     pub fn copy(&mut self, fs: &dyn FileSystem, at: &str, what: &[(&str, Copy)]) -> io::Result<()> {
         for (path, how) in what {
-            if let Some((inode, canonical)) = self.resolve(fs, at, path.as_bytes())? {
-                self.copy_node(fs, at, inode, &canonical, *how, 0)?;
+            // A damaged part is a warning: the items judge what could be read.
+            let copied = self.resolve(fs, at, path.as_bytes()).and_then(|found| match found {
+                Some((inode, canonical)) => self.copy_node(fs, at, inode, &canonical, *how, 0),
+                None => Ok(()),
+            });
+            if let Err(e) = copied {
+                log::warn!("{path} in the image cannot be read whole: {e}");
             }
         }
         Ok(())
