@@ -133,6 +133,12 @@ fn parse(args: &[OsString]) -> Result<Option<(Command, Options)>, Error> {
         }
     }
     let command = command.ok_or_else(|| Error::Usage("no command given (see osconf --help)".into()))?;
+    if !matches!(command, Command::Check) && (options.image.is_some() || options.clouds.is_some()) {
+        return Err(Error::Usage("--image and --cloud are options of check".into()));
+    }
+    if options.image.is_some() && options.root != std::path::Path::new("/") {
+        return Err(Error::Usage("--image and --root: give one of them".into()));
+    }
     if let Some(path) = drop {
         if options.from.is_some() {
             return Err(Error::Usage("--drop and --from: give one of them".into()));

@@ -243,6 +243,13 @@ fn the_text_report_names_each_cloud() {
     let (code, out, _) = osconf(&["check", "--image", raw.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("OK       virtio drivers [alibaba, tencent, huawei, ctyun]: kernel 6.1.0-27-amd64"), "{out}");
+    // The disk first: what was found where.
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains("disk.raw: raw, 43 MiB virtual, ") && first.ends_with(" MiB actual, partition table MBR"),
+        "{out}"
+    );
+    assert!(out.contains("\n  partition 2: 24 MiB, ext4 UUID=6a1f3c2e-9b1d-4c55-8d2a-1f0e6b7c8d90 (/)\n"), "{out}");
     for cloud in ["alibaba: ready", "tencent: ready", "huawei: ready", "ctyun: ready"] {
         assert!(out.lines().any(|l| l == cloud), "{cloud} in {out}");
     }
@@ -600,4 +607,14 @@ fn a_disk_without_an_os_says_root_partition_not_found_only() {
     for tree_item in ["passwd command", "virtio drivers", "osconf at boot", "sshd"] {
         assert!(!names.contains(&tree_item), "{tree_item} in {names:?}");
     }
+}
+
+#[test]
+fn image_options_belong_to_check_alone() {
+    let (code, _, err) = osconf(&["apply", "--image", "/x.img"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--image and --cloud are options of check"), "{err}");
+    let (code, _, err) = osconf(&["check", "--image", "/x.img", "--root", "/tmp"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("give one of them"), "{err}");
 }

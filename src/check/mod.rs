@@ -59,6 +59,9 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(image) = &self.image {
+            writeln!(f, "{image}")?;
+        }
         for item in &self.items {
             let status = match item.status {
                 Status::Ok => "OK",

@@ -42,6 +42,31 @@ pub struct Summary {
     pub root: Option<String>,
 }
 
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |bytes: u64| bytes.div_ceil(1 << 20);
+        write!(
+            f,
+            "{}: {}, {} MiB virtual, {} MiB actual, partition table {}",
+            self.file,
+            self.format,
+            mib(self.virtual_size),
+            mib(self.actual_size),
+            self.partition_table
+        )?;
+        for v in &self.volumes {
+            write!(f, "\n  {}: {} MiB, {}", v.at, mib(v.size), v.content)?;
+            if !v.uuid.is_empty() {
+                write!(f, " UUID={}", v.uuid)?;
+            }
+            if self.root.as_deref() == Some(v.at.as_str()) {
+                f.write_str(" (/)")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VolumeSummary {
     pub at: String,
