@@ -225,6 +225,7 @@ fn a_ready_image_passes_for_every_cloud_raw_and_qcow2() {
     assert_eq!(status(&report, "fstab by UUID"), "OK");
     assert_eq!(status(&report, "data disks in fstab"), "OK");
     assert_eq!(status(&report, "DHCP"), "OK");
+    assert_eq!(status(&report, "first-boot agent"), "OK");
     let item = report["items"].as_array().unwrap().iter().find(|i| i["name"] == "virtio drivers").unwrap();
     assert_eq!(item["clouds"], serde_json::json!(["alibaba", "tencent", "huawei", "ctyun"]));
 
@@ -429,6 +430,12 @@ fn the_tree_modes_take_cloud_rules_too() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(status(&report, "udev net rules"), "FAILED");
     assert!(!ready_for(&report, "huawei"));
+    // Neither osconf nor cloud-init: Tencent's CloudInitNotInstalled.
+    assert_eq!(status(&report, "first-boot agent"), "OK");
+    std::fs::remove_file(trees.root.join("/etc/systemd/system/multi-user.target.wants/osconf.service")).unwrap();
+    let (_, out, _) = osconf(&["check", "--root", root, "--cloud", "tencent", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status(&report, "first-boot agent"), "FAILED");
 }
 
 /// Damaged images: bytes flipped in the partition table and in each file

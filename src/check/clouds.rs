@@ -113,6 +113,7 @@ pub fn items(root: &Root, disk: Option<&DiskFacts>, clouds: &[Cloud]) -> Vec<Ite
         }
     }
     push(&[Alibaba, Tencent, Huawei, Ctyun], virtio(root));
+    push(&[Tencent, Huawei, Ctyun], first_boot_agent(root));
     push(&[Ctyun, Huawei], architecture(root, disk));
     push(&[Tencent], distribution(root));
     push(&[Alibaba], selinux(root));
@@ -505,6 +506,25 @@ fn architecture(root: &Root, _disk: Option<&DiskFacts>) -> Item {
             "build an x86_64 image for China Telecom",
         ),
         None => warning(NAME, "unknown (/bin/sh is not an ELF file)", "check that the image holds an operating system"),
+    }
+}
+
+/// Tencent refuses an image without cloud-init (CloudInitNotInstalled)
+/// unless it is a forced import; Huawei and China Telecom want cloud-init or
+/// another agent that sets the password at first boot. osconf is that agent.
+fn first_boot_agent(root: &Root) -> Item {
+    const NAME: &str = "first-boot agent";
+    let osconf = enabled(root, "osconf.service").is_some()
+        || ["/etc/init.d/osconf", "/usr/sbin/osconf"].iter().all(|p| root.exists(p));
+    let cloud_init = ["/usr/bin/cloud-init", "/etc/cloud/cloud.cfg"].iter().any(|p| root.is_file(p));
+    match (osconf, cloud_init) {
+        (true, _) => ok(NAME, "osconf: on Tencent, import the image with a forced import (osconf reads its CD-ROM)"),
+        (false, true) => ok(NAME, "cloud-init"),
+        (false, false) => failed(
+            NAME,
+            "neither osconf nor cloud-init is installed (CloudInitNotInstalled)",
+            "install osconf (or cloud-init)",
+        ),
     }
 }
 
