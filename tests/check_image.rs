@@ -561,25 +561,29 @@ fn an_unprivileged_user_reads_an_ext4_image() {
 fn btrfs_root_is_read_through_a_private_mount_as_root_only() {
     assert!(nix::unistd::geteuid().is_root(), "this test mounts: run it as root (CI does)");
     let trees = Trees::ready("btrfs");
-    let work = TempTree::new("btrfs-image");
-    let p2 = work.join("/p2");
-    std::fs::File::create(&p2).unwrap().set_len(128 * MIB).unwrap();
-    let o = run_tool(
-        "mkfs.btrfs",
-        &["-q", "-f", "-U", ROOT_UUID, "--rootdir", trees.root.path.to_str().unwrap(), p2.to_str().unwrap()],
-        None,
-    );
-    assert!(o.status.success(), "mkfs.btrfs: {}", String::from_utf8_lossy(&o.stderr));
     let (dir, raw) = image(&trees, &READY, "btrfs-base");
     let boot = std::fs::read(&raw).unwrap()[MIB as usize..17 * MIB as usize].to_vec();
-    let disk = dir.join("/btrfs.raw");
-    let file = std::fs::File::create(&disk).unwrap();
-    file.set_len(146 * MIB).unwrap();
-    let table = "label: dos\nstart=1MiB, size=16MiB, type=L\nstart=17MiB, size=128MiB, type=L\n";
-    assert!(run_tool("sfdisk", &["-q", disk.to_str().unwrap()], Some(table.as_bytes())).status.success());
-    file.write_all_at(&boot, MIB).unwrap();
-    file.write_all_at(&std::fs::read(&p2).unwrap(), 17 * MIB).unwrap();
-    drop(file);
+    // A btrfs `/` of `rootdir`, behind the ready image's /boot.
+    let btrfs_disk = |rootdir: &Path, name: &str| -> PathBuf {
+        let p2 = dir.join(&format!("/{name}.p2"));
+        std::fs::File::create(&p2).unwrap().set_len(128 * MIB).unwrap();
+        let o = run_tool(
+            "mkfs.btrfs",
+            &["-q", "-f", "-U", ROOT_UUID, "--rootdir", rootdir.to_str().unwrap(), p2.to_str().unwrap()],
+            None,
+        );
+        assert!(o.status.success(), "mkfs.btrfs: {}", String::from_utf8_lossy(&o.stderr));
+        let disk = dir.join(&format!("/{name}.raw"));
+        let file = std::fs::File::create(&disk).unwrap();
+        file.set_len(146 * MIB).unwrap();
+        let table = "label: dos\nstart=1MiB, size=16MiB, type=L\nstart=17MiB, size=128MiB, type=L\n";
+        assert!(run_tool("sfdisk", &["-q", disk.to_str().unwrap()], Some(table.as_bytes())).status.success());
+        file.write_all_at(&boot, MIB).unwrap();
+        file.write_all_at(&std::fs::read(&p2).unwrap(), 17 * MIB).unwrap();
+        std::fs::remove_file(&p2).unwrap();
+        disk
+    };
+    let disk = btrfs_disk(&trees.root.path, "btrfs");
     let (code, report) = check(&disk, "tencent");
     assert_eq!(code, 0, "{:?}", failed_items(&report));
     assert_eq!(report["image"]["root"], "partition 2");
@@ -597,6 +601,15 @@ fn btrfs_root_is_read_through_a_private_mount_as_root_only() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(status(&report, "root file system"), "FAILED");
+
+    // Fedora's layout: `/` in a top-level directory (its subvolume `root`).
+    let wrapper = TempTree::new("btrfs-subvolume");
+    let o = run_tool("cp", &["-a", trees.root.path.to_str().unwrap(), wrapper.join("/root").to_str().unwrap()], None);
+    assert!(o.status.success());
+    let disk = btrfs_disk(&wrapper.path, "fedora");
+    let (code, report) = check(&disk, "tencent");
+    assert_eq!(code, 0, "{:?}", failed_items(&report));
+    assert_eq!(status(&report, "virtio drivers"), "OK");
 }
 
 /// A disk without an operating system: RootPartitionNotFound, and no item

@@ -268,7 +268,22 @@ fn mount_unreadable(path: &Path, raw: bool, volumes: &mut [Volume]) {
             continue;
         };
         match fs::mounted::mount_raw(path, partition.start, partition.size, "btrfs") {
-            Ok(mounted) => {
+            Ok(mut mounted) => {
+                // `/` in a subvolume of the top level (Fedora: root, SUSE's default subvolume is `/`).
+                if !holds_an_os(&mounted) {
+                    let top = mounted.read_dir(mounted.root(), 64).unwrap_or_default();
+                    let holds = |name: &[u8], file: &str| {
+                        let path = format!("/{}/{file}", String::from_utf8_lossy(name));
+                        lookup(&mounted, &path).ok().flatten().is_some()
+                    };
+                    let subvolume = top.iter().find(|d| {
+                        (holds(&d.name, "etc/os-release") || holds(&d.name, "usr/lib/os-release"))
+                            && holds(&d.name, "etc/fstab")
+                    });
+                    if let Some(inode) = subvolume.map(|d| d.inode) {
+                        mounted.reroot(inode).unwrap_or_else(|e| log::warn!("{}: {e}", v.at));
+                    }
+                }
                 let Info { uuid, label, .. } = std::mem::take(&mut v.info);
                 v.info = Info { uuid, label, ..mounted.info() };
                 v.fs = Some(Box::new(mounted));

@@ -126,6 +126,14 @@ pub fn mount_raw(file: &Path, offset: u64, len: u64, kind: &'static str) -> io::
 }
 
 impl Mounted {
+    /// Makes a directory of the mount its root: a btrfs subvolume holding
+    /// `/` (Fedora's `root`, `@`), when the top level is not `/` itself.
+    pub fn reroot(&mut self, dir: u64) -> io::Result<()> {
+        let path = self.path(dir)?;
+        self.paths = RefCell::new(vec![path]);
+        Ok(())
+    }
+
     fn path(&self, inode: u64) -> io::Result<PathBuf> {
         self.paths.borrow().get(inode as usize).cloned().ok_or_else(|| super::corrupt(format!("no inode {inode}")))
     }
