@@ -110,6 +110,10 @@ printf '64 NICs x 8 routes apply / plan of the same drop: %s, target <= 2\n' "$(
 slope() { python3 -c "print(f'{(${MEDIAN[nics-64x8]}-${MEDIAN[nics-16x8]})/48*1000:.0f} us (minimums {(${MIN[nics-64x8]}-${MIN[nics-16x8]})/48*1000:.0f} us)')"; }
 printf 'marginal cost of a NIC with 8 routes, (64x8 - 16x8 apply) / 48: %s\n' "$(slope)"
 echo
+# osconf check --image beside qemu-img info (issue 28): its own image and
+# table, the same binary.
+OSCONF_BIN=$BIN bash bench/check_image.sh "$RUNS"
+echo
 size=$(stat -c %s "$BIN")
 printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"
 cp "$W/vpc.conf" "$W/fs/root-vpc/boot/aliyun_custom_image/os.conf"; rm -rf "$W/fs/root-vpc/var/lib/osconf/records"
