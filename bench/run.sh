@@ -120,3 +120,31 @@ cp "$W/vpc.conf" "$W/fs/root-vpc/boot/aliyun_custom_image/os.conf"; rm -rf "$W/f
 rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/fs/root-vpc" --live 2>&1 >/dev/null | tail -1)
 printf 'peak RSS of a VPC apply: %s KiB (%.2f MiB)\n' "$rss" "$(python3 -c "print($rss/1024)")"
 
+# aarch64 (issue 28: the footprint on both architectures), cross-built as
+# tests/aarch64.sh does (Debian's rustc/cargo carry the aarch64 std; this
+# is the worktree's build even with OSCONF_BIN). OSCONF_BENCH_AARCH64=0
+# skips it; so does a machine without the cross toolchain or qemu-user.
+if [ "${OSCONF_BENCH_AARCH64:-1}" != 0 ] && command -v aarch64-linux-gnu-gcc qemu-aarch64-static >/dev/null; then
+  RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --locked -q --target aarch64-unknown-linux-gnu
+  A64=$PWD/target/aarch64-unknown-linux-gnu/release/osconf
+  size=$(stat -c %s "$A64")
+  printf 'aarch64 binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$A64" | cut -d, -f1-2)"
+  # No aarch64 machine here: under qemu-aarch64-static the guest's memory
+  # is the emulator's, so %M counts qemu itself and the code it translated.
+  # An estimate, labelled so: the peak RSS of a VPC plan (parse, hash,
+  # render, the links read over netlink) minus the emulator's own with a
+  # bare `--version`, the fewest runs' worth (min of 5 each) to keep noise
+  # out. The same difference on x86_64, measured natively, shows what the
+  # subtraction leaves out (the process's own baseline).
+  peak() { local v m=""; for _ in 1 2 3 4 5; do
+      v=$(ip netns exec "$NS" "$@" 2>&1 >/dev/null | tail -1); [ -z "$m" ] || [ "$v" -lt "$m" ] && m=$v; done; echo "$m"; }
+  # A fresh tree (no record): the plan does the whole work, hash included.
+  prepare 1 "$W/fs/root-plan"
+  plan_args=(plan --root "$W/fs/root-plan" --drop "$W/vpc.conf")
+  q_plan=$(peak /usr/bin/time -f %M qemu-aarch64-static "$A64" "${plan_args[@]}")
+  q_ver=$(peak /usr/bin/time -f %M qemu-aarch64-static "$A64" --version)
+  x_plan=$(peak /usr/bin/time -f %M "$BIN" "${plan_args[@]}")
+  x_ver=$(peak /usr/bin/time -f %M "$BIN" --version)
+  printf 'aarch64 under qemu-user, peak RSS: VPC plan %s KiB, --version %s KiB: the plan adds %s KiB (estimate, includes translated code)\n' "$q_plan" "$q_ver" "$((q_plan - q_ver))"
+  printf 'x86_64 native, peak RSS: VPC plan %s KiB, --version %s KiB: the plan adds %s KiB\n' "$x_plan" "$x_ver" "$((x_plan - x_ver))"
+fi
