@@ -78,6 +78,14 @@ qemu-img convert -O qcow2 "$RAW" "$QCOW2"
 alloc() { du -k "$1" | cut -f1; }
 echo "image: 10 GiB raw ($(alloc "$RAW") KiB allocated) and its qcow2 ($(alloc "$QCOW2") KiB); / from $ROOTFS"
 
+# check --image copies what its items read (/etc, /boot's kernel configs
+# and initramfs, program and unit names: ~600 files and links here) into a
+# private directory under $TMPDIR. On this machine's shared disk creating
+# them is most of the time and swings with the neighbours' I/O (0.05-1 s);
+# so that directory is with the images, in memory unless
+# OSCONF_BENCH_BACKING says otherwise, as bench/run.sh does for its trees.
+export TMPDIR=$D
+
 # One untimed check of each: it must read the whole image (exit 0 ready
 # or 1 not ready, JSON out); exit 2 would mean it stopped at an error, and
 # its time would not be a check's.
