@@ -101,9 +101,50 @@ ratio() { python3 -c "print(f'{${MEDIAN[$1]}/${MEDIAN[$2]}:.2f}x (minimums {${MI
 printf 'VPC apply / plan: %s, target <= 2\n' "$(ratio vpc vpc-plan)"
 printf 'VPC apply --no-live / plan: %s, target <= 1.5\n' "$(ratio vpc-no-live vpc-plan)"
 printf '64 NICs x 8 routes apply / VPC apply: %s, target <= 1.5\n' "$(ratio nics-64x8 vpc)"
+# Issue 28's restatement of the scaling target: the 64 x 8 apply against
+# the plan of the same drop (the parsing, validation and rendering every
+# apply does anyway), so what is left is the effects' own cost.
+printf '64 NICs x 8 routes apply / plan of the same drop: %s, target <= 2\n' "$(ratio nics-64x8 nics-64x8-plan)"
+# What one more NIC (with its 8 routes) costs an apply: the slope between
+# 16 and 64 NICs, where the fixed cost (process start, hash, syncs) cancels.
+slope() { python3 -c "print(f'{(${MEDIAN[nics-64x8]}-${MEDIAN[nics-16x8]})/48*1000:.0f} us (minimums {(${MIN[nics-64x8]}-${MIN[nics-16x8]})/48*1000:.0f} us)')"; }
+printf 'marginal cost of a NIC with 8 routes, (64x8 - 16x8 apply) / 48: %s\n' "$(slope)"
+echo
+# osconf check --image beside qemu-img info (issue 28): its own image and
+# table, the same binary.
+OSCONF_BIN=$BIN bash bench/check_image.sh "$RUNS"
 echo
 size=$(stat -c %s "$BIN")
 printf 'binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$BIN" | cut -d, -f1-2)"
 cp "$W/vpc.conf" "$W/fs/root-vpc/boot/aliyun_custom_image/os.conf"; rm -rf "$W/fs/root-vpc/var/lib/osconf/records"
 rss=$(ip netns exec "$NS" unshare --uts /usr/bin/time -f %M "$BIN" apply --root "$W/fs/root-vpc" --live 2>&1 >/dev/null | tail -1)
 printf 'peak RSS of a VPC apply: %s KiB (%.2f MiB)\n' "$rss" "$(python3 -c "print($rss/1024)")"
+
+# aarch64 (issue 28: the footprint on both architectures), cross-built as
+# tests/aarch64.sh does (Debian's rustc/cargo carry the aarch64 std; this
+# is the worktree's build even with OSCONF_BIN). OSCONF_BENCH_AARCH64=0
+# skips it; so does a machine without the cross toolchain or qemu-user.
+if [ "${OSCONF_BENCH_AARCH64:-1}" != 0 ] && command -v aarch64-linux-gnu-gcc qemu-aarch64-static >/dev/null; then
+  RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --locked -q --target aarch64-unknown-linux-gnu
+  A64=$PWD/target/aarch64-unknown-linux-gnu/release/osconf
+  size=$(stat -c %s "$A64")
+  printf 'aarch64 binary: %s bytes (%.2f MiB), %s\n' "$size" "$(python3 -c "print($size/1048576)")" "$(file -b "$A64" | cut -d, -f1-2)"
+  # No aarch64 machine here: under qemu-aarch64-static the guest's memory
+  # is the emulator's, so %M counts qemu itself and the code it translated.
+  # An estimate, labelled so: the peak RSS of a VPC plan (parse, hash,
+  # render, the links read over netlink) minus the emulator's own with a
+  # bare `--version`, the fewest runs' worth (min of 5 each) to keep noise
+  # out. The same difference on x86_64, measured natively, shows what the
+  # subtraction leaves out (the process's own baseline).
+  peak() { local v m=""; for _ in 1 2 3 4 5; do
+      v=$(ip netns exec "$NS" "$@" 2>&1 >/dev/null | tail -1); [ -z "$m" ] || [ "$v" -lt "$m" ] && m=$v; done; echo "$m"; }
+  # A fresh tree (no record): the plan does the whole work, hash included.
+  prepare 1 "$W/fs/root-plan"
+  plan_args=(plan --root "$W/fs/root-plan" --drop "$W/vpc.conf")
+  q_plan=$(peak /usr/bin/time -f %M qemu-aarch64-static "$A64" "${plan_args[@]}")
+  q_ver=$(peak /usr/bin/time -f %M qemu-aarch64-static "$A64" --version)
+  x_plan=$(peak /usr/bin/time -f %M "$BIN" "${plan_args[@]}")
+  x_ver=$(peak /usr/bin/time -f %M "$BIN" --version)
+  printf 'aarch64 under qemu-user, peak RSS: VPC plan %s KiB, --version %s KiB: the plan adds %s KiB (estimate, includes translated code)\n' "$q_plan" "$q_ver" "$((q_plan - q_ver))"
+  printf 'x86_64 native, peak RSS: VPC plan %s KiB, --version %s KiB: the plan adds %s KiB\n' "$x_plan" "$x_ver" "$((x_plan - x_ver))"
+fi
