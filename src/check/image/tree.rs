@@ -86,7 +86,8 @@ impl Tree {
     pub fn new() -> io::Result<Tree> {
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("osconf-check-{}-{n}", std::process::id()));
+        let base = scratch_base(std::env::var_os("TMPDIR"), Path::new("/dev/shm").is_dir());
+        let dir = base.join(format!("osconf-check-{}-{n}", std::process::id()));
         fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(Tree { dir, entries: 0, bytes: 0 })
     }
@@ -254,6 +255,17 @@ impl Tree {
     }
 }
 
+/// Where the copy goes: `$TMPDIR` when set, else memory (`/dev/shm`), else
+/// /tmp. Hundreds of small files made and removed on a busy disk cost
+/// twenty times the check itself (docs/benchmarks.md, issue 28).
+fn scratch_base(tmpdir: Option<std::ffi::OsString>, shm: bool) -> PathBuf {
+    match tmpdir.filter(|t| !t.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None if shm => PathBuf::from("/dev/shm"),
+        None => std::env::temp_dir(),
+    }
+}
+
 /// A name that can be a file name here: not empty, no `/` or NUL, not `.` or `..`.
 fn safe_name(name: &[u8]) -> bool {
     !name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/') && !name.contains(&0)
@@ -261,4 +273,17 @@ fn safe_name(name: &[u8]) -> bool {
 
 fn components(path: &[u8]) -> Vec<Vec<u8>> {
     path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").map(<[u8]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copy_goes_to_tmpdir_else_memory() {
+        assert_eq!(scratch_base(Some("/var/tmp".into()), true), PathBuf::from("/var/tmp"));
+        assert_eq!(scratch_base(None, true), PathBuf::from("/dev/shm"));
+        assert_eq!(scratch_base(Some("".into()), true), PathBuf::from("/dev/shm"));
+        assert_eq!(scratch_base(None, false), std::env::temp_dir());
+    }
 }
