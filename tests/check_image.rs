@@ -254,6 +254,7 @@ fn the_text_report_names_each_cloud() {
     for cloud in ["alibaba: ready", "tencent: ready", "huawei: ready", "ctyun: ready"] {
         assert!(out.lines().any(|l| l == cloud), "{cloud} in {out}");
     }
+    assert!(out.ends_with("The image is ready for osconf and alibaba, tencent, huawei, ctyun.\n"), "{out}");
 }
 
 #[test]

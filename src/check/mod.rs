@@ -77,11 +77,13 @@ impl fmt::Display for Report {
         for cloud in &self.clouds {
             writeln!(f, "{}: {}", cloud.name, if cloud.ready { "ready" } else { "NOT ready" })?;
         }
-        writeln!(
-            f,
-            "{}",
-            if self.ready { "The image is ready for osconf." } else { "The image is NOT ready: fix the FAILED items." }
-        )
+        let names: Vec<&str> = self.clouds.iter().map(|c| c.name).collect();
+        let clouds = if names.is_empty() { String::new() } else { format!(" and {}", names.join(", ")) };
+        if self.ready {
+            writeln!(f, "The image is ready for osconf{clouds}.")
+        } else {
+            writeln!(f, "The image is NOT ready: fix the FAILED items.")
+        }
     }
 }
 
