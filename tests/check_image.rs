@@ -641,3 +641,27 @@ fn image_options_belong_to_check_alone() {
     assert_eq!(code, 2);
     assert!(err.contains("give one of them"), "{err}");
 }
+
+/// Alibaba's sshd rule on a tree: installed but not started is FAILED,
+/// started by ssh.socket (Ubuntu) is OK, `PermitRootLogin no` is FAILED.
+#[test]
+fn sshd_must_start_and_let_root_in_for_alibaba() {
+    let trees = Trees::ready("sshd");
+    let root = trees.root.path.to_str().unwrap();
+    let sshd = || {
+        let (_, out, _) = osconf(&["check", "--root", root, "--cloud", "alibaba", "--json"]);
+        status(&serde_json::from_str(&out).unwrap(), "sshd").to_owned()
+    };
+    assert_eq!(sshd(), "WARNING", "not installed");
+    trees.root.write("/usr/sbin/sshd", "", 0o755);
+    assert_eq!(sshd(), "FAILED", "installed, not enabled");
+    std::fs::create_dir_all(trees.root.join("/etc/systemd/system/sockets.target.wants")).unwrap();
+    std::os::unix::fs::symlink(
+        "/lib/systemd/system/ssh.socket",
+        trees.root.join("/etc/systemd/system/sockets.target.wants/ssh.socket"),
+    )
+    .unwrap();
+    assert_eq!(sshd(), "OK");
+    trees.root.write("/etc/ssh/sshd_config", "# comment\nPermitRootLogin no\n", 0o644);
+    assert_eq!(sshd(), "FAILED");
+}

@@ -632,7 +632,9 @@ fn network_service(root: &Root) -> Item {
 fn ssh_server(root: &Root) -> Item {
     const NAME: &str = "sshd";
     let installed = any_file(root, &["/usr/sbin/sshd", "/sbin/sshd", "/usr/bin/sshd"]);
-    let enabled = service_enabled(root, &["ssh", "sshd"]);
+    // Ubuntu starts sshd from ssh.socket.
+    let enabled = service_enabled(root, &["ssh", "sshd"])
+        .or_else(|| ["ssh.socket", "sshd.socket"].iter().find_map(|unit| enabled(root, unit)));
     let root_login = config_value_ws(root, "/etc/ssh/sshd_config", "PermitRootLogin");
     match (installed, enabled, root_login.as_deref()) {
         (None, ..) => warning(NAME, "no SSH server installed: nobody can log in over SSH", "install openssh-server"),
