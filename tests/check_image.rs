@@ -140,18 +140,33 @@ fn build(trees: &Trees, disk: &Disk, out: &Path) {
     };
     mkfs(&trees.boot.path, &p1, BOOT_UUID, "boot", 16, "^64bit");
     mkfs(&trees.root.path, &p2, ROOT_UUID, "root", 24, disk.root_features);
-    let image = std::fs::File::create(out).unwrap();
     if disk.label.is_empty() {
-        image.set_len(24 * MIB).unwrap();
-        image.write_all_at(&std::fs::read(&p2).unwrap(), 0).unwrap();
+        std::fs::copy(&p2, out).unwrap();
         return;
     }
-    image.set_len(43 * MIB).unwrap();
-    let table = format!("label: {}\nstart=1MiB, size=16MiB, type=L\nstart=17MiB, size=24MiB, type=L\n", disk.label);
+    assemble(out, disk.label, &[(&std::fs::read(&p1).unwrap(), "L"), (&std::fs::read(&p2).unwrap(), "L")]);
+}
+
+/// A disk of these partitions (bytes, sfdisk type), one after the other
+/// from 1 MiB, each its size rounded up to a MiB; a MiB left at the end for
+/// GPT's backup header.
+fn assemble(out: &Path, label: &str, partitions: &[(&[u8], &str)]) {
+    let mut table = format!("label: {label}\n");
+    let mut start = MIB;
+    for (bytes, kind) in partitions {
+        let size = (bytes.len() as u64).div_ceil(MIB) * MIB;
+        table += &format!("start={}MiB, size={}MiB, type={kind}\n", start / MIB, size / MIB);
+        start += size;
+    }
+    let image = std::fs::File::create(out).unwrap();
+    image.set_len(start + MIB).unwrap();
     let o = run_tool("sfdisk", &["-q", out.to_str().unwrap()], Some(table.as_bytes()));
     assert!(o.status.success(), "sfdisk: {}", String::from_utf8_lossy(&o.stderr));
-    image.write_all_at(&std::fs::read(&p1).unwrap(), MIB).unwrap();
-    image.write_all_at(&std::fs::read(&p2).unwrap(), 17 * MIB).unwrap();
+    let mut at = MIB;
+    for (bytes, _) in partitions {
+        image.write_all_at(bytes, at).unwrap();
+        at += (bytes.len() as u64).div_ceil(MIB) * MIB;
+    }
 }
 
 fn image(trees: &Trees, disk: &Disk, name: &str) -> (TempTree, PathBuf) {
@@ -247,7 +262,7 @@ fn the_text_report_names_each_cloud() {
     // The disk first: what was found where.
     let first = out.lines().next().unwrap();
     assert!(
-        first.contains("disk.raw: raw, 43 MiB virtual, ") && first.ends_with(" MiB actual, partition table MBR"),
+        first.contains("disk.raw: raw, 42 MiB virtual, ") && first.ends_with(" MiB actual, partition table MBR"),
         "{out}"
     );
     assert!(out.contains("\n  partition 2: 24 MiB, ext4 UUID=6a1f3c2e-9b1d-4c55-8d2a-1f0e6b7c8d90 (/)\n"), "{out}");
@@ -520,13 +535,7 @@ fn root_on_lvm_is_read_through_its_segments_and_fails_alibaba() {
     let (dir, raw) = image(&trees, &READY, "lvm-base");
     let boot = std::fs::read(&raw).unwrap()[MIB as usize..17 * MIB as usize].to_vec();
     let disk = dir.join("/lvm.raw");
-    let file = std::fs::File::create(&disk).unwrap();
-    file.set_len(82 * MIB).unwrap();
-    let table = "label: dos\nstart=1MiB, size=16MiB, type=L\nstart=17MiB, size=64MiB, type=8e\n";
-    let o = run_tool("sfdisk", &["-q", disk.to_str().unwrap()], Some(table.as_bytes()));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    file.write_all_at(&boot, MIB).unwrap();
-    file.write_all_at(&std::fs::read(&pv).unwrap(), 17 * MIB).unwrap();
+    assemble(&disk, "dos", &[(&boot, "L"), (&std::fs::read(&pv).unwrap(), "8e")]);
     let (code, report) = check(&disk, "all");
     assert_eq!(code, 1);
     assert_eq!(report["image"]["root"], "LVM osconftestvg/lv1");
@@ -536,22 +545,28 @@ fn root_on_lvm_is_read_through_its_segments_and_fails_alibaba() {
     assert!(ready_for(&report, "tencent") && ready_for(&report, "huawei"), "{:?}", failed_items(&report));
 }
 
+/// `check` as the user nobody (setpriv drops root's rights): (exit code, report).
+fn check_as_nobody(path: &Path, clouds: &str) -> (i32, Value) {
+    assert!(nix::unistd::geteuid().is_root(), "this test drops root's rights: run it as root (CI does)");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(osconf_argv())
+        .args(["check", "--image", path.to_str().unwrap(), "--cloud", clouds, "--json"])
+        .env_remove("OSCONF_LOG")
+        .output()
+        .expect("setpriv (util-linux)");
+    let report =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), report)
+}
+
 /// An unprivileged user reads an ext4 image as root does: parsing, no mount.
 #[test]
 fn an_unprivileged_user_reads_an_ext4_image() {
     let trees = Trees::ready("unprivileged");
     let (_dir, raw) = image(&trees, &READY, "unprivileged");
-    assert!(nix::unistd::geteuid().is_root(), "this test drops root's rights: run it as root (CI does)");
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .args(osconf_argv())
-        .args(["check", "--image", raw.to_str().unwrap(), "--json"])
-        .env_remove("OSCONF_LOG")
-        .output()
-        .expect("setpriv (util-linux)");
-    let report: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(out.status.code(), Some(0), "{:?}", failed_items(&report));
+    let (code, report) = check_as_nobody(&raw, "all");
+    assert_eq!(code, 0, "{:?}", failed_items(&report));
     assert_eq!(status(&report, "virtio drivers"), "OK");
 }
 
@@ -575,12 +590,7 @@ fn btrfs_root_is_read_through_a_private_mount_as_root_only() {
         );
         assert!(o.status.success(), "mkfs.btrfs: {}", String::from_utf8_lossy(&o.stderr));
         let disk = dir.join(&format!("/{name}.raw"));
-        let file = std::fs::File::create(&disk).unwrap();
-        file.set_len(146 * MIB).unwrap();
-        let table = "label: dos\nstart=1MiB, size=16MiB, type=L\nstart=17MiB, size=128MiB, type=L\n";
-        assert!(run_tool("sfdisk", &["-q", disk.to_str().unwrap()], Some(table.as_bytes())).status.success());
-        file.write_all_at(&boot, MIB).unwrap();
-        file.write_all_at(&std::fs::read(&p2).unwrap(), 17 * MIB).unwrap();
+        assemble(&disk, "dos", &[(&boot, "L"), (&std::fs::read(&p2).unwrap(), "L")]);
         std::fs::remove_file(&p2).unwrap();
         disk
     };
@@ -593,14 +603,8 @@ fn btrfs_root_is_read_through_a_private_mount_as_root_only() {
     assert!(!mounts.contains("osconf-check-mount"), "the mount leaked into the host:\n{mounts}");
     let loops = run_tool("losetup", &["-j", disk.to_str().unwrap()], None);
     assert!(String::from_utf8_lossy(&loops.stdout).trim().is_empty(), "a loop device stayed: {loops:?}");
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .args(osconf_argv())
-        .args(["check", "--image", disk.to_str().unwrap(), "--cloud", "tencent", "--json"])
-        .output()
-        .expect("setpriv (util-linux)");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let (code, report) = check_as_nobody(&disk, "tencent");
+    assert_eq!(code, 1);
     assert_eq!(status(&report, "root file system"), "FAILED");
 
     // Fedora's layout: `/` in a top-level directory (its subvolume `root`).
