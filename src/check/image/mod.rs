@@ -24,10 +24,11 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use self::fs::{FileSystem, Info, Kind};
-use self::read_at::{ReadAt, Slice};
+use self::read_at::{read_vec, ReadAt, Slice};
 use super::clouds::{self, Cloud, DiskFacts};
 use super::{failed, ok, warning, Item, Report};
 use crate::files::Root;
+use crate::sources::media::probe::{identify, PROBE_BYTES};
 
 /// What the report says about the disk.
 #[derive(Debug, Clone, Serialize)]
@@ -226,16 +227,14 @@ fn volume(at: String, partition: Option<partitions::Partition>, device: Arc<dyn 
     v
 }
 
-/// File systems osconf only recognises (no reader): btrfs, swap.
+/// File systems osconf only recognises (no reader): btrfs, swap; told by
+/// the magic numbers the first-partition probe knows.
 fn probe_other(device: &dyn ReadAt) -> &'static str {
-    let mut magic = [0u8; 10];
-    if device.read_exact_at(&mut magic[..8], 0x10040).is_ok() && &magic[..8] == b"_BHRfS_M" {
-        return "btrfs";
+    let head = read_vec(device, 0, device.size().min(PROBE_BYTES as u64) as usize).unwrap_or_default();
+    match identify(&head).name {
+        name @ ("btrfs" | "swap") => name,
+        _ => "unknown",
     }
-    if device.read_exact_at(&mut magic, 4086).is_ok() && (&magic == b"SWAPSPACE2" || &magic == b"SWAP-SPACE") {
-        return "swap";
-    }
-    "unknown"
 }
 
 /// btrfs's UUID and label, from its superblock (at 64 KiB).
@@ -247,16 +246,7 @@ fn btrfs_info(device: &dyn ReadAt) -> Info {
     let label = le.bytes(0x12b, 256);
     let label =
         String::from_utf8_lossy(&label[..label.iter().position(|&b| b == 0).unwrap_or(label.len())]).into_owned();
-    Info { kind: "btrfs", uuid: uuid_text(&fsid), label, ..Info::default() }
-}
-
-/// 16 bytes as blkid prints a UUID.
-pub fn uuid_text(bytes: &[u8]) -> String {
-    if bytes.len() != 16 {
-        return String::new();
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    Info { kind: "btrfs", uuid: fs::uuid_text(&fsid), label, ..Info::default() }
 }
 
 /// The file systems osconf has no reader for, mounted by the kernel (root,

@@ -18,7 +18,7 @@ pub struct Content {
 }
 
 /// Bytes read: up to UFS2's superblock magic (65536 + 1372).
-const PROBE_BYTES: usize = 65536 + 2048;
+pub const PROBE_BYTES: usize = 65536 + 2048;
 
 impl Content {
     /// The kernel file system types to mount it with (no vfat attempt, and

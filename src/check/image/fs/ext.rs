@@ -193,7 +193,7 @@ pub fn open(device: Arc<dyn ReadAt>) -> io::Result<Ext> {
     let label = label.split(|&b| b == 0).next().unwrap_or(&[]);
     let info = Info {
         kind,
-        uuid: uuid_string(sb.bytes(0x68, 16)),
+        uuid: super::uuid_text(sb.bytes(0x68, 16)),
         label: String::from_utf8_lossy(label).into_owned(),
         blocks_total,
         blocks_free,
@@ -221,18 +221,6 @@ pub fn open(device: Arc<dyn ReadAt>) -> io::Result<Ext> {
 /// `len` bytes of `raw` at `at`, or none when they are not all there.
 fn bytes(raw: &[u8], at: usize, len: usize) -> &[u8] {
     raw.get(at..at.saturating_add(len)).unwrap_or(&[])
-}
-
-/// Lower-case 8-4-4-4-12, as blkid prints it.
-fn uuid_string(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for (i, b) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
 }
 
 impl Ext {

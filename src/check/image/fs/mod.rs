@@ -68,6 +68,18 @@ pub trait FileSystem {
     fn read_link(&self, inode: u64) -> io::Result<Vec<u8>>;
 }
 
+/// A file system's 16-byte UUID as blkid prints it: lower-case 8-4-4-4-12.
+pub fn uuid_text(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
 /// The error a reader gives for a structure it cannot believe.
 pub fn corrupt(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())

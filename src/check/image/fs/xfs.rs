@@ -126,7 +126,7 @@ pub fn open(device: Arc<dyn ReadAt>) -> io::Result<Xfs> {
     let label = &label[..label.iter().position(|&c| c == 0).unwrap_or(label.len())];
     let info = Info {
         kind: "xfs",
-        uuid: format_uuid(&sb[32..48]),
+        uuid: super::uuid_text(&sb[32..48]),
         label: String::from_utf8_lossy(label).into_owned(),
         blocks_total: b.u64(8),
         blocks_free: b.u64(144),
@@ -150,12 +150,6 @@ pub fn open(device: Arc<dyn ReadAt>) -> io::Result<Xfs> {
     };
     fs.inode_offset(fs.root)?;
     Ok(fs)
-}
-
-fn format_uuid(u: &[u8]) -> String {
-    let hex: String = u.iter().map(|b| format!("{b:02x}")).collect();
-    let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or("");
-    format!("{}-{}-{}-{}-{}", part(0..8), part(8..12), part(12..16), part(16..20), part(20..32))
 }
 
 impl Xfs {
