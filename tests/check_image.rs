@@ -669,3 +669,24 @@ fn sshd_must_start_and_let_root_in_for_alibaba() {
     trees.root.write("/etc/ssh/sshd_config", "# comment\nPermitRootLogin no\n", 0o644);
     assert_eq!(sshd(), "FAILED");
 }
+
+/// Links in the image that point out of it (absolute, or `..` past its
+/// root) are resolved inside the image: the host's files are neither read
+/// nor written.
+#[test]
+fn links_out_of_the_image_stay_inside_it() {
+    let host = TempTree::new("outside");
+    host.write("/70-persistent-net.rules", "SUBSYSTEM==\"net\", NAME=\"eth0\"\n", 0o644);
+    let trees = Trees::ready("links-out");
+    std::fs::create_dir_all(trees.root.join("/etc/udev/rules.d")).unwrap();
+    let escape = format!("/../../../..{}/70-persistent-net.rules", host.path.display());
+    std::os::unix::fs::symlink(&escape, trees.root.join("/etc/udev/rules.d/70-persistent-net.rules")).unwrap();
+    std::fs::create_dir_all(trees.root.join("/root")).unwrap();
+    std::os::unix::fs::symlink(&host.path, trees.root.join("/root/.ssh")).unwrap();
+    let (_dir, raw) = image(&trees, &READY, "links-out");
+    let (code, report) = check(&raw, "huawei");
+    assert_eq!(code, 0, "{:?}", failed_items(&report));
+    assert_eq!(status(&report, "udev net rules"), "OK", "the host's rules file was read");
+    let left: Vec<_> = std::fs::read_dir(&host.path).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["70-persistent-net.rules"], "the copy wrote into the host's directory");
+}
