@@ -56,6 +56,7 @@ pub fn run(plan: &Plan, previous: Option<&Record>, root: &Root, effects: Effects
     let record = write_batch(plan, root, &mut stopwatch)?;
     if let (true, Some(stack)) = (effects.live, plan.network.stack) {
         take_effect::now(&stack.take_effect, root);
+        stopwatch.lap("take effect");
     }
     Ok(record)
 }
@@ -130,6 +131,7 @@ fn write_batch(plan: &Plan, root: &Root, stopwatch: &mut Stopwatch) -> Result<Re
     stopwatch.lap("record");
     batch.commit(batch_step)?;
     drop(pwd_lock);
+    stopwatch.lap("commit (syncs, renames)");
     for write in &plan.writes {
         log::info!("wrote {}", write.path);
     }

@@ -220,6 +220,10 @@ scenario() { # scenario <image> <disk> <kernel args> <name> <drop file or -> <as
   fi
   local line; line=$(printf '%-10s %-22s %-5s boot %6ss  osconf %5s ms  (started at %ss)' "$image" "$name" "$CASE_OK" "$BOOT_SECONDS" "$(value osconf_ms)" "$(value osconf_started_s)")
   RESULTS+=("$line"); echo "$line"
+  # osconf's steps on this boot (systemd images), as its debug log timed them
+  # (a sync's breakdown, "sync N ms = ...", is part of a step: left out).
+  local steps; steps=$(grep -av ' ms = ' "$LOG" | sed -n 's/^OSCONF-CHECK log=osconf: debug: time: \([a-z ,()]*\) \([0-9]*\)\.[0-9]* ms.*/\1 \2/p' | paste -sd';' - | sed 's/;/; /g')
+  [ -z "$steps" ] || { RESULTS+=("           steps (ms): $steps"); echo "           steps (ms): $steps"; }
   if [ "$CASE_OK" = yes ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); grep -a 'OSCONF-CHECK' "$LOG" | sed 's/^/    | /'; fi
 }
 
@@ -282,7 +286,11 @@ install_checker() {
       # No getty: a serial getty on ttyS0 hangs the line up under the report.
       rm -f "$R/etc/systemd/system/getty.target.wants/"*
       ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
-      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyAMA0.service" ;; # arm64's console
+      ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyAMA0.service" # arm64's console
+      # osconf logs each step's time at debug level: every boot's result
+      # says where osconf's time went (a "steps" line, scenario()).
+      mkdir -p "$R/etc/systemd/system/osconf.service.d"
+      printf '[Service]\nEnvironment=OSCONF_LOG=debug\n' > "$R/etc/systemd/system/osconf.service.d/steps.conf" ;;
     sysv)
       install -m 755 "$HERE/guest/osconf-vm-check.init" "$R/etc/init.d/osconf-vm-check"
       chroot "$R" update-rc.d osconf-vm-check defaults >/dev/null

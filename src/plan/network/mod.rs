@@ -26,7 +26,7 @@ use crate::files::{text_of, DirEntry, FileWrite, Root};
 use crate::settings::{Mac, Nic, NicKind, Parent, Settings};
 
 pub use detect::{detect, enabled, Detection};
-pub use stack::{Configure, Stack, TakeEffect};
+pub use stack::{AsGenerator, Configure, Stack, TakeEffect};
 
 /// Every network stack osconf writes for, each described by its folder
 /// below (see [`Stack`]). A new stack: its folder, and one line here. The

@@ -91,7 +91,24 @@ pub enum TakeEffect {
         paths: &'static [&'static str],
         /// The daemon that reads its output, for the log (e.g. "networkd").
         reader: &'static str,
+        /// How systemd runs it, when that is enough in this boot.
+        as_generator: Option<AsGenerator>,
     },
+}
+
+/// A program that is also a systemd generator, run the way systemd runs it
+/// (from its link in a generator directory, with three output directories,
+/// here osconf's own) when its run at boot already added to this boot the
+/// units its output needs: then it only writes its output. Otherwise it is
+/// run as a program, which also adds those units to the boot itself (netplan:
+/// `systemctl start` of networkd and its wait-online, a process each, most
+/// of its time on an apply boot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsGenerator {
+    /// Its link in systemd's generator directories: the first that exists.
+    pub links: &'static [&'static str],
+    /// What its run at boot left when it added those units: all must exist.
+    pub units_added: &'static [&'static str],
 }
 
 /// Who configures the desired NICs in the running kernel.

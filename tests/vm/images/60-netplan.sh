@@ -23,4 +23,13 @@ YAML
   ln -sf ../run/systemd/resolve/stub-resolv.conf "$R/etc/resolv.conf"
   chroot "$R" systemctl enable systemd-resolved.service >/dev/null 2>&1
 }
+# On each apply boot the image's YAML (cloud-init's, then osconf's) had
+# made netplan's run at boot enable networkd and its wait-online: osconf ran
+# the generator as systemd runs it (no systemctl starts), and the boot still
+# ends where the next one does (checked on every reboot).
+generated_as_systemd_does() { grep -aq 'OSCONF-CHECK log=.*ran /lib/systemd/system-generators/netplan as systemd does' "$LOG"; }
+for a in vpc classic changed; do
+  eval "netplan_base_$(declare -f "assert_$a")"
+  eval "assert_$a() { netplan_base_assert_$a; check \"netplan's generator run as systemd runs it\" generated_as_systemd_does; }"
+done
 image netplan --rootfs netplan --p1 ext4

@@ -29,7 +29,11 @@
 //! included) runs: on the boot that applies a drop, networkd would start
 //! from what the old YAML said. So osconf runs netplan's generator again
 //! (what `netplan generate` runs, without its Python front end) before
-//! networkd starts ([`TakeEffect::Generate`]).
+//! networkd starts ([`TakeEffect::Generate`]). Run as a program during boot,
+//! the generator also starts networkd and its wait-online itself (five
+//! `systemctl` processes, about a second of an emulated boot); when its run
+//! at boot enabled both already, osconf runs it as systemd does instead, which
+//! only writes its output (and reads the YAML as the next boot's run will).
 //!
 //! Bonds go under `bonds:` (`interfaces:` the members' ids, `parameters:`
 //! mode, mii-monitor-interval, transmit-hash-policy), VLANs under `vlans:`
@@ -45,7 +49,7 @@ use crate::settings::{Mac, Nic, NicKind, Settings};
 use crate::state::backup_path;
 
 use super::detect::first_existing;
-use super::{dns_for, header, join, read_image_file, Configure, NicNames, Rendered, Stack, TakeEffect};
+use super::{dns_for, header, join, read_image_file, AsGenerator, Configure, NicNames, Rendered, Stack, TakeEffect};
 use yaml::{read, Definition, Problem};
 
 mod extra;
@@ -64,7 +68,22 @@ pub static STACK: Stack = Stack {
     detect,
     render: |settings, names, root, _| render(settings, names, root),
     check: |_| format!("osconf writes {OWN}"),
-    take_effect: TakeEffect::Generate { what: "netplan's generator", paths: &GENERATORS, reader: "networkd" },
+    take_effect: TakeEffect::Generate {
+        what: "netplan's generator",
+        paths: &GENERATORS,
+        reader: "networkd",
+        as_generator: Some(AsGenerator {
+            links: &["/lib/systemd/system-generators/netplan", "/usr/lib/systemd/system-generators/netplan"],
+            // Its stamp, and networkd and its wait-online enabled for this
+            // boot (netplan's enable_networkd) because the image's YAML
+            // configures networkd already.
+            units_added: &[
+                "/run/systemd/generator/netplan.stamp",
+                "/run/systemd/generator/multi-user.target.wants/systemd-networkd.service",
+                "/run/systemd/generator/network-online.target.wants/systemd-networkd-wait-online.service",
+            ],
+        }),
+    },
     live: Configure::Now,
     owns: |path| path == "/etc/netplan/90-osconf.yaml",
 };
