@@ -4,7 +4,11 @@
 # booted in QEMU in three variants,
 # - none: no first-boot agent (cloud-init disabled by
 #   /etc/cloud/cloud-init.disabled, osconf not installed), the same disk and
-#   QEMU devices otherwise (the drive or endpoint is there, nobody reads it);
+#   QEMU devices otherwise (the drive or endpoint is there, nobody reads it).
+#   Its eth0 is configured as the agents leave it, by the image's own files,
+#   as a builder without an agent would bake it: the static address and
+#   default route for drop and os-drive, DHCP for the two endpoints; so
+#   osconf/none is what the agent adds, not the cost of a NIC configured;
 # - osconf: osconf installed from its .deb, cloud-init disabled the same way;
 # - cloudinit: Debian's cloud-init (22.4) doing the job;
 # for four sources:
@@ -259,7 +263,12 @@ bench_image() { # bench_image <source> <none|osconf|cloudinit> <disk>
   sed -i 's/^hosts:.*/hosts: files/' "$R/etc/nsswitch.conf"
   case $src in
     drop|os-drive)
-      printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces" ;;
+      printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces"
+      # No agent: the static eth0 the agents set, baked into the image.
+      if [ "$var" = none ]; then
+        case $src in drop) set -- "$1" "$2" "$3" 192.168.50.10/24 192.168.50.1 ;; os-drive) set -- "$1" "$2" "$3" 192.0.2.10/24 192.0.2.1 ;; esac
+        printf '\nauto eth0\niface eth0 inet static\n    address %s\n    gateway %s\n' "$4" "$5" >> "$R/etc/network/interfaces"
+      fi ;;
     metadata|os-metadata)
       # The image brings eth0 up with DHCP itself, in every variant.
       printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces" ;;
@@ -314,9 +323,10 @@ check_boot() { # what this source's agent set; nothing of it in a none boot
   if [ "$var" = none ]; then
     lacks "hostname $host\$"
     if [ -n "$key" ]; then lacks "root_keys .*$key"; fi
+    # Its eth0 is the image's own (static, or DHCP): the same address.
     case $src in
-      drop) lacks 'address 192.168.50.10/24'; lacks 'root_password set' ;;
-      os-drive) lacks 'address 192.0.2.10/24' ;;
+      drop) has 'address 192.168.50.10/24'; lacks 'root_password set' ;;
+      os-drive) has 'address 192.0.2.10/24' ;;
     esac
     return 0
   fi
