@@ -3,8 +3,8 @@
 # how cost grows with NICs and routes, binary size and peak RSS. Prints one
 # table, figures side by side with ratios. As root. Usage:
 #   bash bench/run.sh [RUNS]        (default 200 runs per row)
-# The cloud-init comparison boots VMs: bench/cloudinit.sh (with tests/vm/lib.sh;
-# see docs/benchmarks.md).
+# What an agent costs a boot, against no agent and cloud-init, boots VMs:
+# bench/boot_cost.sh (with tests/vm/lib.sh; see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-200}
