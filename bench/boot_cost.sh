@@ -6,8 +6,10 @@
 #   /etc/cloud/cloud-init.disabled, osconf not installed), the same disk and
 #   QEMU devices otherwise (the drive or endpoint is there, nobody reads it).
 #   Its eth0 is configured as the agents leave it, by the image's own files,
-#   as a builder without an agent would bake it: the static address and
-#   default route for drop and os-drive, DHCP for the two endpoints; so
+#   as a builder without an agent would bake it: the static address,
+#   default route and name servers (resolvconf's dns-nameservers, as
+#   osconf's stanza has them) for drop and os-drive, DHCP for the two
+#   endpoints; so
 #   osconf/none is what the agent adds, not the cost of a NIC configured;
 # - osconf: osconf installed from its .deb, cloud-init disabled the same way;
 # - cloudinit: Debian's cloud-init (22.4) doing the job;
@@ -266,8 +268,11 @@ bench_image() { # bench_image <source> <none|osconf|cloudinit> <disk>
       printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$R/etc/network/interfaces"
       # No agent: the static eth0 the agents set, baked into the image.
       if [ "$var" = none ]; then
-        case $src in drop) set -- "$1" "$2" "$3" 192.168.50.10/24 192.168.50.1 ;; os-drive) set -- "$1" "$2" "$3" 192.0.2.10/24 192.0.2.1 ;; esac
-        printf '\nauto eth0\niface eth0 inet static\n    address %s\n    gateway %s\n' "$4" "$5" >> "$R/etc/network/interfaces"
+        case $src in
+          drop) set -- "$1" "$2" "$3" 192.168.50.10/24 192.168.50.1 "192.168.50.2 192.168.50.3" ;;
+          os-drive) set -- "$1" "$2" "$3" 192.0.2.10/24 192.0.2.1 192.0.2.53 ;;
+        esac
+        printf '\nauto eth0\niface eth0 inet static\n    address %s\n    gateway %s\n    dns-nameservers %s\n' "$4" "$5" "$6" >> "$R/etc/network/interfaces"
       fi ;;
     metadata|os-metadata)
       # The image brings eth0 up with DHCP itself, in every variant.
